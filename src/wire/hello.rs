@@ -1,0 +1,377 @@
+//! ClientHello encoders for every dialect the scanner speaks: SSLv2's
+//! CLIENT-HELLO, SSLv3, and TLS 1.0 to 1.3, with extensions written in exactly
+//! the order the caller lists them (client simulation profiles depend on it).
+//!
+//! This module only builds bytes. It does not choose what to offer (that is
+//! the probe's and the client profiles' business), does no I/O, and never
+//! draws randomness itself except through [`ClientHelloSpec::for_version`],
+//! which asks [`super::key_share::fresh_random`] for the hello random.
+
+use super::codec::Writer;
+use super::key_share::fresh_random;
+use super::ProtocolVersion;
+
+/// Handshake message type of ClientHello (RFC 8446 4).
+pub const HANDSHAKE_CLIENT_HELLO: u8 = 1;
+/// Record content type of handshake records.
+pub const CONTENT_HANDSHAKE: u8 = 22;
+/// The largest plaintext record fragment (RFC 8446 5.1).
+pub const MAX_FRAGMENT: usize = 1 << 14;
+
+/// Extension code points (IANA "TLS ExtensionType Values").
+pub mod ext {
+    pub const SERVER_NAME: u16 = 0;
+    pub const STATUS_REQUEST: u16 = 5;
+    pub const SUPPORTED_GROUPS: u16 = 10;
+    pub const EC_POINT_FORMATS: u16 = 11;
+    pub const SIGNATURE_ALGORITHMS: u16 = 13;
+    pub const ALPN: u16 = 16;
+    pub const SIGNED_CERTIFICATE_TIMESTAMP: u16 = 18;
+    pub const PADDING: u16 = 21;
+    pub const ENCRYPT_THEN_MAC: u16 = 22;
+    pub const EXTENDED_MASTER_SECRET: u16 = 23;
+    pub const SESSION_TICKET: u16 = 35;
+    pub const SUPPORTED_VERSIONS: u16 = 43;
+    pub const PSK_KEY_EXCHANGE_MODES: u16 = 45;
+    pub const SIGNATURE_ALGORITHMS_CERT: u16 = 50;
+    pub const KEY_SHARE: u16 = 51;
+    pub const RENEGOTIATION_INFO: u16 = 0xff01;
+}
+
+/// One offered key share: a named group and the client's public value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyShareEntry {
+    pub group: u16,
+    pub public: Vec<u8>,
+}
+
+/// A ClientHello extension. Lists are written as given, so GREASE values
+/// and unregistered code points are ordinary data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extension {
+    ServerName(String),
+    SupportedVersions(Vec<u16>),
+    SupportedGroups(Vec<u16>),
+    /// An empty list is legal: it asks a TLS 1.3 server for a HelloRetryRequest.
+    KeyShare(Vec<KeyShareEntry>),
+    SignatureAlgorithms(Vec<u16>),
+    SignatureAlgorithmsCert(Vec<u16>),
+    EcPointFormats(Vec<u8>),
+    Alpn(Vec<Vec<u8>>),
+    /// Empty renegotiation_info (RFC 5746): an initial handshake.
+    RenegotiationInfo,
+    /// Empty session ticket: "I support tickets, I have none".
+    SessionTicket,
+    /// OCSP status_request with no responder ids and no extensions.
+    StatusRequest,
+    ExtendedMasterSecret,
+    EncryptThenMac,
+    PskKeyExchangeModes(Vec<u8>),
+    SignedCertificateTimestamp,
+    /// Anything else, GREASE included: type and body as given.
+    Raw {
+        typ: u16,
+        data: Vec<u8>,
+    },
+}
+
+impl Extension {
+    /// The extension's code point.
+    pub fn typ(&self) -> u16 {
+        match self {
+            Extension::ServerName(_) => ext::SERVER_NAME,
+            Extension::SupportedVersions(_) => ext::SUPPORTED_VERSIONS,
+            Extension::SupportedGroups(_) => ext::SUPPORTED_GROUPS,
+            Extension::KeyShare(_) => ext::KEY_SHARE,
+            Extension::SignatureAlgorithms(_) => ext::SIGNATURE_ALGORITHMS,
+            Extension::SignatureAlgorithmsCert(_) => ext::SIGNATURE_ALGORITHMS_CERT,
+            Extension::EcPointFormats(_) => ext::EC_POINT_FORMATS,
+            Extension::Alpn(_) => ext::ALPN,
+            Extension::RenegotiationInfo => ext::RENEGOTIATION_INFO,
+            Extension::SessionTicket => ext::SESSION_TICKET,
+            Extension::StatusRequest => ext::STATUS_REQUEST,
+            Extension::ExtendedMasterSecret => ext::EXTENDED_MASTER_SECRET,
+            Extension::EncryptThenMac => ext::ENCRYPT_THEN_MAC,
+            Extension::PskKeyExchangeModes(_) => ext::PSK_KEY_EXCHANGE_MODES,
+            Extension::SignedCertificateTimestamp => ext::SIGNED_CERTIFICATE_TIMESTAMP,
+            Extension::Raw { typ, .. } => *typ,
+        }
+    }
+
+    fn encode_body(&self, w: &mut Writer) {
+        match self {
+            Extension::ServerName(name) => {
+                w.u16_prefixed(|w| {
+                    w.u8(0).u16_prefixed(|w| {
+                        w.bytes(name.as_bytes());
+                    });
+                });
+            }
+            Extension::SupportedVersions(versions) => {
+                w.u8_prefixed(|w| u16_list(w, versions));
+            }
+            Extension::SupportedGroups(list)
+            | Extension::SignatureAlgorithms(list)
+            | Extension::SignatureAlgorithmsCert(list) => {
+                w.u16_prefixed(|w| u16_list(w, list));
+            }
+            Extension::KeyShare(shares) => {
+                w.u16_prefixed(|w| {
+                    for share in shares {
+                        w.u16(share.group).u16_prefixed(|w| {
+                            w.bytes(&share.public);
+                        });
+                    }
+                });
+            }
+            Extension::EcPointFormats(list) | Extension::PskKeyExchangeModes(list) => {
+                w.u8_prefixed(|w| {
+                    w.bytes(list);
+                });
+            }
+            Extension::Alpn(protocols) => {
+                w.u16_prefixed(|w| {
+                    for p in protocols {
+                        w.u8_prefixed(|w| {
+                            w.bytes(p);
+                        });
+                    }
+                });
+            }
+            Extension::RenegotiationInfo => {
+                w.u8(0);
+            }
+            Extension::StatusRequest => {
+                // status_type ocsp(1), empty responder_id_list, empty request_extensions.
+                w.u8(1).u16(0).u16(0);
+            }
+            Extension::SessionTicket
+            | Extension::ExtendedMasterSecret
+            | Extension::EncryptThenMac
+            | Extension::SignedCertificateTimestamp => {}
+            Extension::Raw { data, .. } => {
+                w.bytes(data);
+            }
+        }
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.u16(self.typ()).u16_prefixed(|w| self.encode_body(w));
+    }
+}
+
+fn u16_list(w: &mut Writer, list: &[u16]) {
+    for v in list {
+        w.u16(*v);
+    }
+}
+
+/// Everything that goes into one ClientHello, field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHelloSpec {
+    /// Record-layer version: 0x0301 is what most clients send; 0x0300 for
+    /// an SSLv3 hello.
+    pub record_version: u16,
+    /// `legacy_version` in the hello body.
+    pub client_version: u16,
+    pub random: [u8; 32],
+    pub session_id: Vec<u8>,
+    pub cipher_suites: Vec<u16>,
+    pub compression_methods: Vec<u8>,
+    /// Written in this order. Empty means no extensions block at all, as in a
+    /// classic SSLv3 hello.
+    pub extensions: Vec<Extension>,
+    /// RFC 7685 padding: keep the handshake message out of 256..=511 bytes,
+    /// which some F5 load balancers mishandle, by padding it to 512. Only
+    /// applies when there is an extensions block and no padding extension.
+    pub pad_to_avoid_f5_bug: bool,
+}
+
+impl ClientHelloSpec {
+    /// A broad hello for `version`, with a fresh random.
+    ///
+    /// SSLv3 to TLS 1.2: `client_version` is that version, the record version
+    /// 0x0300 for SSLv3 and 0x0301 otherwise. SSLv3 gets no extensions. The
+    /// others get, in order: server_name (if `sni`), supported_groups and
+    /// ec_point_formats (if `groups` is not empty), signature_algorithms (TLS
+    /// 1.2 and 1.3, if `sig_algs` is not empty), renegotiation_info,
+    /// session_ticket, status_request, extended_master_secret.
+    ///
+    /// TLS 1.3: `client_version` 0x0303, a 32-byte session id (middlebox
+    /// compatibility, RFC 8446 D.4), the extensions above, then
+    /// supported_versions [0x0304] (change it with
+    /// [`ClientHelloSpec::with_supported_versions`]), key_share (`key_shares`,
+    /// possibly empty) and psk_key_exchange_modes [psk_dhe_ke].
+    ///
+    /// `Ssl2` has no ClientHello of this shape (see
+    /// [`encode_sslv2_client_hello`]); it is treated as SSLv3. Padding is
+    /// enabled. Cipher suites, SCSVs included, are used as given.
+    pub fn for_version(
+        version: ProtocolVersion,
+        suites: Vec<u16>,
+        sni: Option<&str>,
+        key_shares: Vec<KeyShareEntry>,
+        groups: Vec<u16>,
+        sig_algs: Vec<u16>,
+    ) -> Self {
+        let random = fresh_random();
+        let (record_version, client_version) = match version {
+            ProtocolVersion::Ssl2 | ProtocolVersion::Ssl3 => (0x0300, 0x0300),
+            ProtocolVersion::Tls13 => (0x0301, 0x0303),
+            v => (0x0301, v.wire()),
+        };
+        let mut extensions = Vec::new();
+        if version >= ProtocolVersion::Tls10 {
+            if let Some(name) = sni {
+                extensions.push(Extension::ServerName(name.to_owned()));
+            }
+            if !groups.is_empty() {
+                extensions.push(Extension::SupportedGroups(groups));
+                extensions.push(Extension::EcPointFormats(vec![0]));
+            }
+            if version >= ProtocolVersion::Tls12 && !sig_algs.is_empty() {
+                extensions.push(Extension::SignatureAlgorithms(sig_algs));
+            }
+            extensions.extend([
+                Extension::RenegotiationInfo,
+                Extension::SessionTicket,
+                Extension::StatusRequest,
+                Extension::ExtendedMasterSecret,
+            ]);
+        }
+        let mut session_id = Vec::new();
+        if version == ProtocolVersion::Tls13 {
+            extensions.push(Extension::SupportedVersions(vec![0x0304]));
+            extensions.push(Extension::KeyShare(key_shares));
+            extensions.push(Extension::PskKeyExchangeModes(vec![1]));
+            // Any 32 bytes will do; reusing the random avoids a second RNG call.
+            session_id = random.to_vec();
+        }
+        ClientHelloSpec {
+            record_version,
+            client_version,
+            random,
+            session_id,
+            cipher_suites: suites,
+            compression_methods: vec![0],
+            extensions,
+            pad_to_avoid_f5_bug: true,
+        }
+    }
+
+    /// Replaces the supported_versions list (adding the extension, before
+    /// key_share if there is one, when absent). Lets a TLS 1.3 probe also
+    /// offer 1.2, or offer GREASE and drafts.
+    pub fn with_supported_versions(mut self, versions: Vec<u16>) -> Self {
+        let new = Extension::SupportedVersions(versions);
+        if let Some(e) = self
+            .extensions
+            .iter_mut()
+            .find(|e| matches!(e, Extension::SupportedVersions(_)))
+        {
+            *e = new;
+        } else {
+            let at = self
+                .extensions
+                .iter()
+                .position(|e| matches!(e, Extension::KeyShare(_)))
+                .unwrap_or(self.extensions.len());
+            self.extensions.insert(at, new);
+        }
+        self
+    }
+
+    /// The ClientHello handshake message (4-byte header included), without
+    /// the record layer.
+    pub fn encode_handshake(&self) -> Vec<u8> {
+        let unpadded = self.encode_handshake_with_padding(None);
+        let wants_padding = self.pad_to_avoid_f5_bug
+            && !self.extensions.is_empty()
+            && !self.extensions.iter().any(|e| e.typ() == ext::PADDING);
+        if wants_padding && (256..512).contains(&unpadded.len()) {
+            // RFC 7685 via BoringSSL's rule: fill up to 512, but the padding
+            // extension has a 4-byte header, so when fewer than 5 bytes are
+            // missing add a 1-byte one and overshoot 512 slightly.
+            let missing = 512 - unpadded.len();
+            let body = if missing >= 5 { missing - 4 } else { 1 };
+            self.encode_handshake_with_padding(Some(body))
+        } else {
+            unpadded
+        }
+    }
+
+    fn encode_handshake_with_padding(&self, padding: Option<usize>) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(HANDSHAKE_CLIENT_HELLO).u24_prefixed(|w| {
+            w.u16(self.client_version).bytes(&self.random);
+            w.u8_prefixed(|w| {
+                w.bytes(&self.session_id);
+            });
+            w.u16_prefixed(|w| u16_list(w, &self.cipher_suites));
+            w.u8_prefixed(|w| {
+                w.bytes(&self.compression_methods);
+            });
+            if !self.extensions.is_empty() {
+                w.u16_prefixed(|w| {
+                    for e in &self.extensions {
+                        e.encode(w);
+                    }
+                    if let Some(len) = padding {
+                        w.u16(ext::PADDING).u16_prefixed(|w| {
+                            w.bytes(&vec![0; len]);
+                        });
+                    }
+                });
+            }
+        });
+        w.into_inner()
+    }
+}
+
+/// The complete ClientHello as TLS records, ready to send.
+///
+/// A hello longer than 2^14 bytes (many key shares, huge padding) is split
+/// across several handshake records, as RFC 8446 5.1 allows.
+///
+/// # Panics
+/// If a list is too long for its length prefix (e.g. more than 32767 cipher
+/// suites): such a hello cannot be expressed on the wire.
+pub fn encode_client_hello(spec: &ClientHelloSpec) -> Vec<u8> {
+    let message = spec.encode_handshake();
+    let mut w = Writer::new();
+    for chunk in message.chunks(MAX_FRAGMENT) {
+        w.u8(CONTENT_HANDSHAKE)
+            .u16(spec.record_version)
+            .u16_prefixed(|w| {
+                w.bytes(chunk);
+            });
+    }
+    w.into_inner()
+}
+
+/// An SSLv2 CLIENT-HELLO (version 0x0002) offering `cipher_kinds` (3-byte
+/// SSLv2 cipher kinds, e.g. 0x010080 SSL_CK_RC4_128_WITH_MD5; the top byte
+/// of each `u32` is ignored) with no session id, in a record with a 2-byte
+/// header.
+///
+/// # Panics
+/// If the message would exceed the 32767-byte SSLv2 record limit (more than
+/// about 10900 cipher kinds).
+pub fn encode_sslv2_client_hello(cipher_kinds: &[u32], challenge: &[u8; 16]) -> Vec<u8> {
+    let mut body = Writer::new();
+    body.u8(1) // CLIENT-HELLO
+        .u16(0x0002)
+        .u16(u16::try_from(cipher_kinds.len() * 3).expect("too many SSLv2 cipher kinds"))
+        .u16(0) // session id length
+        .u16(16); // challenge length
+    for kind in cipher_kinds {
+        body.u24(kind & 0x00ff_ffff);
+    }
+    body.bytes(challenge);
+    let body = body.into_inner();
+    assert!(body.len() <= 0x7fff, "SSLv2 record too long");
+    let mut w = Writer::new();
+    // 2-byte header: high bit set, 15-bit length, no padding.
+    w.u16(0x8000 | body.len() as u16).bytes(&body);
+    w.into_inner()
+}

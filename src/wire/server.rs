@@ -1,0 +1,377 @@
+//! The decoder for everything a server sends in reply to a hello: TLS
+//! records (SSLv3 to TLS 1.3) or SSLv2 records, reassembled into
+//! [`ServerMessage`]s.
+//!
+//! [`FlightDecoder`] owns a buffer and is fed bytes as they arrive. It tells
+//! "not enough bytes yet" (`Ok(None)`) apart from "these bytes are wrong"
+//! (`Err`), handles records split across reads, several handshake messages in
+//! one record and one message spread over several records. It never reads a
+//! socket or a clock: deciding when a flight is over, or that a silent server
+//! timed out, is the probe's job. It never panics on any input.
+
+use std::collections::VecDeque;
+
+use super::alert::Alert;
+use super::codec::{Need, Reader};
+use super::key_exchange::ServerKeyExchange;
+use super::server_hello::ServerHello;
+use super::sslv2::{self, Sslv2ServerHello};
+use super::WireError;
+
+/// Largest record body accepted: 2^14 plus the ciphertext expansion TLS 1.2
+/// allows (RFC 5246 6.2.3).
+pub const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Largest handshake message buffered. Certificate chains are the only big
+/// ones and stay far below this; a larger length is a hostile or broken
+/// peer, and buffering it would let one peer exhaust memory.
+pub const MAX_HANDSHAKE: usize = 1 << 18;
+
+pub mod content_type {
+    pub const CHANGE_CIPHER_SPEC: u8 = 20;
+    pub const ALERT: u8 = 21;
+    pub const HANDSHAKE: u8 = 22;
+    pub const APPLICATION_DATA: u8 = 23;
+    pub const HEARTBEAT: u8 = 24;
+}
+
+pub mod handshake_type {
+    pub const SERVER_HELLO: u8 = 2;
+    pub const CERTIFICATE: u8 = 11;
+    pub const SERVER_KEY_EXCHANGE: u8 = 12;
+    pub const CERTIFICATE_REQUEST: u8 = 13;
+    pub const SERVER_HELLO_DONE: u8 = 14;
+    pub const CERTIFICATE_STATUS: u8 = 22;
+}
+
+/// One thing the server said, in the order it said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerMessage {
+    ServerHello(ServerHello),
+    /// Recognised by its fixed random (RFC 8446 4.1.3).
+    HelloRetryRequest(ServerHello),
+    /// A TLS 1.2-or-older Certificate: DER certificates, leaf first.
+    Certificate(Vec<Vec<u8>>),
+    ServerKeyExchange(ServerKeyExchange),
+    /// The CertificateRequest body, raw (its layout differs by version).
+    CertificateRequest(Vec<u8>),
+    /// The CertificateStatus body, raw: status_type (1 = ocsp) then the
+    /// u24-prefixed OCSP response.
+    CertificateStatus(Vec<u8>),
+    ServerHelloDone,
+    /// Any other handshake message, body raw.
+    OtherHandshake {
+        msg_type: u8,
+        body: Vec<u8>,
+    },
+    ChangeCipherSpec,
+    Alert(Alert),
+    /// A record the decoder cannot read because it is encrypted: any
+    /// application_data record (TLS 1.3 sends its handshake this way), and
+    /// handshake or alert records after a TLS 1.2 ChangeCipherSpec.
+    EncryptedRecord {
+        len: usize,
+    },
+    /// A heartbeat record (RFC 6520), payload as sent.
+    Heartbeat(Vec<u8>),
+    Sslv2ServerHello(Sslv2ServerHello),
+    /// An SSLv2 ERROR message with its error code.
+    Sslv2Error(u16),
+}
+
+/// Which record layer the peer speaks; fixed by its first record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Tls,
+    Sslv2,
+}
+
+/// Incremental decoder of one connection's server-to-client bytes.
+#[derive(Debug, Default)]
+pub struct FlightDecoder {
+    /// Bytes received and not yet formed into a whole record.
+    buf: Vec<u8>,
+    /// Handshake bytes not yet formed into a whole message.
+    handshake: Vec<u8>,
+    /// Messages decoded from one record that hold more than one (alerts).
+    ready: VecDeque<ServerMessage>,
+    dialect: Option<Dialect>,
+    /// The ServerHello chose TLS 1.3, where ChangeCipherSpec is a
+    /// compatibility no-op rather than the switch to encryption.
+    tls13: bool,
+    /// A TLS 1.2-or-older ChangeCipherSpec was seen: what follows is sealed.
+    encrypted: bool,
+    failed: Option<WireError>,
+}
+
+impl FlightDecoder {
+    pub fn new() -> Self {
+        FlightDecoder::default()
+    }
+
+    /// Appends bytes read from the peer.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next whole message.
+    ///
+    /// `Ok(None)`: the bytes so far end in the middle of a record or message
+    /// (or there are none); feed more. `Err`: the bytes are malformed or not
+    /// TLS at all; the decoder then stays failed and returns the same error
+    /// on every later call.
+    pub fn next_message(&mut self) -> Result<Option<ServerMessage>, WireError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let step = self.step();
+        if let Err(e) = &step {
+            self.failed = Some(e.clone());
+        }
+        step
+    }
+
+    /// Bytes received but not yet part of a returned message. Non-zero when
+    /// the peer closes means its last record or message was cut short.
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len() + self.handshake.len()
+    }
+
+    /// Decodes `bytes` as one complete capture: every whole message, then
+    /// the error that stopped decoding if any. Trailing partial data is left
+    /// unreported; see [`FlightDecoder::pending_bytes`].
+    pub fn decode_all(bytes: &[u8]) -> (Vec<ServerMessage>, Option<WireError>) {
+        let mut d = FlightDecoder::new();
+        d.feed(bytes);
+        let mut out = Vec::new();
+        loop {
+            match d.next_message() {
+                Ok(Some(m)) => out.push(m),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<ServerMessage>, WireError> {
+        loop {
+            if let Some(m) = self.ready.pop_front() {
+                return Ok(Some(m));
+            }
+            if let Some(m) = self.take_handshake_message()? {
+                return Ok(Some(m));
+            }
+            // Each pass consumes a whole record or returns, so this ends.
+            if !self.take_record()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Consumes one whole record into `handshake` or `ready`. `Ok(false)`
+    /// when no whole record is buffered.
+    fn take_record(&mut self) -> Result<bool, WireError> {
+        let Some(&first) = self.buf.first() else {
+            return Ok(false);
+        };
+        let dialect = if first & 0x80 != 0 {
+            Dialect::Sslv2
+        } else if (content_type::CHANGE_CIPHER_SPEC..=content_type::HEARTBEAT).contains(&first) {
+            Dialect::Tls
+        } else {
+            return Err(match self.dialect {
+                None => not_tls(&self.buf),
+                Some(_) => WireError::BadContentType(first),
+            });
+        };
+        match (self.dialect, dialect) {
+            (None, _) => {}
+            (Some(Dialect::Tls), Dialect::Sslv2) => return Err(WireError::BadContentType(first)),
+            (Some(Dialect::Sslv2), Dialect::Tls) => {
+                return Err(WireError::Malformed("TLS record after an SSLv2 record"))
+            }
+            _ => {}
+        }
+        let mut r = Reader::new(&self.buf);
+        let (typ, body) = match dialect {
+            Dialect::Sslv2 => {
+                // 2-byte header: the high bit is the marker, 15 bits of length.
+                // (The 3-byte header only frames padded, encrypted records,
+                // which a server never sends before the client's key.)
+                let Some(header) = r.u16() else {
+                    return Ok(false);
+                };
+                let len = usize::from(header & 0x7fff);
+                if len == 0 {
+                    return Err(WireError::Malformed("empty SSLv2 record"));
+                }
+                let Some(body) = r.take(len) else {
+                    return Ok(false);
+                };
+                (None, body)
+            }
+            Dialect::Tls => {
+                let Some(typ) = r.u8() else {
+                    return Ok(false);
+                };
+                let Some(major) = r.u8() else {
+                    return Ok(false);
+                };
+                if major != 3 {
+                    return Err(match self.dialect {
+                        None => not_tls(&self.buf),
+                        Some(_) => WireError::Malformed("record version is not 3.x"),
+                    });
+                }
+                let (Some(_minor), Some(len)) = (r.u8(), r.u16()) else {
+                    return Ok(false);
+                };
+                let len = usize::from(len);
+                if len > MAX_RECORD {
+                    return Err(WireError::RecordTooLong(len));
+                }
+                let Some(body) = r.take(len) else {
+                    return Ok(false);
+                };
+                (Some(typ), body)
+            }
+        };
+        let body = body.to_vec();
+        let consumed = self.buf.len() - r.left();
+        self.buf.drain(..consumed);
+        self.dialect = Some(dialect);
+        match typ {
+            None => self.absorb_sslv2(&body),
+            Some(typ) => self.absorb_tls(typ, body),
+        }
+        .map(|()| true)
+    }
+
+    fn absorb_sslv2(&mut self, record: &[u8]) -> Result<(), WireError> {
+        let mut r = Reader::new(record);
+        let msg = match r.u8().need("SSLv2 message type")? {
+            sslv2::MSG_SERVER_HELLO => {
+                ServerMessage::Sslv2ServerHello(Sslv2ServerHello::decode(r.rest())?)
+            }
+            sslv2::MSG_ERROR => ServerMessage::Sslv2Error(sslv2::decode_error(r.rest())?),
+            _ => return Err(WireError::Malformed("unexpected SSLv2 message type")),
+        };
+        self.ready.push_back(msg);
+        Ok(())
+    }
+
+    fn absorb_tls(&mut self, typ: u8, body: Vec<u8>) -> Result<(), WireError> {
+        if typ != content_type::HANDSHAKE && !self.handshake.is_empty() {
+            // RFC 8446 5.1: a fragmented handshake message must not be
+            // interleaved with other record types.
+            return Err(WireError::Malformed(
+                "record interleaved with a fragmented handshake message",
+            ));
+        }
+        if body.is_empty() && typ != content_type::APPLICATION_DATA {
+            return Err(WireError::Malformed("empty record"));
+        }
+        let sealed = ServerMessage::EncryptedRecord { len: body.len() };
+        match typ {
+            content_type::HANDSHAKE | content_type::ALERT if self.encrypted => {
+                self.ready.push_back(sealed)
+            }
+            content_type::HANDSHAKE => {
+                self.handshake.extend_from_slice(&body);
+            }
+            content_type::CHANGE_CIPHER_SPEC => {
+                if body != [1] {
+                    return Err(WireError::Malformed("ChangeCipherSpec body is not [1]"));
+                }
+                self.encrypted = !self.tls13;
+                self.ready.push_back(ServerMessage::ChangeCipherSpec);
+            }
+            content_type::ALERT => {
+                // TLS 1.2 allows several alerts in one record; none allows half of one.
+                if body.len() % 2 != 0 {
+                    return Err(WireError::Malformed("alert record of odd length"));
+                }
+                let mut r = Reader::new(&body);
+                while !r.is_empty() {
+                    self.ready
+                        .push_back(ServerMessage::Alert(Alert::read(&mut r)?));
+                }
+            }
+            content_type::APPLICATION_DATA => self.ready.push_back(sealed),
+            _ => self.ready.push_back(ServerMessage::Heartbeat(body)),
+        }
+        Ok(())
+    }
+
+    fn take_handshake_message(&mut self) -> Result<Option<ServerMessage>, WireError> {
+        let mut r = Reader::new(&self.handshake);
+        let (Some(msg_type), Some(len)) = (r.u8(), r.u24()) else {
+            return Ok(None);
+        };
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if len > MAX_HANDSHAKE {
+            return Err(WireError::HandshakeTooLong(len));
+        }
+        let Some(body) = r.take(len) else {
+            return Ok(None);
+        };
+        let msg = decode_handshake(msg_type, body)?;
+        let consumed = self.handshake.len() - r.left();
+        self.handshake.drain(..consumed);
+        if let ServerMessage::ServerHello(sh) | ServerMessage::HelloRetryRequest(sh) = &msg {
+            self.tls13 = sh.negotiated_version() == 0x0304;
+        }
+        Ok(Some(msg))
+    }
+}
+
+fn decode_handshake(msg_type: u8, body: &[u8]) -> Result<ServerMessage, WireError> {
+    Ok(match msg_type {
+        handshake_type::SERVER_HELLO => {
+            let sh = ServerHello::decode(body)?;
+            if sh.is_hello_retry_request() {
+                ServerMessage::HelloRetryRequest(sh)
+            } else {
+                ServerMessage::ServerHello(sh)
+            }
+        }
+        handshake_type::CERTIFICATE => ServerMessage::Certificate(decode_certificates(body)?),
+        handshake_type::SERVER_KEY_EXCHANGE => {
+            ServerMessage::ServerKeyExchange(ServerKeyExchange {
+                body: body.to_vec(),
+            })
+        }
+        handshake_type::CERTIFICATE_REQUEST => ServerMessage::CertificateRequest(body.to_vec()),
+        handshake_type::SERVER_HELLO_DONE => {
+            Reader::new(body).expect_empty("ServerHelloDone")?;
+            ServerMessage::ServerHelloDone
+        }
+        handshake_type::CERTIFICATE_STATUS => ServerMessage::CertificateStatus(body.to_vec()),
+        msg_type => ServerMessage::OtherHandshake {
+            msg_type,
+            body: body.to_vec(),
+        },
+    })
+}
+
+fn decode_certificates(body: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
+    let mut r = Reader::new(body);
+    let mut list = r.sub_u24().need("certificate_list")?;
+    r.expect_empty("Certificate")?;
+    let mut certs = Vec::new();
+    while !list.is_empty() {
+        certs.push(list.sub_u24().need("certificate")?.rest().to_vec());
+    }
+    Ok(certs)
+}
+
+fn not_tls(bytes: &[u8]) -> WireError {
+    let hint = if bytes.starts_with(b"HTTP/") {
+        "the server speaks plain HTTP".to_owned()
+    } else if bytes.starts_with(b"SSH-") {
+        "the server speaks SSH".to_owned()
+    } else {
+        let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("first bytes {}", hex.join(" "))
+    };
+    WireError::NotTls { hint }
+}
