@@ -375,3 +375,255 @@ pub fn encode_sslv2_client_hello(cipher_kinds: &[u32], challenge: &[u8; 16]) -> 
     w.u16(0x8000 | body.len() as u16).bytes(&body);
     w.into_inner()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::codec::Reader;
+
+    /// A ClientHello read back with the crate's own Reader.
+    struct Parsed {
+        record_version: u16,
+        client_version: u16,
+        session_id: Vec<u8>,
+        suites: Vec<u16>,
+        compression: Vec<u8>,
+        /// `None` when there is no extensions block.
+        extensions: Option<Vec<(u16, Vec<u8>)>>,
+        handshake_len: usize,
+    }
+
+    fn parse(records: &[u8]) -> Parsed {
+        let mut r = Reader::new(records);
+        let mut message = Vec::new();
+        let mut record_version = None;
+        while !r.is_empty() {
+            assert_eq!(r.u8(), Some(CONTENT_HANDSHAKE));
+            let v = r.u16().unwrap();
+            assert_eq!(*record_version.get_or_insert(v), v);
+            let body = r.sub_u16().unwrap().rest();
+            assert!(!body.is_empty() && body.len() <= MAX_FRAGMENT);
+            message.extend_from_slice(body);
+        }
+        let mut m = Reader::new(&message);
+        assert_eq!(m.u8(), Some(HANDSHAKE_CLIENT_HELLO));
+        let mut h = m.sub_u24().unwrap();
+        m.expect_empty("handshake").unwrap();
+        let client_version = h.u16().unwrap();
+        h.take(32).unwrap();
+        let session_id = h.sub_u8().unwrap().rest().to_vec();
+        let mut s = h.sub_u16().unwrap();
+        let mut suites = Vec::new();
+        while let Some(v) = s.u16() {
+            suites.push(v);
+        }
+        s.expect_empty("suites").unwrap();
+        let compression = h.sub_u8().unwrap().rest().to_vec();
+        let extensions = (!h.is_empty()).then(|| {
+            let mut e = h.sub_u16().unwrap();
+            let mut out = Vec::new();
+            while !e.is_empty() {
+                let t = e.u16().unwrap();
+                out.push((t, e.sub_u16().unwrap().rest().to_vec()));
+            }
+            out
+        });
+        h.expect_empty("hello").unwrap();
+        Parsed {
+            record_version: record_version.unwrap(),
+            client_version,
+            session_id,
+            suites,
+            compression,
+            extensions,
+            handshake_len: message.len(),
+        }
+    }
+
+    fn spec(suites: usize, extensions: Vec<Extension>) -> ClientHelloSpec {
+        ClientHelloSpec {
+            record_version: 0x0301,
+            client_version: 0x0303,
+            random: [0x42; 32],
+            session_id: vec![],
+            cipher_suites: (0..suites as u16).map(|i| 0x1000 + i).collect(),
+            compression_methods: vec![0],
+            extensions,
+            pad_to_avoid_f5_bug: true,
+        }
+    }
+
+    #[test]
+    fn extensions_are_encoded_in_order_with_rfc_layouts() {
+        let exts = vec![
+            Extension::Raw {
+                typ: 0x0a0a,
+                data: vec![],
+            },
+            Extension::ServerName("test.com".into()),
+            Extension::SupportedVersions(vec![0x0304, 0x0303]),
+            Extension::SupportedGroups(vec![0x001d, 0x0017]),
+            Extension::KeyShare(vec![KeyShareEntry {
+                group: 0x001d,
+                public: vec![7; 32],
+            }]),
+            Extension::SignatureAlgorithms(vec![0x0804]),
+            Extension::SignatureAlgorithmsCert(vec![0x0401]),
+            Extension::EcPointFormats(vec![0]),
+            Extension::Alpn(vec![b"h2".to_vec(), b"http/1.1".to_vec()]),
+            Extension::RenegotiationInfo,
+            Extension::SessionTicket,
+            Extension::StatusRequest,
+            Extension::ExtendedMasterSecret,
+            Extension::EncryptThenMac,
+            Extension::PskKeyExchangeModes(vec![1]),
+            Extension::SignedCertificateTimestamp,
+            Extension::KeyShare(vec![]),
+        ];
+        let mut s = spec(3, exts);
+        s.pad_to_avoid_f5_bug = false;
+        let p = parse(&encode_client_hello(&s));
+        let mut key_share = vec![0, 36, 0, 0x1d, 0, 32];
+        key_share.extend([7; 32]);
+        let alpn = [&[0, 12, 2][..], b"h2", &[8], b"http/1.1"].concat();
+        let expected: Vec<(u16, Vec<u8>)> = vec![
+            (0x0a0a, vec![]),
+            (0, [&[0, 11, 0, 0, 8][..], b"test.com"].concat()),
+            (43, vec![4, 3, 4, 3, 3]),
+            (10, vec![0, 4, 0, 0x1d, 0, 0x17]),
+            (51, key_share),
+            (13, vec![0, 2, 8, 4]),
+            (50, vec![0, 2, 4, 1]),
+            (11, vec![1, 0]),
+            (16, alpn),
+            (0xff01, vec![0]),
+            (35, vec![]),
+            (5, vec![1, 0, 0, 0, 0]),
+            (23, vec![]),
+            (22, vec![]),
+            (45, vec![1, 1]),
+            (18, vec![]),
+            (51, vec![0, 0]),
+        ];
+        assert_eq!(p.extensions.unwrap(), expected);
+        assert_eq!(p.suites, vec![0x1000, 0x1001, 0x1002]);
+        assert_eq!((p.record_version, p.client_version), (0x0301, 0x0303));
+        assert_eq!(p.compression, vec![0]);
+    }
+
+    #[test]
+    fn padding_keeps_the_hello_out_of_256_to_511_for_every_size() {
+        for suites in 0..400 {
+            let s = spec(suites, vec![Extension::ServerName("a.example".into())]);
+            let p = parse(&encode_client_hello(&s));
+            assert!(
+                !(256..=511).contains(&p.handshake_len),
+                "{suites} suites gave {} bytes",
+                p.handshake_len
+            );
+            let exts = p.extensions.unwrap();
+            let unpadded = s.encode_handshake_with_padding(None).len();
+            if (256..512).contains(&unpadded) {
+                let (typ, body) = exts.last().unwrap();
+                assert_eq!(*typ, ext::PADDING);
+                assert!(body.iter().all(|&b| b == 0));
+                assert!(p.handshake_len <= 512 + 4, "overshoot only for tiny gaps");
+            } else {
+                assert_eq!(p.handshake_len, unpadded, "no padding outside the range");
+            }
+        }
+    }
+
+    #[test]
+    fn no_padding_when_disabled_or_without_extensions() {
+        let mut s = spec(120, vec![Extension::SessionTicket]);
+        s.pad_to_avoid_f5_bug = false;
+        assert!((256..512).contains(&parse(&encode_client_hello(&s)).handshake_len));
+        let sslv3 = spec(120, vec![]);
+        let p = parse(&encode_client_hello(&sslv3));
+        assert!(
+            p.extensions.is_none(),
+            "an SSLv3 hello has no extensions block"
+        );
+    }
+
+    #[test]
+    fn huge_hellos_are_split_into_records() {
+        let mut s = spec(10, vec![]);
+        s.extensions = vec![Extension::KeyShare(
+            (0..20)
+                .map(|i| KeyShareEntry {
+                    group: i,
+                    public: vec![i as u8; 1216],
+                })
+                .collect(),
+        )];
+        let records = encode_client_hello(&s);
+        let p = parse(&records);
+        assert!(p.handshake_len > MAX_FRAGMENT);
+        assert_eq!(
+            records.get(3..5),
+            Some(&[0x40, 0x00][..]),
+            "the first record is full"
+        );
+    }
+
+    #[test]
+    fn for_version_builds_broad_hellos() {
+        let sslv3 = ClientHelloSpec::for_version(
+            ProtocolVersion::Ssl3,
+            vec![0x000a],
+            Some("x.test"),
+            vec![],
+            vec![0x17],
+            vec![0x0401],
+        );
+        let p = parse(&encode_client_hello(&sslv3));
+        assert_eq!((p.record_version, p.client_version), (0x0300, 0x0300));
+        assert!(p.extensions.is_none());
+
+        let tls10 = ClientHelloSpec::for_version(
+            ProtocolVersion::Tls10,
+            vec![0xc013],
+            Some("x.test"),
+            vec![],
+            vec![0x17],
+            vec![0x0401],
+        );
+        let p = parse(&encode_client_hello(&tls10));
+        assert_eq!((p.record_version, p.client_version), (0x0301, 0x0301));
+        let types: Vec<u16> = p.extensions.unwrap().iter().map(|e| e.0).collect();
+        assert_eq!(types, vec![0, 10, 11, 0xff01, 35, 5, 23]);
+
+        let share = KeyShareEntry {
+            group: 0x1d,
+            public: vec![1; 32],
+        };
+        let tls13 = ClientHelloSpec::for_version(
+            ProtocolVersion::Tls13,
+            vec![0x1301],
+            None,
+            vec![share],
+            vec![0x1d],
+            vec![0x0804],
+        )
+        .with_supported_versions(vec![0x0304, 0x0303]);
+        let p = parse(&encode_client_hello(&tls13));
+        assert_eq!((p.record_version, p.client_version), (0x0301, 0x0303));
+        assert_eq!(p.session_id.len(), 32);
+        let exts = p.extensions.unwrap();
+        let types: Vec<u16> = exts.iter().map(|e| e.0).collect();
+        assert_eq!(types, vec![10, 11, 13, 0xff01, 35, 5, 23, 43, 51, 45]);
+        assert_eq!(exts[7].1, vec![4, 3, 4, 3, 3]);
+    }
+
+    #[test]
+    fn sslv2_hello_layout() {
+        let challenge = [0xc5; 16];
+        let bytes = encode_sslv2_client_hello(&[0x010080, 0x0700c0], &challenge);
+        let mut expected = vec![0x80, 9 + 6 + 16, 1, 0, 2, 0, 6, 0, 0, 0, 16];
+        expected.extend([1, 0, 0x80, 7, 0, 0xc0]);
+        expected.extend(challenge);
+        assert_eq!(bytes, expected);
+    }
+}

@@ -375,3 +375,217 @@ fn not_tls(bytes: &[u8]) -> WireError {
     };
     WireError::NotTls { hint }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::alert::AlertDescription;
+    use crate::wire::codec::Writer;
+
+    fn record(typ: u8, body: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(typ).u16(0x0303).u16_prefixed(|w| {
+            w.bytes(body);
+        });
+        w.into_inner()
+    }
+
+    fn handshake(typ: u8, body: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(typ).u24_prefixed(|w| {
+            w.bytes(body);
+        });
+        w.into_inner()
+    }
+
+    fn server_hello_body() -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u16(0x0303).bytes(&[3; 32]).u8(0).u16(0xc02f).u8(0);
+        w.into_inner()
+    }
+
+    fn tls12_flight() -> Vec<u8> {
+        let certs = {
+            let mut w = Writer::new();
+            w.u24_prefixed(|w| {
+                w.u24_prefixed(|w| {
+                    w.bytes(b"leaf");
+                })
+                .u24_prefixed(|w| {
+                    w.bytes(b"ca");
+                });
+            });
+            w.into_inner()
+        };
+        let hs = [
+            handshake(2, &server_hello_body()),
+            handshake(11, &certs),
+            handshake(14, &[]),
+        ]
+        .concat();
+        // The handshake bytes straddle two records on purpose.
+        let (a, b) = hs.split_at(10);
+        [record(22, a), record(22, b)].concat()
+    }
+
+    #[test]
+    fn fragmented_and_coalesced_handshake_messages() {
+        let (msgs, err) = FlightDecoder::decode_all(&tls12_flight());
+        assert_eq!(err, None);
+        assert!(matches!(&msgs[0], ServerMessage::ServerHello(sh) if sh.cipher_suite == 0xc02f));
+        assert_eq!(
+            msgs[1],
+            ServerMessage::Certificate(vec![b"leaf".to_vec(), b"ca".to_vec()])
+        );
+        assert_eq!(msgs[2], ServerMessage::ServerHelloDone);
+        assert_eq!(msgs.len(), 3);
+    }
+
+    #[test]
+    fn byte_at_a_time_is_incomplete_until_whole() {
+        let flight = tls12_flight();
+        let mut d = FlightDecoder::new();
+        let mut msgs = Vec::new();
+        for b in &flight {
+            d.feed(std::slice::from_ref(b));
+            while let Some(m) = d.next_message().unwrap() {
+                msgs.push(m);
+            }
+        }
+        assert_eq!(msgs, FlightDecoder::decode_all(&flight).0);
+        assert_eq!(d.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn alerts_ccs_and_sealed_records() {
+        let bytes = [
+            record(21, &[2, 70, 1, 0]),
+            record(20, &[1]),
+            record(22, &[0xaa; 40]),
+            record(23, &[0xbb; 17]),
+        ]
+        .concat();
+        let (msgs, err) = FlightDecoder::decode_all(&bytes);
+        assert_eq!(err, None);
+        let alert = |level, d| {
+            ServerMessage::Alert(Alert {
+                level,
+                description: d,
+            })
+        };
+        assert_eq!(
+            msgs,
+            vec![
+                alert(2, AlertDescription::ProtocolVersion),
+                alert(1, AlertDescription::CloseNotify),
+                ServerMessage::ChangeCipherSpec,
+                // After a TLS 1.2 CCS, handshake records are sealed.
+                ServerMessage::EncryptedRecord { len: 40 },
+                ServerMessage::EncryptedRecord { len: 17 },
+            ]
+        );
+    }
+
+    #[test]
+    fn sslv2_server_hello_and_error() {
+        let mut body = Writer::new();
+        body.u8(4).u8(0).u8(1).u16(2).u16(3).u16(6).u16(16);
+        body.bytes(b"crt")
+            .bytes(&[1, 0, 0x80, 7, 0, 0xc0])
+            .bytes(&[9; 16]);
+        let body = body.into_inner();
+        let mut rec = vec![0x80 | (body.len() >> 8) as u8, body.len() as u8];
+        rec.extend(&body);
+        rec.extend([0x80, 3, 0, 0, 1]);
+        let (msgs, err) = FlightDecoder::decode_all(&rec);
+        assert_eq!(err, None);
+        assert_eq!(
+            msgs,
+            vec![
+                ServerMessage::Sslv2ServerHello(Sslv2ServerHello {
+                    session_id_hit: false,
+                    certificate_type: 1,
+                    version: 2,
+                    certificate: b"crt".to_vec(),
+                    cipher_kinds: vec![0x010080, 0x0700c0],
+                    connection_id: vec![9; 16],
+                }),
+                ServerMessage::Sslv2Error(1),
+            ]
+        );
+    }
+
+    #[test]
+    fn not_tls_is_named_and_sticky() {
+        let mut d = FlightDecoder::new();
+        d.feed(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        let want = WireError::NotTls {
+            hint: "the server speaks plain HTTP".into(),
+        };
+        assert_eq!(d.next_message(), Err(want.clone()));
+        d.feed(&record(21, &[2, 40]));
+        assert_eq!(d.next_message(), Err(want), "a failed decoder stays failed");
+
+        let (_, err) = FlightDecoder::decode_all(&[0x00, 0x01, 0x02]);
+        assert_eq!(
+            err,
+            Some(WireError::NotTls {
+                hint: "first bytes 00 01 02".into()
+            })
+        );
+        let (_, err) = FlightDecoder::decode_all(&[0x16, 0xfe, 0xfd, 0, 0]);
+        assert!(
+            matches!(err, Some(WireError::NotTls { .. })),
+            "DTLS is not TLS"
+        );
+    }
+
+    #[test]
+    fn limits_and_structural_errors() {
+        let cases: Vec<(Vec<u8>, WireError)> = vec![
+            (vec![22, 3, 3, 0x48, 1], WireError::RecordTooLong(0x4801)),
+            (
+                record(22, &[2, 0x10, 0, 0]),
+                WireError::HandshakeTooLong(0x100000),
+            ),
+            (
+                [record(21, &[2, 40]), vec![99, 3, 3, 0, 0]].concat(),
+                WireError::BadContentType(99),
+            ),
+            (
+                [record(22, &[2, 0, 0]), record(21, &[2, 40])].concat(),
+                WireError::Malformed("record interleaved with a fragmented handshake message"),
+            ),
+            (
+                record(21, &[2]),
+                WireError::Malformed("alert record of odd length"),
+            ),
+            (
+                record(20, &[2]),
+                WireError::Malformed("ChangeCipherSpec body is not [1]"),
+            ),
+            (record(22, &[]), WireError::Malformed("empty record")),
+            (
+                record(22, &handshake(14, &[0])),
+                WireError::TrailingBytes("ServerHelloDone"),
+            ),
+            (
+                record(22, &handshake(2, &[3, 3])),
+                WireError::Truncated("server random"),
+            ),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(FlightDecoder::decode_all(&bytes).1, Some(want));
+        }
+    }
+
+    #[test]
+    fn a_tls_alert_answers_an_sslv2_hello() {
+        let (msgs, err) = FlightDecoder::decode_all(&[0x15, 3, 0, 0, 2, 2, 40]);
+        assert_eq!(err, None);
+        assert!(matches!(
+            msgs.as_slice(),
+            [ServerMessage::Alert(a)] if a.description == crate::wire::AlertDescription::HandshakeFailure
+        ));
+    }
+}
