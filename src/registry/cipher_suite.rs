@@ -181,19 +181,7 @@ pub fn suites_for(version: ProtocolVersion) -> Vec<&'static CipherSuite> {
 }
 
 /// The sort key behind `suites_for`; smaller sorts earlier.
-fn offer_rank(
-    s: &CipherSuite,
-) -> (
-    Reverse<Strength>,
-    bool,
-    Reverse<bool>,
-    u8,
-    u8,
-    u8,
-    Reverse<u16>,
-    u8,
-    u16,
-) {
+fn offer_rank(s: &CipherSuite) -> impl Ord {
     let kx = match s.kx.as_str() {
         "any" | "ECDHE" => 0,
         "DHE" => 1,
