@@ -97,9 +97,18 @@ mod tests {
 
     #[test]
     fn names_parse_in_common_spellings() {
-        assert_eq!(ProtocolVersion::parse_name("TLSv1.2"), Some(ProtocolVersion::Tls12));
-        assert_eq!(ProtocolVersion::parse_name("tls 1.3"), Some(ProtocolVersion::Tls13));
-        assert_eq!(ProtocolVersion::parse_name("SSLv3"), Some(ProtocolVersion::Ssl3));
+        assert_eq!(
+            ProtocolVersion::parse_name("TLSv1.2"),
+            Some(ProtocolVersion::Tls12)
+        );
+        assert_eq!(
+            ProtocolVersion::parse_name("tls 1.3"),
+            Some(ProtocolVersion::Tls13)
+        );
+        assert_eq!(
+            ProtocolVersion::parse_name("SSLv3"),
+            Some(ProtocolVersion::Ssl3)
+        );
         assert_eq!(ProtocolVersion::parse_name("TLS1.4"), None);
     }
 }
