@@ -129,8 +129,9 @@ pub fn seed_listeners() -> Vec<ListenerSpec> {
 }
 
 /// Every name here is one BoringSSL in Envoy 1.40 accepts (Envoy refuses to
-/// start on an unknown name). `DES-CBC3-SHA` is accepted too but left out:
-/// see the lab tests for the check that keeps this list honest.
+/// start on an unknown name; it rejects e.g. `RC4-SHA` and `AES128-SHA256`).
+/// `DES-CBC3-SHA` (SWEET32) is still accepted and negotiated when a client
+/// offers it; the lab test checks that with a raw hello.
 const LEGACY_CIPHERS: &[&str] = &[
     "ECDHE-ECDSA-AES128-GCM-SHA256",
     "ECDHE-RSA-AES128-GCM-SHA256",
@@ -146,6 +147,7 @@ const LEGACY_CIPHERS: &[&str] = &[
     "AES256-GCM-SHA384",
     "AES128-SHA",
     "AES256-SHA",
+    "DES-CBC3-SHA",
 ];
 
 /// Why a set of listener specs cannot become an Envoy configuration.
@@ -173,7 +175,8 @@ pub enum ConfigError {
         min: ProtocolVersion,
         max: ProtocolVersion,
     },
-    /// Envoy joins names with `:`; a name containing one would smuggle in more.
+    /// Envoy joins names with `:`; a name containing one would smuggle in
+    /// more. BoringSSL's equal-preference groups (`[A|B]`) are allowed.
     #[error("listener {listener:?}: {value:?} is not a single cipher or curve name")]
     BadName { listener: String, value: String },
     #[error("listener {listener:?}: expected {expected} certificate(s), got {got}")]
@@ -227,7 +230,7 @@ pub fn validate(specs: &[ListenerSpec]) -> Result<(), ConfigError> {
             let single = !value.is_empty()
                 && value
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c));
+                    .all(|c| c.is_ascii_alphanumeric() || "-_+.[]|".contains(c));
             if !single {
                 return Err(ConfigError::BadName {
                     listener: spec.name.clone(),
