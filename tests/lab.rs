@@ -358,3 +358,57 @@ fn lab_on_ipv6_loopback() {
     let response = support::https_get(l.addr, l.sni.as_deref(), "/");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }
+
+#[test]
+fn rsa_and_ecdsa_certificates_are_both_served() {
+    use tlsposture::lab::{CertKinds, ListenerSpec};
+    let both = ListenerSpec {
+        certificates: CertKinds::RsaAndEcdsa,
+        ..ListenerSpec::new("both", "RSA and ECDSA certificates")
+    };
+    let ecdsa = ListenerSpec {
+        certificates: CertKinds::Ecdsa,
+        hosts: vec!["ecdsa.lab.test".into(), "127.0.0.1".into()],
+        ..ListenerSpec::new("ecdsa", "ECDSA certificate only")
+    };
+    let lab = start_lab(vec![both, ecdsa]);
+    let signature = |l: &RunningListener, args: &[&str]| {
+        let hs = handshake(l, args);
+        assert!(hs.protocol.is_some(), "{}", hs.output);
+        let line = hs
+            .output
+            .lines()
+            .find(|l| l.starts_with("Signature type:"))
+            .unwrap_or_else(|| panic!("no signature type:\n{}", hs.output))
+            .to_owned();
+        (line, hs.output)
+    };
+    let both = lab.listener("both").unwrap();
+    let (sig, out) = signature(both, &["-tls1_2", "-sigalgs", "ECDSA+SHA256"]);
+    assert!(sig.contains("ECDSA"), "{out}");
+    let (sig, out) = signature(both, &["-tls1_2", "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"]);
+    assert!(sig.contains("RSA"), "{out}");
+
+    let ecdsa = lab.listener("ecdsa").unwrap();
+    assert_eq!(ecdsa.sni.as_deref(), Some("ecdsa.lab.test"));
+    let (sig, out) = signature(ecdsa, &["-tls1_3"]);
+    assert!(sig.contains("ECDSA"), "{out}");
+    assert!(out.contains("CN = ecdsa.lab.test"), "{out}");
+
+    // The chain verifies against the lab CA, for the host and not another.
+    let ca_file = lab.workdir().join("ca.pem");
+    assert_eq!(std::fs::read_to_string(&ca_file).unwrap(), lab.ca_pem());
+    let ca = ca_file.to_str().unwrap();
+    let verified = |host: &str| {
+        let args = [
+            "-CAfile",
+            ca,
+            "-verify_return_error",
+            "-verify_hostname",
+            host,
+        ];
+        handshake(ecdsa, &args).protocol.is_some()
+    };
+    assert!(verified("ecdsa.lab.test"));
+    assert!(!verified("other.lab.test"));
+}
