@@ -250,3 +250,165 @@ fn openssl_server_speaks_tls10() {
         hs.output
     );
 }
+
+/// A stand-in for Envoy that answers `--version` and then runs `body`.
+fn fake_envoy(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("envoy");
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'envoy  version: fake/0.0.0/Clean/RELEASE/BoringSSL'; exit 0; fi\necho 'fake envoy starting'\n{body}\n"
+    );
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn gone(pid: u32) -> bool {
+    // Gone, or a zombie nobody has reaped yet: either way not running.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn startup_timeout_kills_the_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("sleep.pid");
+    let envoy = fake_envoy(
+        dir.path(),
+        &format!("sleep 30 &\necho $! > {}\nwait", pid_file.display()),
+    );
+    let opts = LabOptions {
+        envoy: Some(envoy),
+        listeners: seed_listeners(),
+        startup_timeout: Duration::from_secs(2),
+        ..LabOptions::default()
+    };
+    let err = support::runtime().block_on(Lab::start(opts)).unwrap_err();
+    match &err {
+        LabError::StartupTimeout {
+            log_tail,
+            waiting_for,
+            ..
+        } => {
+            assert!(log_tail.contains("fake envoy starting"), "{log_tail}");
+            assert_eq!(waiting_for, "admin address");
+        }
+        other => panic!("expected StartupTimeout, got {other:?}"),
+    }
+    let sleep_pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    eventually("the fake Envoy's child survived", || gone(sleep_pid));
+}
+
+#[test]
+fn early_exit_reports_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let envoy = fake_envoy(dir.path(), "echo 'bad bootstrap: boom' >&2\nexit 1");
+    let opts = LabOptions {
+        envoy: Some(envoy),
+        listeners: seed_listeners(),
+        ..LabOptions::default()
+    };
+    let err = support::runtime().block_on(Lab::start(opts)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, LabError::Exited { .. }), "{err:?}");
+    assert!(msg.contains("bad bootstrap: boom"), "{msg}");
+}
+
+#[test]
+fn dropping_the_lab_kills_envoy() {
+    let lab = start_lab(seed_listeners().into_iter().take(1).collect());
+    let addr = lab.listeners()[0].addr;
+    let pid = lab.pid().unwrap();
+    let workdir = lab.workdir().to_path_buf();
+    drop(lab);
+    eventually("Envoy still running after drop", || gone(pid));
+    eventually("listener still open after drop", || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+    });
+    assert!(!workdir.exists(), "temporary workdir left behind");
+}
+
+#[test]
+fn lab_on_ipv6_loopback() {
+    let opts = LabOptions {
+        bind: "::1".parse().unwrap(),
+        ..support::lab_options(seed_listeners().into_iter().take(1).collect())
+    };
+    let rt = support::runtime();
+    let lab = rt.block_on(rt.spawn(Lab::start(opts))).unwrap().unwrap();
+    let l = &lab.listeners()[0];
+    assert_eq!(l.addr.ip().to_string(), "::1");
+    assert!(lab.admin_addr().ip().is_loopback());
+    let response = support::https_get(l.addr, l.sni.as_deref(), "/");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}
+
+#[test]
+fn rsa_and_ecdsa_certificates_are_both_served() {
+    use tlsposture::lab::{CertKinds, ListenerSpec};
+    let both = ListenerSpec {
+        certificates: CertKinds::RsaAndEcdsa,
+        ..ListenerSpec::new("both", "RSA and ECDSA certificates")
+    };
+    let ecdsa = ListenerSpec {
+        certificates: CertKinds::Ecdsa,
+        hosts: vec!["ecdsa.lab.test".into(), "127.0.0.1".into()],
+        ..ListenerSpec::new("ecdsa", "ECDSA certificate only")
+    };
+    let lab = start_lab(vec![both, ecdsa]);
+    let signature = |l: &RunningListener, args: &[&str]| {
+        let hs = handshake(l, args);
+        assert!(hs.protocol.is_some(), "{}", hs.output);
+        let line = hs
+            .output
+            .lines()
+            .find(|l| l.starts_with("Signature type:"))
+            .unwrap_or_else(|| panic!("no signature type:\n{}", hs.output))
+            .to_owned();
+        (line, hs.output)
+    };
+    let both = lab.listener("both").unwrap();
+    let (sig, out) = signature(both, &["-tls1_2", "-sigalgs", "ECDSA+SHA256"]);
+    assert!(sig.contains("ECDSA"), "{out}");
+    let (sig, out) = signature(both, &["-tls1_2", "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"]);
+    assert!(sig.contains("RSA"), "{out}");
+
+    let ecdsa = lab.listener("ecdsa").unwrap();
+    assert_eq!(ecdsa.sni.as_deref(), Some("ecdsa.lab.test"));
+    let (sig, out) = signature(ecdsa, &["-tls1_3"]);
+    assert!(sig.contains("ECDSA"), "{out}");
+    assert!(out.contains("CN = ecdsa.lab.test"), "{out}");
+
+    // The chain verifies against the lab CA, for the host and not another.
+    let ca_file = lab.workdir().join("ca.pem");
+    assert_eq!(std::fs::read_to_string(&ca_file).unwrap(), lab.ca_pem());
+    let ca = ca_file.to_str().unwrap();
+    let verified = |host: &str| {
+        let args = [
+            "-CAfile",
+            ca,
+            "-verify_return_error",
+            "-verify_hostname",
+            host,
+        ];
+        handshake(ecdsa, &args).protocol.is_some()
+    };
+    assert!(verified("ecdsa.lab.test"));
+    assert!(!verified("other.lab.test"));
+}

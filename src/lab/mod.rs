@@ -169,7 +169,8 @@ impl Lab {
         let envoy_path = tokio::task::spawn_blocking(move || envoy::locate(explicit.as_deref()))
             .await
             .map_err(|e| io_err("looking for Envoy", io::Error::other(e)))??;
-        let envoy_version = envoy::version(&envoy_path, opts.startup_timeout).await?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let envoy_version = envoy::version(&envoy_path, remaining).await?;
 
         let workdir = match &opts.workdir {
             Some(path) => {
@@ -256,6 +257,11 @@ impl Lab {
         self.admin
     }
 
+    /// Envoy's process id while it runs (it also leads its own process group).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     pub fn workdir(&self) -> &Path {
         self.workdir.path()
     }
@@ -280,7 +286,12 @@ impl Lab {
             Ok(status) => status
                 .map(drop)
                 .map_err(|e| io_err("waiting for Envoy to exit", e)),
-            Err(_) => child.kill().await.map_err(|e| io_err("killing Envoy", e)),
+            Err(_) => {
+                if let Some(pid) = child.id() {
+                    signal_group(pid, libc::SIGKILL);
+                }
+                child.kill().await.map_err(|e| io_err("killing Envoy", e))
+            }
         }
     }
 
@@ -359,6 +370,9 @@ impl Lab {
 
     async fn kill_now(&mut self) {
         if let Some(mut child) = self.child.take() {
+            if let Some(pid) = child.id() {
+                signal_group(pid, libc::SIGKILL);
+            }
             // Already gone is fine: the goal is "not running".
             let _ = child.kill().await;
         }
