@@ -1,9 +1,11 @@
 //! Property tests for the flight decoder: it never panics, whatever the
 //! bytes and however they are chunked, and chunking never changes what a
-//! valid flight decodes to.
+//! valid flight decodes to. The per-message readers never panic either.
 
 use proptest::prelude::*;
-use tlsposture::wire::{FlightDecoder, ServerMessage, WireError};
+use tlsposture::wire::{
+    FlightDecoder, ServerHello, ServerKeyExchange, ServerMessage, Sslv2ServerHello, WireError,
+};
 
 /// Feeds `bytes` in pieces cut at `cuts` (positions, any order, any range),
 /// draining messages after every piece, as a probe reading a socket does.
@@ -113,5 +115,16 @@ proptest! {
         prop_assert_eq!(err, None);
         prop_assert_eq!(whole.len(), pieces.len());
         prop_assert_eq!(decode_chunked(&bytes, &cuts), (whole, None));
+    }
+
+    #[test]
+    fn message_readers_never_panic(body in prop::collection::vec(any::<u8>(), 0..600)) {
+        if let Ok(sh) = ServerHello::decode(&body) {
+            let _ = (sh.negotiated_version(), sh.key_share_group(), sh.alpn());
+            let _ = (sh.downgrade_sentinel(), sh.is_hello_retry_request());
+        }
+        let ske = ServerKeyExchange { body: body.clone() };
+        let _ = (ske.as_ecdhe(), ske.as_dhe(true), ske.as_dhe(false));
+        let _ = Sslv2ServerHello::decode(&body);
     }
 }

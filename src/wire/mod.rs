@@ -14,6 +14,9 @@ pub mod server_hello;
 pub mod sslv2;
 mod version;
 
+#[cfg(test)]
+mod flight_fixtures;
+
 pub use alert::{Alert, AlertDescription};
 pub use codec::{Need, Reader, Writer};
 pub use error::WireError;
