@@ -1,1 +1,286 @@
-fn main() {}
+//! The `tlsposture` binary: parses flags, runs a command, and owns the exit
+//! code contract (0 clean, 1 findings, 2 could not scan, 64 usage). Errors are
+//! printed once, as one line, with their causes (`{:#}`).
+
+mod cli;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{anyhow, Context};
+use clap::Parser;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use cli::{Cli, Command, DemoArgs, LabArgs, ScanArgs, ScanFlags};
+use tlsposture::lab::{self, Lab, LabOptions};
+use tlsposture::probe::ProbeTimeouts;
+use tlsposture::report::model::{Report, TargetReport, ToolInfo, SCHEMA_VERSION};
+use tlsposture::report::{json, terminal};
+use tlsposture::scan::{scan_target, ScanOptions};
+use tlsposture::target::TargetSpec;
+use tlsposture::verdict::{self, exit};
+
+/// A failure that ends the run, with the exit code it means.
+struct Failure {
+    code: i32,
+    error: anyhow::Error,
+}
+
+fn usage(error: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        error: error.into(),
+    }
+}
+
+fn unscannable(error: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code: exit::UNSCANNABLE,
+        error: error.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version are not errors; everything else is usage (64),
+            // not clap's own exit code 2, which means "could not scan" here.
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::CLEAN
+            };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    init_tracing(cli.verbose);
+    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tlsposture: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::UNSCANNABLE as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Scan(args) => run_scan(args, color).await,
+            Command::Lab(args) => run_lab(args).await,
+            Command::Demo(args) => run_demo(args, color).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(Failure { code, error }) => {
+            eprintln!("tlsposture: {error:#}");
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+fn scan_options(flags: &ScanFlags, sni: Option<String>) -> ScanOptions {
+    ScanOptions {
+        sni,
+        timeouts: ProbeTimeouts {
+            connect: flags.timeout,
+            read: flags.timeout,
+        },
+        max_connections: usize::from(flags.max_connections),
+    }
+}
+
+async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
+    let spec = TargetSpec::parse(&args.target).map_err(usage)?;
+    let sni = if args.no_sni {
+        None
+    } else {
+        args.sni.clone().or_else(|| spec.default_sni())
+    };
+    let options = scan_options(&args.common, sni);
+    let started_at = now();
+    let target = scan_one(&spec, &options).await;
+    let report = assemble(vec![target], started_at, &args.common);
+    emit(&report, &args.common, color)?;
+    Ok(report.summary.exit_code)
+}
+
+/// Scans and judges one target; a target that could not be scanned is
+/// reported (one line on stderr) and kept in the report with its error.
+async fn scan_one(spec: &TargetSpec, options: &ScanOptions) -> TargetReport {
+    let mut target = match scan_target(spec, options).await {
+        Ok(target) => target,
+        Err((target, error)) => {
+            eprintln!("tlsposture: {spec}: {error}");
+            target
+        }
+    };
+    verdict::judge(&mut target);
+    target
+}
+
+fn assemble(targets: Vec<TargetReport>, started_at: String, flags: &ScanFlags) -> Report {
+    let summary = verdict::summarize(&targets, flags.fail_on);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        started_at,
+        finished_at: now(),
+        targets,
+        summary,
+    }
+}
+
+/// Prints the report: the table on stdout (stderr when the JSON goes to
+/// stdout), the JSON wherever `--json` says.
+fn emit(report: &Report, flags: &ScanFlags, color: bool) -> Result<(), Failure> {
+    let json_to_stdout = flags.json.as_deref() == Some(Path::new("-"));
+    let style = terminal::Style {
+        color: color
+            && if json_to_stdout {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            },
+        width: terminal_width(),
+    };
+    if json_to_stdout {
+        eprint!("{}", terminal::render(report, style));
+        let mut out = std::io::stdout().lock();
+        out.write_all(json::render(report).as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(|e| unscannable(anyhow!("cannot write the JSON report to stdout: {e}")))?;
+    } else {
+        print!("{}", terminal::render(report, style));
+        if let Some(path) = &flags.json {
+            std::fs::write(path, json::render(report))
+                .with_context(|| format!("cannot write the JSON report to {}", path.display()))
+                .map_err(usage)?;
+        }
+    }
+    Ok(())
+}
+
+fn terminal_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(110)
+}
+
+async fn start_lab(
+    envoy: Option<std::path::PathBuf>,
+    port_base: u16,
+    bind: std::net::IpAddr,
+) -> Result<Lab, Failure> {
+    let mut listeners = lab::seed_listeners();
+    if port_base != 0 {
+        for (i, l) in listeners.iter_mut().enumerate() {
+            l.port = port_base.checked_add(i as u16).ok_or_else(|| {
+                usage(anyhow!(
+                    "--port-base {port_base} leaves no room for {} listeners",
+                    i + 1
+                ))
+            })?;
+        }
+    }
+    let options = LabOptions {
+        envoy,
+        listeners,
+        bind,
+        ..LabOptions::default()
+    };
+    Lab::start(options)
+        .await
+        .context("cannot start the lab")
+        .map_err(unscannable)
+}
+
+fn print_listeners(lab: &Lab) {
+    println!("Envoy {} is serving:", lab.envoy_version());
+    for l in lab.listeners() {
+        let sni = l
+            .sni
+            .as_deref()
+            .map(|s| format!(" --sni {s}"))
+            .unwrap_or_default();
+        println!("  {:<14} {:<22} {}", l.name, l.addr, l.summary);
+        println!("  {:<14} tlsposture scan {}{sni}", "", l.addr);
+    }
+}
+
+async fn run_lab(args: LabArgs) -> Result<i32, Failure> {
+    let lab = start_lab(args.envoy.envoy, args.port_base, args.bind).await?;
+    print_listeners(&lab);
+    println!(
+        "Lab files in {}. Press Ctrl-C to stop.",
+        lab.workdir().display()
+    );
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    lab.stop()
+        .await
+        .context("stopping the lab")
+        .map_err(unscannable)?;
+    eprintln!("lab stopped");
+    Ok(exit::CLEAN)
+}
+
+async fn run_demo(args: DemoArgs, color: bool) -> Result<i32, Failure> {
+    let started = Instant::now();
+    let lab = start_lab(args.envoy.envoy, 0, std::net::IpAddr::from([127, 0, 0, 1])).await?;
+    eprintln!(
+        "lab up in {} ms: Envoy {}, {} listeners",
+        started.elapsed().as_millis(),
+        lab.envoy_version(),
+        lab.listeners().len()
+    );
+    let started_at = now();
+    let mut targets = Vec::new();
+    for listener in lab.listeners() {
+        let spec = TargetSpec::parse(&listener.addr.to_string()).map_err(unscannable)?;
+        let options = scan_options(&args.common, listener.sni.clone());
+        let mut target = scan_one(&spec, &options).await;
+        target.label = Some(listener.name.clone());
+        targets.push(target);
+    }
+    let report = assemble(targets, started_at, &args.common);
+    let stopped = lab.stop().await;
+    emit(&report, &args.common, color)?;
+    stopped.context("stopping the lab").map_err(unscannable)?;
+    // The demo shows findings; only a listener it could not scan fails it.
+    Ok(if report.summary.exit_code == exit::UNSCANNABLE {
+        exit::UNSCANNABLE
+    } else {
+        exit::CLEAN
+    })
+}

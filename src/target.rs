@@ -1,1 +1,261 @@
-//! (placeholder)
+//! What the user points the scanner at: `HOST[:PORT]` parsed into a host and
+//! port, the SNI name that goes with it, and the addresses it resolves to.
+//!
+//! Parsing is strict and typed so a bad argument becomes one clear line (exit
+//! 64) and an unresolvable name one clear line (exit 2), never a panic.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// The port a bare host name means, as for `https://`.
+pub const DEFAULT_PORT: u16 = 443;
+
+/// A host as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Ip(IpAddr),
+    Name(String),
+}
+
+/// A parsed `HOST[:PORT]` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    pub host: Host,
+    pub port: u16,
+}
+
+/// Why a target could not be parsed or resolved.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TargetError {
+    #[error("empty target address")]
+    Empty,
+    #[error("invalid port {port:?} in target {input:?} (expected 1-65535)")]
+    BadPort { input: String, port: String },
+    #[error("invalid host name {host:?} in target {input:?}")]
+    BadHost { input: String, host: String },
+    #[error("unterminated IPv6 address in {0:?} (write it as [::1]:443)")]
+    BadBracket(String),
+    #[error("cannot resolve {host}: {reason}")]
+    Unresolvable { host: String, reason: String },
+}
+
+impl TargetSpec {
+    /// Parses `host`, `host:port`, `1.2.3.4:443`, `[::1]:8443`, a bare IPv6
+    /// address, or an `https://host:port/path` URL (scheme and path ignored).
+    pub fn parse(input: &str) -> Result<Self, TargetError> {
+        let trimmed = input.trim();
+        let mut rest = trimmed;
+        if let Some(idx) = rest.find("://") {
+            rest = &rest[idx + 3..];
+            if let Some(slash) = rest.find('/') {
+                rest = &rest[..slash];
+            }
+        }
+        if rest.is_empty() {
+            return Err(TargetError::Empty);
+        }
+        let bad_port = |port: &str| TargetError::BadPort {
+            input: trimmed.to_string(),
+            port: port.to_string(),
+        };
+        let parse_port = |port: &str| match port.parse::<u16>() {
+            Ok(0) | Err(_) => Err(bad_port(port)),
+            Ok(p) => Ok(p),
+        };
+
+        if let Some(after) = rest.strip_prefix('[') {
+            let close = after
+                .find(']')
+                .ok_or_else(|| TargetError::BadBracket(trimmed.to_string()))?;
+            let ip: IpAddr = after[..close].parse().map_err(|_| TargetError::BadHost {
+                input: trimmed.to_string(),
+                host: after[..close].to_string(),
+            })?;
+            let tail = &after[close + 1..];
+            let port = match tail.strip_prefix(':') {
+                Some(p) => parse_port(p)?,
+                None if tail.is_empty() => DEFAULT_PORT,
+                None => return Err(bad_port(tail)),
+            };
+            return Ok(TargetSpec {
+                host: Host::Ip(ip),
+                port,
+            });
+        }
+        // Two or more colons without brackets: a bare IPv6 address.
+        if rest.matches(':').count() >= 2 {
+            let ip: IpAddr = rest.parse().map_err(|_| TargetError::BadHost {
+                input: trimmed.to_string(),
+                host: rest.to_string(),
+            })?;
+            return Ok(TargetSpec {
+                host: Host::Ip(ip),
+                port: DEFAULT_PORT,
+            });
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (h, parse_port(p)?),
+            None => (rest, DEFAULT_PORT),
+        };
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(TargetSpec {
+                host: Host::Ip(ip),
+                port,
+            });
+        }
+        if !is_valid_hostname(host) {
+            return Err(TargetError::BadHost {
+                input: trimmed.to_string(),
+                host: host.to_string(),
+            });
+        }
+        Ok(TargetSpec {
+            host: Host::Name(host.trim_end_matches('.').to_ascii_lowercase()),
+            port,
+        })
+    }
+
+    /// The SNI a client would send: the host name, or none for an IP literal
+    /// (RFC 6066 forbids IP addresses in server_name).
+    pub fn default_sni(&self) -> Option<String> {
+        match &self.host {
+            Host::Name(name) => Some(name.clone()),
+            Host::Ip(_) => None,
+        }
+    }
+
+    /// Resolves to socket addresses, IP literals without any lookup.
+    ///
+    /// Errors with [`TargetError::Unresolvable`] when DNS gives nothing.
+    pub async fn resolve(&self) -> Result<Vec<SocketAddr>, TargetError> {
+        match &self.host {
+            Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, self.port)]),
+            Host::Name(name) => {
+                let unresolvable = |reason: String| TargetError::Unresolvable {
+                    host: name.clone(),
+                    reason,
+                };
+                let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), self.port))
+                    .await
+                    .map_err(|e| unresolvable(e.to_string()))?
+                    .collect();
+                if addrs.is_empty() {
+                    return Err(unresolvable("no addresses".into()));
+                }
+                Ok(addrs)
+            }
+        }
+    }
+}
+
+impl fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.host {
+            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]:{}", self.port),
+            Host::Ip(ip) => write!(f, "{ip}:{}", self.port),
+            Host::Name(n) => write!(f, "{n}:{}", self.port),
+        }
+    }
+}
+
+/// RFC 1123 host names (letters, digits, hyphens, dots; labels ≤ 63), plus
+/// underscores, which real service names carry.
+fn is_valid_hostname(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn ok(input: &str) -> TargetSpec {
+        TargetSpec::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"))
+    }
+
+    #[test]
+    fn parses_the_forms_users_type() {
+        let cases: &[(&str, Host, u16)] = &[
+            ("127.0.0.1", Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), 443),
+            (
+                "127.0.0.1:8443",
+                Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                8443,
+            ),
+            (
+                "[::1]:8443",
+                Host::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+                8443,
+            ),
+            ("[::1]", Host::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)), 443),
+            ("::1", Host::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)), 443),
+            ("Test.COM", Host::Name("test.com".into()), 443),
+            (
+                "gw.example.com:9443",
+                Host::Name("gw.example.com".into()),
+                9443,
+            ),
+            (
+                "https://test.com:8443/productpage",
+                Host::Name("test.com".into()),
+                8443,
+            ),
+        ];
+        for (input, host, port) in cases {
+            let t = ok(input);
+            assert_eq!(&t.host, host, "{input}");
+            assert_eq!(t.port, *port, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_input_with_typed_errors() {
+        assert_eq!(TargetSpec::parse(""), Err(TargetError::Empty));
+        assert!(matches!(
+            TargetSpec::parse("h:0"),
+            Err(TargetError::BadPort { .. })
+        ));
+        assert!(matches!(
+            TargetSpec::parse("h:70000"),
+            Err(TargetError::BadPort { .. })
+        ));
+        assert!(matches!(
+            TargetSpec::parse("h:abc"),
+            Err(TargetError::BadPort { .. })
+        ));
+        assert!(matches!(
+            TargetSpec::parse("[::1"),
+            Err(TargetError::BadBracket(_))
+        ));
+        assert!(matches!(
+            TargetSpec::parse("bad host"),
+            Err(TargetError::BadHost { .. })
+        ));
+        assert!(matches!(
+            TargetSpec::parse("-x.com"),
+            Err(TargetError::BadHost { .. })
+        ));
+    }
+
+    #[test]
+    fn sni_defaults_to_names_only() {
+        assert_eq!(ok("test.com").default_sni().as_deref(), Some("test.com"));
+        assert_eq!(ok("127.0.0.1").default_sni(), None);
+    }
+
+    #[test]
+    fn display_brackets_ipv6() {
+        assert_eq!(ok("[::1]:8443").to_string(), "[::1]:8443");
+    }
+}

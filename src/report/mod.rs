@@ -1,1 +1,7 @@
-//! (placeholder: filled in by the foundation work)
+//! Renderers: the report as a terminal table or as JSON. They print what
+//! they are given and decide nothing — severities, offered / not offered and
+//! the exit code were settled before a renderer sees the report.
+
+pub mod json;
+pub mod model;
+pub mod terminal;

@@ -1,1 +1,152 @@
-//! (placeholder: filled in by the foundation work)
+//! Decides what to probe and runs it: one [`Prober`] per target holds the
+//! per-target connection limit and counts handshakes, and each scan step
+//! (`protocols`, …) turns probe outcomes into observations for the report.
+//!
+//! No rendering and no judging here: `verdict` turns observations into
+//! findings, `report` prints them.
+
+mod hellos;
+mod protocols;
+
+pub use hellos::{hello_for, OFFERED_KEY_SHARES};
+pub use protocols::{interpret, scan_protocols};
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::probe::{self, ConnectError, Outcome, ProbeTimeouts, StopAt};
+use crate::report::model::{Stats, TargetReport};
+use crate::target::{TargetError, TargetSpec};
+
+/// How to scan one target.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// The server_name to send; `None` sends no SNI.
+    pub sni: Option<String>,
+    pub timeouts: ProbeTimeouts,
+    /// At most this many connections open to the target at once.
+    pub max_connections: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            sni: None,
+            timeouts: ProbeTimeouts::default(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// Why a target could not be scanned at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("does not speak TLS: {why}")]
+    NotTls { why: String },
+    #[error("answered no hello of any protocol version ({why})")]
+    NoTls { why: String },
+}
+
+/// Runs raw handshakes against one address under one connection limit and
+/// counts them, so every scan can say how many it made.
+pub struct Prober {
+    addr: SocketAddr,
+    timeouts: ProbeTimeouts,
+    limit: Semaphore,
+    handshakes: AtomicU32,
+}
+
+impl Prober {
+    pub fn new(addr: SocketAddr, timeouts: ProbeTimeouts, max_connections: usize) -> Self {
+        Prober {
+            addr,
+            timeouts,
+            limit: Semaphore::new(max_connections.max(1)),
+            handshakes: AtomicU32::new(0),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// One raw handshake, waiting for a connection slot first. Only
+    /// connections that were made count as handshakes.
+    pub async fn probe(&self, hello: &[u8], stop: StopAt) -> Result<Outcome, ConnectError> {
+        // The semaphore is never closed, so acquire cannot fail.
+        let _permit = self.limit.acquire().await.ok();
+        let stream = probe::connect(self.addr, self.timeouts.connect).await?;
+        self.handshakes.fetch_add(1, Ordering::Relaxed);
+        Ok(probe::exchange(stream, hello, stop, self.timeouts.read).await)
+    }
+
+    pub fn handshakes(&self) -> u32 {
+        self.handshakes.load(Ordering::Relaxed)
+    }
+}
+
+/// Scans one target: resolves it, probes every protocol version, and returns
+/// the observations (findings are added later by `verdict`).
+///
+/// Errors only when nothing could be scanned: the name does not resolve, no
+/// TCP connection could be made, or the server never answered like TLS.
+pub async fn scan_target(
+    spec: &TargetSpec,
+    options: &ScanOptions,
+) -> Result<TargetReport, (TargetReport, ScanError)> {
+    let started = Instant::now();
+    let mut report = TargetReport::new(spec.to_string(), spec.port, options.sni.clone());
+    let addrs = match spec.resolve().await {
+        Ok(a) => a,
+        Err(e) => return Err(fail(report, started, 0, e.into())),
+    };
+    // The first address is what a client would try first.
+    let addr = addrs[0];
+    report.ip = Some(addr.ip().to_string());
+    let prober = Arc::new(Prober::new(addr, options.timeouts, options.max_connections));
+
+    let result = scan_protocols(&prober, options.sni.as_deref()).await;
+    let handshakes = prober.handshakes();
+    match result {
+        Ok(protocols) => {
+            report.reachable = true;
+            report.protocols = protocols;
+            report.stats = stats(started, handshakes);
+            Ok(report)
+        }
+        Err(e) => {
+            report.reachable = !matches!(e, ScanError::Connect(_));
+            Err(fail(report, started, handshakes, e))
+        }
+    }
+}
+
+fn fail(
+    mut report: TargetReport,
+    started: Instant,
+    handshakes: u32,
+    e: ScanError,
+) -> (TargetReport, ScanError) {
+    report.error = Some(e.to_string());
+    report.stats = stats(started, handshakes);
+    (report, e)
+}
+
+fn stats(started: Instant, handshakes: u32) -> Stats {
+    Stats {
+        handshakes,
+        elapsed_ms: duration_ms(started.elapsed()),
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

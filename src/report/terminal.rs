@@ -1,0 +1,176 @@
+//! The human report: a protocol table in the spirit of testssl.sh's, the
+//! findings, and how many handshakes the scan took.
+
+use std::fmt::Write as _;
+
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+
+use super::model::{ProtocolResult, Report, Severity, TargetReport};
+use crate::wire::ProtocolVersion;
+
+/// How to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    /// Table width in columns; fixed in tests so snapshots are stable.
+    pub width: u16,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// The whole report for a terminal.
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    for target in &report.targets {
+        out.push_str(&render_target(target, style));
+        out.push('\n');
+    }
+    out.push_str(&summary_line(report));
+    out.push('\n');
+    out
+}
+
+/// One target: header, protocol table, findings, statistics.
+pub fn render_target(target: &TargetReport, style: Style) -> String {
+    let mut out = String::new();
+    let ip = target
+        .ip
+        .as_deref()
+        .filter(|ip| {
+            !target.address.starts_with(ip) && !target.address.contains(&format!("[{ip}]"))
+        })
+        .map(|ip| format!(" ({ip})"))
+        .unwrap_or_default();
+    let sni = target.sni.as_deref().unwrap_or("none");
+    let label = target
+        .label
+        .as_deref()
+        .map(|l| format!(" [{l}]"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "Target {}{ip}{label}, SNI {sni}", target.address);
+    if let Some(error) = &target.error {
+        let _ = writeln!(out, "  could not scan: {error}");
+    }
+    if !target.protocols.is_empty() {
+        out.push_str(&protocol_table(&target.protocols, style).to_string());
+        out.push('\n');
+    }
+    if !target.findings.is_empty() {
+        out.push_str("Findings\n");
+        for f in &target.findings {
+            let _ = writeln!(
+                out,
+                "  {:<8} {}  [{}]",
+                paint(
+                    &f.severity.name().to_uppercase(),
+                    severity_color(f.severity),
+                    style
+                ),
+                f.title,
+                f.id
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} handshakes in {} ms",
+        target.stats.handshakes, target.stats.elapsed_ms
+    );
+    out
+}
+
+fn protocol_table(protocols: &[ProtocolResult], style: Style) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(style.width)
+        .set_header(vec!["Protocol", "Offered", "Evidence"]);
+    if !style.color {
+        table.force_no_tty();
+    }
+    for p in protocols {
+        let (text, color) = verdict_text(p);
+        let mut cell = Cell::new(text);
+        if style.color {
+            cell = cell.fg(color);
+            if color == Color::Red {
+                cell = cell.add_attribute(Attribute::Bold);
+            }
+        }
+        table.add_row(vec![
+            Cell::new(p.version.name()),
+            cell,
+            Cell::new(&p.evidence),
+        ]);
+    }
+    table
+}
+
+/// testssl.sh-style wording: what is offered, and whether that is good.
+fn verdict_text(p: &ProtocolResult) -> (&'static str, Color) {
+    use ProtocolVersion::*;
+    match (p.version, p.offered) {
+        (_, None) => ("unknown", Color::Magenta),
+        (Ssl2 | Ssl3, Some(true)) => ("offered (NOT ok)", Color::Red),
+        (Ssl2 | Ssl3, Some(false)) => ("not offered (OK)", Color::Green),
+        (Tls10 | Tls11, Some(true)) => ("offered (deprecated)", Color::Yellow),
+        (Tls10 | Tls11, Some(false)) => ("not offered", Color::Reset),
+        (Tls12 | Tls13, Some(true)) => ("offered (OK)", Color::Green),
+        (Tls12 | Tls13, Some(false)) => ("not offered", Color::Reset),
+    }
+}
+
+fn severity_color(severity: Severity) -> Color {
+    match severity {
+        Severity::Critical | Severity::High => Color::Red,
+        Severity::Medium => Color::Yellow,
+        Severity::Low => Color::Cyan,
+        Severity::Info => Color::Reset,
+    }
+}
+
+fn paint(text: &str, color: Color, style: Style) -> String {
+    if !style.color {
+        return text.to_string();
+    }
+    let code = match color {
+        Color::Red => "31",
+        Color::Yellow => "33",
+        Color::Green => "32",
+        Color::Cyan => "36",
+        Color::Magenta => "35",
+        _ => return text.to_string(),
+    };
+    format!("\x1b[1;{code}m{text}\x1b[0m")
+}
+
+/// The closing line CI logs end with, e.g.
+/// `3 findings: 1 high, 2 medium — exit 1 (fail-on high)`.
+pub fn summary_line(report: &Report) -> String {
+    let counts = &report.summary.findings;
+    let total = counts.total();
+    let detail: Vec<String> = Severity::ALL
+        .iter()
+        .filter(|s| counts.get(**s) > 0)
+        .map(|s| format!("{} {}", counts.get(*s), s.name()))
+        .collect();
+    let handshakes: u32 = report.targets.iter().map(|t| t.stats.handshakes).sum();
+    let findings = match total {
+        0 => "no findings".to_string(),
+        1 => format!("1 finding: {}", detail.join(", ")),
+        n => format!("{n} findings: {}", detail.join(", ")),
+    };
+    format!(
+        "{findings} — {} target(s), {handshakes} handshakes — exit {}",
+        report.targets.len(),
+        report.summary.exit_code
+    )
+}

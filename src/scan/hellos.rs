@@ -1,0 +1,77 @@
+//! The hellos the protocol scan sends: one per version, each offering every
+//! suite the registry defines for that version, every group and every
+//! signature scheme, so a server that accepts only one odd suite is still
+//! found.
+
+use crate::registry;
+use crate::wire::{self, ClientHelloSpec, KeyShareEntry, ProtocolVersion};
+
+/// Groups a TLS 1.3 hello carries key shares for: what nearly every server
+/// accepts without a HelloRetryRequest.
+pub const OFFERED_KEY_SHARES: [u16; 2] = [0x001d, 0x0017];
+
+/// Groups listed first, in the order modern clients send them; the rest of
+/// the registry follows so no server-only group is missed.
+const PREFERRED_GROUPS: [u16; 5] = [0x11EC, 0x001d, 0x0017, 0x0018, 0x0019];
+
+/// The full hello (record bytes) that tests whether `version` is offered.
+pub fn hello_for(version: ProtocolVersion, sni: Option<&str>) -> Vec<u8> {
+    if version == ProtocolVersion::Ssl2 {
+        let kinds: Vec<u32> = registry::sslv2_cipher_kinds()
+            .iter()
+            .map(|k| k.code)
+            .collect();
+        let mut challenge = [0u8; 16];
+        challenge.copy_from_slice(&wire::fresh_random()[..16]);
+        return wire::encode_sslv2_client_hello(&kinds, &challenge);
+    }
+    let mut suites: Vec<u16> = registry::suites_for(version)
+        .iter()
+        .map(|s| s.code)
+        .collect();
+    let mut key_shares: Vec<KeyShareEntry> = Vec::new();
+    if version == ProtocolVersion::Tls13 {
+        // A server without TLS 1.3 ignores supported_versions and answers
+        // from the legacy version: offering TLS 1.2 suites as well lets the
+        // probe see that downgrade instead of a bare handshake_failure.
+        suites.extend(
+            registry::suites_for(ProtocolVersion::Tls12)
+                .iter()
+                .map(|s| s.code),
+        );
+        key_shares = OFFERED_KEY_SHARES
+            .iter()
+            .filter_map(|g| wire::generate_key_share(*g))
+            .collect();
+    } else {
+        suites.push(registry::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+    }
+    let mut spec = ClientHelloSpec::for_version(
+        version,
+        suites,
+        sni,
+        key_shares,
+        offered_groups(),
+        registry::signature_schemes()
+            .iter()
+            .map(|s| s.code)
+            .collect(),
+    );
+    if version == ProtocolVersion::Tls13 {
+        // Listing 1.2 too lets a 1.3-aware server capped at 1.2 answer with
+        // a visible downgrade rather than a bare protocol_version alert.
+        spec = spec.with_supported_versions(vec![0x0304, 0x0303]);
+    }
+    wire::encode_client_hello(&spec)
+}
+
+fn offered_groups() -> Vec<u16> {
+    let mut groups: Vec<u16> = PREFERRED_GROUPS.to_vec();
+    groups.extend(
+        registry::named_groups()
+            .iter()
+            .map(|g| g.code)
+            .filter(|c| !PREFERRED_GROUPS.contains(c)),
+    );
+    groups
+}

@@ -1,0 +1,158 @@
+//! Protocol scan: which of SSLv2 … TLS 1.3 the server offers, one crafted
+//! hello per version, all six concurrently.
+//!
+//! The reading of an answer is strict: a TLS 1.2 hello answered with a TLS 1.0
+//! ServerHello means TLS 1.2 is *not* offered (TLS 1.0 is, and its own probe
+//! says so); a TLS 1.3 hello answered with TLS 1.2 is a downgrade, not TLS 1.3.
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use crate::probe::{Outcome, StopAt};
+use crate::registry;
+use crate::report::model::ProtocolResult;
+use crate::wire::{ProtocolVersion, WireError};
+
+use super::{hello_for, Prober, ScanError};
+
+/// Probes all six versions and reads the answers.
+///
+/// Fails only when the target cannot be scanned: no probe could connect, or
+/// no probe got an answer that looks like TLS (a plain-HTTP port, garbage).
+pub async fn scan_protocols(
+    prober: &Prober,
+    sni: Option<&str>,
+) -> Result<Vec<ProtocolResult>, ScanError> {
+    let mut pending: FuturesUnordered<_> = ProtocolVersion::ALL
+        .into_iter()
+        .map(|version| async move {
+            let hello = hello_for(version, sni);
+            (version, prober.probe(&hello, StopAt::ServerHello).await)
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(ProtocolVersion::ALL.len());
+    while let Some((version, answer)) = pending.next().await {
+        // A port that answers like HTTP or with garbage will not start
+        // speaking TLS for another version: stop waiting for the rest.
+        if let Ok(Outcome::Malformed(WireError::NotTls { hint })) = &answer {
+            return Err(ScanError::NotTls { why: hint.clone() });
+        }
+        answers.push((version, answer));
+    }
+    answers.sort_by_key(|(version, _)| *version);
+
+    // Connection failures everywhere: the target is unreachable.
+    if let Some(err) = answers.iter().find_map(|(_, r)| r.as_ref().err()) {
+        if answers.iter().all(|(_, r)| r.is_err()) {
+            return Err(err.clone().into());
+        }
+    }
+    let results: Vec<ProtocolResult> = answers
+        .iter()
+        .map(|(version, answer)| match answer {
+            Ok(outcome) => interpret(*version, outcome),
+            Err(e) => ProtocolResult::unknown(*version, e.to_string()),
+        })
+        .collect();
+
+    if results.iter().all(|r| r.offered != Some(true)) {
+        let answered = results.iter().any(|r| r.offered == Some(false));
+        let why = results
+            .iter()
+            .find(|r| r.version == ProtocolVersion::Tls12)
+            .map(|r| r.evidence.clone())
+            .unwrap_or_default();
+        return Err(if answered {
+            ScanError::NoTls { why }
+        } else {
+            ScanError::NotTls { why }
+        });
+    }
+    Ok(results)
+}
+
+/// What one probe's outcome says about `version`.
+pub fn interpret(version: ProtocolVersion, outcome: &Outcome) -> ProtocolResult {
+    match outcome {
+        Outcome::Sslv2(hello) if version == ProtocolVersion::Ssl2 => {
+            let names: Vec<String> = hello
+                .cipher_kinds
+                .iter()
+                .map(|k| {
+                    registry::sslv2_cipher_kind(*k)
+                        .map(|kind| kind.name.clone())
+                        .unwrap_or_else(|| format!("0x{k:06X}"))
+                })
+                .collect();
+            let evidence = if names.is_empty() {
+                "SSLv2 SERVER-HELLO listing no cipher kinds".to_string()
+            } else {
+                format!("SSLv2 SERVER-HELLO, cipher kinds {}", names.join(", "))
+            };
+            ProtocolResult::offered(version, evidence, Some(version), None)
+        }
+        Outcome::Sslv2(_) => {
+            ProtocolResult::not_offered(version, "answered with an SSLv2 SERVER-HELLO".to_string())
+        }
+        Outcome::Hello(flight) => {
+            let Some(hello) = &flight.hello else {
+                return ProtocolResult::unknown(version, "incomplete flight".into());
+            };
+            let wire_version = hello.negotiated_version();
+            let suite = registry::cipher_suite(hello.cipher_suite)
+                .map(|s| s.iana.clone())
+                .unwrap_or_else(|| format!("0x{:04X}", hello.cipher_suite));
+            let Some(answered) = ProtocolVersion::from_wire(wire_version) else {
+                return ProtocolResult::not_offered(
+                    version,
+                    format!("server answered unknown version 0x{wire_version:04X}"),
+                );
+            };
+            let what = if flight.hello_retry {
+                "HelloRetryRequest"
+            } else {
+                "ServerHello"
+            };
+            if version == ProtocolVersion::Ssl2 {
+                ProtocolResult::not_offered(
+                    version,
+                    format!("SSLv2 hello answered with a {answered} {what}"),
+                )
+            } else if answered == version {
+                ProtocolResult::offered(
+                    version,
+                    format!("{what} {answered}, {suite}"),
+                    Some(answered),
+                    Some(suite),
+                )
+            } else if answered < version {
+                ProtocolResult {
+                    negotiated: Some(answered),
+                    ..ProtocolResult::not_offered(
+                        version,
+                        format!("downgraded: server answered {answered}"),
+                    )
+                }
+            } else {
+                ProtocolResult::not_offered(
+                    version,
+                    format!("server answered {answered}, above the version offered (broken)"),
+                )
+            }
+        }
+        Outcome::Alert(alert) => {
+            ProtocolResult::not_offered(version, format!("alert {}", alert.description.name()))
+        }
+        Outcome::Sslv2Error(code) => {
+            ProtocolResult::not_offered(version, format!("SSLv2 ERROR 0x{code:04X}"))
+        }
+        Outcome::Closed => {
+            ProtocolResult::not_offered(version, "connection closed without an answer".into())
+        }
+        Outcome::Reset => ProtocolResult::not_offered(version, "connection reset".into()),
+        Outcome::Timeout => {
+            ProtocolResult::not_offered(version, "no answer before the deadline".into())
+        }
+        Outcome::Malformed(e) => ProtocolResult::unknown(version, format!("malformed answer: {e}")),
+        Outcome::IoError(e) => ProtocolResult::unknown(version, format!("socket error: {e}")),
+    }
+}
