@@ -2,6 +2,7 @@
 //! contract of DESIGN.md. Paths here are what CI scripts read; extend freely,
 //! never rename or change a meaning without bumping [`SCHEMA_VERSION`].
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::wire::ProtocolVersion;
@@ -10,7 +11,7 @@ use crate::wire::ProtocolVersion;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole run: one or more targets.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -20,7 +21,7 @@ pub struct Report {
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
@@ -36,7 +37,7 @@ impl Default for ToolInfo {
 }
 
 /// Everything observed (and judged) about one target.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct TargetReport {
     /// The target as given, normalised (`host:port`, `[v6]:port`).
     pub address: String,
@@ -82,7 +83,7 @@ impl TargetReport {
 }
 
 /// Whether one protocol version is offered, and what showed it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct ProtocolResult {
     pub version: ProtocolVersion,
     /// `true` offered, `false` not offered, `null` could not be determined.
@@ -135,7 +136,9 @@ impl ProtocolResult {
 }
 
 /// How bad a finding is; ordered so `>=` compares with `--fail-on`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -185,7 +188,7 @@ impl std::fmt::Display for Severity {
 }
 
 /// One judged problem (or note) about a target.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Finding {
     /// Stable identifier CI rules can match on, e.g. `protocol.tls10_offered`.
     pub id: String,
@@ -197,19 +200,19 @@ pub struct Finding {
     pub remedy: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Stats {
     pub handshakes: u32,
     pub elapsed_ms: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Summary {
     pub findings: SeverityCounts,
     pub exit_code: i32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct SeverityCounts {
     pub critical: u32,
     pub high: u32,

@@ -6,9 +6,10 @@
 use crate::registry;
 use crate::wire::{self, ClientHelloSpec, KeyShareEntry, ProtocolVersion};
 
-/// Groups a TLS 1.3 hello carries key shares for: what nearly every server
-/// accepts without a HelloRetryRequest.
-pub const OFFERED_KEY_SHARES: [u16; 2] = [0x001d, 0x0017];
+/// Groups a TLS 1.3 hello carries key shares for, as modern browsers send
+/// them: the ML-KEM hybrid Envoy prefers, then x25519 and P-256, so nearly
+/// every server answers with a ServerHello rather than a HelloRetryRequest.
+pub const OFFERED_KEY_SHARES: [u16; 3] = [0x11EC, 0x001d, 0x0017];
 
 /// Groups listed first, in the order modern clients send them; the rest of
 /// the registry follows so no server-only group is missed.

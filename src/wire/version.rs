@@ -6,7 +6,19 @@
 use serde::{Deserialize, Serialize};
 
 /// A protocol version the scanner can probe, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum ProtocolVersion {
     #[serde(rename = "SSLv2")]
     Ssl2,
