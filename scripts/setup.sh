@@ -37,4 +37,4 @@ else
 fi
 echo "setup: envoy $("${ENVOY_BIN:-$bin}" --version 2>/dev/null | sed -n 's/.*version: //p')" >&2
 echo "setup: $(openssl version)" >&2
-echo "setup: testssl.sh $( (testssl --version 2>/dev/null || testssl.sh --version 2>/dev/null) | sed -n 's/.*testssl.sh *\(version \)\?\([0-9][^ ]*\).*/\2/p' | head -1)" >&2
+echo "setup: $( (testssl --version 2>&1 || testssl.sh --version 2>&1) | sed 's/\x1b\[[0-9;]*m//g' | grep -oE 'testssl(\.sh)? +[0-9][0-9.]*' | head -1)" >&2

@@ -85,7 +85,16 @@ impl Prober {
         let _permit = self.limit.acquire().await.ok();
         let stream = probe::connect(self.addr, self.timeouts.connect).await?;
         self.handshakes.fetch_add(1, Ordering::Relaxed);
-        Ok(probe::exchange(stream, hello, stop, self.timeouts.read).await)
+        let started = Instant::now();
+        let outcome = probe::exchange(stream, hello, stop, self.timeouts.read).await;
+        tracing::debug!(
+            addr = %self.addr,
+            hello_bytes = hello.len(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "{}",
+            outcome.describe()
+        );
+        Ok(outcome)
     }
 
     pub fn handshakes(&self) -> u32 {
