@@ -195,3 +195,70 @@ fn ipv6_loopback_target() {
         expect_table([false, false, false, false, true, true])
     );
 }
+
+/// A middlebox with the "128 cipher suites" bug in front of a real server:
+/// it closes any connection whose ClientHello lists more than 128 suites and
+/// forwards everything else both ways.
+fn suite_limited_proxy(backend: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut client = client;
+                let mut header = [0u8; 5];
+                if client.read_exact(&mut header).is_err() {
+                    return;
+                }
+                let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+                let mut body = vec![0u8; len];
+                if client.read_exact(&mut body).is_err() {
+                    return;
+                }
+                // handshake header 4, version 2, random 32, session id.
+                let sid = usize::from(*body.get(38).unwrap_or(&0));
+                let at = 39 + sid;
+                let suites = body
+                    .get(at..at + 2)
+                    .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])) / 2)
+                    .unwrap_or(0);
+                if header[0] != 0x16 || suites > 128 {
+                    return; // drop the connection, as the buggy box does
+                }
+                let Ok(mut server) = TcpStream::connect(backend) else {
+                    return;
+                };
+                let _ = server.write_all(&header);
+                let _ = server.write_all(&body);
+                let mut server_reader = server.try_clone().unwrap();
+                let mut client_writer = client.try_clone().unwrap();
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server_reader, &mut client_writer);
+                });
+                let _ = std::io::copy(&mut client, &mut server);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_box_that_drops_large_hellos_still_shows_tls12_and_tls13() {
+    let lab = support::start_lab(tlsposture::lab::seed_listeners());
+    let l = lab.listener("min-tls12").expect("seed listener");
+    let proxy = suite_limited_proxy(l.addr);
+    let (exit, report) = scan_json(&[&proxy.to_string(), "--sni", l.sni.as_deref().unwrap()]);
+    assert_eq!(
+        table(&report),
+        expect_table([false, false, false, false, true, true]),
+        "{report:#}"
+    );
+    assert_eq!(exit, 0);
+    let tls12 = report["targets"][0]["protocols"][4]["evidence"]
+        .as_str()
+        .unwrap();
+    assert!(tls12.contains("compact hello"), "{tls12}");
+    assert!(handshakes(&report) <= 8, "{}", handshakes(&report));
+}

@@ -15,8 +15,22 @@ pub const OFFERED_KEY_SHARES: [u16; 3] = [0x11EC, 0x001d, 0x0017];
 /// the registry follows so no server-only group is missed.
 const PREFERRED_GROUPS: [u16; 5] = [0x11EC, 0x001d, 0x0017, 0x0018, 0x0019];
 
-/// The full hello (record bytes) that tests whether `version` is offered.
-pub fn hello_for(version: ProtocolVersion, sni: Option<&str>) -> Vec<u8> {
+/// How much a hello offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelloSize {
+    /// Every suite for the version, every group and signature scheme.
+    Full,
+    /// At most [`COMPACT_SUITES`] suites (strongest and most common first,
+    /// as the registry orders them) and the common groups only: for servers
+    /// and middleboxes that drop large hellos or more than 128 suites.
+    Compact,
+}
+
+/// Suites in a compact hello: under the 128-suite limit some stacks have.
+pub const COMPACT_SUITES: usize = 120;
+
+/// The hello (record bytes) that tests whether `version` is offered.
+pub fn hello_for(version: ProtocolVersion, sni: Option<&str>, size: HelloSize) -> Vec<u8> {
     if version == ProtocolVersion::Ssl2 {
         let kinds: Vec<u32> = registry::sslv2_cipher_kinds()
             .iter()
@@ -44,7 +58,15 @@ pub fn hello_for(version: ProtocolVersion, sni: Option<&str>) -> Vec<u8> {
             .iter()
             .filter_map(|g| wire::generate_key_share(*g))
             .collect();
-    } else {
+    }
+    let groups = match size {
+        HelloSize::Full => offered_groups(),
+        HelloSize::Compact => {
+            suites.truncate(COMPACT_SUITES);
+            PREFERRED_GROUPS.to_vec()
+        }
+    };
+    if version != ProtocolVersion::Tls13 {
         suites.push(registry::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
     }
     let mut spec = ClientHelloSpec::for_version(
@@ -52,7 +74,7 @@ pub fn hello_for(version: ProtocolVersion, sni: Option<&str>) -> Vec<u8> {
         suites,
         sni,
         key_shares,
-        offered_groups(),
+        groups,
         registry::signature_schemes()
             .iter()
             .map(|s| s.code)

@@ -8,7 +8,7 @@
 mod hellos;
 mod protocols;
 
-pub use hellos::{hello_for, OFFERED_KEY_SHARES};
+pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use protocols::{interpret, scan_protocols};
 
 use std::net::SocketAddr;

@@ -5,14 +5,15 @@
 //! ServerHello means TLS 1.2 is *not* offered (TLS 1.0 is, and its own probe
 //! says so); a TLS 1.3 hello answered with TLS 1.2 is a downgrade, not TLS 1.3.
 
+use futures::future::join_all;
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::probe::{Outcome, StopAt};
+use crate::probe::{ConnectError, Outcome, StopAt};
 use crate::registry;
 use crate::report::model::ProtocolResult;
 use crate::wire::{ProtocolVersion, WireError};
 
-use super::{hello_for, Prober, ScanError};
+use super::{hello_for, HelloSize, Prober, ScanError};
 
 /// Probes all six versions and reads the answers.
 ///
@@ -25,7 +26,7 @@ pub async fn scan_protocols(
     let mut pending: FuturesUnordered<_> = ProtocolVersion::ALL
         .into_iter()
         .map(|version| async move {
-            let hello = hello_for(version, sni);
+            let hello = hello_for(version, sni, HelloSize::Full);
             (version, prober.probe(&hello, StopAt::ServerHello).await)
         })
         .collect();
@@ -46,13 +47,14 @@ pub async fn scan_protocols(
             return Err(err.clone().into());
         }
     }
-    let results: Vec<ProtocolResult> = answers
+    let mut results: Vec<ProtocolResult> = answers
         .iter()
         .map(|(version, answer)| match answer {
             Ok(outcome) => interpret(*version, outcome),
             Err(e) => ProtocolResult::unknown(*version, e.to_string()),
         })
         .collect();
+    retry_compact(prober, sni, &answers, &mut results).await;
 
     if results.iter().all(|r| r.offered != Some(true)) {
         let answered = results.iter().any(|r| r.offered == Some(false));
@@ -68,6 +70,70 @@ pub async fn scan_protocols(
         });
     }
     Ok(results)
+}
+
+/// Versions worth a second, compact hello when the broad one got no TLS
+/// answer at all, most important first; at most [`MAX_RETRIES`] are retried
+/// so a scan stays within 8 handshakes.
+const RETRY_ORDER: [ProtocolVersion; 4] = [
+    ProtocolVersion::Tls12,
+    ProtocolVersion::Tls13,
+    ProtocolVersion::Tls11,
+    ProtocolVersion::Tls10,
+];
+const MAX_RETRIES: usize = 2;
+
+/// Some stacks and middleboxes silently drop a hello with more than 128
+/// suites or of unusual size, where a real client's hello would succeed. When
+/// a broad hello got a close, reset or silence (never an alert, which is a
+/// real answer), and the server did answer another version — so it is
+/// alive and speaks TLS — the version is retried once with a compact hello.
+async fn retry_compact(
+    prober: &Prober,
+    sni: Option<&str>,
+    answers: &[(ProtocolVersion, Result<Outcome, ConnectError>)],
+    results: &mut [ProtocolResult],
+) {
+    let alive = answers
+        .iter()
+        .any(|(_, a)| matches!(a, Ok(Outcome::Hello(_) | Outcome::Alert(_))));
+    if !alive {
+        return;
+    }
+    let silent = |v: ProtocolVersion| {
+        answers.iter().any(|(version, a)| {
+            *version == v && matches!(a, Ok(Outcome::Closed | Outcome::Reset | Outcome::Timeout))
+        })
+    };
+    let retries: Vec<ProtocolVersion> = RETRY_ORDER
+        .into_iter()
+        .filter(|v| silent(*v))
+        .take(MAX_RETRIES)
+        .collect();
+    let again = join_all(retries.iter().map(|version| async move {
+        let hello = hello_for(*version, sni, HelloSize::Compact);
+        (*version, prober.probe(&hello, StopAt::ServerHello).await)
+    }))
+    .await;
+    for (version, answer) in again {
+        let Ok(outcome) = answer else { continue };
+        let retried = interpret(version, &outcome);
+        if let Some(slot) = results.iter_mut().find(|r| r.version == version) {
+            slot.evidence = if retried.offered == Some(true) {
+                format!(
+                    "{} (only with a compact hello: the {} broad one got {})",
+                    retried.evidence, version, slot.evidence
+                )
+            } else {
+                format!("{}; compact hello: {}", slot.evidence, retried.evidence)
+            };
+            if retried.offered == Some(true) {
+                slot.offered = retried.offered;
+                slot.negotiated = retried.negotiated;
+                slot.cipher = retried.cipher;
+            }
+        }
+    }
 }
 
 /// What one probe's outcome says about `version`.
