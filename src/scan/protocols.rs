@@ -32,10 +32,13 @@ pub async fn scan_protocols(
         .collect();
     let mut answers = Vec::with_capacity(ProtocolVersion::ALL.len());
     while let Some((version, answer)) = pending.next().await {
-        // A port that answers like HTTP or with garbage will not start
-        // speaking TLS for another version: stop waiting for the rest.
+        // A port that answers a TLS hello like HTTP or with garbage will
+        // not speak TLS to another version: stop waiting for the rest. An
+        // odd answer to the SSLv2 hello alone proves nothing about TLS.
         if let Ok(Outcome::Malformed(WireError::NotTls { hint })) = &answer {
-            return Err(ScanError::NotTls { why: hint.clone() });
+            if version != ProtocolVersion::Ssl2 {
+                return Err(ScanError::NotTls { why: hint.clone() });
+            }
         }
         answers.push((version, answer));
     }
@@ -57,6 +60,13 @@ pub async fn scan_protocols(
     retry_compact(prober, sni, &answers, &mut results).await;
 
     if results.iter().all(|r| r.offered != Some(true)) {
+        let not_tls = answers.iter().find_map(|(_, a)| match a {
+            Ok(Outcome::Malformed(WireError::NotTls { hint })) => Some(hint.clone()),
+            _ => None,
+        });
+        if let Some(why) = not_tls {
+            return Err(ScanError::NotTls { why });
+        }
         let answered = results.iter().any(|r| r.offered == Some(false));
         let why = results
             .iter()
