@@ -125,11 +125,7 @@ pub fn cipher_suites() -> &'static [CipherSuite] {
 
 /// The suite with this code; `None` for unassigned codes, GREASE and SCSVs.
 pub fn cipher_suite(code: u16) -> Option<&'static CipherSuite> {
-    let suites = cipher_suites();
-    suites
-        .binary_search_by_key(&code, |s| s.code)
-        .ok()
-        .map(|i| &suites[i])
+    super::find_by_code(cipher_suites(), code, |s| s.code)
 }
 
 /// The suite with this name: the IANA name (which Go's `crypto/tls` also

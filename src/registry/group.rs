@@ -84,11 +84,7 @@ pub fn named_groups() -> &'static [NamedGroup] {
 
 /// The group with this code; `None` for unassigned codes and GREASE.
 pub fn named_group(code: u16) -> Option<&'static NamedGroup> {
-    let groups = named_groups();
-    groups
-        .binary_search_by_key(&code, |g| g.code)
-        .ok()
-        .map(|i| &groups[i])
+    super::find_by_code(named_groups(), code, |g| g.code)
 }
 
 #[cfg(test)]

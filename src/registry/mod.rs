@@ -69,6 +69,15 @@ fn parse_hex(text: &str) -> Result<u32, String> {
     u32::from_str_radix(digits, 16).map_err(|e| format!("code {text:?}: {e}"))
 }
 
+/// The row with `code` in a table sorted by code (the tables are sorted
+/// once, when loaded).
+fn find_by_code<T>(table: &'static [T], code: u16, key: impl Fn(&T) -> u16) -> Option<&'static T> {
+    table
+        .binary_search_by_key(&code, key)
+        .ok()
+        .and_then(|i| table.get(i))
+}
+
 fn parse_hex16(text: &str) -> Result<u16, String> {
     let value = parse_hex(text)?;
     u16::try_from(value).map_err(|_| format!("code {text:?} does not fit in two bytes"))

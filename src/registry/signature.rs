@@ -57,11 +57,7 @@ pub fn signature_schemes() -> &'static [SignatureScheme] {
 
 /// The scheme with this code; `None` for unassigned codes and GREASE.
 pub fn signature_scheme(code: u16) -> Option<&'static SignatureScheme> {
-    let schemes = signature_schemes();
-    schemes
-        .binary_search_by_key(&code, |s| s.code)
-        .ok()
-        .map(|i| &schemes[i])
+    super::find_by_code(signature_schemes(), code, |s| s.code)
 }
 
 #[cfg(test)]
