@@ -16,7 +16,7 @@ const FILE: &str = "named_groups.csv";
 const CSV: &str = include_str!("../../registry/named_groups.csv");
 
 /// What kind of key exchange a group performs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupKind {
     /// Elliptic-curve Diffie-Hellman (including x25519/x448).

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::registry::{GroupKind, Strength};
 use crate::wire::ProtocolVersion;
 
 /// Version of the JSON report contract.
@@ -54,6 +55,24 @@ pub struct TargetReport {
     pub error: Option<String>,
     /// All six versions, oldest first, once the target was scanned.
     pub protocols: Vec<ProtocolResult>,
+    /// Every suite the server accepts, per protocol, in the server's order
+    /// when it enforces one (else in the order found).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cipher_suites: Vec<SuiteResult>,
+    /// Whether the server enforces its suite order, per protocol.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_preference: Vec<PreferenceResult>,
+    /// Key-exchange groups the server accepts, per protocol, in its order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupResult>,
+    /// Signature schemes the server signs with, per protocol.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signature_algorithms: Vec<SignatureResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<AlpnResult>,
+    /// The certificate served per requested name (and with no / an unknown SNI).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertificateResult>,
     pub findings: Vec<Finding>,
     pub stats: Stats,
 }
@@ -69,6 +88,12 @@ impl TargetReport {
             reachable: false,
             error: None,
             protocols: Vec::new(),
+            cipher_suites: Vec::new(),
+            server_preference: Vec::new(),
+            groups: Vec::new(),
+            signature_algorithms: Vec::new(),
+            alpn: None,
+            certificates: Vec::new(),
             findings: Vec::new(),
             stats: Stats::default(),
         }
@@ -133,6 +158,133 @@ impl ProtocolResult {
             cipher: None,
         }
     }
+}
+
+/// One accepted cipher suite.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct SuiteResult {
+    pub protocol: ProtocolVersion,
+    /// Upper-case hex, `0xC02F`.
+    pub code: String,
+    pub iana: String,
+    pub openssl: Option<String>,
+    pub strength: Strength,
+    /// Key exchange as the registry names it (ECDHE, DHE, RSA, any …).
+    pub kx: String,
+    /// Symmetric key bits.
+    pub bits: u16,
+    /// Group the server used with it (`x25519`, `ffdhe2048` …), when seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// DH prime size for DHE suites, when seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dh_bits: Option<u32>,
+}
+
+/// The server's suite preference for one protocol.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct PreferenceResult {
+    pub protocol: ProtocolVersion,
+    /// `true`: the server picks by its own order; `false`: it follows the
+    /// client's; `null`: too few suites to tell.
+    pub server_enforces: Option<bool>,
+    /// The server's order as tiers of IANA names, most preferred first; a
+    /// tier of several names is an equal-preference group (BoringSSL
+    /// `[A|B]`), inside which the client's order decides.
+    pub order: Vec<Vec<String>>,
+    pub evidence: String,
+}
+
+/// One accepted key-exchange group.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct GroupResult {
+    pub protocol: ProtocolVersion,
+    /// Upper-case hex, `0x11EC`.
+    pub code: String,
+    pub name: String,
+    pub kind: GroupKind,
+    /// 1 = most preferred by the server, in the order found.
+    pub rank: u32,
+    /// How it was seen: `hello_retry_request`, `key_share`, `server_key_exchange`.
+    pub via: String,
+}
+
+/// A signature scheme the server signed its handshake with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct SignatureResult {
+    pub protocol: ProtocolVersion,
+    pub code: String,
+    pub name: String,
+    /// Key type of the certificate that signed (`RSA`, `ECDSA` …), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+}
+
+/// Application protocols (ALPN) the server agrees to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct AlpnResult {
+    /// `null` when it could not be tested.
+    pub h2: Option<bool>,
+    pub http11: Option<bool>,
+    pub evidence: String,
+}
+
+/// What a client gets for one requested server name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct CertificateResult {
+    /// The server_name sent; `null` for no SNI.
+    pub sni: Option<String>,
+    /// `requested` (a name the user asked for), `none` (no SNI) or
+    /// `unknown` (a name the gateway cannot know).
+    pub request: String,
+    /// Why no certificate was served (handshake refused), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Key type the chain was fetched for (`RSA`, `ECDSA`) when the server
+    /// serves several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    pub protocol: Option<ProtocolVersion>,
+    /// The chain as presented, leaf first.
+    pub chain: Vec<CertificateInfo>,
+    /// Trusted against `--ca` or the public roots; `null` when not checked.
+    pub trusted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_error: Option<String>,
+    /// The leaf is valid for the requested name; `null` without a name.
+    pub hostname_match: Option<bool>,
+    /// Days until the leaf expires (negative once expired).
+    pub days_left: Option<i64>,
+    pub ocsp_stapled: bool,
+    /// Chain order problems: wrong order, missing or extra certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain_problems: Vec<String>,
+}
+
+/// One certificate of a chain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct CertificateInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// Upper-case hex.
+    pub serial: String,
+    pub sans: Vec<String>,
+    /// RFC 3339.
+    pub not_before: String,
+    pub not_after: String,
+    pub days_left: i64,
+    /// `RSA`, `ECDSA`, `Ed25519` …
+    pub key_type: String,
+    /// RSA modulus bits or curve size.
+    pub key_bits: u32,
+    /// `P-256` etc. for EC keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve: Option<String>,
+    pub signature_algorithm: String,
+    /// Upper-case hex SHA-256 of the DER.
+    pub sha256: String,
+    pub self_signed: bool,
+    pub is_ca: bool,
 }
 
 /// How bad a finding is; ordered so `>=` compares with `--fail-on`.
