@@ -2,8 +2,10 @@
 //! fixed set of observations, so any change in what users or CI scripts read
 //! is reviewed.
 
+use tlsposture::registry::{self, GroupKind};
 use tlsposture::report::model::{
-    ProtocolResult, Report, Stats, TargetReport, ToolInfo, SCHEMA_VERSION,
+    AlpnResult, CertificateInfo, CertificateResult, GroupResult, PreferenceResult, ProtocolResult,
+    Report, SignatureResult, Stats, SuiteResult, TargetReport, ToolInfo, SCHEMA_VERSION,
 };
 use tlsposture::report::{json, terminal};
 use tlsposture::verdict;
@@ -54,6 +56,127 @@ fn legacy_target() -> TargetReport {
     t
 }
 
+fn suite(
+    protocol: tlsposture::wire::ProtocolVersion,
+    code: u16,
+    group: Option<&str>,
+) -> SuiteResult {
+    let c = registry::cipher_suite(code).expect("registry suite");
+    SuiteResult {
+        protocol,
+        code: c.code_hex(),
+        iana: c.iana.clone(),
+        openssl: c.openssl.clone(),
+        strength: c.strength(),
+        kx: c.kx.clone(),
+        bits: c.bits,
+        group: group.map(str::to_string),
+        dh_bits: None,
+    }
+}
+
+/// A legacy listener with everything-offered sections filled in.
+fn full_target() -> TargetReport {
+    let mut t = legacy_target();
+    t.cipher_suites = vec![
+        suite(Tls12, 0xC02F, Some("x25519")),
+        suite(Tls12, 0xCCA8, Some("x25519")),
+        suite(Tls12, 0xC013, Some("x25519")),
+        suite(Tls12, 0x000A, None),
+        suite(Tls13, 0x1301, Some("X25519MLKEM768")),
+    ];
+    t.server_preference = vec![PreferenceResult {
+        protocol: Tls12,
+        server_enforces: Some(true),
+        order: vec![
+            vec![
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256".into(),
+            ],
+            vec!["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA".into()],
+            vec!["TLS_RSA_WITH_3DES_EDE_CBC_SHA".into()],
+        ],
+        evidence: "forward and reversed offers".into(),
+    }];
+    t.groups = vec![
+        GroupResult {
+            protocol: Tls13,
+            code: "0x11EC".into(),
+            name: "X25519MLKEM768".into(),
+            kind: GroupKind::HybridPq,
+            rank: 1,
+            via: "hello_retry_request".into(),
+        },
+        GroupResult {
+            protocol: Tls13,
+            code: "0x001D".into(),
+            name: "x25519".into(),
+            kind: GroupKind::Ecdhe,
+            rank: 2,
+            via: "hello_retry_request".into(),
+        },
+    ];
+    t.signature_algorithms = vec![SignatureResult {
+        protocol: Tls13,
+        code: "0x0804".into(),
+        name: "rsa_pss_rsae_sha256".into(),
+        key_type: Some("RSA".into()),
+    }];
+    t.alpn = Some(AlpnResult {
+        h2: Some(true),
+        http11: Some(true),
+        evidence: "agreed".into(),
+    });
+    let leaf = CertificateInfo {
+        subject: "CN=gateway.lab.test".into(),
+        issuer: "CN=tlsposture lab CA".into(),
+        serial: "01AB".into(),
+        sans: vec!["DNS:gateway.lab.test".into()],
+        not_before: "2026-11-22T20:00:00Z".into(),
+        not_after: "2027-11-22T20:00:00Z".into(),
+        days_left: 365,
+        key_type: "RSA".into(),
+        key_bits: 1024,
+        curve: None,
+        signature_algorithm: "ecdsa-with-SHA256".into(),
+        sha256: "AB".repeat(32),
+        self_signed: false,
+        is_ca: false,
+    };
+    t.certificates = vec![
+        CertificateResult {
+            sni: Some("gateway.lab.test".into()),
+            request: "requested".into(),
+            refused: None,
+            key_type: None,
+            protocol: Some(Tls13),
+            chain: vec![leaf.clone()],
+            trusted: Some(false),
+            trust_error: Some("unknown issuer".into()),
+            hostname_match: Some(true),
+            days_left: Some(365),
+            ocsp_stapled: false,
+            chain_problems: vec![],
+        },
+        CertificateResult {
+            sni: Some("tlsposture-probe.invalid".into()),
+            request: "unknown".into(),
+            refused: Some("alert unrecognized_name".into()),
+            key_type: None,
+            protocol: None,
+            chain: vec![],
+            trusted: None,
+            trust_error: None,
+            hostname_match: None,
+            days_left: None,
+            ocsp_stapled: false,
+            chain_problems: vec![],
+        },
+    ];
+    tlsposture::verdict::judge(&mut t);
+    t
+}
+
 fn unreachable_target() -> TargetReport {
     let mut t = TargetReport::new("127.0.0.1:1".into(), 1, None);
     t.ip = Some("127.0.0.1".into());
@@ -84,6 +207,18 @@ fn report(targets: Vec<TargetReport>) -> Report {
 fn terminal_report() {
     let r = report(vec![legacy_target()]);
     insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
+}
+
+#[test]
+fn terminal_report_everything_offered() {
+    let r = report(vec![full_target()]);
+    insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
+}
+
+#[test]
+fn json_report_everything_offered() {
+    let r = report(vec![full_target()]);
+    insta::assert_snapshot!(json::render(&r));
 }
 
 #[test]

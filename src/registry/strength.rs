@@ -10,7 +10,17 @@ use super::CipherSuite;
 /// A cipher suite's strength, weakest first: `Ord` ranks suites, so
 /// `Strength::Cbc < Strength::AeadWithFs`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub enum Strength {
     /// No encryption at all (NULL ciphers, integrity-only suites).

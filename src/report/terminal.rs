@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
 use super::model::{ProtocolResult, Report, Severity, TargetReport};
+use crate::registry::Strength;
 use crate::wire::ProtocolVersion;
 
 /// How to draw.
@@ -62,6 +63,7 @@ pub fn render_target(target: &TargetReport, style: Style) -> String {
         out.push_str(&protocol_table(&target.protocols, style).to_string());
         out.push('\n');
     }
+    render_offered(&mut out, target, style);
     if !target.findings.is_empty() {
         out.push_str("Findings\n");
         for f in &target.findings {
@@ -86,16 +88,204 @@ pub fn render_target(target: &TargetReport, style: Style) -> String {
     out
 }
 
-fn protocol_table(protocols: &[ProtocolResult], style: Style) -> Table {
+/// The "everything offered" sections; each is skipped when not scanned.
+fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
+    if !target.cipher_suites.is_empty() {
+        out.push_str("Cipher suites\n");
+        let mut table = listing(
+            style,
+            vec![
+                "Protocol",
+                "Code",
+                "OpenSSL name",
+                "IANA name",
+                "Strength",
+                "Key exchange",
+            ],
+        );
+        for s in &target.cipher_suites {
+            let kx = match (&s.group, s.dh_bits) {
+                (Some(g), _) => format!("{} {g}", s.kx),
+                (None, Some(bits)) => format!("{} {bits} bits", s.kx),
+                (None, None) => s.kx.clone(),
+            };
+            let strength = Cell::new(s.strength.name());
+            let strength = if style.color {
+                strength.fg(strength_color(s.strength))
+            } else {
+                strength
+            };
+            table.add_row(vec![
+                Cell::new(s.protocol.name()),
+                Cell::new(&s.code),
+                Cell::new(s.openssl.as_deref().unwrap_or("-")),
+                Cell::new(&s.iana),
+                strength,
+                Cell::new(kx),
+            ]);
+        }
+        out.push_str(&table.trim_fmt());
+        out.push('\n');
+    }
+    if !target.server_preference.is_empty() {
+        out.push_str("Server preference\n");
+        for p in &target.server_preference {
+            let verdict = match p.server_enforces {
+                Some(true) => "server order",
+                Some(false) => "client order (server has no preference)",
+                None => "undetermined",
+            };
+            let order: Vec<String> = p
+                .order
+                .iter()
+                .map(|tier| {
+                    if tier.len() > 1 {
+                        format!("[{}]", tier.join(" | "))
+                    } else {
+                        tier.join("")
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<7} {verdict}: {}",
+                p.protocol.name(),
+                order.join(" > ")
+            );
+        }
+    }
+    if !target.groups.is_empty() {
+        out.push_str("Key-exchange groups (server order)\n");
+        for version in ProtocolVersion::ALL {
+            let names: Vec<&str> = target
+                .groups
+                .iter()
+                .filter(|g| g.protocol == version)
+                .map(|g| g.name.as_str())
+                .collect();
+            if !names.is_empty() {
+                let _ = writeln!(out, "  {:<7} {}", version.name(), names.join(", "));
+            }
+        }
+    }
+    if !target.signature_algorithms.is_empty() {
+        out.push_str("Signature algorithms\n");
+        for version in ProtocolVersion::ALL {
+            let names: Vec<String> = target
+                .signature_algorithms
+                .iter()
+                .filter(|g| g.protocol == version)
+                .map(|g| match &g.key_type {
+                    Some(k) => format!("{} ({k})", g.name),
+                    None => g.name.clone(),
+                })
+                .collect();
+            if !names.is_empty() {
+                let _ = writeln!(out, "  {:<7} {}", version.name(), names.join(", "));
+            }
+        }
+    }
+    if let Some(alpn) = &target.alpn {
+        let yes_no = |v: Option<bool>| match v {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        };
+        let _ = writeln!(
+            out,
+            "ALPN: h2 {}, http/1.1 {}",
+            yes_no(alpn.h2),
+            yes_no(alpn.http11)
+        );
+    }
+    if !target.certificates.is_empty() {
+        out.push_str("Certificates\n");
+        let mut table = listing(
+            style,
+            vec![
+                "Request", "Key", "Subject", "SANs", "Issuer", "Days", "Trusted", "Name", "SHA-256",
+            ],
+        );
+        for c in &target.certificates {
+            let request = match (&c.sni, c.request.as_str()) {
+                (_, "none") => "no SNI".to_string(),
+                (Some(n), _) => n.clone(),
+                (None, r) => r.to_string(),
+            };
+            let Some(leaf) = c.chain.first() else {
+                table.add_row(vec![
+                    Cell::new(request),
+                    Cell::new(c.key_type.as_deref().unwrap_or("-")),
+                    Cell::new(format!(
+                        "refused: {}",
+                        c.refused.as_deref().unwrap_or("no certificate")
+                    )),
+                ]);
+                continue;
+            };
+            let tri = |v: Option<bool>| match v {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
+            };
+            let key = match &leaf.curve {
+                Some(curve) => format!("{} {curve}", leaf.key_type),
+                None => format!("{} {}", leaf.key_type, leaf.key_bits),
+            };
+            table.add_row(vec![
+                Cell::new(request),
+                Cell::new(key),
+                Cell::new(&leaf.subject),
+                Cell::new(leaf.sans.join(", ")),
+                Cell::new(&leaf.issuer),
+                Cell::new(leaf.days_left),
+                Cell::new(tri(c.trusted)),
+                Cell::new(tri(c.hostname_match)),
+                Cell::new(leaf.sha256.get(..16).unwrap_or(&leaf.sha256)),
+            ]);
+        }
+        out.push_str(&table.trim_fmt());
+        out.push('\n');
+    }
+}
+
+/// A borderless listing that never wraps: long names stay greppable, as in
+/// testssl.sh's cipher listing.
+fn listing(style: Style, header: Vec<&str>) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header);
+    if !style.color {
+        table.force_no_tty();
+    }
+    table
+}
+
+fn new_table(style: Style, header: Vec<&str>) -> Table {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(style.width)
-        .set_header(vec!["Protocol", "Offered", "Evidence"]);
+        .set_header(header);
     if !style.color {
         table.force_no_tty();
     }
+    table
+}
+
+fn strength_color(strength: Strength) -> Color {
+    match strength {
+        Strength::AeadWithFs => Color::Green,
+        Strength::AeadWithoutFs | Strength::Cbc => Color::Yellow,
+        _ => Color::Red,
+    }
+}
+
+fn protocol_table(protocols: &[ProtocolResult], style: Style) -> Table {
+    let mut table = new_table(style, vec!["Protocol", "Offered", "Evidence"]);
     for p in protocols {
         let (text, color) = verdict_text(p);
         let mut cell = Cell::new(text);

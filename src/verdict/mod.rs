@@ -3,11 +3,16 @@
 //!
 //! Severities are the tool's contract with CI: SSLv2/SSLv3 offered is
 //! critical (DROWN, POODLE), TLS 1.0/1.1 medium (RFC 8996 deprecates them),
-//! no TLS 1.2 or 1.3 at all high, TLS 1.3 missing info.
+//! no TLS 1.2 or 1.3 at all high, TLS 1.3 missing info; suites and
+//! certificates have their own tables in `suites` and `certificates`.
 
+mod certificates;
 mod protocols;
+mod suites;
 
+pub use certificates::certificate_findings;
 pub use protocols::protocol_findings;
+pub use suites::suite_findings;
 
 use crate::report::model::{Severity, Summary, TargetReport};
 
@@ -29,6 +34,12 @@ pub fn judge(target: &mut TargetReport) {
         return;
     }
     target.findings = protocol_findings(&target.protocols);
+    target
+        .findings
+        .extend(suite_findings(&target.cipher_suites));
+    target
+        .findings
+        .extend(certificate_findings(&target.certificates));
     target
         .findings
         .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));

@@ -1,0 +1,139 @@
+//! Findings about the certificates served per requested name.
+
+use serde_json::json;
+
+use crate::report::model::{CertificateResult, Finding, Severity};
+
+/// Days before expiry at which an expiring certificate is worth a note.
+const EXPIRY_WARNING_DAYS: i64 = 30;
+
+fn who(c: &CertificateResult) -> String {
+    let name = match (&c.sni, c.request.as_str()) {
+        (_, "none") => "no SNI".to_string(),
+        (Some(n), "unknown") => format!("unknown SNI {n}"),
+        (Some(n), _) => format!("SNI {n}"),
+        (None, _) => "no SNI".to_string(),
+    };
+    match &c.key_type {
+        Some(k) => format!("{name} ({k} certificate)"),
+        None => name,
+    }
+}
+
+fn finding(
+    id: &str,
+    severity: Severity,
+    title: String,
+    expected: serde_json::Value,
+    observed: serde_json::Value,
+    evidence: String,
+    remedy: &str,
+) -> Finding {
+    Finding {
+        id: id.to_string(),
+        severity,
+        title,
+        expected,
+        observed,
+        evidence,
+        remedy: remedy.to_string(),
+    }
+}
+
+/// Expiry, key size, name and trust problems of every served chain, and
+/// which certificate a client gets without a known name.
+pub fn certificate_findings(certs: &[CertificateResult]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in certs {
+        let Some(leaf) = c.chain.first() else {
+            continue;
+        };
+        let who = who(c);
+        let evidence = format!(
+            "{who}: leaf {} (SHA-256 {}), issuer {}",
+            leaf.subject, leaf.sha256, leaf.issuer
+        );
+        if leaf.days_left < 0 {
+            out.push(finding(
+                "cert.expired",
+                Severity::Critical,
+                format!("{who}: certificate expired {} days ago", -leaf.days_left),
+                json!({"not_after": "in the future"}),
+                json!({"not_after": leaf.not_after}),
+                evidence.clone(),
+                "renew the certificate in the Secret named by tls.credentialName",
+            ));
+        } else if leaf.days_left < EXPIRY_WARNING_DAYS {
+            out.push(finding(
+                "cert.expires_soon",
+                Severity::Low,
+                format!("{who}: certificate expires in {} days", leaf.days_left),
+                json!({"days_left": format!(">= {EXPIRY_WARNING_DAYS}")}),
+                json!({"days_left": leaf.days_left}),
+                evidence.clone(),
+                "renew the certificate in the Secret named by tls.credentialName",
+            ));
+        }
+        if leaf.key_type == "RSA" && leaf.key_bits < 2048 {
+            out.push(finding(
+                "cert.weak_rsa_key",
+                Severity::High,
+                format!("{who}: RSA key of {} bits", leaf.key_bits),
+                json!({"key_bits": ">= 2048"}),
+                json!({"key_bits": leaf.key_bits}),
+                evidence.clone(),
+                "issue a certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key",
+            ));
+        }
+        if c.request == "requested" && c.hostname_match == Some(false) {
+            out.push(finding(
+                "cert.hostname_mismatch",
+                Severity::High,
+                format!("{who}: certificate does not cover the name"),
+                json!({"covers": c.sni}),
+                json!({"sans": leaf.sans}),
+                evidence.clone(),
+                "serve a certificate whose SANs include the host (Gateway servers[].hosts)",
+            ));
+        }
+        if c.trusted == Some(false) {
+            out.push(finding(
+                "cert.untrusted",
+                Severity::High,
+                format!("{who}: chain not trusted"),
+                json!({"trusted": true}),
+                json!({"trusted": false, "error": c.trust_error}),
+                format!(
+                    "{evidence}; {}",
+                    c.trust_error
+                        .as_deref()
+                        .unwrap_or("no path to a trusted root")
+                ),
+                "serve the full chain from a CA clients trust (or pass that CA with --ca)",
+            ));
+        }
+        if !c.chain_problems.is_empty() {
+            out.push(finding(
+                "cert.chain_order",
+                Severity::Low,
+                format!("{who}: chain problems: {}", c.chain_problems.join("; ")),
+                json!({"chain_problems": []}),
+                json!({"chain_problems": c.chain_problems}),
+                evidence.clone(),
+                "put the leaf first, then each issuer, without the root",
+            ));
+        }
+        if c.request == "unknown" {
+            out.push(finding(
+                "cert.default_served",
+                Severity::Info,
+                format!("{who}: a default certificate is served ({})", leaf.subject),
+                json!({"unknown_sni": "refused or a deliberate default"}),
+                json!({"subject": leaf.subject, "sans": leaf.sans}),
+                evidence,
+                "add a catch-all server (hosts: '*') only if clients without a known name must connect",
+            ));
+        }
+    }
+    out
+}
