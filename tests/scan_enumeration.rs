@@ -69,24 +69,26 @@ fn enumerate(label: &str, addr: SocketAddr, sni: Option<&str>) -> Enumeration {
             .filter(|p| p.offered == Some(true))
             .map(|p| p.version)
             .collect();
-        let prober = Prober::new(addr, timeouts(), 8);
+        // One prober each (8 connections apiece) so each part's cost shows.
+        let probers = [0; 3].map(|_| Prober::new(addr, timeouts(), 8));
         let started = Instant::now();
         let (suites, groups, signatures) = futures::join!(
-            enumerate_suites(&prober, sni, &offered),
-            enumerate_groups(&prober, sni, &offered),
-            enumerate_tls12_signatures(&prober, sni, &offered),
+            enumerate_suites(&probers[0], sni, &offered),
+            enumerate_groups(&probers[1], sni, &offered),
+            enumerate_tls12_signatures(&probers[2], sni, &offered),
         );
+        let counts = probers.each_ref().map(Prober::handshakes);
         let e = Enumeration {
             offered,
             suites,
             groups,
             signatures,
-            handshakes: prober.handshakes(),
+            handshakes: counts.iter().sum(),
             elapsed: started.elapsed(),
         };
         eprintln!(
-            "{label}: offered {:?}; {} handshakes in {:?}",
-            e.offered, e.handshakes, e.elapsed
+            "{label}: offered {:?}; {} handshakes (suites {}, groups {}, signatures {}) in {:?}",
+            e.offered, e.handshakes, counts[0], counts[1], counts[2], e.elapsed
         );
         for s in &e.suites.suites {
             eprintln!(
