@@ -5,11 +5,20 @@
 //! No rendering and no judging here: `verdict` turns observations into
 //! findings, `report` prints them.
 
+mod groups;
 mod hellos;
+mod preference;
 mod protocols;
+mod removal;
+mod sigalgs;
+mod suites;
 
+pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
+pub use preference::{preference, tiers};
 pub use protocols::{interpret, scan_protocols};
+pub use sigalgs::enumerate_tls12_signatures;
+pub use suites::{enumerate_suites, SuiteScan, BUNDLE, SMALL_BUNDLE};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};

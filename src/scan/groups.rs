@@ -1,0 +1,92 @@
+//! Key-exchange groups by iterative removal over `supported_groups`.
+//!
+//! TLS 1.3: hellos with an EMPTY key_share, so the server names its group in
+//! a cheap HelloRetryRequest. TLS 1.2: ECDHE suites only, the curve read from
+//! the ServerKeyExchange. The order of picks is the server's preference (rank
+//! 1 first) when it enforces one; a server following the client's order
+//! shows the order offered. DH prime sizes of DHE suites are reported with
+//! the suites (`SuiteResult::dh_bits`), not here.
+
+use futures::future::join_all;
+
+use crate::probe::StopAt;
+use crate::registry::{self, GroupKind};
+use crate::report::model::GroupResult;
+use crate::wire::ProtocolVersion;
+
+use super::removal::{
+    all_groups, all_sigalgs, hello_at, raw_hello, remove_iteratively, suite_pick, Pick,
+};
+use super::suites::group_name;
+use super::Prober;
+
+/// Enumerates the groups of TLS 1.3 and TLS 1.2, when offered, concurrently.
+/// A refusal ends a pass; nothing here fails.
+pub async fn enumerate_groups(
+    prober: &Prober,
+    sni: Option<&str>,
+    offered: &[ProtocolVersion],
+) -> Vec<GroupResult> {
+    let passes = [ProtocolVersion::Tls12, ProtocolVersion::Tls13]
+        .into_iter()
+        .filter(|v| offered.contains(v))
+        .map(|version| enumerate_version(prober, sni, version));
+    let mut results: Vec<GroupResult> = join_all(passes).await.into_iter().flatten().collect();
+    results.sort_by_key(|g| (g.protocol, g.rank));
+    results
+}
+
+async fn enumerate_version(
+    prober: &Prober,
+    sni: Option<&str>,
+    version: ProtocolVersion,
+) -> Vec<GroupResult> {
+    let sigalgs = all_sigalgs();
+    let tls13 = version == ProtocolVersion::Tls13;
+    let in_scope = |code: &u16| {
+        registry::named_group(*code).is_some_and(|g| {
+            if tls13 {
+                g.tls13
+            } else {
+                // TLS 1.2 ECDHE only: the hybrids and FFDHE never appear
+                // in a TLS 1.2 ServerKeyExchange for ECDHE suites.
+                g.kind == GroupKind::Ecdhe
+            }
+        })
+    };
+    let candidates: Vec<u16> = all_groups().into_iter().filter(in_scope).collect();
+    let suites: Vec<u16> = registry::suites_for(version)
+        .iter()
+        .filter(|s| tls13 || s.kx == "ECDHE")
+        .take(super::BUNDLE)
+        .map(|s| s.code)
+        .collect();
+    let hello = |groups: &[u16]| raw_hello(version, sni, &suites, groups, &sigalgs);
+    let (stop, via) = if tls13 {
+        (StopAt::ServerHello, "hello_retry_request")
+    } else {
+        (StopAt::FlightEnd, "server_key_exchange")
+    };
+    let removal = remove_iteratively(prober, candidates, stop, false, hello, |o| {
+        let group = if tls13 {
+            hello_at(o, version)?.key_share_group()?
+        } else {
+            suite_pick(o, version)?.group?
+        };
+        Some(Pick::code_only(group))
+    })
+    .await;
+    removal
+        .picks
+        .iter()
+        .zip(1u32..)
+        .map(|(pick, rank)| GroupResult {
+            protocol: version,
+            code: format!("0x{:04X}", pick.code),
+            name: group_name(pick.code),
+            kind: registry::named_group(pick.code).map_or(GroupKind::Other, |g| g.kind),
+            rank,
+            via: via.to_string(),
+        })
+        .collect()
+}
