@@ -15,7 +15,7 @@ use super::{hello_for, HelloSize, Prober};
 use crate::cert::{self, TrustRoots};
 use crate::probe::{Outcome, StopAt};
 use crate::report::model::CertificateResult;
-use crate::tls_client::{record_handshake, HandshakeOptions, HandshakeRecord, TlsClientError};
+use crate::tls_client::{record_handshake, HandshakeOptions, HandshakeRecord};
 use crate::wire::{ProtocolVersion, ServerMessage};
 
 /// The server name sent as the "unknown" request: `.invalid` is reserved
@@ -165,13 +165,9 @@ pub(super) async fn full_handshake(
         Ok(record) => Ok(record),
         Err(e) => match e.seen() {
             Some(seen) if !seen.chain.is_empty() => Ok(seen.clone()),
-            _ => Err(refusal(&e)),
+            _ => Err(e.to_string()),
         },
     }
-}
-
-fn refusal(e: &TlsClientError) -> String {
-    e.to_string()
 }
 
 /// The TLS ≤ 1.1 chain from a raw hello's flight (rustls cannot speak it).
