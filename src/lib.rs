@@ -5,11 +5,13 @@
 //! → findings (`verdict`) → renderers (`report`). `wire`, `registry` and
 //! `verdict` never do I/O; `report` only renders.
 
+pub mod cert;
 pub mod lab;
 pub mod probe;
 pub mod registry;
 pub mod report;
 pub mod scan;
 pub mod target;
+pub mod tls_client;
 pub mod verdict;
 pub mod wire;

@@ -5,6 +5,8 @@
 //! No rendering and no judging here: `verdict` turns observations into
 //! findings, `report` prints them.
 
+mod alpn;
+mod certs;
 mod groups;
 mod hellos;
 mod preference;
@@ -12,20 +14,27 @@ mod protocols;
 mod removal;
 mod sigalgs;
 mod suites;
+mod tls13_sigalgs;
+mod watch;
 
+pub use alpn::scan_alpn;
+pub use certs::{scan_certificates, UNKNOWN_SNI};
 pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use preference::{preference, tiers};
 pub use protocols::{interpret, scan_protocols};
 pub use sigalgs::enumerate_tls12_signatures;
 pub use suites::{enumerate_suites, SuiteScan, BUNDLE, SMALL_BUNDLE};
+pub use tls13_sigalgs::enumerate_tls13_signatures;
+pub use watch::{fetch_served, ServedCert};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::probe::{self, ConnectError, Outcome, ProbeTimeouts, StopAt};
 use crate::report::model::{Stats, TargetReport};
@@ -104,6 +113,27 @@ impl Prober {
             outcome.describe()
         );
         Ok(outcome)
+    }
+
+    /// One connection for a full (rustls) handshake, under the same limit
+    /// as [`Prober::probe`] and counted the same way. Keep the permit until
+    /// the handshake is over: dropping it frees the slot.
+    pub async fn connect(&self) -> Result<(TcpStream, SemaphorePermit<'_>), ConnectError> {
+        let permit = self
+            .limit
+            .acquire()
+            .await
+            .map_err(|_| ConnectError::Other {
+                addr: self.addr,
+                reason: "connection limit closed".to_owned(),
+            })?;
+        let stream = probe::connect(self.addr, self.timeouts.connect).await?;
+        self.handshakes.fetch_add(1, Ordering::Relaxed);
+        Ok((stream, permit))
+    }
+
+    pub fn timeouts(&self) -> ProbeTimeouts {
+        self.timeouts
     }
 
     pub fn handshakes(&self) -> u32 {

@@ -1,0 +1,78 @@
+//! Which application protocols (ALPN) the server agrees to: one rustls
+//! handshake offering only `h2`, one offering only `http/1.1`, run
+//! together. Istio gateways advertise `h2,http/1.1`; a listener that drops
+//! h2 changes what browsers and gRPC clients can do.
+//!
+//! Observation only: whether h2 should be there is `verdict`'s question.
+
+use super::certs::full_handshake;
+use super::Prober;
+use crate::report::model::AlpnResult;
+use crate::tls_client::HandshakeOptions;
+use crate::wire::ProtocolVersion;
+
+/// Agreed (`Some(true)`), not agreed (`Some(false)`: the server chose no
+/// protocol or refused with `no_application_protocol`), or `None` when it
+/// could not be tested (no TLS 1.2/1.3, or the handshake failed for
+/// another reason).
+pub async fn scan_alpn(
+    prober: &Prober,
+    sni: Option<&str>,
+    offered: &[ProtocolVersion],
+) -> AlpnResult {
+    let versions: Vec<ProtocolVersion> = offered
+        .iter()
+        .copied()
+        .filter(|v| matches!(v, ProtocolVersion::Tls12 | ProtocolVersion::Tls13))
+        .collect();
+    if versions.is_empty() {
+        return AlpnResult {
+            h2: None,
+            http11: None,
+            evidence: "not tested: ALPN needs TLS 1.2 or 1.3, and neither is offered".to_owned(),
+        };
+    }
+    let (h2, http11) = tokio::join!(
+        agrees(prober, sni, &versions, b"h2"),
+        agrees(prober, sni, &versions, b"http/1.1")
+    );
+    AlpnResult {
+        h2: h2.0,
+        http11: http11.0,
+        evidence: format!("h2: {}; http/1.1: {}", h2.1, http11.1),
+    }
+}
+
+async fn agrees(
+    prober: &Prober,
+    sni: Option<&str>,
+    versions: &[ProtocolVersion],
+    protocol: &[u8],
+) -> (Option<bool>, String) {
+    let opts = HandshakeOptions {
+        sni: sni.map(str::to_owned),
+        alpn: vec![protocol.to_vec()],
+        versions: versions.to_vec(),
+        signature_schemes: None,
+    };
+    match full_handshake(prober, &opts).await {
+        Ok(record) => {
+            let version = record.protocol.map(|v| v.name()).unwrap_or("TLS");
+            match record.alpn {
+                Some(p) if p == protocol => (Some(true), format!("agreed ({version})")),
+                Some(other) => (
+                    Some(false),
+                    format!(
+                        "server chose {:?} instead ({version})",
+                        String::from_utf8_lossy(&other)
+                    ),
+                ),
+                None => (Some(false), format!("no protocol selected ({version})")),
+            }
+        }
+        Err(why) if why.contains("NoApplicationProtocol") => {
+            (Some(false), format!("refused: {why}"))
+        }
+        Err(why) => (None, format!("handshake failed: {why}")),
+    }
+}

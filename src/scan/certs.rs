@@ -1,0 +1,275 @@
+//! The certificate served per server name: for every requested SNI, for no
+//! SNI and for a name no gateway can know, fetch the chain (a rustls
+//! handshake when TLS 1.2/1.3 is offered, else the raw TLS ≤ 1.1
+//! Certificate message) and analyse it with `cert`.
+//!
+//! A refused handshake is an observation (`refused`), not an error: Envoy
+//! with SNI-matched filter chains and no default chain refuses unknown
+//! names, which is often the intended posture. Judging what is seen is
+//! `verdict`'s job.
+
+use futures::future::join_all;
+use time::OffsetDateTime;
+
+use super::{hello_for, HelloSize, Prober};
+use crate::cert::{self, TrustRoots};
+use crate::probe::{Outcome, StopAt};
+use crate::report::model::CertificateResult;
+use crate::tls_client::{record_handshake, HandshakeOptions, HandshakeRecord};
+use crate::wire::{ProtocolVersion, ServerMessage};
+
+/// The server name sent as the "unknown" request: `.invalid` is reserved
+/// (RFC 2606), so no gateway can have a certificate for it.
+pub const UNKNOWN_SNI: &str = "tlsposture-probe.invalid";
+
+/// Schemes an RSA certificate can sign with (TLS 1.2 and 1.3).
+const RSA_SCHEMES: [u16; 10] = [
+    0x0804, 0x0805, 0x0806, 0x0809, 0x080a, 0x080b, 0x0401, 0x0501, 0x0601, 0x0201,
+];
+/// Schemes an ECDSA certificate can sign with.
+const ECDSA_SCHEMES: [u16; 4] = [0x0403, 0x0503, 0x0603, 0x0203];
+
+/// One certificate result per request, in order: each name of `requested`
+/// (two results, `key_type` RSA and ECDSA, when the server holds both
+/// kinds for it), then `none`, then `unknown`.
+///
+/// `offered` are the versions the protocol scan found; TLS 1.2/1.3 use
+/// rustls, otherwise the newest of TLS 1.1/1.0/SSLv3 uses a raw hello.
+/// Trust is checked against `roots` without a name (the name is
+/// `hostname_match`'s business, so one problem is not reported twice).
+pub async fn scan_certificates(
+    prober: &Prober,
+    requested: &[String],
+    offered: &[ProtocolVersion],
+    roots: &TrustRoots,
+) -> Vec<CertificateResult> {
+    let now = OffsetDateTime::now_utc();
+    let mut requests: Vec<(Option<&str>, &'static str)> = Vec::new();
+    for name in requested {
+        if !requests.iter().any(|(n, _)| *n == Some(name.as_str())) {
+            requests.push((Some(name.as_str()), "requested"));
+        }
+    }
+    requests.push((None, "none"));
+    requests.push((Some(UNKNOWN_SNI), "unknown"));
+
+    let tasks = requests.iter().map(|(sni, request)| async move {
+        let fetched = fetch(prober, *sni, *request == "requested", offered).await;
+        fetched
+            .into_iter()
+            .map(|f| analyse(*sni, request, f, roots, now))
+            .collect::<Vec<_>>()
+    });
+    join_all(tasks).await.into_iter().flatten().collect()
+}
+
+/// A chain as fetched, or why none was.
+struct Fetched {
+    key_type: Option<String>,
+    outcome: Result<HandshakeRecord, String>,
+}
+
+async fn fetch(
+    prober: &Prober,
+    sni: Option<&str>,
+    both_kinds: bool,
+    offered: &[ProtocolVersion],
+) -> Vec<Fetched> {
+    let versions: Vec<ProtocolVersion> = offered
+        .iter()
+        .copied()
+        .filter(|v| matches!(v, ProtocolVersion::Tls12 | ProtocolVersion::Tls13))
+        .collect();
+    let legacy = [
+        ProtocolVersion::Tls11,
+        ProtocolVersion::Tls10,
+        ProtocolVersion::Ssl3,
+    ]
+    .into_iter()
+    .find(|v| offered.contains(v));
+    if versions.is_empty() {
+        if let Some(version) = legacy {
+            return vec![Fetched {
+                key_type: None,
+                outcome: fetch_raw(prober, sni, version).await,
+            }];
+        }
+        // Nothing known to be offered: try rustls anyway, the refusal is
+        // then the evidence.
+    }
+    let opts = |schemes: Option<&[u16]>| HandshakeOptions {
+        sni: sni.map(str::to_owned),
+        alpn: Vec::new(),
+        versions: versions.clone(),
+        signature_schemes: schemes.map(<[u16]>::to_vec),
+    };
+    if both_kinds {
+        // Restricting the advertised schemes makes a dual-certificate
+        // server (Envoy picks ECDSA for any client that can take it) show
+        // each certificate in turn: two handshakes, run together.
+        let (rsa_opts, ecdsa_opts) = (opts(Some(&RSA_SCHEMES)), opts(Some(&ECDSA_SCHEMES)));
+        let (rsa, ecdsa) = tokio::join!(
+            full_handshake(prober, &rsa_opts),
+            full_handshake(prober, &ecdsa_opts)
+        );
+        let fingerprint = |r: &Result<HandshakeRecord, String>| {
+            r.as_ref()
+                .ok()
+                .and_then(|rec| rec.chain.first())
+                .map(|leaf| cert::sha256_hex(leaf))
+        };
+        match (fingerprint(&rsa), fingerprint(&ecdsa)) {
+            (Some(a), Some(b)) if a != b => {
+                return vec![
+                    Fetched {
+                        key_type: Some("RSA".to_owned()),
+                        outcome: rsa,
+                    },
+                    Fetched {
+                        key_type: Some("ECDSA".to_owned()),
+                        outcome: ecdsa,
+                    },
+                ];
+            }
+            (Some(_), _) => {
+                return vec![Fetched {
+                    key_type: None,
+                    outcome: rsa,
+                }]
+            }
+            (None, Some(_)) => {
+                return vec![Fetched {
+                    key_type: None,
+                    outcome: ecdsa,
+                }]
+            }
+            // Neither kind (Ed25519, RSA-PSS keys, or a refusal): ask the
+            // way an ordinary client would.
+            (None, None) => {}
+        }
+    }
+    vec![Fetched {
+        key_type: None,
+        outcome: full_handshake(prober, &opts(None)).await,
+    }]
+}
+
+/// One rustls handshake under the prober's limit and deadlines. A failure
+/// after the server's Certificate still returns the chain it sent.
+pub(super) async fn full_handshake(
+    prober: &Prober,
+    opts: &HandshakeOptions,
+) -> Result<HandshakeRecord, String> {
+    let (stream, _permit) = prober.connect().await.map_err(|e| e.to_string())?;
+    match record_handshake(stream, opts, prober.timeouts().read).await {
+        Ok(record) => Ok(record),
+        Err(e) => match e.seen() {
+            Some(seen) if !seen.chain.is_empty() => Ok(seen.clone()),
+            _ => Err(e.to_string()),
+        },
+    }
+}
+
+/// The TLS ≤ 1.1 chain from a raw hello's flight (rustls cannot speak it).
+async fn fetch_raw(
+    prober: &Prober,
+    sni: Option<&str>,
+    version: ProtocolVersion,
+) -> Result<HandshakeRecord, String> {
+    let hello = hello_for(version, sni, HelloSize::Full);
+    let outcome = prober
+        .probe(&hello, StopAt::FlightEnd)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Outcome::Hello(flight) = outcome else {
+        return Err(outcome.describe());
+    };
+    let mut record = HandshakeRecord {
+        protocol: flight
+            .hello
+            .as_ref()
+            .and_then(|h| ProtocolVersion::from_wire(h.negotiated_version())),
+        suite: flight.hello.as_ref().map(|h| h.cipher_suite),
+        ..HandshakeRecord::default()
+    };
+    for message in flight.messages {
+        match message {
+            ServerMessage::Certificate(chain) => record.chain = chain,
+            // status_type 1 (ocsp), then the u24-prefixed response.
+            ServerMessage::CertificateStatus(body) if body.len() > 4 && body[0] == 1 => {
+                record.ocsp = Some(body[4..].to_vec());
+            }
+            _ => {}
+        }
+    }
+    if record.chain.is_empty() {
+        return Err(format!(
+            "{} answered without a Certificate message (anonymous suite?)",
+            version.name()
+        ));
+    }
+    record.key_type = cert::describe(&record.chain[0], OffsetDateTime::UNIX_EPOCH)
+        .ok()
+        .map(|i| i.key_type);
+    Ok(record)
+}
+
+fn analyse(
+    sni: Option<&str>,
+    request: &str,
+    fetched: Fetched,
+    roots: &TrustRoots,
+    now: OffsetDateTime,
+) -> CertificateResult {
+    let mut result = CertificateResult {
+        sni: sni.map(str::to_owned),
+        request: request.to_owned(),
+        refused: None,
+        key_type: fetched.key_type,
+        protocol: None,
+        chain: Vec::new(),
+        trusted: None,
+        trust_error: None,
+        hostname_match: None,
+        days_left: None,
+        ocsp_stapled: false,
+        chain_problems: Vec::new(),
+    };
+    let record = match fetched.outcome {
+        Ok(record) => record,
+        Err(why) => {
+            result.refused = Some(why);
+            return result;
+        }
+    };
+    result.protocol = record.protocol;
+    result.ocsp_stapled = record.ocsp.is_some();
+    result.chain = record
+        .chain
+        .iter()
+        .filter_map(|der| cert::describe(der, now).ok())
+        .collect();
+    result.days_left = record
+        .chain
+        .first()
+        .and_then(|leaf| cert::describe(leaf, now).ok())
+        .map(|leaf| leaf.days_left);
+    result.hostname_match = match (sni, record.chain.first()) {
+        (Some(name), Some(leaf)) => Some(cert::hostname_matches(leaf, name)),
+        _ => None,
+    };
+    match cert::verify_trust(&record.chain, roots, None, now) {
+        Ok(()) => result.trusted = Some(true),
+        Err(why) => {
+            result.trusted = Some(false);
+            result.trust_error = Some(why);
+        }
+    }
+    result.chain_problems = cert::chain_problems(&record.chain);
+    if result.trusted == Some(false) {
+        result
+            .chain_problems
+            .extend(cert::missing_issuer(&record.chain, roots));
+    }
+    result
+}
