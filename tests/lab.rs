@@ -176,11 +176,18 @@ fn offered_listeners_serve_what_they_say() {
 
     // No server for the name and no default chain: Envoy closes at once.
     let strict = by_name("multi-host");
+    let connections = || {
+        support::runtime()
+            .block_on(lab.downstream_connections("multi-host"))
+            .unwrap()
+    };
+    let before = connections();
     for sni in [Some("c.lab.test"), None] {
         let hs = s_client(strict.addr, sni, &[]);
         assert_eq!(hs.protocol, None, "{sni:?}:\n{}", hs.output);
         assert!(strict.certificates_for(sni).is_empty());
     }
+    assert_eq!(connections() - before, 2, "refused connections count too");
 
     let with_default = by_name("multi-host-default");
     let fallback = expected_leaf(with_default, None, KeyKind::Rsa2048);
@@ -264,7 +271,14 @@ fn rotating_a_certificate_needs_no_restart() {
 fn lab_serves_the_direct_response_and_stops() {
     let lab = start_lab(seed_listeners().into_iter().take(1).collect());
     let l = &lab.listeners()[0];
+    let connections = || {
+        support::runtime()
+            .block_on(lab.downstream_connections(&l.name))
+            .unwrap()
+    };
+    let before = connections();
     let response = support::https_get(l.addr, l.sni.as_deref(), "/productpage");
+    assert_eq!(connections() - before, 1, "Envoy counts the one connection");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(
         response.ends_with(tlsposture::lab::config::RESPONSE_BODY),

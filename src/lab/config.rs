@@ -485,6 +485,10 @@ fn render_listener(bind: IpAddr, files: &ListenerFiles<'_>) -> Result<Value, Con
 
     let mut listener = json!({
         "name": spec.name,
+        // Envoy otherwise names listener stats after the configured address,
+        // and every ephemeral-port listener is configured as `<bind>_0`: their
+        // counters would be summed under one name.
+        "stat_prefix": listener_stat_prefix(&spec.name),
         "address": socket_address(bind, spec.port),
         "filter_chains": filter_chains,
     });
@@ -499,6 +503,20 @@ fn render_listener(bind: IpAddr, files: &ListenerFiles<'_>) -> Result<Value, Con
         }]);
     }
     Ok(listener)
+}
+
+/// The listener's stats live under `listener.<this>.`: its name, with what
+/// Envoy's stat names reserve (`.`, `:`) and anything unusual as `_`.
+pub fn listener_stat_prefix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn render_chain(spec: &ListenerSpec, chain: &HostChain, secrets: &[SecretFile]) -> Value {
@@ -678,6 +696,7 @@ mod tests {
         assert_eq!(boot["admin"]["address"]["socket_address"]["port_value"], 0);
         // The single-server form stays one chain that matches any SNI.
         assert_eq!(listener["filter_chains"].as_array().unwrap().len(), 1);
+        assert_eq!(listener["stat_prefix"], "both");
         assert!(listener.get("listener_filters").is_none());
         assert!(listener["filter_chains"][0]
             .get("filter_chain_match")

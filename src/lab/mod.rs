@@ -388,6 +388,52 @@ impl Lab {
         self.admin
     }
 
+    /// How many connections Envoy has accepted on `listener` so far: its
+    /// `downstream_cx_total`, plus the connections that never reached a
+    /// filter chain (`no_filter_chain_match`: an SNI no server names;
+    /// `downstream_listener_filter_remote_close` and `_error`: closed or
+    /// unreadable during `tls_inspector`, e.g. an SSLv2 hello), which
+    /// `downstream_cx_total` leaves out. The difference across a scan counts
+    /// the scan's connections whatever tool made them.
+    ///
+    /// # Errors
+    /// [`LabError::NoSuchListener`], or [`LabError::Io`] when the admin
+    /// interface does not answer or lacks the main counter.
+    pub async fn downstream_connections(&self, listener: &str) -> Result<u64, LabError> {
+        let running = self
+            .listener(listener)
+            .ok_or_else(|| LabError::NoSuchListener(listener.to_owned()))?;
+        let prefix = format!("listener.{}.", config::listener_stat_prefix(&running.name));
+        let (status, body) = admin_get(self.admin, &format!("/stats?filter=^{prefix}"))
+            .await
+            .map_err(|e| io_err("reading Envoy's listener stats", e))?;
+        let counter = |name: &str| {
+            body.lines().filter(|_| status == 200).find_map(|l| {
+                l.strip_prefix(&prefix)?
+                    .strip_prefix(name)?
+                    .strip_prefix(": ")?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+        };
+        let total = counter("downstream_cx_total").ok_or_else(|| {
+            io_err(
+                format!("admin /stats has no {prefix}downstream_cx_total"),
+                io::Error::from(io::ErrorKind::NotFound),
+            )
+        })?;
+        let unmatched: u64 = [
+            "no_filter_chain_match",
+            "downstream_listener_filter_remote_close",
+            "downstream_listener_filter_error",
+        ]
+        .into_iter()
+        .filter_map(counter)
+        .sum();
+        Ok(total + unmatched)
+    }
+
     /// Envoy's process id while it runs (it also leads its own process group).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
