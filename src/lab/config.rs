@@ -1,18 +1,24 @@
 //! The lab's listeners and the Envoy v3 bootstrap (JSON) that serves them.
 //!
 //! Owns [`ListenerSpec`] (one TLS listener shaped like an Istio ingress
-//! gateway server), the seed scenarios, and [`render_bootstrap`]. Rendering is
+//! gateway port: one server, or several told apart by SNI), the seed and
+//! "everything offered" scenarios, and [`render_bootstrap`]. Rendering is
 //! pure: it reads no files and starts nothing. A TLS parameter the spec leaves
 //! unset is left out of the JSON, exactly as Istio leaves it out, so the
 //! listener shows Envoy's own default — which is what a scan must observe.
+//!
+//! Certificates reach Envoy through file-based SDS (one secret file per
+//! certificate, watched by Envoy), as Istio's gateway gets them from istiod:
+//! that is what lets the lab rotate a certificate without a restart.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use thiserror::Error;
 
-use super::certs::{CertFiles, KeyKind};
+use super::certs::KeyKind;
 use crate::wire::ProtocolVersion;
 
 /// The host every seed listener serves (and the SNI a scan sends).
@@ -63,6 +69,49 @@ pub struct ListenerSpec {
     pub hosts: Vec<String>,
     /// 0 = ephemeral (what tests use, so they never collide).
     pub port: u16,
+    /// More Gateway servers on the same port. Empty: the single-server form
+    /// above, one filter chain matching any SNI. Non-empty: Istio's
+    /// multi-server form — a `tls_inspector` and one filter chain per server
+    /// matched by `server_names`, the fields above being the first server
+    /// (its `server_names` are [`ListenerSpec::hosts`]); a client whose SNI
+    /// no chain names is refused unless one chain has no hosts (the default
+    /// chain, Istio's `hosts: '*'`).
+    pub extra_hosts: Vec<HostChain>,
+}
+
+/// One Gateway server sharing a multi-server listener's port: its own
+/// hosts, certificate(s) and TLS parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostChain {
+    /// `filter_chain_match.server_names` and the certificate's SANs (wildcards
+    /// such as `*.lab.test` match as Envoy matches them). Empty: the default
+    /// chain, with a `localhost` certificate.
+    pub hosts: Vec<String>,
+    pub certificates: CertKinds,
+    pub min_version: Option<ProtocolVersion>,
+    pub max_version: Option<ProtocolVersion>,
+    pub cipher_suites: Vec<String>,
+    pub ecdh_curves: Vec<String>,
+}
+
+impl HostChain {
+    /// A server for `hosts` with an RSA certificate and Envoy's defaults;
+    /// `&[]` makes the default chain.
+    pub fn new(hosts: &[&str]) -> Self {
+        HostChain {
+            hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            certificates: CertKinds::Rsa,
+            min_version: None,
+            max_version: None,
+            cipher_suites: Vec::new(),
+            ecdh_curves: Vec::new(),
+        }
+    }
+
+    /// Matches any SNI (and none) that no other chain names.
+    pub fn is_default(&self) -> bool {
+        self.hosts.is_empty()
+    }
 }
 
 impl ListenerSpec {
@@ -78,12 +127,34 @@ impl ListenerSpec {
             certificates: CertKinds::Rsa,
             hosts: vec![SEED_HOST.to_owned()],
             port: 0,
+            extra_hosts: Vec::new(),
         }
     }
 
     /// The SNI a client should send: the first host, if any.
     pub fn sni(&self) -> Option<&str> {
         self.hosts.first().map(String::as_str)
+    }
+
+    /// Whether Envoy gets one filter chain per server, matched by SNI.
+    pub fn is_multi_host(&self) -> bool {
+        !self.extra_hosts.is_empty()
+    }
+
+    /// Every server on this listener, the first built from the spec's own
+    /// fields, then [`ListenerSpec::extra_hosts`] in order.
+    pub fn chains(&self) -> Vec<HostChain> {
+        let first = HostChain {
+            hosts: self.hosts.clone(),
+            certificates: self.certificates,
+            min_version: self.min_version,
+            max_version: self.max_version,
+            cipher_suites: self.cipher_suites.clone(),
+            ecdh_curves: self.ecdh_curves.clone(),
+        };
+        std::iter::once(first)
+            .chain(self.extra_hosts.iter().cloned())
+            .collect()
     }
 }
 
@@ -127,6 +198,60 @@ pub fn seed_listeners() -> Vec<ListenerSpec> {
         },
     ]
 }
+
+/// Hosts of the multi-host scenarios.
+pub const HOST_A: &str = "a.lab.test";
+pub const HOST_B: &str = "b.lab.test";
+
+/// Scenarios for the "everything offered" scan: a restricted TLS 1.2
+/// listener, RSA + ECDSA certificates, and two multi-server ports (with and
+/// without a default chain).
+pub fn offered_listeners() -> Vec<ListenerSpec> {
+    use ProtocolVersion::Tls12;
+    let multi = |name: &str, summary: &str| ListenerSpec {
+        hosts: vec![HOST_A.to_owned()],
+        extra_hosts: vec![HostChain::new(&[HOST_B])],
+        ..ListenerSpec::new(name, summary)
+    };
+    let mut with_default = multi(
+        "multi-host-default",
+        "servers a.lab.test and b.lab.test plus hosts '*': any other SNI (or none) \
+         gets the default chain's localhost certificate",
+    );
+    with_default.extra_hosts.push(HostChain::new(&[]));
+    vec![
+        ListenerSpec {
+            min_version: Some(Tls12),
+            max_version: Some(Tls12),
+            cipher_suites: RESTRICTED_CIPHERS.iter().map(|c| (*c).to_owned()).collect(),
+            ecdh_curves: vec!["P-256".to_owned()],
+            ..ListenerSpec::new(
+                "tls12-restricted",
+                "TLS 1.2 only, three ECDHE-RSA AEAD suites, P-256 only",
+            )
+        },
+        ListenerSpec {
+            certificates: CertKinds::RsaAndEcdsa,
+            ..ListenerSpec::new(
+                "dual-cert",
+                "RSA and ECDSA certificates, Envoy defaults: ECDSA only for clients offering it",
+            )
+        },
+        multi(
+            "multi-host",
+            "servers a.lab.test and b.lab.test on one port, each its own certificate; \
+             any other SNI (or none) is refused",
+        ),
+        with_default,
+    ]
+}
+
+/// The `tls12-restricted` suites, server order.
+pub const RESTRICTED_CIPHERS: &[&str] = &[
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+];
 
 /// Every name here is one BoringSSL in Envoy 1.40 accepts (Envoy refuses to
 /// start on an unknown name; it rejects e.g. `RC4-SHA` and `AES128-SHA256`).
@@ -179,6 +304,11 @@ pub enum ConfigError {
     /// more. BoringSSL's equal-preference groups (`[A|B]`) are allowed.
     #[error("listener {listener:?}: {value:?} is not a single cipher or curve name")]
     BadName { listener: String, value: String },
+    /// Envoy refuses two filter chains with the same match.
+    #[error("listener {listener:?}: host {host:?} is served by two chains")]
+    DuplicateServerName { listener: String, host: String },
+    #[error("listener {0:?}: more than one default chain (a server with no hosts)")]
+    TwoDefaultChains(String),
     #[error("listener {listener:?}: expected {expected} certificate(s), got {got}")]
     CertificateCount {
         listener: String,
@@ -211,43 +341,73 @@ pub fn validate(specs: &[ListenerSpec]) -> Result<(), ConfigError> {
             }
             ports.push((spec.port, &spec.name));
         }
-        for version in [spec.min_version, spec.max_version].into_iter().flatten() {
-            envoy_version_name(version).ok_or_else(|| ConfigError::UnsupportedVersion {
-                listener: spec.name.clone(),
-                version,
-            })?;
+        let chains = spec.chains();
+        for chain in &chains {
+            validate_chain(&spec.name, chain)?;
         }
-        if let (Some(min), Some(max)) = (spec.min_version, spec.max_version) {
-            if min > max {
-                return Err(ConfigError::VersionRange {
-                    listener: spec.name.clone(),
-                    min,
-                    max,
-                });
+        if spec.is_multi_host() {
+            if chains.iter().filter(|c| c.is_default()).count() > 1 {
+                return Err(ConfigError::TwoDefaultChains(spec.name.clone()));
             }
-        }
-        for value in spec.cipher_suites.iter().chain(&spec.ecdh_curves) {
-            let single = !value.is_empty()
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_+.[]|".contains(c));
-            if !single {
-                return Err(ConfigError::BadName {
-                    listener: spec.name.clone(),
-                    value: value.clone(),
-                });
+            let mut seen = HashSet::new();
+            for host in chains.iter().flat_map(|c| &c.hosts) {
+                if !seen.insert(host.to_ascii_lowercase()) {
+                    return Err(ConfigError::DuplicateServerName {
+                        listener: spec.name.clone(),
+                        host: host.clone(),
+                    });
+                }
             }
         }
     }
     Ok(())
 }
 
-/// A listener with the certificate files issued for it, in
-/// [`CertKinds::key_kinds`] order.
+fn validate_chain(listener: &str, chain: &HostChain) -> Result<(), ConfigError> {
+    for version in [chain.min_version, chain.max_version].into_iter().flatten() {
+        envoy_version_name(version).ok_or_else(|| ConfigError::UnsupportedVersion {
+            listener: listener.to_owned(),
+            version,
+        })?;
+    }
+    if let (Some(min), Some(max)) = (chain.min_version, chain.max_version) {
+        if min > max {
+            return Err(ConfigError::VersionRange {
+                listener: listener.to_owned(),
+                min,
+                max,
+            });
+        }
+    }
+    for value in chain.cipher_suites.iter().chain(&chain.ecdh_curves) {
+        let single = !value.is_empty()
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_+.[]|".contains(c));
+        if !single {
+            return Err(ConfigError::BadName {
+                listener: listener.to_owned(),
+                value: value.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A certificate as Envoy receives it: an SDS secret `name` read from the
+/// file `path` (see [`render_secret`]), which Envoy watches for a rename.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// A listener with its certificates' secret files: one list per
+/// [`ListenerSpec::chains`] entry, in [`CertKinds::key_kinds`] order.
 #[derive(Debug, Clone)]
 pub struct ListenerFiles<'a> {
     pub spec: &'a ListenerSpec,
-    pub certificates: Vec<CertFiles>,
+    pub secrets: Vec<Vec<SecretFile>>,
 }
 
 /// The Envoy v3 bootstrap for `listeners`, every one bound on `bind`; the
@@ -255,8 +415,8 @@ pub struct ListenerFiles<'a> {
 /// `--admin-address-path`).
 ///
 /// # Errors
-/// What [`validate`] finds, or a certificate count that does not match the
-/// spec's [`CertKinds`].
+/// What [`validate`] finds, or secret lists that do not match the spec's
+/// chains and [`CertKinds`].
 pub fn render_bootstrap(
     bind: IpAddr,
     listeners: &[ListenerFiles<'_>],
@@ -274,38 +434,117 @@ pub fn render_bootstrap(
     }))
 }
 
+/// The file-based SDS response Envoy reads for secret `name`: a
+/// `DiscoveryResponse` holding one `Secret` with the PEMs inline (so one
+/// rename replaces certificate and key together, never a mismatched pair).
+pub fn render_secret(name: &str, cert_pem: &str, key_pem: &str) -> Value {
+    json!({
+        "resources": [{
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
+            "name": name,
+            "tls_certificate": {
+                "certificate_chain": {"inline_string": cert_pem},
+                "private_key": {"inline_string": key_pem},
+            },
+        }],
+    })
+}
+
 fn render_listener(bind: IpAddr, files: &ListenerFiles<'_>) -> Result<Value, ConfigError> {
     let spec = files.spec;
-    let expected = spec.certificates.key_kinds().len();
-    if files.certificates.len() != expected {
+    let chains = spec.chains();
+    let expected: usize = chains
+        .iter()
+        .map(|c| c.certificates.key_kinds().len())
+        .sum();
+    let got: usize = files.secrets.iter().map(Vec::len).sum();
+    let shapes_match = files.secrets.len() == chains.len()
+        && chains
+            .iter()
+            .zip(&files.secrets)
+            .all(|(c, s)| c.certificates.key_kinds().len() == s.len());
+    if !shapes_match {
         return Err(ConfigError::CertificateCount {
             listener: spec.name.clone(),
             expected,
-            got: files.certificates.len(),
+            got,
         });
     }
 
+    let filter_chains: Vec<Value> = chains
+        .iter()
+        .zip(&files.secrets)
+        .map(|(chain, secrets)| {
+            let mut rendered = render_chain(spec, chain, secrets);
+            if spec.is_multi_host() && !chain.is_default() {
+                rendered["filter_chain_match"] = json!({"server_names": chain.hosts});
+            }
+            rendered
+        })
+        .collect();
+
+    let mut listener = json!({
+        "name": spec.name,
+        // Envoy otherwise names listener stats after the configured address,
+        // and every ephemeral-port listener is configured as `<bind>_0`: their
+        // counters would be summed under one name.
+        "stat_prefix": listener_stat_prefix(&spec.name),
+        "address": socket_address(bind, spec.port),
+        "filter_chains": filter_chains,
+    });
+    if spec.is_multi_host() {
+        // Envoy no longer adds it on its own; without it `server_names`
+        // never matches. Istio renders it for every gateway listener.
+        listener["listener_filters"] = json!([{
+            "name": "envoy.filters.listener.tls_inspector",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
+            },
+        }]);
+    }
+    Ok(listener)
+}
+
+/// The listener's stats live under `listener.<this>.`: its name, with what
+/// Envoy's stat names reserve (`.`, `:`) and anything unusual as `_`.
+pub fn listener_stat_prefix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn render_chain(spec: &ListenerSpec, chain: &HostChain, secrets: &[SecretFile]) -> Value {
     let mut tls_params = serde_json::Map::new();
-    if let Some(v) = spec.min_version.and_then(envoy_version_name) {
+    if let Some(v) = chain.min_version.and_then(envoy_version_name) {
         tls_params.insert("tls_minimum_protocol_version".into(), v.into());
     }
-    if let Some(v) = spec.max_version.and_then(envoy_version_name) {
+    if let Some(v) = chain.max_version.and_then(envoy_version_name) {
         tls_params.insert("tls_maximum_protocol_version".into(), v.into());
     }
-    if !spec.cipher_suites.is_empty() {
-        tls_params.insert("cipher_suites".into(), json!(spec.cipher_suites));
+    if !chain.cipher_suites.is_empty() {
+        tls_params.insert("cipher_suites".into(), json!(chain.cipher_suites));
     }
-    if !spec.ecdh_curves.is_empty() {
-        tls_params.insert("ecdh_curves".into(), json!(spec.ecdh_curves));
+    if !chain.ecdh_curves.is_empty() {
+        tls_params.insert("ecdh_curves".into(), json!(chain.ecdh_curves));
     }
 
-    let certificates: Vec<Value> = files
-        .certificates
+    let sds: Vec<Value> = secrets
         .iter()
-        .map(|c| {
+        .map(|s| {
             json!({
-                "certificate_chain": {"filename": c.cert.display().to_string()},
-                "private_key": {"filename": c.key.display().to_string()},
+                "name": s.name,
+                "sds_config": {
+                    // Envoy watches the file for a rename onto it (inotify
+                    // IN_MOVED_TO), which is how a rotation is delivered.
+                    "path_config_source": {"path": s.path.display().to_string()},
+                    "resource_api_version": "V3",
+                },
             })
         })
         .collect();
@@ -313,54 +552,50 @@ fn render_listener(bind: IpAddr, files: &ListenerFiles<'_>) -> Result<Value, Con
     let mut common = json!({
         // Istio's gateway advertises both for HTTPS servers.
         "alpn_protocols": ["h2", "http/1.1"],
-        "tls_certificates": certificates,
+        "tls_certificate_sds_secret_configs": sds,
     });
     if !tls_params.is_empty() {
         common["tls_params"] = Value::Object(tls_params);
     }
 
     let stat_prefix = spec.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-    Ok(json!({
-        "name": spec.name,
-        "address": socket_address(bind, spec.port),
-        "filter_chains": [{
-            "transport_socket": {
-                "name": "envoy.transport_sockets.tls",
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-                    "common_tls_context": common,
-                },
+    json!({
+        "transport_socket": {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "common_tls_context": common,
             },
-            "filters": [{
-                "name": "envoy.filters.network.http_connection_manager",
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                    "stat_prefix": stat_prefix,
-                    "codec_type": "AUTO",
-                    "route_config": {
-                        "name": format!("{}-routes", spec.name),
-                        "virtual_hosts": [{
-                            "name": "gateway",
-                            "domains": ["*"],
-                            "routes": [{
-                                "match": {"prefix": "/"},
-                                "direct_response": {
-                                    "status": 200,
-                                    "body": {"inline_string": RESPONSE_BODY},
-                                },
-                            }],
+        },
+        "filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": stat_prefix,
+                "codec_type": "AUTO",
+                "route_config": {
+                    "name": format!("{}-routes", spec.name),
+                    "virtual_hosts": [{
+                        "name": "gateway",
+                        "domains": ["*"],
+                        "routes": [{
+                            "match": {"prefix": "/"},
+                            "direct_response": {
+                                "status": 200,
+                                "body": {"inline_string": RESPONSE_BODY},
+                            },
                         }],
-                    },
-                    "http_filters": [{
-                        "name": "envoy.filters.http.router",
-                        "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
-                        },
                     }],
                 },
-            }],
+                "http_filters": [{
+                    "name": "envoy.filters.http.router",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+                    },
+                }],
+            },
         }],
-    }))
+    })
 }
 
 fn socket_address(ip: IpAddr, port: u16) -> Value {
@@ -385,23 +620,34 @@ mod tests {
     use std::path::PathBuf;
 
     fn files(spec: &ListenerSpec) -> ListenerFiles<'_> {
-        let certificates = spec
-            .certificates
-            .key_kinds()
+        let secrets = spec
+            .chains()
             .iter()
-            .map(|k| CertFiles {
-                cert: PathBuf::from(format!("/lab/{}.pem", k.label())),
-                key: PathBuf::from(format!("/lab/{}.key", k.label())),
+            .enumerate()
+            .map(|(i, chain)| {
+                chain
+                    .certificates
+                    .key_kinds()
+                    .iter()
+                    .map(|k| SecretFile {
+                        name: format!("{i}-{}", k.label()),
+                        path: PathBuf::from(format!("/lab/sds/{i}-{}.json", k.label())),
+                    })
+                    .collect()
             })
             .collect();
-        ListenerFiles { spec, certificates }
+        ListenerFiles { spec, secrets }
+    }
+
+    fn common(spec: &ListenerSpec, chain: usize) -> Value {
+        let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(spec)]).unwrap();
+        boot["static_resources"]["listeners"][0]["filter_chains"][chain]["transport_socket"]
+            ["typed_config"]["common_tls_context"]
+            .clone()
     }
 
     fn tls_params(spec: &ListenerSpec) -> Value {
-        let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(spec)]).unwrap();
-        boot["static_resources"]["listeners"][0]["filter_chains"][0]["transport_socket"]
-            ["typed_config"]["common_tls_context"]["tls_params"]
-            .clone()
+        common(spec, 0)["tls_params"].clone()
     }
 
     #[test]
@@ -441,9 +687,99 @@ mod tests {
         assert_eq!(listener["address"]["socket_address"]["port_value"], 8443);
         assert_eq!(listener["address"]["socket_address"]["address"], "::1");
         let certs = &listener["filter_chains"][0]["transport_socket"]["typed_config"]
-            ["common_tls_context"]["tls_certificates"];
+            ["common_tls_context"]["tls_certificate_sds_secret_configs"];
         assert_eq!(certs.as_array().unwrap().len(), 2);
+        assert_eq!(
+            certs[1]["sds_config"]["path_config_source"]["path"],
+            "/lab/sds/0-ecdsa.json"
+        );
         assert_eq!(boot["admin"]["address"]["socket_address"]["port_value"], 0);
+        // The single-server form stays one chain that matches any SNI.
+        assert_eq!(listener["filter_chains"].as_array().unwrap().len(), 1);
+        assert_eq!(listener["stat_prefix"], "both");
+        assert!(listener.get("listener_filters").is_none());
+        assert!(listener["filter_chains"][0]
+            .get("filter_chain_match")
+            .is_none());
+    }
+
+    #[test]
+    fn offered_scenarios() {
+        let offered = offered_listeners();
+        let names: Vec<&str> = offered.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "tls12-restricted",
+                "dual-cert",
+                "multi-host",
+                "multi-host-default"
+            ]
+        );
+        let mut all = seed_listeners();
+        all.extend(offered.clone());
+        validate(&all).unwrap();
+        assert_eq!(
+            tls_params(&offered[0]),
+            json!({
+                "tls_minimum_protocol_version": "TLSv1_2",
+                "tls_maximum_protocol_version": "TLSv1_2",
+                "cipher_suites": RESTRICTED_CIPHERS,
+                "ecdh_curves": ["P-256"],
+            })
+        );
+        assert_eq!(offered[2].sni(), Some(HOST_A));
+    }
+
+    #[test]
+    fn multi_host_renders_one_chain_per_server() {
+        let mut spec = offered_listeners().remove(3);
+        spec.extra_hosts[0].min_version = Some(ProtocolVersion::Tls13);
+        spec.extra_hosts[0].certificates = CertKinds::Ecdsa;
+        let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(&spec)]).unwrap();
+        let listener = &boot["static_resources"]["listeners"][0];
+        assert_eq!(
+            listener["listener_filters"][0]["name"],
+            "envoy.filters.listener.tls_inspector"
+        );
+        let chains = listener["filter_chains"].as_array().unwrap();
+        assert_eq!(chains.len(), 3);
+        assert_eq!(
+            chains[0]["filter_chain_match"],
+            json!({"server_names": [HOST_A]})
+        );
+        assert_eq!(
+            chains[1]["filter_chain_match"],
+            json!({"server_names": [HOST_B]})
+        );
+        assert!(
+            chains[2].get("filter_chain_match").is_none(),
+            "default chain"
+        );
+        assert_eq!(tls_params(&spec), Value::Null);
+        assert_eq!(
+            common(&spec, 1)["tls_params"],
+            json!({"tls_minimum_protocol_version": "TLSv1_3"})
+        );
+        assert_eq!(
+            common(&spec, 1)["tls_certificate_sds_secret_configs"][0]["name"],
+            "1-ecdsa"
+        );
+    }
+
+    #[test]
+    fn secret_file_is_a_discovery_response() {
+        let secret = render_secret("s", "CERT", "KEY");
+        let resource = &secret["resources"][0];
+        assert_eq!(resource["name"], "s");
+        assert_eq!(
+            resource["tls_certificate"]["certificate_chain"]["inline_string"],
+            "CERT"
+        );
+        assert!(resource["@type"]
+            .as_str()
+            .unwrap()
+            .ends_with("tls.v3.Secret"));
     }
 
     #[test]
@@ -485,10 +821,29 @@ mod tests {
             Err(ConfigError::DuplicatePort { port: 9443, .. })
         ));
 
+        let mut twice = offered_listeners().remove(2);
+        twice.extra_hosts.push(HostChain::new(&["A.lab.test"]));
+        assert!(matches!(
+            validate(&[twice]),
+            Err(ConfigError::DuplicateServerName { .. })
+        ));
+        let mut defaults = offered_listeners().remove(3);
+        defaults.extra_hosts.push(HostChain::new(&[]));
+        assert!(matches!(
+            validate(&[defaults]),
+            Err(ConfigError::TwoDefaultChains(_))
+        ));
+        let mut bad_extra = offered_listeners().remove(2);
+        bad_extra.extra_hosts[0].ecdh_curves = vec!["P-256:X25519".into()];
+        assert!(matches!(
+            validate(&[bad_extra]),
+            Err(ConfigError::BadName { .. })
+        ));
+
         let spec = ListenerSpec::new("a", "");
         let wrong = ListenerFiles {
             spec: &spec,
-            certificates: vec![],
+            secrets: vec![],
         };
         assert!(matches!(
             render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[wrong]),

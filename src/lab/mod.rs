@@ -2,9 +2,11 @@
 //! way an Istio ingress gateway's are, serving certificates made on the spot.
 //!
 //! Owns the Envoy child process and its working directory (certificates,
-//! bootstrap, log) from [`Lab::start`] until [`Lab::stop`] or drop. It binds
-//! only loopback addresses and refuses any other; it never scans anything —
-//! the scanner is pointed at [`Lab::listeners`] like at any gateway.
+//! SDS secret files, bootstrap, log) from [`Lab::start`] until [`Lab::stop`]
+//! or drop. It binds only loopback addresses and refuses any other; it never
+//! scans anything — the scanner is pointed at [`Lab::listeners`] like at any
+//! gateway. It can replace a served certificate while Envoy runs
+//! ([`Lab::rotate_certificate`]), the way istiod pushes a renewed secret.
 
 pub mod certs;
 pub mod config;
@@ -15,6 +17,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -22,8 +25,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-pub use certs::{issue_client_cert, CertError, CertFiles, IssuedCert, KeyKind, LabCa};
-pub use config::{seed_listeners, CertKinds, ConfigError, ListenerSpec};
+pub use certs::{issue_client_cert, sha256_hex, CertError, CertFiles, IssuedCert, KeyKind, LabCa};
+pub use config::{
+    offered_listeners, seed_listeners, CertKinds, ConfigError, HostChain, ListenerSpec,
+};
 pub use envoy::EnvoyError;
 
 const LOG_FILE: &str = "envoy.log";
@@ -32,6 +37,10 @@ const ADMIN_ADDRESS_FILE: &str = "admin-address.txt";
 const LOG_TAIL_LINES: usize = 40;
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
 const STOP_GRACE: Duration = Duration::from_secs(3);
+const SDS_DIR: &str = "sds";
+/// Envoy picks a renamed secret file up within milliseconds (inotify); this
+/// only bounds a lab that stopped watching.
+const ROTATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the lab could not start or stop.
 #[derive(Debug, Error)]
@@ -66,6 +75,30 @@ pub enum LabError {
         log: PathBuf,
         log_tail: String,
     },
+    /// Envoy started but refused a listener's TLS configuration (it reads
+    /// certificates by SDS, so an unknown cipher name is a rejected secret
+    /// update, not an exit). The lab stops Envoy before returning this.
+    #[error("Envoy rejected the TLS configuration behind secret {secret:?}; last lines of {}:\n{log_tail}", .log.display())]
+    Rejected {
+        secret: String,
+        log: PathBuf,
+        log_tail: String,
+    },
+    #[error("the lab has no listener {0:?}")]
+    NoSuchListener(String),
+    /// `host` is neither one of the listener's hosts nor, for a listener
+    /// with a default chain, `*`.
+    #[error("listener {listener:?} serves no host {host:?}")]
+    NoSuchHost { listener: String, host: String },
+    /// The new secret was written but Envoy's SDS counters did not move:
+    /// Envoy rejected it or stopped watching. `log_tail` may say which.
+    #[error("Envoy did not load the rotated secret {secret:?} within {timeout:?}; last lines of {}:\n{log_tail}", .log.display())]
+    RotationTimeout {
+        secret: String,
+        timeout: Duration,
+        log: PathBuf,
+        log_tail: String,
+    },
 }
 
 /// What to start.
@@ -96,13 +129,101 @@ impl Default for LabOptions {
 }
 
 /// A listener Envoy has bound, with its real address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Clones share the certificate record, so a clone taken before
+/// [`Lab::rotate_certificate`] sees the rotated certificate too.
+#[derive(Debug, Clone)]
 pub struct RunningListener {
     pub name: String,
     pub summary: String,
     pub addr: SocketAddr,
+    /// The first host of the first server, if any.
     pub sni: Option<String>,
     pub spec: ListenerSpec,
+    served: Arc<Mutex<Vec<ServedCert>>>,
+}
+
+impl PartialEq for RunningListener {
+    fn eq(&self, other: &Self) -> bool {
+        let same_certs =
+            Arc::ptr_eq(&self.served, &other.served) || self.certificates() == other.certificates();
+        self.name == other.name
+            && self.summary == other.summary
+            && self.addr == other.addr
+            && self.sni == other.sni
+            && self.spec == other.spec
+            && same_certs
+    }
+}
+
+impl Eq for RunningListener {}
+
+impl RunningListener {
+    /// Every certificate this listener serves now, by server
+    /// ([`ListenerSpec::chains`] order) then key kind (RSA first).
+    pub fn certificates(&self) -> Vec<ServedCert> {
+        lock(&self.served).clone()
+    }
+
+    /// The certificates a client sending `sni` is served, as Envoy chooses
+    /// the chain: the server naming `sni` (exactly or by a `*.` wildcard),
+    /// else the default chain; empty when Envoy refuses the connection. A
+    /// single-server listener serves its certificates to any SNI.
+    pub fn certificates_for(&self, sni: Option<&str>) -> Vec<ServedCert> {
+        let certs = self.certificates();
+        if !self.spec.is_multi_host() {
+            return certs;
+        }
+        let chains = self.spec.chains();
+        let chosen = sni
+            .and_then(|sni| {
+                let sni = sni.to_ascii_lowercase();
+                chains
+                    .iter()
+                    .position(|c| c.hosts.iter().any(|h| h.eq_ignore_ascii_case(&sni)))
+                    .or_else(|| {
+                        chains.iter().position(|c| {
+                            c.hosts.iter().any(|h| {
+                                h.strip_prefix('*').is_some_and(|suffix| {
+                                    suffix.starts_with('.')
+                                        && sni.ends_with(&suffix.to_ascii_lowercase())
+                                })
+                            })
+                        })
+                    })
+            })
+            .or_else(|| chains.iter().position(HostChain::is_default));
+        match chosen {
+            Some(i) => certs.into_iter().filter(|c| c.chain == i).collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// One certificate a listener serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedCert {
+    /// Index into [`ListenerSpec::chains`].
+    pub chain: usize,
+    /// That server's hosts; empty for the default chain.
+    pub hosts: Vec<String>,
+    pub kind: KeyKind,
+    pub cert_pem: String,
+    /// The leaf as sent in the Certificate message.
+    pub der: Vec<u8>,
+    /// SHA-256 of `der`, lowercase hex.
+    pub sha256: String,
+    /// The SDS secret Envoy knows it by.
+    pub secret: String,
+}
+
+/// Where one certificate's SDS secret lives, for rotation.
+#[derive(Debug, Clone)]
+struct SecretSlot {
+    listener: usize,
+    chain: usize,
+    kind: KeyKind,
+    file: config::SecretFile,
 }
 
 enum Workdir {
@@ -125,7 +246,11 @@ pub struct Lab {
     // Declared before `workdir` so Envoy is gone before its files are removed.
     child: Option<Child>,
     listeners: Vec<RunningListener>,
-    ca: LabCa,
+    // Shared with key generation on a blocking thread during rotation.
+    ca: Arc<LabCa>,
+    // Per listener (spec order), the certificates issued at start.
+    issued: Vec<Vec<ServedCert>>,
+    secrets: Vec<SecretSlot>,
     envoy_path: PathBuf,
     envoy_version: String,
     admin: SocketAddr,
@@ -190,14 +315,16 @@ impl Lab {
         let dir = workdir.path().to_path_buf();
         let specs = opts.listeners.clone();
         let bind = opts.bind;
-        let ca = tokio::task::spawn_blocking(move || prepare(&dir, bind, &specs))
+        let prepared = tokio::task::spawn_blocking(move || prepare(&dir, bind, &specs))
             .await
             .map_err(|e| io_err("generating lab certificates", io::Error::other(e)))??;
 
         let mut lab = Lab {
             child: None,
             listeners: Vec::new(),
-            ca,
+            ca: Arc::new(prepared.ca),
+            issued: prepared.served,
+            secrets: prepared.secrets,
             envoy_path,
             envoy_version,
             admin: SocketAddr::new(opts.bind, 0),
@@ -206,8 +333,12 @@ impl Lab {
         lab.spawn()?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut waiting_for = String::from("admin address");
-        match tokio::time::timeout(remaining, lab.wait_ready(&opts.listeners, &mut waiting_for))
-            .await
+        let issued = std::mem::take(&mut lab.issued);
+        match tokio::time::timeout(
+            remaining,
+            lab.wait_ready(&opts.listeners, issued, &mut waiting_for),
+        )
+        .await
         {
             Ok(Ok(())) => Ok(lab),
             Ok(Err(e)) => Err(e),
@@ -255,6 +386,52 @@ impl Lab {
     /// Envoy's admin interface (loopback, ephemeral port).
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin
+    }
+
+    /// How many connections Envoy has accepted on `listener` so far: its
+    /// `downstream_cx_total`, plus the connections that never reached a
+    /// filter chain (`no_filter_chain_match`: an SNI no server names;
+    /// `downstream_listener_filter_remote_close` and `_error`: closed or
+    /// unreadable during `tls_inspector`, e.g. an SSLv2 hello), which
+    /// `downstream_cx_total` leaves out. The difference across a scan counts
+    /// the scan's connections whatever tool made them.
+    ///
+    /// # Errors
+    /// [`LabError::NoSuchListener`], or [`LabError::Io`] when the admin
+    /// interface does not answer or lacks the main counter.
+    pub async fn downstream_connections(&self, listener: &str) -> Result<u64, LabError> {
+        let running = self
+            .listener(listener)
+            .ok_or_else(|| LabError::NoSuchListener(listener.to_owned()))?;
+        let prefix = format!("listener.{}.", config::listener_stat_prefix(&running.name));
+        let (status, body) = admin_get(self.admin, &format!("/stats?filter=^{prefix}"))
+            .await
+            .map_err(|e| io_err("reading Envoy's listener stats", e))?;
+        let counter = |name: &str| {
+            body.lines().filter(|_| status == 200).find_map(|l| {
+                l.strip_prefix(&prefix)?
+                    .strip_prefix(name)?
+                    .strip_prefix(": ")?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+        };
+        let total = counter("downstream_cx_total").ok_or_else(|| {
+            io_err(
+                format!("admin /stats has no {prefix}downstream_cx_total"),
+                io::Error::from(io::ErrorKind::NotFound),
+            )
+        })?;
+        let unmatched: u64 = [
+            "no_filter_chain_match",
+            "downstream_listener_filter_remote_close",
+            "downstream_listener_filter_error",
+        ]
+        .into_iter()
+        .filter_map(counter)
+        .sum();
+        Ok(total + unmatched)
     }
 
     /// Envoy's process id while it runs (it also leads its own process group).
@@ -327,6 +504,7 @@ impl Lab {
     async fn wait_ready(
         &mut self,
         specs: &[ListenerSpec],
+        issued: Vec<Vec<ServedCert>>,
         waiting_for: &mut String,
     ) -> Result<(), LabError> {
         let address_file = self.workdir().join(ADMIN_ADDRESS_FILE);
@@ -357,15 +535,151 @@ impl Lab {
                 if ready.is_some_and(|(status, body)| status == 200 && body.trim() == "LIVE") {
                     *waiting_for = "every listener to be bound".to_owned();
                     if let Ok((200, body)) = admin_get(self.admin, "/listeners?format=json").await {
-                        if let Some(listeners) = match_listeners(&body, specs) {
-                            self.listeners = listeners;
-                            return Ok(());
+                        if let Some(mut listeners) = match_listeners(&body, specs) {
+                            *waiting_for = "every certificate secret to be loaded".to_owned();
+                            if self.secrets_loaded().await? {
+                                for (listener, served) in listeners.iter_mut().zip(issued) {
+                                    listener.served = Arc::new(Mutex::new(served));
+                                }
+                                self.listeners = listeners;
+                                return Ok(());
+                            }
                         }
                     }
                 }
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
+    }
+
+    /// Whether Envoy has applied every secret once; a rejection stops Envoy
+    /// and is an error, since the listener would reset every connection.
+    async fn secrets_loaded(&mut self) -> Result<bool, LabError> {
+        let Ok(counters) = sds_counters(self.admin).await else {
+            return Ok(false);
+        };
+        for slot in &self.secrets {
+            let c = counters.get(&slot.file.name).copied().unwrap_or_default();
+            if c.rejected > 0 {
+                let secret = slot.file.name.clone();
+                self.kill_now().await;
+                return Err(LabError::Rejected {
+                    secret,
+                    log: self.log_path(),
+                    log_tail: log_tail(&self.log_path()),
+                });
+            }
+            if c.success == 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Replaces the certificate(s) of the server on `listener` that serves
+    /// `host` with freshly issued ones (same hosts and key kinds, new keys)
+    /// while Envoy keeps running, by renaming a new SDS secret file over the
+    /// old one — what istiod's push does to a gateway. Returns once Envoy's
+    /// SDS counters show it loaded every new secret, with the SHA-256 of the
+    /// server's first certificate (RSA when it has one);
+    /// [`RunningListener::certificates`] then shows them all.
+    ///
+    /// `host` is one of that server's hosts (any case), or `*` for the
+    /// default chain; a single-server listener also takes `*` for its one
+    /// chain. Connections already open keep the old certificate.
+    ///
+    /// # Errors
+    /// [`LabError::NoSuchListener`], [`LabError::NoSuchHost`], certificate
+    /// or file errors, [`LabError::Rejected`] when Envoy refuses the new
+    /// secret, or [`LabError::RotationTimeout`] when it does not load it.
+    pub async fn rotate_certificate(&self, listener: &str, host: &str) -> Result<String, LabError> {
+        let (index, running) = self
+            .listeners
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.name == listener)
+            .ok_or_else(|| LabError::NoSuchListener(listener.to_owned()))?;
+        let chains = running.spec.chains();
+        let chain = if host == "*" {
+            chains
+                .iter()
+                .position(|c| c.is_default() || !running.spec.is_multi_host())
+        } else {
+            chains
+                .iter()
+                .position(|c| c.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+        }
+        .ok_or_else(|| LabError::NoSuchHost {
+            listener: listener.to_owned(),
+            host: host.to_owned(),
+        })?;
+        let hosts = chains[chain].hosts.clone();
+        let slots: Vec<SecretSlot> = self
+            .secrets
+            .iter()
+            .filter(|s| s.listener == index && s.chain == chain)
+            .cloned()
+            .collect();
+
+        let before = sds_counters(self.admin)
+            .await
+            .map_err(|e| io_err("reading Envoy's SDS counters", e))?;
+        let mut rotated = Vec::with_capacity(slots.len());
+        for slot in &slots {
+            let (ca, cert_hosts, kind) = (Arc::clone(&self.ca), hosts.clone(), slot.kind);
+            // RSA key generation takes long enough to stall other tasks.
+            let cert = tokio::task::spawn_blocking(move || ca.issue_server_cert(&cert_hosts, kind))
+                .await
+                .map_err(|e| io_err("issuing a rotated certificate", io::Error::other(e)))??;
+            write_secret(&slot.file, &cert)?;
+            rotated.push(served_cert(chain, &chains[chain], kind, &cert, &slot.file));
+        }
+
+        let deadline = Instant::now() + ROTATION_TIMEOUT;
+        for slot in &slots {
+            let name = &slot.file.name;
+            let old = before.get(name).copied().unwrap_or_default();
+            loop {
+                let now = sds_counters(self.admin)
+                    .await
+                    .ok()
+                    .and_then(|c| c.get(name).copied())
+                    .unwrap_or_default();
+                if now.rejected > old.rejected {
+                    return Err(LabError::Rejected {
+                        secret: name.clone(),
+                        log: self.log_path(),
+                        log_tail: log_tail(&self.log_path()),
+                    });
+                }
+                if now.success > old.success {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Err(LabError::RotationTimeout {
+                        secret: name.clone(),
+                        timeout: ROTATION_TIMEOUT,
+                        log: self.log_path(),
+                        log_tail: log_tail(&self.log_path()),
+                    });
+                }
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+        }
+
+        let mut served = lock(&running.served);
+        for new in &rotated {
+            if let Some(old) = served
+                .iter_mut()
+                .find(|c| c.chain == new.chain && c.kind == new.kind)
+            {
+                *old = new.clone();
+            }
+        }
+        Ok(rotated
+            .first()
+            .map(|c| c.sha256.clone())
+            .unwrap_or_default())
     }
 
     async fn kill_now(&mut self) {
@@ -391,38 +705,128 @@ impl Drop for Lab {
     }
 }
 
-/// Writes the CA, the server certificates and the bootstrap into `dir`.
-/// Listeners with the same hosts and key kind share one certificate.
-fn prepare(dir: &Path, bind: IpAddr, specs: &[ListenerSpec]) -> Result<LabCa, LabError> {
+/// What [`prepare`] made: the CA, each listener's certificates, and where
+/// their secrets live.
+struct Prepared {
+    ca: LabCa,
+    served: Vec<Vec<ServedCert>>,
+    secrets: Vec<SecretSlot>,
+}
+
+/// Writes the CA, one SDS secret file per served certificate, and the
+/// bootstrap into `dir`. Servers with the same hosts and key kind share one
+/// certificate (RSA key generation is the slow part of start-up) but never a
+/// secret file, so rotating one listener's certificate leaves the others.
+fn prepare(dir: &Path, bind: IpAddr, specs: &[ListenerSpec]) -> Result<Prepared, LabError> {
     let ca = LabCa::generate()?;
     let ca_path = dir.join("ca.pem");
     std::fs::write(&ca_path, ca.cert_pem())
         .map_err(|e| io_err(format!("writing {}", ca_path.display()), e))?;
+    let sds_dir = dir.join(SDS_DIR);
+    std::fs::create_dir_all(&sds_dir)
+        .map_err(|e| io_err(format!("creating {}", sds_dir.display()), e))?;
 
-    let mut issued: HashMap<(Vec<String>, KeyKind), CertFiles> = HashMap::new();
-    let mut listener_files = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let mut certificates = Vec::new();
-        for &kind in spec.certificates.key_kinds() {
-            let key = (spec.hosts.clone(), kind);
-            if let Some(files) = issued.get(&key) {
-                certificates.push(files.clone());
-                continue;
+    let mut issued: HashMap<(Vec<String>, KeyKind), IssuedCert> = HashMap::new();
+    let mut secrets = Vec::new();
+    let mut served = Vec::with_capacity(specs.len());
+    let mut listener_secrets = Vec::with_capacity(specs.len());
+    for (index, spec) in specs.iter().enumerate() {
+        let mut listener_served = Vec::new();
+        let mut chain_secrets = Vec::new();
+        for (chain_index, chain) in spec.chains().iter().enumerate() {
+            let mut files = Vec::new();
+            for &kind in chain.certificates.key_kinds() {
+                let key = (chain.hosts.clone(), kind);
+                let cert = match issued.get(&key) {
+                    Some(cert) => cert.clone(),
+                    None => {
+                        let cert = ca.issue_server_cert(&chain.hosts, kind)?;
+                        issued.insert(key, cert.clone());
+                        cert
+                    }
+                };
+                let file = secret_file(&sds_dir, index, &spec.name, chain_index, kind);
+                write_secret(&file, &cert)?;
+                listener_served.push(served_cert(chain_index, chain, kind, &cert, &file));
+                secrets.push(SecretSlot {
+                    listener: index,
+                    chain: chain_index,
+                    kind,
+                    file: file.clone(),
+                });
+                files.push(file);
             }
-            let stem = format!("server-{}-{}", issued.len(), kind.label());
-            let files = ca.issue_server_cert(&spec.hosts, kind)?.write(dir, &stem)?;
-            issued.insert(key, files.clone());
-            certificates.push(files);
+            chain_secrets.push(files);
         }
-        listener_files.push(config::ListenerFiles { spec, certificates });
+        served.push(listener_served);
+        listener_secrets.push(chain_secrets);
     }
 
+    let listener_files: Vec<config::ListenerFiles<'_>> = specs
+        .iter()
+        .zip(listener_secrets)
+        .map(|(spec, secrets)| config::ListenerFiles { spec, secrets })
+        .collect();
     let bootstrap = config::render_bootstrap(bind, &listener_files)?;
     let path = dir.join(BOOTSTRAP_FILE);
     let text = serde_json::to_string_pretty(&bootstrap)
         .map_err(|e| io_err("serialising the bootstrap", io::Error::other(e)))?;
     std::fs::write(&path, text).map_err(|e| io_err(format!("writing {}", path.display()), e))?;
-    Ok(ca)
+    Ok(Prepared {
+        ca,
+        served,
+        secrets,
+    })
+}
+
+/// The secret's name doubles as its Envoy stat prefix (`sds.<name>.…`), so
+/// it keeps to characters stats keep; the listener index keeps two names
+/// that sanitise alike apart.
+fn secret_file(
+    sds_dir: &Path,
+    listener_index: usize,
+    listener: &str,
+    chain: usize,
+    kind: KeyKind,
+) -> config::SecretFile {
+    let clean: String = listener
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let name = format!("l{listener_index}_{clean}_c{chain}_{}", kind.label());
+    config::SecretFile {
+        path: sds_dir.join(format!("{name}.json")),
+        name,
+    }
+}
+
+/// Writes the secret next to its final name and renames it into place:
+/// Envoy reloads on the rename and never reads a half-written file.
+fn write_secret(file: &config::SecretFile, cert: &IssuedCert) -> Result<(), LabError> {
+    let body = config::render_secret(&file.name, &cert.cert_pem, &cert.key_pem);
+    let tmp = file.path.with_extension("json.tmp");
+    std::fs::write(&tmp, body.to_string())
+        .map_err(|e| io_err(format!("writing {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, &file.path)
+        .map_err(|e| io_err(format!("renaming {} into place", tmp.display()), e))
+}
+
+fn served_cert(
+    chain_index: usize,
+    chain: &HostChain,
+    kind: KeyKind,
+    cert: &IssuedCert,
+    file: &config::SecretFile,
+) -> ServedCert {
+    ServedCert {
+        chain: chain_index,
+        hosts: chain.hosts.clone(),
+        kind,
+        cert_pem: cert.cert_pem.clone(),
+        der: cert.cert_der.clone(),
+        sha256: cert.sha256_hex(),
+        secret: file.name.clone(),
+    }
 }
 
 /// Pairs specs with the addresses in `/listeners?format=json`; `None` until
@@ -445,9 +849,51 @@ fn match_listeners(body: &str, specs: &[ListenerSpec]) -> Option<Vec<RunningList
                 addr: SocketAddr::new(ip, port),
                 sni: spec.sni().map(str::to_owned),
                 spec: spec.clone(),
+                served: Arc::default(),
             })
         })
         .collect()
+}
+
+/// What Envoy counted for one SDS secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SdsCounter {
+    success: u64,
+    rejected: u64,
+}
+
+/// `sds.<secret>.update_success` and `.update_rejected` from admin `/stats`.
+async fn sds_counters(admin: SocketAddr) -> io::Result<HashMap<String, SdsCounter>> {
+    let (status, body) = admin_get(admin, "/stats?filter=^sds%5C.").await?;
+    if status != 200 {
+        return Err(io::Error::other(format!("admin /stats answered {status}")));
+    }
+    Ok(parse_sds_counters(&body))
+}
+
+fn parse_sds_counters(body: &str) -> HashMap<String, SdsCounter> {
+    let mut counters: HashMap<String, SdsCounter> = HashMap::new();
+    for line in body.lines() {
+        let Some((stat, value)) = line.split_once(": ") else {
+            continue;
+        };
+        let Some(rest) = stat.strip_prefix("sds.") else {
+            continue;
+        };
+        let Some((secret, counter)) = rest.rsplit_once('.') else {
+            continue;
+        };
+        let Ok(value) = value.trim().parse::<u64>() else {
+            continue;
+        };
+        let entry = counters.entry(secret.to_owned()).or_default();
+        match counter {
+            "update_success" => entry.success = value,
+            "update_rejected" => entry.rejected = value,
+            _ => {}
+        }
+    }
+    counters
 }
 
 /// One admin request: HTTP/1.1 (Envoy refuses 1.0 by default) with
@@ -496,6 +942,13 @@ fn dechunk(mut rest: &str) -> Option<String> {
         out.push_str(after.get(..size)?);
         rest = after.get(size..)?.strip_prefix("\r\n")?;
     }
+}
+
+/// Poisoning only means a panic elsewhere mid-update of a plain list.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn log_tail(path: &Path) -> String {
@@ -583,6 +1036,21 @@ mod tests {
         assert_eq!(running[0].addr, "127.0.0.1:40001".parse().unwrap());
         assert_eq!(running[0].sni.as_deref(), Some(config::SEED_HOST));
         assert_eq!(match_listeners("{}", &specs), None);
+    }
+
+    #[test]
+    fn parses_sds_counters() {
+        let body = "sds.l0_a_c0_rsa.update_success: 2\nsds.l0_a_c0_rsa.update_rejected: 1\n\
+                    sds.l0_a_c0_rsa.version_text: \"\"\nlistener.x.y: 3\n";
+        let counters = parse_sds_counters(body);
+        assert_eq!(
+            counters["l0_a_c0_rsa"],
+            SdsCounter {
+                success: 2,
+                rejected: 1
+            }
+        );
+        assert_eq!(counters.len(), 1);
     }
 
     #[tokio::test]

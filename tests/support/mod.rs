@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tlsposture::lab::{Lab, LabOptions, ListenerSpec};
 
-pub use openssl_client::{https_get, s_client, Handshake};
+pub use openssl_client::{https_get, s_client, served_leaf_sha256, Handshake};
 pub use openssl_server::OpensslServer;
 
 /// One runtime for every synchronous test in a binary. Labs are started on

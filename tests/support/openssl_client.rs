@@ -90,3 +90,44 @@ pub fn https_get(addr: SocketAddr, sni: Option<&str>, path: &str) -> String {
     let out = child.wait_with_output().expect("waiting for s_client");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The SHA-256 fingerprint (lowercase hex, no colons) of the leaf
+/// certificate `openssl s_client` receives, computed by `openssl x509`, so a
+/// test checks the lab's own fingerprints against an independent tool.
+/// `None` when the handshake fails or no certificate arrives.
+pub fn served_leaf_sha256(addr: SocketAddr, sni: Option<&str>, args: &[&str]) -> Option<String> {
+    use std::io::Write;
+    assert!(addr.ip().is_loopback(), "tests only connect to loopback");
+    let connect = addr.to_string();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["5", "openssl", "s_client", "-connect", &connect]);
+    if let Some(sni) = sni {
+        cmd.args(["-servername", sni]);
+    }
+    let out = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl s_client ({e}): apt-get install openssl"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let begin = text.find("-----BEGIN CERTIFICATE-----")?;
+    let end_marker = "-----END CERTIFICATE-----";
+    let end = begin + text[begin..].find(end_marker)? + end_marker.len();
+    let pem = &text[begin..end];
+
+    let mut x509 = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("running openssl x509");
+    x509.stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(pem.as_bytes())
+        .expect("writing the certificate to openssl x509");
+    let out = x509.wait_with_output().expect("waiting for openssl x509");
+    let line = String::from_utf8_lossy(&out.stdout);
+    let hex = line.trim().split_once('=')?.1.replace(':', "");
+    Some(hex.to_ascii_lowercase())
+}
