@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use tlsposture::report::model::Severity;
+use tlsposture::scan::Checks;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,8 +30,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan a gateway: which protocol versions it offers, with crafted hellos.
+    /// Scan a gateway: protocols, cipher suites and their order, groups,
+    /// signature schemes, ALPN and certificates per SNI, with crafted hellos.
     Scan(ScanArgs),
+    /// Poll the certificate served per SNI and print each change (an SDS
+    /// rotation landing, without a restart).
+    Watch(WatchArgs),
     /// Start a real Envoy on loopback with the first seed's TLS listeners.
     Lab(LabArgs),
     /// Start the lab, scan every listener, print the results, stop.
@@ -41,9 +46,11 @@ pub enum Command {
 pub struct ScanArgs {
     /// HOST[:PORT] (default port 443), e.g. 127.0.0.1:8443, [::1]:8443, gw.example.com
     pub target: String,
-    /// server_name to send (default: the host when it is a name, none for an IP).
+    /// server_name to send (default: the host when it is a name, none for an
+    /// IP). Repeat it to fetch the certificate of each host a gateway serves;
+    /// the first one is used for the protocol and suite probes.
     #[arg(long, value_name = "NAME")]
-    pub sni: Option<String>,
+    pub sni: Vec<String>,
     /// Send no server_name even when the target is a host name.
     #[arg(long, conflicts_with = "sni")]
     pub no_sni: bool,
@@ -66,6 +73,35 @@ pub struct ScanFlags {
     /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
+    /// Which checks to run: protocols, suites, groups, signatures, alpn,
+    /// certificates, or all (protocols always run).
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = Checks::parse)]
+    pub checks: Checks,
+    /// Verify served chains against the CA certificates in this PEM file
+    /// (default: the public web PKI roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// HOST[:PORT] of the gateway.
+    pub target: String,
+    /// server_name to watch (repeatable; default: the host when it is a name).
+    #[arg(long, value_name = "NAME")]
+    pub sni: Vec<String>,
+    /// Time between polls.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Exit 0 at the first change, 1 if none happened before --timeout.
+    #[arg(long)]
+    pub until_change: bool,
+    /// Stop after this long (default: run until Ctrl-C).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Per-handshake timeout.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -14,12 +14,13 @@ use clap::Parser;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use cli::{Cli, Command, DemoArgs, LabArgs, ScanArgs, ScanFlags};
+use cli::{Cli, Command, DemoArgs, LabArgs, ScanArgs, ScanFlags, WatchArgs};
+use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, Lab, LabOptions};
 use tlsposture::probe::ProbeTimeouts;
 use tlsposture::report::model::{Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::report::{json, terminal};
-use tlsposture::scan::{scan_target, ScanOptions};
+use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::verdict::{self, exit};
 
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Scan(args) => run_scan(args, color).await,
+            Command::Watch(args) => run_watch(args).await,
             Command::Lab(args) => run_lab(args).await,
             Command::Demo(args) => run_demo(args, color).await,
         }
@@ -108,9 +110,12 @@ fn now() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
-fn scan_options(flags: &ScanFlags, sni: Option<String>) -> ScanOptions {
+fn scan_options(flags: &ScanFlags, snis: Vec<String>, roots: TrustRoots) -> ScanOptions {
     ScanOptions {
-        sni,
+        sni: snis.first().cloned(),
+        cert_names: snis,
+        roots,
+        checks: flags.checks,
         timeouts: ProbeTimeouts {
             connect: flags.timeout,
             read: flags.timeout,
@@ -119,14 +124,34 @@ fn scan_options(flags: &ScanFlags, sni: Option<String>) -> ScanOptions {
     }
 }
 
+fn trust_roots(flags: &ScanFlags) -> Result<TrustRoots, Failure> {
+    match &flags.ca {
+        Some(path) => cert::load_ca_file(path)
+            .with_context(|| format!("--ca {}", path.display()))
+            .map_err(usage),
+        None => Ok(TrustRoots::Public),
+    }
+}
+
+/// The names to send: `--sni` as given, else the host when it is a name.
+fn sni_names(given: &[String], no_sni: bool, spec: &TargetSpec) -> Vec<String> {
+    if no_sni {
+        Vec::new()
+    } else if given.is_empty() {
+        spec.default_sni().into_iter().collect()
+    } else {
+        given.to_vec()
+    }
+}
+
 async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     let spec = TargetSpec::parse(&args.target).map_err(usage)?;
-    let sni = if args.no_sni {
-        None
-    } else {
-        args.sni.clone().or_else(|| spec.default_sni())
-    };
-    let options = scan_options(&args.common, sni);
+    let roots = trust_roots(&args.common)?;
+    let options = scan_options(
+        &args.common,
+        sni_names(&args.sni, args.no_sni, &spec),
+        roots,
+    );
     let started_at = now();
     let target = scan_one(&spec, &options).await;
     let report = assemble(vec![target], started_at, &args.common);
@@ -266,9 +291,19 @@ async fn run_demo(args: DemoArgs, color: bool) -> Result<i32, Failure> {
     );
     let started_at = now();
     let mut targets = Vec::new();
+    // The lab's own CA, unless the user asked for another: the demo's
+    // certificates are then trusted, as a gateway's are by its clients.
+    let roots = match &args.common.ca {
+        Some(_) => trust_roots(&args.common)?,
+        None => TrustRoots::from_pem(lab.ca_pem()).map_err(unscannable)?,
+    };
     for listener in lab.listeners() {
         let spec = TargetSpec::parse(&listener.addr.to_string()).map_err(unscannable)?;
-        let options = scan_options(&args.common, listener.sni.clone());
+        let options = scan_options(
+            &args.common,
+            listener.sni.clone().into_iter().collect(),
+            roots.clone(),
+        );
         let mut target = scan_one(&spec, &options).await;
         target.label = Some(listener.name.clone());
         targets.push(target);
@@ -283,4 +318,92 @@ async fn run_demo(args: DemoArgs, color: bool) -> Result<i32, Failure> {
     } else {
         exit::CLEAN
     })
+}
+
+async fn run_watch(args: WatchArgs) -> Result<i32, Failure> {
+    let spec = TargetSpec::parse(&args.target).map_err(usage)?;
+    let addr = *spec
+        .resolve()
+        .await
+        .map_err(unscannable)?
+        .first()
+        .ok_or_else(|| unscannable(anyhow!("{spec} resolves to no address")))?;
+    let names: Vec<Option<String>> = {
+        let snis = sni_names(&args.sni, false, &spec);
+        if snis.is_empty() {
+            vec![None]
+        } else {
+            snis.into_iter().map(Some).collect()
+        }
+    };
+    let timeouts = ProbeTimeouts {
+        connect: args.handshake_timeout,
+        read: args.handshake_timeout,
+    };
+    let label = |sni: &Option<String>| sni.clone().unwrap_or_else(|| "(no SNI)".into());
+    let mut current: Vec<Option<String>> = Vec::new();
+    let mut reachable = false;
+    for sni in &names {
+        match fetch_served(addr, sni.as_deref(), timeouts).await {
+            Ok(served) => {
+                reachable = true;
+                println!(
+                    "{} {}: {} {} (until {})",
+                    now(),
+                    label(sni),
+                    served.sha256,
+                    served.subject,
+                    served.not_after
+                );
+                current.push(Some(served.sha256));
+            }
+            Err(e) => {
+                eprintln!("tlsposture: {spec} {}: {e}", label(sni));
+                current.push(None);
+            }
+        }
+    }
+    if !reachable {
+        return Err(unscannable(anyhow!(
+            "{spec}: no certificate could be fetched"
+        )));
+    }
+    let _ = std::io::stdout().flush();
+    let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
+    loop {
+        let sleep = tokio::time::sleep(args.interval);
+        tokio::select! {
+            _ = sleep => {}
+            _ = tokio::signal::ctrl_c() => return Ok(exit::CLEAN),
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            eprintln!("tlsposture: no certificate change within the timeout");
+            return Ok(if args.until_change {
+                exit::FINDINGS
+            } else {
+                exit::CLEAN
+            });
+        }
+        for (sni, seen) in names.iter().zip(current.iter_mut()) {
+            let Ok(served) = fetch_served(addr, sni.as_deref(), timeouts).await else {
+                continue;
+            };
+            if seen.as_deref() != Some(served.sha256.as_str()) {
+                println!(
+                    "{} {}: changed {} -> {} {} (until {})",
+                    now(),
+                    label(sni),
+                    seen.as_deref().unwrap_or("(none)"),
+                    served.sha256,
+                    served.subject,
+                    served.not_after
+                );
+                let _ = std::io::stdout().flush();
+                *seen = Some(served.sha256);
+                if args.until_change {
+                    return Ok(exit::CLEAN);
+                }
+            }
+        }
+    }
 }

@@ -1,10 +1,12 @@
 //! Differential test: on the same servers, tlsposture's protocol table agrees
-//! with testssl.sh's `-p` check (Debian package `testssl.sh`), version by
-//! version. testssl.sh is slow (≈ 12 s a target), so targets run in parallel.
+//! with testssl.sh's `-p` check and its accepted cipher suites with `-E`
+//! (Debian package `testssl.sh`), version by version and suite by suite.
+//! testssl.sh is slow (≈ 40 s a target with `-E`), so targets run in
+//! parallel and testssl.sh runs once per target for both checks.
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
@@ -12,14 +14,22 @@ use serde_json::Value;
 
 use support::openssl_server::OpensslServer;
 
-const VERSIONS: [(&str, &str); 6] = [
-    ("SSLv2", "SSLv2"),
-    ("SSLv3", "SSLv3"),
-    ("TLS1.0", "TLS1"),
-    ("TLS1.1", "TLS1_1"),
-    ("TLS1.2", "TLS1_2"),
-    ("TLS1.3", "TLS1_3"),
+/// Our version names and testssl.sh's ids for `-p` and `-E`.
+const VERSIONS: [(&str, &str, &str); 6] = [
+    ("SSLv2", "SSLv2", "ssl2"),
+    ("SSLv3", "SSLv3", "ssl3"),
+    ("TLS1.0", "TLS1", "tls1"),
+    ("TLS1.1", "TLS1_1", "tls1_1"),
+    ("TLS1.2", "TLS1_2", "tls1_2"),
+    ("TLS1.3", "TLS1_3", "tls1_3"),
 ];
+
+/// What one scanner saw: offered per version, and (version, suite code) pairs.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    protocols: BTreeMap<String, bool>,
+    suites: BTreeSet<(String, u16)>,
+}
 
 fn testssl_binary() -> &'static str {
     for name in ["testssl", "testssl.sh"] {
@@ -32,8 +42,7 @@ fn testssl_binary() -> &'static str {
     );
 }
 
-/// testssl.sh's verdict per version: "offered…" → true, "not offered…" → false.
-fn testssl_protocols(addr: &str) -> BTreeMap<String, bool> {
+fn testssl(addr: &str) -> Seen {
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("testssl.json");
     let out = Process::new(testssl_binary())
@@ -46,6 +55,7 @@ fn testssl_protocols(addr: &str) -> BTreeMap<String, bool> {
             "--nodns",
             "min",
             "-p",
+            "-E",
         ])
         .arg("--jsonfile")
         .arg(&json)
@@ -59,9 +69,9 @@ fn testssl_protocols(addr: &str) -> BTreeMap<String, bool> {
         )
     });
     let entries: Vec<Value> = serde_json::from_str(&text).expect("testssl.sh JSON");
-    VERSIONS
+    let protocols = VERSIONS
         .iter()
-        .map(|(ours, theirs)| {
+        .map(|(ours, theirs, _)| {
             let finding = entries
                 .iter()
                 .find(|e| e["id"] == *theirs)
@@ -76,25 +86,29 @@ fn testssl_protocols(addr: &str) -> BTreeMap<String, bool> {
             };
             (ours.to_string(), offered)
         })
-        .collect()
+        .collect();
+    // -E lists each accepted suite as id "cipher-<proto>_x<hex code>".
+    let suites = entries
+        .iter()
+        .filter_map(|e| e["id"].as_str()?.strip_prefix("cipher-"))
+        .filter_map(|rest| {
+            let (proto, code) = rest.rsplit_once("_x")?;
+            let ours = VERSIONS.iter().find(|(_, _, t)| *t == proto)?.0;
+            Some((ours.to_string(), u16::from_str_radix(code, 16).ok()?))
+        })
+        .collect();
+    Seen { protocols, suites }
 }
 
-/// (listener name, address, testssl.sh's table, ours)
-type Comparison = (
-    String,
-    String,
-    BTreeMap<String, bool>,
-    BTreeMap<String, bool>,
-);
-
-fn our_protocols(addr: &str) -> BTreeMap<String, bool> {
+fn ours(addr: &str) -> Seen {
     let out = Command::cargo_bin("tlsposture")
         .unwrap()
-        .args(["scan", addr, "--json", "-"])
+        .args(["scan", addr, "--json", "-", "--checks", "protocols,suites"])
         .output()
         .expect("tlsposture runs");
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-    report["targets"][0]["protocols"]
+    let target = &report["targets"][0];
+    let protocols = target["protocols"]
         .as_array()
         .expect("protocols")
         .iter()
@@ -105,12 +119,27 @@ fn our_protocols(addr: &str) -> BTreeMap<String, bool> {
                 .unwrap_or_else(|| panic!("{addr}: {version} undetermined: {p}"));
             (version, offered)
         })
-        .collect()
+        .collect();
+    let suites = target["cipher_suites"]
+        .as_array()
+        .expect("cipher_suites")
+        .iter()
+        .map(|s| {
+            let code = s["code"].as_str().unwrap().trim_start_matches("0x");
+            (
+                s["protocol"].as_str().unwrap().to_string(),
+                u16::from_str_radix(code, 16).unwrap(),
+            )
+        })
+        .collect();
+    Seen { protocols, suites }
 }
 
 #[test]
-fn protocol_tables_agree_with_testssl() {
-    let lab = support::start_lab(tlsposture::lab::seed_listeners());
+fn protocols_and_suites_agree_with_testssl() {
+    let mut listeners = tlsposture::lab::seed_listeners();
+    listeners.extend(tlsposture::lab::offered_listeners());
+    let lab = support::start_lab(listeners);
     let legacy = OpensslServer::start(&["-cipher", "ALL:@SECLEVEL=0", "-min_protocol", "TLSv1"]);
     let mut targets: Vec<(String, String)> = lab
         .listeners()
@@ -119,23 +148,34 @@ fn protocol_tables_agree_with_testssl() {
         .collect();
     targets.push(("openssl-tls10-13".into(), legacy.addr().to_string()));
 
-    let results: Vec<Comparison> = std::thread::scope(|s| {
+    let results: Vec<(String, String, Seen, Seen)> = std::thread::scope(|s| {
         let handles: Vec<_> = targets
             .iter()
             .map(|(name, addr)| {
-                s.spawn(move || {
-                    (
-                        name.clone(),
-                        addr.clone(),
-                        testssl_protocols(addr),
-                        our_protocols(addr),
-                    )
-                })
+                s.spawn(move || (name.clone(), addr.clone(), testssl(addr), ours(addr)))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    let mut failures = Vec::new();
     for (name, addr, theirs, ours) in results {
-        assert_eq!(ours, theirs, "{name} ({addr}): tlsposture vs testssl.sh");
+        if ours.protocols != theirs.protocols {
+            failures.push(format!(
+                "{name} ({addr}) protocols: ours {:?} vs testssl.sh {:?}",
+                ours.protocols, theirs.protocols
+            ));
+        }
+        let only_ours: Vec<_> = ours.suites.difference(&theirs.suites).collect();
+        let only_theirs: Vec<_> = theirs.suites.difference(&ours.suites).collect();
+        if !only_ours.is_empty() || !only_theirs.is_empty() {
+            failures.push(format!(
+                "{name} ({addr}) suites: only tlsposture {only_ours:04X?}, only testssl.sh {only_theirs:04X?}"
+            ));
+        }
     }
+    assert!(
+        failures.is_empty(),
+        "disagreements:\n{}",
+        failures.join("\n")
+    );
 }

@@ -16,7 +16,7 @@ fn scan_json(args: &[&str]) -> (i32, Value) {
         .expect("binary builds")
         .arg("scan")
         .args(args)
-        .args(["--json", "-", "--timeout", "3s"])
+        .args(["--json", "-", "--timeout", "3s", "--checks", "protocols"])
         .output()
         .expect("tlsposture runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

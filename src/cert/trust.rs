@@ -60,15 +60,26 @@ pub fn load_ca_file(path: &Path) -> Result<TrustRoots, CertError> {
         path: shown.clone(),
         reason: e.to_string(),
     })?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
+    roots_from_pem(&bytes, &shown)
+}
+
+impl TrustRoots {
+    /// Roots from PEM text already in memory (e.g. the lab's CA).
+    pub fn from_pem(pem: &str) -> Result<TrustRoots, CertError> {
+        roots_from_pem(pem.as_bytes(), "PEM text")
+    }
+}
+
+fn roots_from_pem(bytes: &[u8], shown: &str) -> Result<TrustRoots, CertError> {
+    let certs = CertificateDer::pem_slice_iter(bytes)
         .map(|c| c.map(|c| c.as_ref().to_vec()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CertError::CaFile {
-            path: shown.clone(),
+            path: shown.to_string(),
             reason: e.to_string(),
         })?;
     if certs.is_empty() {
-        return Err(CertError::NoCertificates(shown));
+        return Err(CertError::NoCertificates(shown.to_string()));
     }
     Ok(TrustRoots::Custom(certs))
 }

@@ -39,12 +39,76 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use crate::probe::{self, ConnectError, Outcome, ProbeTimeouts, StopAt};
 use crate::report::model::{Stats, TargetReport};
 use crate::target::{TargetError, TargetSpec};
+use crate::wire::ProtocolVersion;
+
+/// Which scan steps run. The protocol scan always runs: every other step
+/// needs to know which versions are offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    pub suites: bool,
+    pub groups: bool,
+    pub signatures: bool,
+    pub alpn: bool,
+    pub certificates: bool,
+}
+
+impl Checks {
+    pub const ALL: Checks = Checks {
+        suites: true,
+        groups: true,
+        signatures: true,
+        alpn: true,
+        certificates: true,
+    };
+    pub const PROTOCOLS_ONLY: Checks = Checks {
+        suites: false,
+        groups: false,
+        signatures: false,
+        alpn: false,
+        certificates: false,
+    };
+
+    /// Parses a comma-separated list: `protocols`, `suites`, `groups`,
+    /// `signatures`, `alpn`, `certificates`, or `all`.
+    pub fn parse(list: &str) -> Result<Checks, String> {
+        let mut checks = Checks::PROTOCOLS_ONLY;
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item {
+                "all" => checks = Checks::ALL,
+                "protocols" => {}
+                "suites" | "ciphers" => checks.suites = true,
+                "groups" | "curves" => checks.groups = true,
+                "signatures" | "sigalgs" => checks.signatures = true,
+                "alpn" => checks.alpn = true,
+                "certificates" | "certs" => checks.certificates = true,
+                other => {
+                    return Err(format!(
+                        "unknown check {other:?} (use protocols, suites, groups, signatures, alpn, certificates or all)"
+                    ))
+                }
+            }
+        }
+        Ok(checks)
+    }
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks::ALL
+    }
+}
 
 /// How to scan one target.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// The server_name to send; `None` sends no SNI.
     pub sni: Option<String>,
+    /// Further names whose certificates are fetched (the first SNI included
+    /// automatically), besides no SNI and an unknown name.
+    pub cert_names: Vec<String>,
+    /// Roots the served chains are verified against.
+    pub roots: crate::cert::TrustRoots,
+    pub checks: Checks,
     pub timeouts: ProbeTimeouts,
     /// At most this many connections open to the target at once.
     pub max_connections: usize,
@@ -54,6 +118,9 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             sni: None,
+            cert_names: Vec::new(),
+            roots: crate::cert::TrustRoots::Public,
+            checks: Checks::ALL,
             timeouts: ProbeTimeouts::default(),
             max_connections: 8,
         }
@@ -161,19 +228,79 @@ pub async fn scan_target(
     report.ip = Some(addr.ip().to_string());
     let prober = Arc::new(Prober::new(addr, options.timeouts, options.max_connections));
 
-    let result = scan_protocols(&prober, options.sni.as_deref()).await;
-    let handshakes = prober.handshakes();
-    match result {
-        Ok(protocols) => {
-            report.reachable = true;
-            report.protocols = protocols;
-            report.stats = stats(started, handshakes);
-            Ok(report)
-        }
+    let protocols = match scan_protocols(&prober, options.sni.as_deref()).await {
+        Ok(protocols) => protocols,
         Err(e) => {
             report.reachable = !matches!(e, ScanError::Connect(_));
-            Err(fail(report, started, handshakes, e))
+            let handshakes = prober.handshakes();
+            return Err(fail(report, started, handshakes, e));
         }
+    };
+    report.reachable = true;
+    let offered: Vec<ProtocolVersion> = protocols
+        .iter()
+        .filter(|p| p.offered == Some(true))
+        .map(|p| p.version)
+        .collect();
+    report.protocols = protocols;
+    run_checks(&prober, options, &offered, &mut report).await;
+    report.stats = stats(started, prober.handshakes());
+    Ok(report)
+}
+
+/// Every step after the protocol scan, concurrently: they share the one
+/// connection limit of the target's [`Prober`].
+async fn run_checks(
+    prober: &Prober,
+    options: &ScanOptions,
+    offered: &[ProtocolVersion],
+    report: &mut TargetReport,
+) {
+    let checks = options.checks;
+    let sni = options.sni.as_deref();
+    let tls13 = offered.contains(&ProtocolVersion::Tls13);
+    let mut cert_names: Vec<String> = options.sni.iter().cloned().collect();
+    for name in &options.cert_names {
+        if !cert_names.contains(name) {
+            cert_names.push(name.clone());
+        }
+    }
+    let (suites, groups, sig12, sig13, alpn, certificates) = tokio::join!(
+        when(checks.suites, enumerate_suites(prober, sni, offered)),
+        when(checks.groups, enumerate_groups(prober, sni, offered)),
+        when(
+            checks.signatures,
+            enumerate_tls12_signatures(prober, sni, offered)
+        ),
+        when(
+            checks.signatures && tls13,
+            enumerate_tls13_signatures(prober, sni)
+        ),
+        when(checks.alpn, scan_alpn(prober, sni, offered)),
+        when(
+            checks.certificates,
+            scan_certificates(prober, &cert_names, offered, &options.roots)
+        ),
+    );
+    if let Some(scan) = suites {
+        report.cipher_suites = scan.suites;
+        report.server_preference = scan.preference;
+    }
+    report.groups = groups.unwrap_or_default();
+    report.signature_algorithms = sig12.unwrap_or_default();
+    report
+        .signature_algorithms
+        .extend(sig13.unwrap_or_default());
+    report.alpn = alpn;
+    report.certificates = certificates.unwrap_or_default();
+}
+
+/// Runs `step` only when `enabled`.
+async fn when<T>(enabled: bool, step: impl std::future::Future<Output = T>) -> Option<T> {
+    if enabled {
+        Some(step.await)
+    } else {
+        None
     }
 }
 
