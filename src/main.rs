@@ -13,6 +13,7 @@ use anyhow::{anyhow, Context};
 use clap::Parser;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use tokio::signal::unix::{signal, SignalKind};
 
 use cli::{Cli, Command, DemoArgs, LabArgs, ScanArgs, ScanFlags, WatchArgs};
 use tlsposture::cert::{self, TrustRoots};
@@ -265,13 +266,24 @@ fn print_listeners(lab: &Lab) {
 
 async fn run_lab(args: LabArgs) -> Result<i32, Failure> {
     let lab = start_lab(args.envoy.envoy, args.port_base, args.bind).await?;
+    // Register for SIGINT/SIGTERM before saying "press Ctrl-C": a signal
+    // that arrives in between must stop the lab, not kill the process.
+    let mut interrupt = signal(SignalKind::interrupt())
+        .context("cannot listen for Ctrl-C")
+        .map_err(unscannable)?;
+    let mut terminate = signal(SignalKind::terminate())
+        .context("cannot listen for SIGTERM")
+        .map_err(unscannable)?;
     print_listeners(&lab);
     println!(
         "Lab files in {}. Press Ctrl-C to stop.",
         lab.workdir().display()
     );
     let _ = std::io::stdout().flush();
-    let _ = tokio::signal::ctrl_c().await;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
     lab.stop()
         .await
         .context("stopping the lab")
@@ -370,11 +382,14 @@ async fn run_watch(args: WatchArgs) -> Result<i32, Failure> {
     }
     let _ = std::io::stdout().flush();
     let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut interrupt = signal(SignalKind::interrupt())
+        .context("cannot listen for Ctrl-C")
+        .map_err(unscannable)?;
     loop {
         let sleep = tokio::time::sleep(args.interval);
         tokio::select! {
             _ = sleep => {}
-            _ = tokio::signal::ctrl_c() => return Ok(exit::CLEAN),
+            _ = interrupt.recv() => return Ok(exit::CLEAN),
         }
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             eprintln!("tlsposture: no certificate change within the timeout");

@@ -42,7 +42,8 @@ fn testssl_binary() -> &'static str {
     );
 }
 
-fn testssl(addr: &str) -> Seen {
+/// testssl.sh with `--ip` and the name as host sends that name as SNI.
+fn testssl(addr: &std::net::SocketAddr, sni: Option<&str>) -> Seen {
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("testssl.json");
     let out = Process::new(testssl_binary())
@@ -59,7 +60,14 @@ fn testssl(addr: &str) -> Seen {
         ])
         .arg("--jsonfile")
         .arg(&json)
-        .arg(addr)
+        .args(match sni {
+            Some(name) => vec![
+                "--ip".to_string(),
+                addr.ip().to_string(),
+                format!("{name}:{}", addr.port()),
+            ],
+            None => vec![addr.to_string()],
+        })
         .output()
         .expect("testssl.sh runs");
     let text = std::fs::read_to_string(&json).unwrap_or_else(|e| {
@@ -100,10 +108,15 @@ fn testssl(addr: &str) -> Seen {
     Seen { protocols, suites }
 }
 
-fn ours(addr: &str) -> Seen {
+fn ours(addr: &std::net::SocketAddr, sni: Option<&str>) -> Seen {
+    let mut args = vec!["scan".to_string(), addr.to_string()];
+    if let Some(name) = sni {
+        args.extend(["--sni".to_string(), name.to_string()]);
+    }
     let out = Command::cargo_bin("tlsposture")
         .unwrap()
-        .args(["scan", addr, "--json", "-", "--checks", "protocols,suites"])
+        .args(args)
+        .args(["--json", "-", "--checks", "protocols,suites"])
         .output()
         .expect("tlsposture runs");
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
@@ -122,7 +135,7 @@ fn ours(addr: &str) -> Seen {
         .collect();
     let suites = target["cipher_suites"]
         .as_array()
-        .expect("cipher_suites")
+        .unwrap_or_else(|| panic!("{addr}: no cipher_suites in {target:#}"))
         .iter()
         .map(|s| {
             let code = s["code"].as_str().unwrap().trim_start_matches("0x");
@@ -141,18 +154,25 @@ fn protocols_and_suites_agree_with_testssl() {
     listeners.extend(tlsposture::lab::offered_listeners());
     let lab = support::start_lab(listeners);
     let legacy = OpensslServer::start(&["-cipher", "ALL:@SECLEVEL=0", "-min_protocol", "TLSv1"]);
-    let mut targets: Vec<(String, String)> = lab
+    let mut targets: Vec<(String, std::net::SocketAddr, Option<String>)> = lab
         .listeners()
         .iter()
-        .map(|l| (l.name.clone(), l.addr.to_string()))
+        .map(|l| (l.name.clone(), l.addr, l.sni.clone()))
         .collect();
-    targets.push(("openssl-tls10-13".into(), legacy.addr().to_string()));
+    targets.push(("openssl-tls10-13".into(), legacy.addr(), None));
 
-    let results: Vec<(String, String, Seen, Seen)> = std::thread::scope(|s| {
+    let results: Vec<(String, std::net::SocketAddr, Seen, Seen)> = std::thread::scope(|s| {
         let handles: Vec<_> = targets
             .iter()
-            .map(|(name, addr)| {
-                s.spawn(move || (name.clone(), addr.clone(), testssl(addr), ours(addr)))
+            .map(|(name, addr, sni)| {
+                s.spawn(move || {
+                    (
+                        name.clone(),
+                        *addr,
+                        testssl(addr, sni.as_deref()),
+                        ours(addr, sni.as_deref()),
+                    )
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
