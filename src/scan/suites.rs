@@ -8,13 +8,15 @@
 //! scheme, so ECDHE and ECDSA suites (Envoy serves its ECDSA certificate
 //! only to clients offering P-256 and ECDSA schemes) are never missed. TLS
 //! 1.3 is enumerated with HelloRetryRequests (empty key_share), which cost
-//! the server a tenth of a full ServerHello. SSLv2 is not enumerated here,
-//! and nothing here judges the suites: `verdict` does.
+//! the server a tenth of a full ServerHello. SSLv2 needs no enumeration: its
+//! SERVER-HELLO lists every cipher kind the server shares with the client,
+//! so one hello offering all kinds gives the set. Nothing here judges the
+//! suites: `verdict` does.
 
 use futures::future::join_all;
 
-use crate::probe::StopAt;
-use crate::registry;
+use crate::probe::{Outcome, StopAt};
+use crate::registry::{self, Strength};
 use crate::report::model::{PreferenceResult, SuiteResult};
 use crate::wire::ProtocolVersion;
 
@@ -23,7 +25,7 @@ use super::removal::{
     all_groups, all_sigalgs, bundles, hello_at, raw_hello, remove_iteratively, suite_pick, Pick,
     Removal,
 };
-use super::Prober;
+use super::{hello_for, HelloSize, Prober};
 
 /// Most suites in one hello: some stacks refuse more than 128.
 pub const BUNDLE: usize = 128;
@@ -62,11 +64,51 @@ pub async fn enumerate_suites(
     )
     .await;
     let mut scan = SuiteScan::default();
+    if offered.contains(&ProtocolVersion::Ssl2) {
+        scan.suites.extend(sslv2_kinds(prober, sni).await);
+    }
     for (suites, preference) in per_version {
         scan.suites.extend(suites);
         scan.preference.extend(preference);
     }
     scan
+}
+
+/// SSLv2 cipher kinds from one SERVER-HELLO.
+async fn sslv2_kinds(prober: &Prober, sni: Option<&str>) -> Vec<SuiteResult> {
+    let hello = hello_for(ProtocolVersion::Ssl2, sni, HelloSize::Full);
+    match prober.probe(&hello, StopAt::ServerHello).await {
+        Ok(Outcome::Sslv2(server_hello)) => sslv2_suites(&server_hello.cipher_kinds),
+        _ => Vec::new(),
+    }
+}
+
+/// SSLv2 cipher kinds as suite results: every one is weak (RC4, RC2, IDEA,
+/// DES with MD5 MACs) or export-grade, and none has forward secrecy.
+pub fn sslv2_suites(kinds: &[u32]) -> Vec<SuiteResult> {
+    kinds
+        .iter()
+        .map(|code| {
+            let kind = registry::sslv2_cipher_kind(*code);
+            SuiteResult {
+                protocol: ProtocolVersion::Ssl2,
+                code: format!("0x{code:06X}"),
+                iana: kind
+                    .map(|k| k.name.clone())
+                    .unwrap_or_else(|| format!("SSL2_UNKNOWN_0x{code:06X}")),
+                openssl: kind.and_then(|k| k.openssl.clone()),
+                strength: if kind.is_some_and(|k| k.export) {
+                    Strength::Export
+                } else {
+                    Strength::Weak
+                },
+                kx: "RSA".to_string(),
+                bits: kind.map_or(0, |k| k.bits),
+                group: None,
+                dh_bits: None,
+            }
+        })
+        .collect()
 }
 
 async fn enumerate_version(
@@ -184,4 +226,29 @@ pub(crate) fn group_name(code: u16) -> String {
     registry::named_group(code)
         .map(|g| g.name.clone())
         .unwrap_or_else(|| format!("0x{code:04X}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslv2_kinds_become_weak_or_export_suites() {
+        // RC4_128_WITH_MD5, RC4_128_EXPORT40_WITH_MD5, and a kind no registry knows.
+        let suites = sslv2_suites(&[0x010080, 0x020080, 0xFF0000]);
+        let seen: Vec<(&str, Strength, u16)> = suites
+            .iter()
+            .map(|s| (s.code.as_str(), s.strength, s.bits))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("0x010080", Strength::Weak, 128),
+                ("0x020080", Strength::Export, 40),
+                ("0xFF0000", Strength::Weak, 0),
+            ]
+        );
+        assert!(suites.iter().all(|s| s.protocol == ProtocolVersion::Ssl2));
+        assert_eq!(suites[2].iana, "SSL2_UNKNOWN_0xFF0000");
+    }
 }
