@@ -61,17 +61,12 @@ fn suite(
     code: u16,
     group: Option<&str>,
 ) -> SuiteResult {
-    let c = registry::cipher_suite(code).expect("registry suite");
     SuiteResult {
-        protocol,
-        code: c.code_hex(),
-        iana: c.iana.clone(),
-        openssl: c.openssl.clone(),
-        strength: c.strength(),
-        kx: c.kx.clone(),
-        bits: c.bits,
         group: group.map(str::to_string),
-        dh_bits: None,
+        ..SuiteResult::new(
+            protocol,
+            registry::cipher_suite(code).expect("registry suite"),
+        )
     }
 }
 

@@ -181,6 +181,24 @@ pub struct SuiteResult {
     pub dh_bits: Option<u32>,
 }
 
+impl SuiteResult {
+    /// A registry suite accepted in `protocol`; `group` and `dh_bits` are
+    /// filled in by whoever saw the key exchange.
+    pub fn new(protocol: ProtocolVersion, suite: &crate::registry::CipherSuite) -> Self {
+        SuiteResult {
+            protocol,
+            code: suite.code_hex(),
+            iana: suite.iana.clone(),
+            openssl: suite.openssl.clone(),
+            strength: suite.strength(),
+            kx: suite.kx.clone(),
+            bits: suite.bits,
+            group: None,
+            dh_bits: None,
+        }
+    }
+}
+
 /// The server's suite preference for one protocol.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct PreferenceResult {

@@ -209,15 +209,9 @@ async fn enumerate_version(
 fn suite_result(version: ProtocolVersion, pick: &Pick) -> Option<SuiteResult> {
     let suite = registry::cipher_suite(pick.code)?;
     Some(SuiteResult {
-        protocol: version,
-        code: suite.code_hex(),
-        iana: suite.iana.clone(),
-        openssl: suite.openssl.clone(),
-        strength: suite.strength(),
-        kx: suite.kx.clone(),
-        bits: suite.bits,
         group: pick.group.map(group_name),
         dh_bits: pick.dh_bits,
+        ..SuiteResult::new(version, suite)
     })
 }
 

@@ -112,18 +112,10 @@ mod tests {
     use super::*;
 
     fn suite(protocol: ProtocolVersion, code: u16) -> SuiteResult {
-        let c = registry::cipher_suite(code).expect("registry suite");
-        SuiteResult {
+        SuiteResult::new(
             protocol,
-            code: c.code_hex(),
-            iana: c.iana.clone(),
-            openssl: c.openssl.clone(),
-            strength: c.strength(),
-            kx: c.kx.clone(),
-            bits: c.bits,
-            group: None,
-            dh_bits: None,
-        }
+            registry::cipher_suite(code).expect("registry suite"),
+        )
     }
 
     fn ids(f: &[Finding]) -> Vec<(&str, Severity)> {
