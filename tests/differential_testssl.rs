@@ -1,6 +1,7 @@
 //! Differential test: on the same servers, tlsposture's protocol table agrees
 //! with testssl.sh's `-p` check and its accepted cipher suites with `-E`
-//! (Debian package `testssl.sh`), version by version and suite by suite.
+//! (Debian package `testssl.sh`), version by version and suite by suite, on
+//! Envoy (BoringSSL), `openssl s_server` and `gnutls-serv`.
 //! testssl.sh is slow (≈ 40 s a target with `-E`), so targets run in
 //! parallel and testssl.sh runs once per target for both checks.
 
@@ -12,6 +13,7 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use serde_json::Value;
 
+use support::gnutls_server::GnutlsServer;
 use support::openssl_server::OpensslServer;
 
 /// Our version names and testssl.sh's ids for `-p` and `-E`.
@@ -160,6 +162,9 @@ fn protocols_and_suites_agree_with_testssl() {
         .map(|l| (l.name.clone(), l.addr, l.sni.clone()))
         .collect();
     targets.push(("openssl-tls10-13".into(), legacy.addr(), None));
+    // A third TLS library: GnuTLS with TLS 1.0-1.3, DHE, CCM and 3DES.
+    let gnutls = GnutlsServer::start("NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+3DES-CBC");
+    targets.push(("gnutls-tls10-13".into(), gnutls.addr(), None));
 
     let results: Vec<(String, std::net::SocketAddr, Seen, Seen)> = std::thread::scope(|s| {
         let handles: Vec<_> = targets

@@ -5,6 +5,7 @@
 //! Not every test binary uses every helper.
 #![allow(dead_code, unused_imports)]
 
+pub mod gnutls_server;
 pub mod openssl_client;
 pub mod openssl_server;
 
