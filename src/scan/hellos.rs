@@ -46,9 +46,10 @@ pub fn hello_for(version: ProtocolVersion, sni: Option<&str>, size: HelloSize) -
         .collect();
     let mut key_shares: Vec<KeyShareEntry> = Vec::new();
     if version == ProtocolVersion::Tls13 {
-        // A server without TLS 1.3 ignores supported_versions and answers
-        // from the legacy version: offering TLS 1.2 suites as well lets the
-        // probe see that downgrade instead of a bare handshake_failure.
+        // A server capped at TLS 1.2 answers from the legacy version (or
+        // from 1.2 in supported_versions, below): offering the TLS 1.2
+        // suites too lets the probe see that downgrade instead of a bare
+        // handshake_failure.
         suites.extend(
             registry::suites_for(ProtocolVersion::Tls12)
                 .iter()

@@ -67,7 +67,11 @@ pub fn certificate_findings(certs: &[CertificateResult]) -> Vec<Finding> {
             out.push(finding(
                 "cert.expires_soon",
                 Severity::Low,
-                format!("{who}: certificate expires in {} days", leaf.days_left),
+                format!(
+                    "{who}: certificate expires in {} day{}",
+                    leaf.days_left,
+                    if leaf.days_left == 1 { "" } else { "s" }
+                ),
                 json!({"days_left": format!(">= {EXPIRY_WARNING_DAYS}")}),
                 json!({"days_left": leaf.days_left}),
                 evidence.clone(),
