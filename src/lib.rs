@@ -7,6 +7,7 @@
 
 pub mod cert;
 pub mod lab;
+pub mod policy;
 pub mod probe;
 pub mod registry;
 pub mod report;

@@ -1,0 +1,33 @@
+//! The declared policy: Kubernetes YAML (Istio `Gateway`, MeshConfig
+//! `tlsDefaults`, OpenShift `ServiceMeshControlPlane`, `AuthorizationPolicy`,
+//! `RequestAuthentication`, `PeerAuthentication`, Gateway API `Gateway`) read
+//! into one [`DeclaredPolicy`], and the posture Istio and Envoy will really
+//! give each (port, host) derived from it (`effective`). No I/O besides
+//! reading the files named on the command line.
+
+pub mod effective;
+pub mod model;
+
+pub use model::*;
+
+use thiserror::Error;
+
+/// Why a policy file could not be used. Every variant names the file, and
+/// where possible the line, column and field, so the CLI can print one line
+/// a user can jump to (exit 64).
+#[derive(Debug, Error)]
+pub enum PolicyError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML itself is malformed (or not a mapping where one is needed).
+    #[error("{origin}: invalid YAML: {message}")]
+    Yaml { origin: Origin, message: String },
+    /// Well-formed YAML with a field Istio would reject (unknown enum value,
+    /// a port that is not a number, …).
+    #[error("{origin}: {message}")]
+    Invalid { origin: Origin, message: String },
+}
