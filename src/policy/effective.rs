@@ -314,3 +314,399 @@ pub fn negotiable_versions(
         })
         .collect()
 }
+
+/// TLS 1.3 suites BoringSSL always offers; `cipherSuites` cannot change them
+/// (Envoy API `TlsParameters.cipher_suites`: "has no effect when negotiating
+/// TLS 1.3").
+pub const TLS13_SUITES: &[u16] = &[0x1301, 0x1302, 0x1303];
+
+/// Envoy 1.40's default groups as observed on the wire (lab, HelloRetryRequest
+/// enumeration): X25519MLKEM768 is added for TLS 1.3 only; TLS 1.2 gets
+/// X25519 and P-256 (Envoy `TlsParameters.ecdh_curves` default "X25519:P-256").
+pub const ENVOY_DEFAULT_GROUPS_TLS12: &[u16] = &[0x001D, 0x0017];
+pub const ENVOY_DEFAULT_GROUPS_TLS13: &[u16] = &[0x11EC, 0x001D, 0x0017];
+
+/// Which server certificates a gateway presents, by key type. Suites are only
+/// negotiable with a certificate their authentication can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct CertKeyTypes {
+    pub rsa: bool,
+    pub ecdsa: bool,
+}
+
+impl CertKeyTypes {
+    pub const RSA: CertKeyTypes = CertKeyTypes {
+        rsa: true,
+        ecdsa: false,
+    };
+
+    /// Whether a suite with this registry `auth` can be used.
+    pub fn allows(self, suite: &CipherSuite) -> bool {
+        match suite.auth.as_str() {
+            "RSA" => self.rsa,
+            "ECDSA" => self.ecdsa,
+            _ => false,
+        }
+    }
+}
+
+/// Whether the server asks for / insists on a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientCertExpectation {
+    Required,
+    Optional,
+    NotRequested,
+}
+
+/// Where one effective value came from, for evidence and remedies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleSource {
+    /// `min_version`, `max_version`, `cipher_suites`, `ecdh_curves`, `mode`.
+    pub setting: &'static str,
+    /// The value as Envoy gets it.
+    pub value: String,
+    /// `server.tls`, `meshConfig.tlsDefaults` (or the SMCP field), or
+    /// `Envoy default`.
+    pub from: String,
+    /// Where it was written; `None` for defaults.
+    pub origin: Option<Origin>,
+}
+
+/// What one declared (port, server) should look like on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expectation {
+    /// `namespace/name` of the Gateway.
+    pub gateway: String,
+    /// The server entry (`spec.servers[i]` / `spec.listeners[i]`).
+    pub server: Origin,
+    pub port: u16,
+    /// SNI hosts with any `namespace/` prefix removed; `*` matches any SNI
+    /// and no SNI.
+    pub hosts: Vec<String>,
+    pub mode: TlsMode,
+    pub min_version: ProtocolVersion,
+    pub max_version: ProtocolVersion,
+    /// TLS ≤ 1.2 suite codes in configured order (Envoy's list expanded;
+    /// names BoringSSL does not know are left out).
+    pub suites: Vec<u16>,
+    /// Groups for TLS 1.2 and TLS 1.3, in configured order.
+    pub groups_tls12: Vec<u16>,
+    pub groups_tls13: Vec<u16>,
+    pub client_cert: ClientCertExpectation,
+    pub params: EnvoyTlsParams,
+    pub sources: Vec<RuleSource>,
+}
+
+impl Expectation {
+    /// Versions a client can negotiate with the given certificates.
+    pub fn versions(&self, certs: CertKeyTypes) -> BTreeSet<ProtocolVersion> {
+        if !self.mode.terminates() {
+            return BTreeSet::new();
+        }
+        let usable: Vec<&CipherSuite> = self
+            .suites
+            .iter()
+            .filter_map(|c| registry::cipher_suite(*c))
+            .filter(|s| certs.allows(s))
+            .collect();
+        negotiable_versions(self.min_version, self.max_version, &usable)
+    }
+
+    /// Suite codes a client can negotiate at `version` with the given
+    /// certificates, in configured order.
+    pub fn suites_at(&self, version: ProtocolVersion, certs: CertKeyTypes) -> Vec<u16> {
+        if !self.versions(certs).contains(&version) {
+            return Vec::new();
+        }
+        if version == ProtocolVersion::Tls13 {
+            return TLS13_SUITES.to_vec();
+        }
+        self.suites
+            .iter()
+            .copied()
+            .filter(|c| {
+                registry::cipher_suite(*c).is_some_and(|s| certs.allows(s) && s.valid_for(version))
+            })
+            .collect()
+    }
+
+    /// The (exact) names to request certificates for, first the one to use
+    /// for protocol and suite probes. A wildcard host `*.example.com` is
+    /// probed as `tlsposture-probe.example.com`; `*` adds no name (the scan
+    /// always tries no SNI and an unknown name too).
+    pub fn probe_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for host in &self.hosts {
+            let name = if let Some(rest) = host.strip_prefix("*.") {
+                format!("tlsposture-probe.{rest}")
+            } else if host == "*" {
+                continue;
+            } else {
+                host.clone()
+            };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// Whether this server answers a client sending `sni` (None = no SNI),
+    /// by Istio's host matching.
+    pub fn serves(&self, sni: Option<&str>) -> bool {
+        self.hosts.iter().any(|h| match (h.as_str(), sni) {
+            ("*", _) => true,
+            (_, None) => false,
+            (pattern, Some(name)) => host_matches(pattern, name),
+        })
+    }
+
+    /// The source of a setting, for evidence lines.
+    pub fn source(&self, setting: &str) -> Option<&RuleSource> {
+        self.sources.iter().find(|s| s.setting == setting)
+    }
+
+    /// A one-line label: `gateway default/gw servers[0] port 443`.
+    pub fn label(&self) -> String {
+        let field = self
+            .server
+            .field
+            .rsplit('.')
+            .next()
+            .unwrap_or(&self.server.field);
+        format!("gateway {} {} port {}", self.gateway, field, self.port)
+    }
+}
+
+/// Expands Envoy cipher strings to suite codes, in order, skipping
+/// operators and names BoringSSL does not know.
+fn suite_codes(entries: &[String]) -> Vec<u16> {
+    let mut codes = Vec::new();
+    for entry in entries {
+        for suite in suites_in_entry(entry) {
+            if !codes.contains(&suite.code) {
+                codes.push(suite.code);
+            }
+        }
+    }
+    codes
+}
+
+/// Group codes for Envoy curve names, in order, per protocol: hybrid and
+/// post-quantum groups exist only in TLS 1.3.
+fn group_codes(curves: &[String]) -> (Vec<u16>, Vec<u16>) {
+    let mut tls12 = Vec::new();
+    let mut tls13 = Vec::new();
+    for name in curves {
+        let code = match name.as_str() {
+            "P-224" => 0x0015,
+            "P-256" => 0x0017,
+            "P-384" => 0x0018,
+            "P-521" => 0x0019,
+            "X25519" => 0x001D,
+            "X25519Kyber768Draft00" => 0x6399,
+            "X25519MLKEM768" => 0x11EC,
+            _ => continue,
+        };
+        if !tls13.contains(&code) {
+            tls13.push(code);
+        }
+        if !matches!(code, 0x6399 | 0x11EC) && !tls12.contains(&code) {
+            tls12.push(code);
+        }
+    }
+    (tls12, tls13)
+}
+
+/// Which layer set a value: the server's own `tls`, the mesh defaults, or
+/// nobody (Envoy's default).
+fn source_of<T>(
+    setting: &'static str,
+    value: String,
+    server: Option<&Located<T>>,
+    mesh: Option<(&MeshTlsDefaults, Option<&Located<T>>)>,
+) -> RuleSource {
+    if let Some(l) = server {
+        return RuleSource {
+            setting,
+            value,
+            from: "server.tls".into(),
+            origin: Some(l.origin.clone()),
+        };
+    }
+    if let Some((m, Some(l))) = mesh {
+        return RuleSource {
+            setting,
+            value,
+            from: mesh_label(m.source).into(),
+            origin: Some(l.origin.clone()),
+        };
+    }
+    RuleSource {
+        setting,
+        value,
+        from: "Envoy default".into(),
+        origin: None,
+    }
+}
+
+fn mesh_label(source: MeshTlsSource) -> &'static str {
+    match source {
+        MeshTlsSource::IstioOperator | MeshTlsSource::ConfigMap => "meshConfig.tlsDefaults",
+        MeshTlsSource::SmcpV1 => "ServiceMeshControlPlane spec.istio.global.tls",
+        MeshTlsSource::SmcpV2 => "ServiceMeshControlPlane spec.security.controlPlane.tls",
+    }
+}
+
+/// Strips Istio's `namespace/` host prefix (`./host`, `ns/host`, `*/host`).
+pub fn bare_host(host: &str) -> &str {
+    host.split_once('/').map_or(host, |(_, h)| h)
+}
+
+/// One expectation per declared server that carries TLS (terminated or
+/// passed through), in document order. Plain HTTP/TCP servers have none.
+pub fn expectations(policy: &DeclaredPolicy) -> Vec<Expectation> {
+    let mesh = policy.mesh_tls.as_ref();
+    let mut out = Vec::new();
+    for gateway in &policy.gateways {
+        for server in &gateway.servers {
+            let Some(tls) = &server.tls else { continue };
+            let is_redirect_only = tls.mode.is_none()
+                && tls.https_redirect.as_ref().is_some_and(|r| r.value)
+                && matches!(server.protocol.as_str(), "HTTP" | "HTTP2" | "GRPC");
+            if is_redirect_only {
+                continue;
+            }
+            out.push(expectation_for(gateway, server, tls, mesh));
+        }
+    }
+    out
+}
+
+fn expectation_for(
+    gateway: &GatewayDecl,
+    server: &ServerDecl,
+    tls: &ServerTls,
+    mesh: Option<&MeshTlsDefaults>,
+) -> Expectation {
+    let params = envoy_tls_params(server, mesh);
+    let mode = tls.mode.as_ref().map_or(TlsMode::Passthrough, |m| m.value);
+    let min_version = params.min_version.unwrap_or(ENVOY_DEFAULT_SERVER_MIN);
+    let max_version = params.max_version.unwrap_or(ENVOY_DEFAULT_SERVER_MAX);
+    let default_ciphers: Vec<String> = ENVOY_DEFAULT_SERVER_CIPHERS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let ciphers = if params.cipher_suites.is_empty() {
+        &default_ciphers
+    } else {
+        &params.cipher_suites
+    };
+    let (groups_tls12, groups_tls13) = if params.ecdh_curves.is_empty() {
+        (
+            ENVOY_DEFAULT_GROUPS_TLS12.to_vec(),
+            ENVOY_DEFAULT_GROUPS_TLS13.to_vec(),
+        )
+    } else {
+        group_codes(&params.ecdh_curves)
+    };
+    let client_cert = if params.require_client_certificate {
+        ClientCertExpectation::Required
+    } else if params.request_client_certificate {
+        ClientCertExpectation::Optional
+    } else {
+        ClientCertExpectation::NotRequested
+    };
+    let mesh_pair = |f: fn(&MeshTlsDefaults) -> Option<&Located<TlsVersionSetting>>| {
+        mesh.map(|m| (m, f(m).filter(|l| l.value.version().is_some())))
+    };
+    let server_version = |l: &Option<Located<TlsVersionSetting>>| {
+        l.as_ref().filter(|l| l.value.version().is_some()).cloned()
+    };
+    let server_min = server_version(&tls.min_protocol_version);
+    let server_max = server_version(&tls.max_protocol_version);
+    let mut sources = vec![
+        source_of(
+            "min_version",
+            min_version.to_string(),
+            server_min.as_ref(),
+            mesh_pair(|m| m.min_protocol_version.as_ref()),
+        ),
+        source_of(
+            "max_version",
+            max_version.to_string(),
+            server_max.as_ref(),
+            mesh_pair(|m| m.max_protocol_version.as_ref()),
+        ),
+    ];
+    let server_ciphers = tls
+        .cipher_suites
+        .first()
+        .filter(|_| !filter_istio_ciphers(&tls.cipher_suites).0.is_empty());
+    let mesh_ciphers_first = mesh.map(|m| (m, m.cipher_suites.first()));
+    sources.push(source_of(
+        "cipher_suites",
+        ciphers.join(":"),
+        server_ciphers,
+        if params.cipher_suites.is_empty() {
+            None
+        } else {
+            mesh_ciphers_first
+        },
+    ));
+    let curves = if params.ecdh_curves.is_empty() {
+        "X25519MLKEM768 (TLS 1.3 only), X25519, P-256".to_string()
+    } else {
+        params.ecdh_curves.join(":")
+    };
+    sources.push(source_of::<String>(
+        "ecdh_curves",
+        curves,
+        None,
+        mesh.map(|m| (m, m.ecdh_curves.first()))
+            .filter(|_| !params.ecdh_curves.is_empty()),
+    ));
+    if let Some(m) = &tls.mode {
+        sources.push(RuleSource {
+            setting: "mode",
+            value: m.value.to_string(),
+            from: "server.tls".into(),
+            origin: Some(m.origin.clone()),
+        });
+    }
+    Expectation {
+        gateway: gateway.qualified_name(),
+        server: server.origin.clone(),
+        port: server.port,
+        hosts: server
+            .hosts
+            .iter()
+            .map(|h| bare_host(h).to_string())
+            .collect(),
+        mode,
+        min_version,
+        max_version,
+        suites: suite_codes(ciphers),
+        groups_tls12,
+        groups_tls13,
+        client_cert,
+        params,
+        sources,
+    }
+}
+
+/// Istio/Envoy SNI matching for a server host: exact (case-insensitive), or
+/// `*.suffix` matching any name ending in `.suffix` (Envoy's `server_names`
+/// wildcard is a suffix match, so it spans several labels).
+pub fn host_matches(pattern: &str, name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let pattern = pattern.to_ascii_lowercase();
+    match pattern.strip_prefix('*') {
+        Some(suffix) if suffix.starts_with('.') => {
+            name.len() > suffix.len() && name.ends_with(suffix)
+        }
+        Some("") => true,
+        _ => pattern == name,
+    }
+}

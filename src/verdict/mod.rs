@@ -6,7 +6,9 @@
 //! no TLS 1.2 or 1.3 at all high, TLS 1.3 missing info; suites and
 //! certificates have their own tables in `suites` and `certificates`.
 
+pub mod baseline;
 mod certificates;
+pub mod policy;
 mod protocols;
 mod suites;
 

@@ -1,0 +1,157 @@
+//! A scanned target against a published baseline (Mozilla's profiles): an
+//! allow-list, so only what is offered beyond it counts — a baseline never
+//! demands that a suite be offered.
+
+use serde_json::json;
+
+use crate::policy::baseline::Baseline;
+use crate::registry;
+use crate::report::model::{Finding, Severity, TargetReport};
+use crate::wire::ProtocolVersion;
+
+fn code(text: &str) -> Option<u16> {
+    u16::from_str_radix(text.trim_start_matches("0x"), 16).ok()
+}
+
+pub fn baseline_findings(target: &TargetReport, baseline: &Baseline) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let name = &baseline.name;
+    let allowed: Vec<String> = baseline.protocols.iter().map(|v| v.to_string()).collect();
+    let offered: Vec<ProtocolVersion> = target
+        .protocols
+        .iter()
+        .filter(|p| p.offered == Some(true))
+        .map(|p| p.version)
+        .collect();
+    for p in target.protocols.iter().filter(|p| p.offered == Some(true)) {
+        if !baseline.protocols.contains(&p.version) {
+            findings.push(Finding {
+                id: "baseline.protocol_not_allowed".into(),
+                severity: Severity::High,
+                title: format!(
+                    "{} offered; {name} allows {}",
+                    p.version,
+                    allowed.join(", ")
+                ),
+                expected: json!({"baseline": name, "protocols": allowed}),
+                observed: json!({"version": p.version, "offered": true}),
+                evidence: format!("protocol probe: {}", p.evidence),
+                remedy: format!(
+                    "set tls.minProtocolVersion / maxProtocolVersion to {}–{}",
+                    baseline
+                        .protocols
+                        .first()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    baseline
+                        .protocols
+                        .last()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                ),
+            });
+        }
+    }
+    let known = target.protocols.iter().all(|p| p.offered.is_some());
+    if known && !offered.iter().any(|v| baseline.protocols.contains(v)) {
+        findings.push(Finding {
+            id: "baseline.no_allowed_protocol".into(),
+            severity: Severity::High,
+            title: format!(
+                "none of {name}'s protocols ({}) is offered",
+                allowed.join(", ")
+            ),
+            expected: json!({"baseline": name, "protocols": allowed}),
+            observed: json!({"offered": offered}),
+            evidence: "protocol probes".into(),
+            remedy: format!("allow {}", allowed.join(", ")),
+        });
+    }
+    for version in ProtocolVersion::ALL {
+        let list = if version == ProtocolVersion::Tls13 {
+            &baseline.tls13_suites
+        } else {
+            &baseline.suites
+        };
+        let extra: Vec<&str> = target
+            .cipher_suites
+            .iter()
+            .filter(|s| s.protocol == version && baseline.protocols.contains(&version))
+            .filter(|s| code(&s.code).is_some_and(|c| !list.contains(&c)))
+            .map(|s| s.openssl.as_deref().unwrap_or(&s.iana))
+            .collect();
+        if !extra.is_empty() {
+            findings.push(Finding {
+                id: "baseline.suite_not_allowed".into(),
+                severity: Severity::Medium,
+                title: format!(
+                    "{version}: {} suite(s) outside {name}: {}",
+                    extra.len(),
+                    extra.join(", ")
+                ),
+                expected: json!({"baseline": name, "protocol": version}),
+                observed: json!({"protocol": version, "suites": extra}),
+                evidence: "suite enumeration".into(),
+                remedy: "list only the profile's suites in tls.cipherSuites".into(),
+            });
+        }
+    }
+    let extra_groups: Vec<String> = target
+        .groups
+        .iter()
+        .filter(|g| code(&g.code).is_some_and(|c| !baseline.allows_group(c)))
+        .map(|g| format!("{} ({})", g.name, g.protocol))
+        .collect();
+    if !extra_groups.is_empty() {
+        findings.push(Finding {
+            id: "baseline.group_not_allowed".into(),
+            severity: Severity::Low,
+            title: format!("groups outside {name}: {}", extra_groups.join(", ")),
+            expected: json!({"baseline": name, "groups": baseline.groups.iter().map(|c| registry::named_group(*c).map(|g| g.name.clone()).unwrap_or_default()).collect::<Vec<_>>()}),
+            observed: json!({"groups": extra_groups}),
+            evidence: "group enumeration".into(),
+            remedy: "set meshConfig.tlsDefaults.ecdhCurves to the profile's curves".into(),
+        });
+    }
+    for cert in &target.certificates {
+        let Some(leaf) = cert.chain.first() else {
+            continue;
+        };
+        let sni = cert.sni.as_deref().unwrap_or("no SNI");
+        if !baseline
+            .certificate_types
+            .iter()
+            .any(|t| t == &leaf.key_type)
+        {
+            findings.push(Finding {
+                id: "baseline.certificate_type".into(),
+                severity: Severity::Low,
+                title: format!(
+                    "{sni}: {} certificate; {name} expects {}",
+                    leaf.key_type,
+                    baseline.certificate_types.join(" or ")
+                ),
+                expected: json!({"baseline": name, "certificate_types": baseline.certificate_types}),
+                observed: json!({"key_type": leaf.key_type, "key_bits": leaf.key_bits}),
+                evidence: format!("certificate probe ({})", cert.request),
+                remedy: "issue the gateway credential with the profile's key type".into(),
+            });
+        }
+        if let Some(min) = baseline.rsa_key_size {
+            if leaf.key_type == "RSA" && leaf.key_bits < min {
+                findings.push(Finding {
+                    id: "baseline.rsa_key_size".into(),
+                    severity: Severity::Medium,
+                    title: format!("{sni}: RSA {} bits; {name} requires {min}", leaf.key_bits),
+                    expected: json!({"baseline": name, "rsa_key_size": min}),
+                    observed: json!({"key_bits": leaf.key_bits}),
+                    evidence: format!("certificate probe ({})", cert.request),
+                    remedy: format!(
+                        "reissue the credential with an RSA key of at least {min} bits"
+                    ),
+                });
+            }
+        }
+    }
+    findings
+}

@@ -1,0 +1,474 @@
+//! Drift: a scanned target against what its declared Gateway server should
+//! give (an [`Expectation`] from `policy::effective`). Both directions count —
+//! something offered that was not declared lets the wrong clients in;
+//! something declared that is not offered keeps the right ones out.
+//!
+//! Every finding names the YAML field to change (`remedy`) and the probe that
+//! saw it (`evidence`), and carries `expected` / `observed` as data.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::policy::effective::{CertKeyTypes, ClientCertExpectation, Expectation, RuleSource};
+use crate::policy::TlsMode;
+use crate::registry::{self, Strength};
+use crate::report::model::{Finding, Severity, TargetReport};
+use crate::wire::ProtocolVersion;
+
+/// The certificate key types the target was seen to serve: from the
+/// certificates fetched, else from the suites' authentication; RSA when
+/// nothing tells (what a `credentialName` secret usually holds).
+pub fn observed_cert_types(target: &TargetReport) -> CertKeyTypes {
+    let mut types = CertKeyTypes::default();
+    for cert in &target.certificates {
+        match cert.chain.first().map(|c| c.key_type.as_str()) {
+            Some("RSA") => types.rsa = true,
+            Some("ECDSA") => types.ecdsa = true,
+            _ => {}
+        }
+    }
+    for suite in &target.cipher_suites {
+        if suite.protocol == ProtocolVersion::Tls13 {
+            continue;
+        }
+        if let Some(s) = u16::from_str_radix(suite.code.trim_start_matches("0x"), 16)
+            .ok()
+            .and_then(registry::cipher_suite)
+        {
+            match s.auth.as_str() {
+                "RSA" => types.rsa = true,
+                "ECDSA" => types.ecdsa = true,
+                _ => {}
+            }
+        }
+    }
+    if !types.rsa && !types.ecdsa {
+        types.rsa = true;
+    }
+    types
+}
+
+fn hex(code: u16) -> String {
+    format!("0x{code:04X}")
+}
+
+fn suite_name(code: u16) -> String {
+    registry::cipher_suite(code)
+        .map(|s| s.openssl.clone().unwrap_or_else(|| s.iana.clone()))
+        .unwrap_or_else(|| hex(code))
+}
+
+fn group_name(code: u16) -> String {
+    registry::named_group(code)
+        .map(|g| g.name.clone())
+        .unwrap_or_else(|| hex(code))
+}
+
+/// "from server.tls at gw.yaml:12:9 (spec.servers[0].tls.minProtocolVersion)".
+fn cite(source: Option<&RuleSource>) -> String {
+    match source {
+        Some(RuleSource {
+            from,
+            origin: Some(origin),
+            ..
+        }) => format!("{from} at {origin}"),
+        Some(RuleSource { from, .. }) => from.clone(),
+        None => "Envoy default".into(),
+    }
+}
+
+/// Where to make a change: the field's own origin when it was written, else
+/// the server entry's `tls` block.
+fn field_of(exp: &Expectation, setting: &str, yaml_field: &str) -> String {
+    match exp.source(setting).and_then(|s| s.origin.as_ref()) {
+        Some(origin) => format!("{} ({}:{})", origin.field, origin.file, origin.line),
+        None => format!(
+            "{}.tls.{yaml_field} ({}:{})",
+            exp.server.field, exp.server.file, exp.server.line
+        ),
+    }
+}
+
+/// All drift findings for one scanned target and the server it should be.
+pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if !exp.mode.terminates() {
+        findings.push(Finding {
+            id: "policy.not_terminated".into(),
+            severity: Severity::Info,
+            title: format!(
+                "{} is {}: the gateway passes TLS through, so the backend's TLS was scanned",
+                exp.label(),
+                exp.mode
+            ),
+            expected: json!({"mode": exp.mode.as_str()}),
+            observed: json!(null),
+            evidence: "declared mode".into(),
+            remedy: "none; declare the backend's TLS policy separately".into(),
+        });
+        return findings;
+    }
+    let certs = observed_cert_types(target);
+    protocol_drift(target, exp, certs, &mut findings);
+    suite_drift(target, exp, certs, &mut findings);
+    group_drift(target, exp, &mut findings);
+    host_drift(target, exp, &mut findings);
+    findings
+}
+
+fn protocol_drift(
+    target: &TargetReport,
+    exp: &Expectation,
+    certs: CertKeyTypes,
+    findings: &mut Vec<Finding>,
+) {
+    let expected = exp.versions(certs);
+    let declared: Vec<String> = expected.iter().map(|v| v.to_string()).collect();
+    for p in &target.protocols {
+        let Some(offered) = p.offered else { continue };
+        let want = expected.contains(&p.version);
+        if offered && !want {
+            let below = p.version < exp.min_version;
+            let (setting, field) = if below {
+                ("min_version", "minProtocolVersion")
+            } else {
+                ("max_version", "maxProtocolVersion")
+            };
+            let severity = if p.version <= ProtocolVersion::Ssl3 {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            findings.push(Finding {
+                id: "policy.protocol_undeclared".into(),
+                severity,
+                title: format!(
+                    "{} offered, but {} declares only {}",
+                    p.version,
+                    exp.label(),
+                    list_or_none(&declared)
+                ),
+                expected: json!({"version": p.version, "offered": false, "declared": declared}),
+                observed: json!({"version": p.version, "offered": true}),
+                evidence: format!(
+                    "protocol probe: {}; declared range {}–{} ({})",
+                    p.evidence,
+                    exp.min_version,
+                    exp.max_version,
+                    cite(exp.source(setting))
+                ),
+                remedy: format!(
+                    "the gateway is not running the declared policy: apply it, or if {} is wanted, set {} to {}",
+                    p.version,
+                    field_of(exp, setting, field),
+                    istio_version_name(p.version)
+                ),
+            });
+        } else if !offered && want {
+            findings.push(Finding {
+                id: "policy.protocol_missing".into(),
+                severity: Severity::Medium,
+                title: format!("{} not offered, but {} declares it", p.version, exp.label()),
+                expected: json!({"version": p.version, "offered": true}),
+                observed: json!({"version": p.version, "offered": false}),
+                evidence: format!(
+                    "protocol probe: {}; declared range {}–{} ({}, {})",
+                    p.evidence,
+                    exp.min_version,
+                    exp.max_version,
+                    cite(exp.source("min_version")),
+                    cite(exp.source("max_version"))
+                ),
+                remedy: format!(
+                    "apply the declared Gateway, or declare what runs: {} / {}",
+                    field_of(exp, "min_version", "minProtocolVersion"),
+                    field_of(exp, "max_version", "maxProtocolVersion")
+                ),
+            });
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn istio_version_name(v: ProtocolVersion) -> &'static str {
+    match v {
+        ProtocolVersion::Tls10 => "TLSV1_0",
+        ProtocolVersion::Tls11 => "TLSV1_1",
+        ProtocolVersion::Tls12 => "TLSV1_2",
+        ProtocolVersion::Tls13 => "TLSV1_3",
+        _ => "a TLS version (Istio cannot enable SSL)",
+    }
+}
+
+fn suite_drift(
+    target: &TargetReport,
+    exp: &Expectation,
+    certs: CertKeyTypes,
+    findings: &mut Vec<Finding>,
+) {
+    if target.cipher_suites.is_empty() {
+        return;
+    }
+    let offered_versions: BTreeSet<ProtocolVersion> = target
+        .protocols
+        .iter()
+        .filter(|p| p.offered == Some(true))
+        .map(|p| p.version)
+        .collect();
+    let expected_versions = exp.versions(certs);
+    let source = exp.source("cipher_suites");
+    for version in offered_versions.intersection(&expected_versions) {
+        let observed: Vec<u16> = target
+            .cipher_suites
+            .iter()
+            .filter(|s| s.protocol == *version)
+            .filter_map(|s| u16::from_str_radix(s.code.trim_start_matches("0x"), 16).ok())
+            .collect();
+        let expected = exp.suites_at(*version, certs);
+        let extra: Vec<u16> = observed
+            .iter()
+            .copied()
+            .filter(|c| !expected.contains(c))
+            .collect();
+        let missing: Vec<u16> = expected
+            .iter()
+            .copied()
+            .filter(|c| !observed.contains(c))
+            .collect();
+        let names = |codes: &[u16]| codes.iter().map(|c| suite_name(*c)).collect::<Vec<_>>();
+        let codes = |codes: &[u16]| codes.iter().map(|c| hex(*c)).collect::<Vec<_>>();
+        if !extra.is_empty() {
+            findings.push(Finding {
+                id: "policy.suite_undeclared".into(),
+                severity: Severity::High,
+                title: format!(
+                    "{version}: {} suite(s) offered outside the declared list: {}",
+                    extra.len(),
+                    names(&extra).join(", ")
+                ),
+                expected: json!({"protocol": version, "suites": codes(&expected)}),
+                observed: json!({"protocol": version, "suites": codes(&observed)}),
+                evidence: format!(
+                    "suite enumeration ({} handshakes in total); declared list from {}",
+                    target.stats.handshakes,
+                    cite(source)
+                ),
+                remedy: format!(
+                    "apply the declared Gateway; the list that should be live is {}",
+                    field_of(exp, "cipher_suites", "cipherSuites")
+                ),
+            });
+        }
+        if !missing.is_empty() && *version != ProtocolVersion::Tls13 {
+            findings.push(Finding {
+                id: "policy.suite_missing".into(),
+                severity: Severity::Medium,
+                title: format!(
+                    "{version}: {} declared suite(s) not offered: {}",
+                    missing.len(),
+                    names(&missing).join(", ")
+                ),
+                expected: json!({"protocol": version, "suites": codes(&expected)}),
+                observed: json!({"protocol": version, "suites": codes(&observed)}),
+                evidence: format!("suite enumeration; declared list from {}", cite(source)),
+                remedy: format!(
+                    "apply the declared Gateway, or remove them from {}",
+                    field_of(exp, "cipher_suites", "cipherSuites")
+                ),
+            });
+        }
+        if *version == ProtocolVersion::Tls13 {
+            continue;
+        }
+        let weak: Vec<u16> = observed
+            .iter()
+            .copied()
+            .filter(|c| expected.contains(c))
+            .filter(|c| {
+                registry::cipher_suite(*c).is_some_and(|s| s.strength() < Strength::AeadWithFs)
+            })
+            .collect();
+        if !weak.is_empty() {
+            let why: Vec<String> = weak
+                .iter()
+                .filter_map(|c| registry::cipher_suite(*c))
+                .map(|s| {
+                    format!(
+                        "{} ({})",
+                        s.openssl.clone().unwrap_or_else(|| s.iana.clone()),
+                        s.strength().name()
+                    )
+                })
+                .collect();
+            findings.push(Finding {
+                id: "policy.weak_suite_declared".into(),
+                severity: Severity::Low,
+                title: format!(
+                    "{version}: the declared list still allows weak suites: {}",
+                    why.join(", ")
+                ),
+                expected: json!({"protocol": version, "strength": "aead_fs"}),
+                observed: json!({"protocol": version, "suites": codes(&weak)}),
+                evidence: format!("suite enumeration; declared list from {}", cite(source)),
+                remedy: format!(
+                    "remove them from {} (keep ECDHE with AES-GCM or ChaCha20)",
+                    field_of(exp, "cipher_suites", "cipherSuites")
+                ),
+            });
+        }
+    }
+}
+
+fn group_drift(target: &TargetReport, exp: &Expectation, findings: &mut Vec<Finding>) {
+    for (version, expected) in [
+        (ProtocolVersion::Tls12, &exp.groups_tls12),
+        (ProtocolVersion::Tls13, &exp.groups_tls13),
+    ] {
+        let observed: Vec<u16> = target
+            .groups
+            .iter()
+            .filter(|g| g.protocol == version)
+            .filter_map(|g| u16::from_str_radix(g.code.trim_start_matches("0x"), 16).ok())
+            .collect();
+        if observed.is_empty() {
+            // Not scanned, or the version is not offered (reported above).
+            continue;
+        }
+        let extra: Vec<u16> = observed
+            .iter()
+            .copied()
+            .filter(|c| !expected.contains(c))
+            .collect();
+        let missing: Vec<u16> = expected
+            .iter()
+            .copied()
+            .filter(|c| !observed.contains(c))
+            .collect();
+        let names = |codes: &[u16]| codes.iter().map(|c| group_name(*c)).collect::<Vec<_>>();
+        let source = exp.source("ecdh_curves");
+        if !extra.is_empty() {
+            findings.push(Finding {
+                id: "policy.group_undeclared".into(),
+                severity: Severity::Medium,
+                title: format!(
+                    "{version}: group(s) accepted but not declared: {}",
+                    names(&extra).join(", ")
+                ),
+                expected: json!({"protocol": version, "groups": names(expected)}),
+                observed: json!({"protocol": version, "groups": names(&observed)}),
+                evidence: format!("group enumeration; declared curves from {}", cite(source)),
+                remedy: "apply the declared ecdhCurves (meshConfig.tlsDefaults.ecdhCurves)".into(),
+            });
+        }
+        if !missing.is_empty() {
+            findings.push(Finding {
+                id: "policy.group_missing".into(),
+                severity: Severity::Low,
+                title: format!(
+                    "{version}: declared group(s) not accepted: {}",
+                    names(&missing).join(", ")
+                ),
+                expected: json!({"protocol": version, "groups": names(expected)}),
+                observed: json!({"protocol": version, "groups": names(&observed)}),
+                evidence: format!("group enumeration; declared curves from {}", cite(source)),
+                remedy: "apply the declared ecdhCurves, or declare what runs".into(),
+            });
+        }
+    }
+}
+
+/// Each exact declared host must get a certificate valid for it.
+fn host_drift(target: &TargetReport, exp: &Expectation, findings: &mut Vec<Finding>) {
+    for name in exp.probe_names() {
+        let Some(cert) = target
+            .certificates
+            .iter()
+            .find(|c| c.sni.as_deref() == Some(name.as_str()))
+        else {
+            continue;
+        };
+        if let Some(reason) = &cert.refused {
+            findings.push(Finding {
+                id: "policy.host_not_served".into(),
+                severity: Severity::High,
+                title: format!("{name}: declared on {} but refused", exp.label()),
+                expected: json!({"sni": name, "served": true}),
+                observed: json!({"sni": name, "served": false, "reason": reason}),
+                evidence: format!("certificate probe with SNI {name}: {reason}"),
+                remedy: format!(
+                    "check the Gateway's hosts and its credential ({}:{})",
+                    exp.server.file, exp.server.line
+                ),
+            });
+        }
+    }
+}
+
+/// Client-certificate behaviour against the declared mode. `observed` is
+/// whether a handshake without a client certificate was refused (`Some(true)`),
+/// accepted after a CertificateRequest (`Some(false)` with `requested`), or
+/// accepted without one.
+pub fn client_cert_finding(
+    exp: &Expectation,
+    required: Option<bool>,
+    requested: Option<bool>,
+    evidence: &str,
+) -> Option<Finding> {
+    let observed = match (required, requested) {
+        (Some(true), _) => ClientCertExpectation::Required,
+        (Some(false), Some(true)) => ClientCertExpectation::Optional,
+        (Some(false), _) => ClientCertExpectation::NotRequested,
+        (None, _) => return None,
+    };
+    if observed == exp.client_cert {
+        return None;
+    }
+    let mode = exp.mode;
+    let (id, severity, title) = match (exp.client_cert, observed) {
+        (ClientCertExpectation::Required, _) => (
+            "policy.client_cert_not_required",
+            Severity::Critical,
+            format!("{mode} declared, but a client without a certificate gets in"),
+        ),
+        (_, ClientCertExpectation::Required) => (
+            "policy.client_cert_required_undeclared",
+            Severity::High,
+            format!("{mode} declared, but clients without a certificate are refused"),
+        ),
+        (ClientCertExpectation::Optional, _) => (
+            "policy.client_cert_not_requested",
+            Severity::Medium,
+            format!("{mode} declared, but the gateway never asks for a client certificate"),
+        ),
+        _ => (
+            "policy.client_cert_requested_undeclared",
+            Severity::Low,
+            format!("{mode} declared, but the gateway asks for a client certificate"),
+        ),
+    };
+    let want = if mode == TlsMode::Simple {
+        "MUTUAL"
+    } else {
+        mode.as_str()
+    };
+    Some(Finding {
+        id: id.into(),
+        severity,
+        title: format!("{}: {title}", exp.label()),
+        expected: json!({"client_cert": exp.client_cert}),
+        observed: json!({"client_cert": observed}),
+        evidence: evidence.to_string(),
+        remedy: format!(
+            "apply the declared tls.mode ({}:{}); for client certificates use {want} with a CA in the credential",
+            exp.server.file, exp.server.line
+        ),
+    })
+}
