@@ -54,8 +54,35 @@ pub struct ScanArgs {
     /// Send no server_name even when the target is a host name.
     #[arg(long, conflicts_with = "sni")]
     pub no_sni: bool,
+    /// Declared policy (Kubernetes YAML: Istio Gateway, MeshConfig,
+    /// ServiceMeshControlPlane, Gateway API …; repeatable, multi-document and
+    /// `kubectl get -o yaml` Lists). Each server declared on the target's
+    /// port is scanned with its own SNI and compared with what Istio and
+    /// Envoy make of the declaration.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// The declared port this target serves (default: the target's port, or
+    /// the policy's only TLS port), e.g. 443 for a lab or port-forward.
+    #[arg(long, value_name = "PORT", requires = "policy")]
+    pub declared_port: Option<u16>,
+    /// Also judge against a published baseline (repeatable):
+    /// mozilla-modern, mozilla-intermediate, mozilla-old.
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline)]
+    pub baseline: Vec<String>,
     #[command(flatten)]
     pub common: ScanFlags,
+}
+
+fn parse_baseline(text: &str) -> Result<String, String> {
+    let names = tlsposture::policy::baseline::names();
+    if names.contains(&text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "unknown baseline {text:?} (one of: {})",
+            names.join(", ")
+        ))
+    }
 }
 
 /// Flags shared by every command that scans.

@@ -18,8 +18,11 @@ use tokio::signal::unix::{signal, SignalKind};
 use cli::{Cli, Command, DemoArgs, LabArgs, ScanArgs, ScanFlags, WatchArgs};
 use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, Lab, LabOptions};
+use tlsposture::policy::baseline::{self, Baseline};
+use tlsposture::policy::effective::{self, Expectation};
+use tlsposture::policy::{self, DeclaredPolicy};
 use tlsposture::probe::ProbeTimeouts;
-use tlsposture::report::model::{Report, TargetReport, ToolInfo, SCHEMA_VERSION};
+use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::report::{json, terminal};
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
@@ -148,16 +151,163 @@ fn sni_names(given: &[String], no_sni: bool, spec: &TargetSpec) -> Vec<String> {
 async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     let spec = TargetSpec::parse(&args.target).map_err(usage)?;
     let roots = trust_roots(&args.common)?;
-    let options = scan_options(
-        &args.common,
-        sni_names(&args.sni, args.no_sni, &spec),
-        roots,
-    );
+    let baselines: Vec<&'static Baseline> = args
+        .baseline
+        .iter()
+        .filter_map(|name| baseline::baseline(name))
+        .collect();
+    let declared = if args.policy.is_empty() {
+        None
+    } else {
+        Some(load_policy(&args.policy)?)
+    };
     let started_at = now();
-    let target = scan_one(&spec, &options).await;
-    let report = assemble(vec![target], started_at, &args.common);
+    let mut targets = Vec::new();
+    let mut context = None;
+    match &declared {
+        None => {
+            let options = scan_options(
+                &args.common,
+                sni_names(&args.sni, args.no_sni, &spec),
+                roots,
+            );
+            let mut target = scan_one(&spec, &options).await;
+            judge_baselines(&mut target, &baselines);
+            targets.push(target);
+        }
+        Some(policy) => {
+            let all = effective::expectations(policy);
+            let chosen = effective::for_port(&all, spec.port, args.declared_port).map_err(|e| {
+                usage(anyhow!(
+                    "{}: {e}",
+                    args.policy
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            let chosen = select_by_sni(chosen, &args.sni, args.no_sni);
+            if chosen.is_empty() {
+                return Err(usage(anyhow!(
+                    "no server declared on that port serves SNI {}",
+                    args.sni.first().map(String::as_str).unwrap_or("(none)")
+                )));
+            }
+            for exp in &chosen {
+                let names = if args.sni.is_empty() {
+                    exp.probe_names()
+                } else {
+                    args.sni.clone()
+                };
+                let options = scan_options(&args.common, names, roots.clone());
+                let mut target = scan_one(&spec, &options).await;
+                target.label = Some(exp.label());
+                if target.error.is_none() {
+                    let drift = verdict::policy::policy_findings(&target, exp);
+                    target.findings.extend(drift);
+                }
+                judge_baselines(&mut target, &baselines);
+                targets.push(target);
+            }
+            context = Some(policy_context(policy, &args.policy, &chosen));
+        }
+    }
+    if !baselines.is_empty() {
+        let ctx = context.get_or_insert_with(PolicyContext::default);
+        ctx.baselines = baselines.iter().map(|b| b.name.clone()).collect();
+    }
+    let mut report = assemble(targets, started_at, &args.common);
+    report.policy = context;
     emit(&report, &args.common, color)?;
     Ok(report.summary.exit_code)
+}
+
+/// Reads `--policy` files; an unreadable or invalid file is a usage error
+/// (64) naming file, line and field. Skipped documents and warnings go to
+/// stderr, so CI logs show what was not used.
+fn load_policy(paths: &[std::path::PathBuf]) -> Result<DeclaredPolicy, Failure> {
+    let policy = policy::load_files(paths).map_err(usage)?;
+    for doc in &policy.documents {
+        if let Some(why) = &doc.skipped {
+            eprintln!(
+                "tlsposture: {}:{}: skipped {} {}: {why}",
+                doc.origin.file, doc.origin.line, doc.kind, doc.name
+            );
+        }
+    }
+    for warning in &policy.warnings {
+        eprintln!(
+            "tlsposture: {}: warning: {}",
+            warning.origin, warning.message
+        );
+    }
+    Ok(policy)
+}
+
+/// With `--sni`, only the declared servers that answer that name; with
+/// `--no-sni`, those that answer a client without SNI.
+fn select_by_sni<'a>(
+    chosen: Vec<&'a Expectation>,
+    sni: &[String],
+    no_sni: bool,
+) -> Vec<&'a Expectation> {
+    if no_sni {
+        chosen.into_iter().filter(|e| e.serves(None)).collect()
+    } else if let Some(first) = sni.first() {
+        chosen
+            .into_iter()
+            .filter(|e| e.serves(Some(first)))
+            .collect()
+    } else {
+        chosen
+    }
+}
+
+fn policy_context(
+    policy: &DeclaredPolicy,
+    files: &[std::path::PathBuf],
+    chosen: &[&Expectation],
+) -> PolicyContext {
+    let describe = |d: &tlsposture::policy::DocumentSummary| {
+        format!(
+            "{} {} ({}:{})",
+            d.kind, d.name, d.origin.file, d.origin.line
+        )
+    };
+    PolicyContext {
+        files: files.iter().map(|p| p.display().to_string()).collect(),
+        documents: policy
+            .documents
+            .iter()
+            .filter(|d| d.skipped.is_none())
+            .map(describe)
+            .collect(),
+        skipped: policy
+            .documents
+            .iter()
+            .filter_map(|d| {
+                d.skipped
+                    .as_ref()
+                    .map(|why| format!("{}: {why}", describe(d)))
+            })
+            .collect(),
+        servers: chosen.iter().map(|e| e.label()).collect(),
+        baselines: Vec::new(),
+    }
+}
+
+fn judge_baselines(target: &mut TargetReport, baselines: &[&Baseline]) {
+    if target.error.is_some() {
+        return;
+    }
+    for b in baselines {
+        let found = verdict::baseline::baseline_findings(target, b);
+        target.findings.extend(found);
+    }
+    target
+        .findings
+        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
 }
 
 /// Scans and judges one target; a target that could not be scanned is
@@ -182,6 +332,7 @@ fn assemble(targets: Vec<TargetReport>, started_at: String, flags: &ScanFlags) -
         started_at,
         finished_at: now(),
         targets,
+        policy: None,
         summary,
     }
 }

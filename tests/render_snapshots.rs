@@ -194,6 +194,7 @@ fn report(targets: Vec<TargetReport>) -> Report {
         started_at: "2026-11-22T21:00:00Z".into(),
         finished_at: "2026-11-22T21:00:01Z".into(),
         targets,
+        policy: None,
         summary,
     }
 }

@@ -710,3 +710,267 @@ pub fn host_matches(pattern: &str, name: &str) -> bool {
         _ => pattern == name,
     }
 }
+
+/// The expectations a scan of `port` is judged against: the servers declared
+/// on `declared_port` if given, else on `port`; when nothing is declared on
+/// it and the policy has exactly one TLS port, that one (a lab or a port
+/// forward usually maps 443 elsewhere). An error names the declared ports.
+pub fn for_port(
+    expectations: &[Expectation],
+    port: u16,
+    declared_port: Option<u16>,
+) -> Result<Vec<&Expectation>, String> {
+    let ports: BTreeSet<u16> = expectations.iter().map(|e| e.port).collect();
+    let wanted = declared_port.unwrap_or(port);
+    let chosen = if ports.contains(&wanted) {
+        wanted
+    } else if declared_port.is_none() && ports.len() == 1 {
+        *ports.iter().next().unwrap_or(&wanted)
+    } else if ports.is_empty() {
+        return Err("the policy declares no TLS server (no Gateway server with tls)".into());
+    } else {
+        let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+        return Err(format!(
+            "the policy declares no TLS server on port {wanted}; it declares {}: say which one this target is with --declared-port",
+            list.join(", ")
+        ));
+    };
+    Ok(expectations.iter().filter(|e| e.port == chosen).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(field: &str) -> Origin {
+        Origin {
+            file: "gw.yaml".into(),
+            line: 1,
+            column: 1,
+            field: field.into(),
+        }
+    }
+
+    fn loc<T>(value: T, field: &str) -> Located<T> {
+        Located::new(value, at(field))
+    }
+
+    fn version(v: ProtocolVersion) -> TlsVersionSetting {
+        TlsVersionSetting::Version(v)
+    }
+
+    fn gateway(tls: ServerTls) -> DeclaredPolicy {
+        DeclaredPolicy {
+            gateways: vec![GatewayDecl {
+                name: "gw".into(),
+                namespace: Some("default".into()),
+                api_version: "networking.istio.io/v1beta1".into(),
+                flavor: GatewayFlavor::Istio,
+                selector: Default::default(),
+                origin: at(""),
+                servers: vec![ServerDecl {
+                    port: 443,
+                    port_name: Some("https".into()),
+                    protocol: "HTTPS".into(),
+                    hosts: vec!["ns/test.com".into()],
+                    tls: Some(tls),
+                    origin: at("spec.servers[0]"),
+                }],
+            }],
+            ..DeclaredPolicy::default()
+        }
+    }
+
+    fn simple(
+        min: Option<ProtocolVersion>,
+        max: Option<ProtocolVersion>,
+        ciphers: &[&str],
+    ) -> ServerTls {
+        ServerTls {
+            mode: Some(loc(TlsMode::Simple, "mode")),
+            min_protocol_version: min.map(|v| loc(version(v), "minProtocolVersion")),
+            max_protocol_version: max.map(|v| loc(version(v), "maxProtocolVersion")),
+            cipher_suites: ciphers
+                .iter()
+                .map(|c| loc(c.to_string(), "cipherSuites"))
+                .collect(),
+            ..ServerTls::default()
+        }
+    }
+
+    fn only(policy: &DeclaredPolicy) -> Expectation {
+        let mut all = expectations(policy);
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    use ProtocolVersion::{Tls10, Tls11, Tls12, Tls13};
+
+    #[test]
+    fn envoy_defaults_give_tls12_and_13_with_ecdhe_aead() {
+        let exp = only(&gateway(simple(Some(Tls12), None, &[])));
+        assert_eq!(exp.hosts, ["test.com"]);
+        assert_eq!(exp.versions(CertKeyTypes::RSA), [Tls12, Tls13].into());
+        assert_eq!(
+            exp.suites_at(Tls12, CertKeyTypes::RSA),
+            [0xC02F, 0xCCA8, 0xC030]
+        );
+        assert_eq!(exp.suites_at(Tls13, CertKeyTypes::RSA), TLS13_SUITES);
+        assert_eq!(exp.groups_tls13, [0x11EC, 0x001D, 0x0017]);
+        assert_eq!(exp.client_cert, ClientCertExpectation::NotRequested);
+        assert_eq!(exp.source("min_version").unwrap().from, "server.tls");
+        assert_eq!(exp.source("cipher_suites").unwrap().from, "Envoy default");
+    }
+
+    #[test]
+    fn a_minimum_below_tls12_without_legacy_suites_is_not_negotiable() {
+        let exp = only(&gateway(simple(Some(Tls10), None, &[])));
+        assert_eq!(exp.versions(CertKeyTypes::RSA), [Tls12, Tls13].into());
+        let exp = only(&gateway(simple(
+            Some(Tls10),
+            None,
+            &["ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES128-GCM-SHA256"],
+        )));
+        assert_eq!(
+            exp.versions(CertKeyTypes::RSA),
+            [Tls10, Tls11, Tls12, Tls13].into()
+        );
+        assert_eq!(exp.suites_at(Tls10, CertKeyTypes::RSA), [0xC013]);
+        assert_eq!(exp.suites_at(Tls12, CertKeyTypes::RSA), [0xC013, 0xC02F]);
+    }
+
+    #[test]
+    fn unknown_and_iana_names_are_dropped_and_an_empty_result_means_defaults() {
+        let tls = simple(
+            None,
+            None,
+            &[
+                "ECDHE-RSA-AES128-GCM-SHA265",
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            ],
+        );
+        let policy = gateway(tls);
+        let exp = only(&policy);
+        assert!(exp.params.cipher_suites.is_empty());
+        assert_eq!(exp.params.dropped.len(), 2);
+        assert!(
+            exp.params.dropped[1]
+                .reason
+                .contains("ECDHE-RSA-AES256-GCM-SHA384"),
+            "{:?}",
+            exp.params.dropped
+        );
+        assert_eq!(
+            exp.suites_at(Tls12, CertKeyTypes::RSA),
+            [0xC02F, 0xCCA8, 0xC030]
+        );
+        let exp = only(&gateway(simple(
+            None,
+            None,
+            &[
+                "ECDHE-RSA-AES256-GCM-SHA384",
+                "bogus",
+                "ECDHE-RSA-AES256-GCM-SHA384",
+            ],
+        )));
+        assert_eq!(exp.params.cipher_suites, ["ECDHE-RSA-AES256-GCM-SHA384"]);
+        assert_eq!(exp.suites_at(Tls12, CertKeyTypes::RSA), [0xC030]);
+    }
+
+    #[test]
+    fn suites_need_a_matching_certificate() {
+        let exp = only(&gateway(simple(
+            None,
+            None,
+            &["ECDHE-ECDSA-AES128-GCM-SHA256"],
+        )));
+        assert_eq!(exp.versions(CertKeyTypes::RSA), [Tls13].into());
+        let ecdsa = CertKeyTypes {
+            rsa: false,
+            ecdsa: true,
+        };
+        assert_eq!(exp.suites_at(Tls12, ecdsa), [0xC02B]);
+    }
+
+    #[test]
+    fn mesh_defaults_apply_first_and_the_server_overrides() {
+        let mut policy = gateway(simple(None, Some(Tls12), &[]));
+        policy.mesh_tls = Some(MeshTlsDefaults {
+            source: MeshTlsSource::SmcpV2,
+            origin: at("spec.security.controlPlane.tls"),
+            min_protocol_version: Some(loc(version(Tls11), "minProtocolVersion")),
+            max_protocol_version: None,
+            cipher_suites: vec![
+                loc(
+                    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA".into(),
+                    "cipherSuites[0]",
+                ),
+                loc(
+                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
+                    "cipherSuites[1]",
+                ),
+            ],
+            ecdh_curves: vec![loc("CurveP256".into(), "ecdhCurves[0]")],
+            mesh_mtls: None,
+        });
+        let exp = only(&policy);
+        assert_eq!(
+            exp.params.cipher_suites,
+            ["ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES128-GCM-SHA256"]
+        );
+        assert_eq!(exp.params.ecdh_curves, ["P-256"]);
+        assert_eq!(exp.versions(CertKeyTypes::RSA), [Tls11, Tls12].into());
+        assert_eq!(exp.groups_tls12, [0x0017]);
+        assert_eq!(
+            exp.source("min_version").unwrap().from,
+            "ServiceMeshControlPlane spec.security.controlPlane.tls"
+        );
+        assert_eq!(exp.source("max_version").unwrap().from, "server.tls");
+    }
+
+    #[test]
+    fn modes_map_to_client_certificate_behaviour() {
+        for (mode, want, terminates) in [
+            (TlsMode::Mutual, ClientCertExpectation::Required, true),
+            (
+                TlsMode::OptionalMutual,
+                ClientCertExpectation::Optional,
+                true,
+            ),
+            (TlsMode::Simple, ClientCertExpectation::NotRequested, true),
+            (
+                TlsMode::Passthrough,
+                ClientCertExpectation::NotRequested,
+                false,
+            ),
+        ] {
+            let mut tls = simple(None, None, &[]);
+            tls.mode = Some(loc(mode, "mode"));
+            let exp = only(&gateway(tls));
+            assert_eq!(exp.client_cert, want, "{mode}");
+            assert_eq!(exp.mode.terminates(), terminates);
+        }
+    }
+
+    #[test]
+    fn probe_names_and_sni_matching() {
+        let mut policy = gateway(simple(None, None, &[]));
+        policy.gateways[0].servers[0].hosts =
+            vec!["*.aliyun.com".into(), "a.test".into(), "*".into()];
+        let exp = only(&policy);
+        assert_eq!(exp.probe_names(), ["tlsposture-probe.aliyun.com", "a.test"]);
+        assert!(exp.serves(None));
+        assert!(host_matches("*.aliyun.com", "x.y.aliyun.com"));
+        assert!(!host_matches("*.aliyun.com", "aliyun.com"));
+        assert!(host_matches("A.test", "a.TEST."));
+    }
+
+    #[test]
+    fn port_selection_falls_back_to_the_only_tls_port() {
+        let exp = expectations(&gateway(simple(None, None, &[])));
+        assert_eq!(for_port(&exp, 8443, None).unwrap().len(), 1);
+        assert!(for_port(&exp, 8443, Some(444))
+            .unwrap_err()
+            .contains("--declared-port"));
+    }
+}

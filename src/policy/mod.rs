@@ -7,7 +7,10 @@
 
 pub mod baseline;
 pub mod effective;
+mod load_placeholder;
 pub mod model;
+
+pub use load_placeholder::load_files;
 
 pub use model::*;
 

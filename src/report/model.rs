@@ -19,7 +19,29 @@ pub struct Report {
     pub started_at: String,
     pub finished_at: String,
     pub targets: Vec<TargetReport>,
+    /// What the targets were judged against, when a policy or baseline was
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyContext>,
     pub summary: Summary,
+}
+
+/// The declared policy and baselines a run was judged against.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct PolicyContext {
+    /// `--policy` files, as given.
+    pub files: Vec<String>,
+    /// Documents read and used (`Gateway default/gw (gw.yaml:1)`).
+    pub documents: Vec<String>,
+    /// Documents skipped, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// The declared servers the targets were compared with
+    /// (`gateway default/gw servers[0] port 443`).
+    pub servers: Vec<String>,
+    /// `--baseline` names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baselines: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

@@ -78,6 +78,12 @@ pub fn render_target(target: &TargetReport, style: Style) -> String {
                 f.title,
                 f.id
             );
+            // Drift findings are the ones a user acts on from a CI log:
+            // say what was seen and which YAML field to change.
+            if f.id.starts_with("policy.") || f.id.starts_with("baseline.") {
+                let _ = writeln!(out, "           seen: {}", f.evidence);
+                let _ = writeln!(out, "           fix:  {}", f.remedy);
+            }
         }
     }
     let _ = writeln!(
@@ -358,8 +364,40 @@ pub fn summary_line(report: &Report) -> String {
         1 => format!("1 finding: {}", detail.join(", ")),
         n => format!("{n} findings: {}", detail.join(", ")),
     };
+    let judged = report.policy.as_ref().map(|p| {
+        let mut parts = Vec::new();
+        let count = |prefix: &str| {
+            report
+                .targets
+                .iter()
+                .flat_map(|t| &t.findings)
+                .filter(|f| f.id.starts_with(prefix))
+                .count()
+        };
+        if !p.files.is_empty() {
+            parts.push(if count("policy.") > 0 {
+                "drift from declared policy".to_string()
+            } else {
+                "matches declared policy".to_string()
+            });
+        }
+        for b in &p.baselines {
+            let outside = report
+                .targets
+                .iter()
+                .flat_map(|t| &t.findings)
+                .any(|f| f.id.starts_with("baseline.") && f.expected["baseline"] == *b);
+            parts.push(if outside {
+                format!("outside {b}")
+            } else {
+                format!("within {b}")
+            });
+        }
+        parts.iter().map(|p| format!(" — {p}")).collect::<String>()
+    });
     format!(
-        "{findings} — {} target(s), {handshakes} handshakes — exit {}",
+        "{findings}{} — {} target(s), {handshakes} handshakes — exit {}",
+        judged.unwrap_or_default(),
         report.targets.len(),
         report.summary.exit_code
     )

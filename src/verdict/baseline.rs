@@ -5,9 +5,14 @@
 use serde_json::json;
 
 use crate::policy::baseline::Baseline;
+use crate::policy::TlsVersionSetting;
 use crate::registry;
 use crate::report::model::{Finding, Severity, TargetReport};
 use crate::wire::ProtocolVersion;
+
+fn istio_name(v: Option<&ProtocolVersion>) -> &'static str {
+    v.map_or("TLS_AUTO", |v| TlsVersionSetting::Version(*v).istio_name())
+}
 
 fn code(text: &str) -> Option<u16> {
     u16::from_str_radix(text.trim_start_matches("0x"), 16).ok()
@@ -37,17 +42,9 @@ pub fn baseline_findings(target: &TargetReport, baseline: &Baseline) -> Vec<Find
                 observed: json!({"version": p.version, "offered": true}),
                 evidence: format!("protocol probe: {}", p.evidence),
                 remedy: format!(
-                    "set tls.minProtocolVersion / maxProtocolVersion to {}–{}",
-                    baseline
-                        .protocols
-                        .first()
-                        .map(|v| v.to_string())
-                        .unwrap_or_default(),
-                    baseline
-                        .protocols
-                        .last()
-                        .map(|v| v.to_string())
-                        .unwrap_or_default()
+                    "set tls.minProtocolVersion: {} and tls.maxProtocolVersion: {}",
+                    istio_name(baseline.protocols.first()),
+                    istio_name(baseline.protocols.last())
                 ),
             });
         }

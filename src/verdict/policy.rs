@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::policy::effective::{CertKeyTypes, ClientCertExpectation, Expectation, RuleSource};
-use crate::policy::TlsMode;
+use crate::policy::{TlsMode, TlsVersionSetting};
 use crate::registry::{self, Strength};
 use crate::report::model::{Finding, Severity, TargetReport};
 use crate::wire::ProtocolVersion;
@@ -162,7 +162,7 @@ fn protocol_drift(
                     "the gateway is not running the declared policy: apply it, or if {} is wanted, set {} to {}",
                     p.version,
                     field_of(exp, setting, field),
-                    istio_version_name(p.version)
+                    TlsVersionSetting::Version(p.version).istio_name()
                 ),
             });
         } else if !offered && want {
@@ -195,16 +195,6 @@ fn list_or_none(items: &[String]) -> String {
         "none".into()
     } else {
         items.join(", ")
-    }
-}
-
-fn istio_version_name(v: ProtocolVersion) -> &'static str {
-    match v {
-        ProtocolVersion::Tls10 => "TLSV1_0",
-        ProtocolVersion::Tls11 => "TLSV1_1",
-        ProtocolVersion::Tls12 => "TLSV1_2",
-        ProtocolVersion::Tls13 => "TLSV1_3",
-        _ => "a TLS version (Istio cannot enable SSL)",
     }
 }
 
