@@ -6,9 +6,12 @@
 //! reading the files named on the command line.
 
 pub mod effective;
+pub mod lint;
 pub mod model;
+mod parse;
 
 pub use model::*;
+pub use parse::{load_files, load_str, merge};
 
 use thiserror::Error;
 
