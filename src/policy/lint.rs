@@ -40,10 +40,15 @@ pub fn lint(policy: &DeclaredPolicy) -> Vec<LintFinding> {
             Severity::Medium,
             &warning.origin,
             warning.message.clone(),
-            format!(
-                "fix the spelling of `{}` (or remove it)",
-                warning.origin.field
-            ),
+            match warning
+                .message
+                .split("did you mean `")
+                .nth(1)
+                .and_then(|rest| rest.split('`').next())
+            {
+                Some(known) => format!("rename `{}` to `{known}`", warning.origin.field),
+                None => format!("remove `{}`", warning.origin.field),
+            },
         );
     }
     for gateway in &policy.gateways {
@@ -342,11 +347,20 @@ fn lint_ciphers(
             );
             continue;
         }
-        let fix = match suite.and_then(|s| s.openssl.as_deref()) {
-            Some(o) if ISTIO_VALID_CIPHERS.contains(&o) => format!("write {o}"),
+        let field = &dropped.origin.field;
+        let (fix, remedy) = match suite.and_then(|s| s.openssl.as_deref()) {
+            Some(o) if ISTIO_VALID_CIPHERS.contains(&o) => {
+                (format!("write {o}"), format!("set `{field}` to {o}"))
+            }
             _ => match closest(&dropped.value, ISTIO_VALID_CIPHERS) {
-                Some(c) => format!("did you mean {c}?"),
-                None => format!("use one of {}", ISTIO_VALID_CIPHERS.join(", ")),
+                Some(c) => (
+                    format!("did you mean {c}?"),
+                    format!("set `{field}` to {c}"),
+                ),
+                None => (
+                    format!("use one of {}", ISTIO_VALID_CIPHERS.join(", ")),
+                    format!("remove `{field}` or replace it with a name Istio accepts"),
+                ),
             },
         };
         let what = match suite {
@@ -368,7 +382,7 @@ fn lint_ciphers(
                 "{} {what}; Istio drops it and Envoy never sees it — {fix}",
                 dropped.value
             ),
-            format!("`{}`: {fix}", dropped.origin.field),
+            remedy,
         );
     }
     if !declared.is_empty() && params.cipher_suites.is_empty() {
