@@ -40,6 +40,34 @@ pub enum Command {
     Lab(LabArgs),
     /// Start the lab, scan every listener, print the results, stop.
     Demo(DemoArgs),
+    /// Work with declared policy files (Istio / Gateway API YAML) offline.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check policy YAML for settings Istio drops, rejects or that weaken
+    /// TLS (no network). Exit 0 clean, 1 findings at or above --fail-on,
+    /// 64 unreadable or invalid file.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Kubernetes YAML files (multi-document and `kind: List` are fine).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the findings as JSON to FILE ("-" = stdout, and then the text
+    /// goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity. The default is
+    /// medium (not high as for scans): a medium lint finding is a setting
+    /// that silently does nothing (a dropped cipher name, a misspelt
+    /// field), which a merge should not let through unnoticed.
+    #[arg(long, value_name = "SEVERITY", default_value = "medium")]
+    pub fail_on: Severity,
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::signal::unix::{signal, SignalKind};
 
-use cli::{Cli, Command, DemoArgs, LabArgs, ScanArgs, ScanFlags, WatchArgs};
+use cli::{
+    Cli, Command, DemoArgs, LabArgs, LintArgs, PolicyCommand, ScanArgs, ScanFlags, WatchArgs,
+};
 use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, Lab, LabOptions};
 use tlsposture::policy::baseline::{self, Baseline};
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
             Command::Watch(args) => run_watch(args).await,
             Command::Lab(args) => run_lab(args).await,
             Command::Demo(args) => run_demo(args, color).await,
+            Command::Policy(PolicyCommand::Lint(args)) => run_policy_lint(args),
         }
     });
     match result {
@@ -365,6 +368,38 @@ fn emit(report: &Report, flags: &ScanFlags, color: bool) -> Result<(), Failure> 
         }
     }
     Ok(())
+}
+
+/// `policy lint`: read every file (64 on the first unreadable or invalid
+/// one, naming file:line:col and field), lint, print, exit 0 or 1.
+fn run_policy_lint(args: LintArgs) -> Result<i32, Failure> {
+    use tlsposture::policy::{self, lint};
+    use tlsposture::report::lint as render;
+
+    let policy = policy::load_files(&args.files).map_err(usage)?;
+    let findings = lint::lint(&policy);
+    let code = if findings.iter().any(|f| f.severity >= args.fail_on) {
+        exit::FINDINGS
+    } else {
+        exit::CLEAN
+    };
+    let text = render::render_text(&findings, &policy);
+    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    if json_to_stdout {
+        eprint!("{text}");
+        let mut out = std::io::stdout().lock();
+        out.write_all(render::render_json(&findings, &policy, code).as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(|e| usage(anyhow!("cannot write the JSON report to stdout: {e}")))?;
+    } else {
+        print!("{text}");
+        if let Some(path) = &args.json {
+            std::fs::write(path, render::render_json(&findings, &policy, code))
+                .with_context(|| format!("cannot write the JSON report to {}", path.display()))
+                .map_err(usage)?;
+        }
+    }
+    Ok(code)
 }
 
 fn terminal_width() -> u16 {

@@ -173,7 +173,7 @@ fn smcp_curve_to_boringssl(name: &str) -> String {
 }
 
 /// The mesh defaults translated to Envoy names (a no-op for MeshConfig).
-fn mesh_ciphers(mesh: &MeshTlsDefaults) -> Vec<Located<String>> {
+pub(crate) fn mesh_ciphers(mesh: &MeshTlsDefaults) -> Vec<Located<String>> {
     match mesh.source {
         MeshTlsSource::SmcpV1 | MeshTlsSource::SmcpV2 => mesh
             .cipher_suites

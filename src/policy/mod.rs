@@ -7,12 +7,12 @@
 
 pub mod baseline;
 pub mod effective;
-mod load_placeholder;
+pub mod lint;
 pub mod model;
-
-pub use load_placeholder::load_files;
+mod parse;
 
 pub use model::*;
+pub use parse::{load_files, load_str, merge};
 
 use thiserror::Error;
 

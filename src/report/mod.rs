@@ -3,5 +3,6 @@
 //! the exit code were settled before a renderer sees the report.
 
 pub mod json;
+pub mod lint;
 pub mod model;
 pub mod terminal;

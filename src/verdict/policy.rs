@@ -112,8 +112,19 @@ pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding>
     let certs = observed_cert_types(target);
     protocol_drift(target, exp, certs, &mut findings);
     suite_drift(target, exp, certs, &mut findings);
-    group_drift(target, exp, &mut findings);
+    group_drift(target, exp, certs, &mut findings);
     host_drift(target, exp, &mut findings);
+    for dropped in &exp.params.dropped {
+        findings.push(Finding {
+            id: "policy.setting_ignored".into(),
+            severity: Severity::Info,
+            title: format!("declared {:?} never reaches Envoy: {}", dropped.value, dropped.reason),
+            expected: json!({"declared": dropped.value}),
+            observed: json!(null),
+            evidence: format!("declared at {}", dropped.origin),
+            remedy: "fix or remove it (tlsposture policy lint explains each case)".into(),
+        });
+    }
     findings
 }
 
@@ -317,11 +328,21 @@ fn suite_drift(
     }
 }
 
-fn group_drift(target: &TargetReport, exp: &Expectation, findings: &mut Vec<Finding>) {
+fn group_drift(
+    target: &TargetReport,
+    exp: &Expectation,
+    certs: CertKeyTypes,
+    findings: &mut Vec<Finding>,
+) {
+    let versions = exp.versions(certs);
     for (version, expected) in [
         (ProtocolVersion::Tls12, &exp.groups_tls12),
         (ProtocolVersion::Tls13, &exp.groups_tls13),
     ] {
+        if !versions.contains(&version) {
+            // An undeclared version is one finding already, not one per group.
+            continue;
+        }
         let observed: Vec<u16> = target
             .groups
             .iter()

@@ -1,0 +1,290 @@
+//! Mesh-wide TLS defaults: MeshConfig `tlsDefaults` (IstioOperator, Sail
+//! `Istio`, the `istio` ConfigMap) and OpenShift `ServiceMeshControlPlane`
+//! (maistra.io v1 and v2). Values are kept as written; `effective`
+//! translates SMCP's Go spellings.
+//!
+//! The `istio` ConfigMap holds MeshConfig as a YAML string in `data.mesh`.
+//! It is parsed as its own document. When it is a block scalar (`mesh: |`,
+//! how Istio always writes it), lines inside it are reported as lines of
+//! the file (the `mesh:` line plus the line inside the block) and columns
+//! include the block's indentation, so origins point at the real place.
+//! For a quoted or single-line string, every origin inside it is the
+//! position of the string itself.
+
+use super::node::{parse_stream, Ctx, Fields, Node, NodeKind};
+use super::{merge_mesh, spec_of, Meta};
+use crate::policy::model::*;
+use crate::policy::PolicyError;
+
+const TLS_DEFAULTS_FIELDS: &[&str] = &["minProtocolVersion", "ecdhCurves", "cipherSuites"];
+const SMCP_TLS_FIELDS: &[&str] = &[
+    "minProtocolVersion",
+    "maxProtocolVersion",
+    "cipherSuites",
+    "ecdhCurves",
+];
+const MESH_VERSIONS: &[&str] = &["TLS_AUTO", "TLSV1_2", "TLSV1_3"];
+const SMCP_VERSIONS: &[&str] = &["TLS_AUTO", "TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3"];
+
+/// Why a mesh document was read but contributed nothing.
+fn nothing(what: &str) -> Option<String> {
+    Some(format!("sets no {what}"))
+}
+
+/// `spec.meshConfig.tlsDefaults` of an `install.istio.io` IstioOperator.
+pub(super) fn read_istio_operator(
+    ctx: &mut Ctx,
+    doc: &Node,
+    policy: &mut DeclaredPolicy,
+) -> Result<Option<String>, PolicyError> {
+    let spec = spec_of(ctx, doc, &[])?;
+    let mesh_config = ctx.sub(&spec, "meshConfig", &[])?;
+    read_tls_defaults(ctx, &mesh_config, MeshTlsSource::IstioOperator, policy).map(|found| {
+        if found {
+            None
+        } else {
+            nothing("meshConfig.tlsDefaults")
+        }
+    })
+}
+
+/// `spec.values.meshConfig.tlsDefaults` of a Sail operator `Istio`.
+pub(super) fn read_sail_istio(
+    ctx: &mut Ctx,
+    doc: &Node,
+    policy: &mut DeclaredPolicy,
+) -> Result<Option<String>, PolicyError> {
+    let spec = spec_of(ctx, doc, &[])?;
+    let values = ctx.sub(&spec, "values", &[])?;
+    let mesh_config = ctx.sub(&values, "meshConfig", &[])?;
+    read_tls_defaults(ctx, &mesh_config, MeshTlsSource::IstioOperator, policy).map(|found| {
+        if found {
+            None
+        } else {
+            nothing("values.meshConfig.tlsDefaults")
+        }
+    })
+}
+
+/// The `istio` ConfigMap (`istio-<revision>` too): `data.mesh` is MeshConfig
+/// as a YAML string.
+pub(super) fn read_config_map(
+    ctx: &mut Ctx,
+    doc: &Node,
+    meta: &Meta,
+    policy: &mut DeclaredPolicy,
+) -> Result<Option<String>, PolicyError> {
+    if meta.name != "istio" && !meta.name.starts_with("istio-") {
+        return Ok(Some(format!(
+            "ConfigMap {} is not Istio's mesh config (named `istio`)",
+            meta.name
+        )));
+    }
+    let top = ctx.fields(
+        Some(doc),
+        "",
+        &[
+            "apiVersion",
+            "kind",
+            "metadata",
+            "data",
+            "binaryData",
+            "immutable",
+        ],
+    )?;
+    let data = ctx.sub(&top, "data", &[])?;
+    let Some((key, value)) = data.entry("mesh") else {
+        return Ok(Some("ConfigMap has no data.mesh".into()));
+    };
+    let path = data.path_of("mesh");
+    let text = ctx.string(value, &path)?;
+
+    // Where lines of the embedded text are in the file (see module docs).
+    let block = value.line > key.line
+        || ctx.text.is_some_and(|t| {
+            t.lines()
+                .nth(key.line.saturating_sub(1))
+                .and_then(|l| l.split_once("mesh:"))
+                .is_some_and(|(_, rest)| {
+                    let rest = rest.trim_start();
+                    rest.starts_with('|') || rest.starts_with('>')
+                })
+        });
+    let indent = ctx
+        .text
+        .and_then(|t| t.lines().nth(key.line))
+        .map(|l| l.len() - l.trim_start().len())
+        .unwrap_or(0);
+    let inner_docs = match parse_stream(ctx.file, &text) {
+        Ok(docs) => docs,
+        Err(PolicyError::Yaml {
+            mut origin,
+            message,
+        }) => {
+            if block {
+                origin.line += key.line;
+                origin.column += indent;
+            } else {
+                origin.line = value.line;
+                origin.column = value.column;
+            }
+            origin.field = format!("{}{path}", ctx.path_prefix);
+            return Err(PolicyError::Yaml { origin, message });
+        }
+        Err(other) => return Err(other),
+    };
+    let Some(inner) = inner_docs.first() else {
+        return Ok(Some("data.mesh is empty".into()));
+    };
+    let inner = if block {
+        inner.clone()
+    } else {
+        flatten_positions(inner.clone(), value.line, value.column)
+    };
+    let mut embedded = Ctx {
+        file: ctx.file,
+        text: None,
+        line_offset: if block { key.line } else { 0 },
+        column_offset: if block { indent } else { 0 },
+        path_prefix: format!("{}{path}:", ctx.path_prefix),
+        warnings: Vec::new(),
+    };
+    let mesh_config = embedded.fields(Some(&inner), "", &[])?;
+    let found = read_tls_defaults(
+        &mut embedded,
+        &mesh_config,
+        MeshTlsSource::ConfigMap,
+        policy,
+    );
+    ctx.warnings.append(&mut embedded.warnings);
+    found.map(|found| {
+        if found {
+            None
+        } else {
+            nothing("tlsDefaults in data.mesh")
+        }
+    })
+}
+
+/// Gives every node of an embedded single-line string the string's position.
+fn flatten_positions(mut node: Node, line: usize, column: usize) -> Node {
+    node.line = line;
+    node.column = column;
+    node.kind = match node.kind {
+        NodeKind::Seq(items) => NodeKind::Seq(
+            items
+                .into_iter()
+                .map(|n| flatten_positions(n, line, column))
+                .collect(),
+        ),
+        NodeKind::Map(entries) => NodeKind::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        flatten_positions(k, line, column),
+                        flatten_positions(v, line, column),
+                    )
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    node
+}
+
+/// Reads `tlsDefaults` under a MeshConfig mapping; `false` when absent.
+fn read_tls_defaults(
+    ctx: &mut Ctx,
+    mesh_config: &Fields,
+    source: MeshTlsSource,
+    policy: &mut DeclaredPolicy,
+) -> Result<bool, PolicyError> {
+    let Some((key, _)) = mesh_config.entry("tlsDefaults") else {
+        return Ok(false);
+    };
+    let tls = ctx.sub(mesh_config, "tlsDefaults", TLS_DEFAULTS_FIELDS)?;
+    let defaults = MeshTlsDefaults {
+        source,
+        origin: ctx.origin(key, &tls.path),
+        min_protocol_version: ctx.located_enum(
+            &tls,
+            "minProtocolVersion",
+            |t| {
+                // MeshConfig's TLSProtocol enum has no TLS 1.0/1.1.
+                TlsVersionSetting::parse(t).filter(|_| {
+                    MESH_VERSIONS
+                        .iter()
+                        .any(|v| v.eq_ignore_ascii_case(t.trim()))
+                })
+            },
+            MESH_VERSIONS,
+        )?,
+        max_protocol_version: None,
+        cipher_suites: ctx.located_list(&tls, "cipherSuites")?,
+        ecdh_curves: ctx.located_list(&tls, "ecdhCurves")?,
+        mesh_mtls: None,
+    };
+    merge_mesh(&mut policy.mesh_tls, defaults);
+    Ok(true)
+}
+
+/// OpenShift `ServiceMeshControlPlane`: maistra.io/v1 `spec.istio.global.tls`
+/// and `.mtls.enabled`; maistra.io/v2 `spec.security.controlPlane.tls` and
+/// `spec.security.dataPlane.mtls`.
+pub(super) fn read_smcp(
+    ctx: &mut Ctx,
+    doc: &Node,
+    meta: &Meta,
+    policy: &mut DeclaredPolicy,
+) -> Result<Option<String>, PolicyError> {
+    let spec = spec_of(ctx, doc, &[])?;
+    let (source, tls_parent, mtls) = if meta.api_version == "maistra.io/v1" {
+        let istio = ctx.sub(&spec, "istio", &[])?;
+        let global = ctx.sub(&istio, "global", &[])?;
+        let mtls = ctx.sub(&global, "mtls", &[])?;
+        let enabled = ctx.located_bool(&mtls, "enabled")?;
+        (MeshTlsSource::SmcpV1, global, enabled)
+    } else {
+        let security = ctx.sub(&spec, "security", &[])?;
+        let control_plane = ctx.sub(&security, "controlPlane", &[])?;
+        let data_plane = ctx.sub(&security, "dataPlane", &[])?;
+        let mtls = ctx.located_bool(&data_plane, "mtls")?;
+        (MeshTlsSource::SmcpV2, control_plane, mtls)
+    };
+    let tls_key = tls_parent.entry("tls").map(|(k, _)| k);
+    if tls_key.is_none() && mtls.is_none() {
+        let at = if source == MeshTlsSource::SmcpV1 {
+            "spec.istio.global.tls or .mtls"
+        } else {
+            "spec.security.controlPlane.tls or dataPlane.mtls"
+        };
+        return Ok(nothing(at));
+    }
+    let tls = ctx.sub(&tls_parent, "tls", SMCP_TLS_FIELDS)?;
+    let origin = match tls_key {
+        Some(k) => ctx.origin(k, &tls.path),
+        None => meta.origin.clone(),
+    };
+    let defaults = MeshTlsDefaults {
+        source,
+        origin,
+        min_protocol_version: ctx.located_enum(
+            &tls,
+            "minProtocolVersion",
+            TlsVersionSetting::parse,
+            SMCP_VERSIONS,
+        )?,
+        max_protocol_version: ctx.located_enum(
+            &tls,
+            "maxProtocolVersion",
+            TlsVersionSetting::parse,
+            SMCP_VERSIONS,
+        )?,
+        cipher_suites: ctx.list_or_csv(&tls, "cipherSuites")?,
+        ecdh_curves: ctx.list_or_csv(&tls, "ecdhCurves")?,
+        mesh_mtls: mtls,
+    };
+    merge_mesh(&mut policy.mesh_tls, defaults);
+    Ok(None)
+}

@@ -1,0 +1,146 @@
+use super::*;
+
+fn load(text: &str) -> DeclaredPolicy {
+    load_str("t.yaml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const AUTHZ: &str =
+    "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: a\nspec:\n";
+
+#[test]
+fn authz_rules_absent_empty_and_match_all() {
+    let absent = load(AUTHZ);
+    assert!(absent.authorization_policies[0].rules.is_empty());
+    assert_eq!(absent.authorization_policies[0].action, AuthzAction::Allow);
+    let empty = load(&format!("{AUTHZ}  rules: []\n"));
+    assert!(empty.authorization_policies[0].rules.is_empty());
+    let all = load(&format!("{AUTHZ}  rules: [{{}}]\n"));
+    assert_eq!(all.authorization_policies[0].rules.len(), 1);
+    assert_eq!(all.authorization_policies[0].rules[0].from, vec![]);
+}
+
+#[test]
+fn authz_when_and_ports() {
+    let p = load(&format!(
+        "{AUTHZ}  action: CUSTOM\n  provider:\n    name: ext\n  rules:\n  - to:\n    - operation:\n        ports: [8080, \"9090\"]\n        notMethods: [POST]\n    when:\n    - key: request.headers[x]\n      notValues: [a]\n"
+    ));
+    let a = &p.authorization_policies[0];
+    assert_eq!(a.action, AuthzAction::Custom);
+    assert_eq!(a.provider.as_deref(), Some("ext"));
+    assert_eq!(a.rules[0].to[0].ports, ["8080", "9090"]);
+    assert_eq!(a.rules[0].to[0].not_methods, ["POST"]);
+    assert_eq!(a.rules[0].when[0].key, "request.headers[x]");
+    assert_eq!(a.rules[0].when[0].not_values, ["a"]);
+}
+
+#[test]
+fn bad_action_is_an_error() {
+    let e = load_str("t.yaml", &format!("{AUTHZ}  action: DENNY\n")).unwrap_err();
+    assert!(e.to_string().contains("did you mean DENY?"), "{e}");
+}
+
+#[test]
+fn peer_authentication_modes() {
+    let p = load(
+        "apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: p\n  namespace: istio-system\nspec:\n  mtls:\n    mode: STRICT\n  portLevelMtls:\n    8080:\n      mode: PERMISSIVE\n",
+    );
+    let pa = &p.peer_authentications[0];
+    assert_eq!(pa.mtls_mode.as_deref(), Some("STRICT"));
+    assert_eq!(
+        pa.port_level_mtls.get(&8080).map(String::as_str),
+        Some("PERMISSIVE")
+    );
+}
+
+#[test]
+fn request_authentication_headers() {
+    let p = load(
+        "apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata:\n  name: r\nspec:\n  jwtRules:\n  - issuer: iss\n    audiences: [a, b]\n    fromHeaders:\n    - name: x-jwt\n      prefix: 'Bearer '\n    fromParams: [token]\n    forwardOriginalToken: true\n",
+    );
+    let r = &p.request_authentications[0].jwt_rules[0];
+    assert_eq!(r.audiences, ["a", "b"]);
+    assert_eq!(
+        r.from_headers,
+        [("x-jwt".to_string(), Some("Bearer ".to_string()))]
+    );
+    assert_eq!(r.from_params, ["token"]);
+    assert!(r.forward_original_token);
+}
+
+#[test]
+fn gateway_api_mutual_from_option_and_validation() {
+    let base = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: g\nspec:\n  listeners:\n  - name: l\n    port: 443\n    protocol: HTTPS\n    tls:\n      certificateRefs:\n      - name: a\n      - name: b\n";
+    let p = load(&format!(
+        "{base}      options:\n        gateway.istio.io/tls-terminate-mode: MUTUAL\n        gateway.istio.io/tls-cipher-suites: ECDHE-RSA-AES128-GCM-SHA256,ECDHE-RSA-AES256-GCM-SHA384\n"
+    ));
+    let tls = p.gateways[0].servers[0].tls.clone().unwrap();
+    assert_eq!(tls.mode.unwrap().value, TlsMode::Mutual);
+    assert_eq!(tls.credential_name.unwrap().value, "a");
+    assert_eq!(tls.credential_names.len(), 2);
+    assert_eq!(tls.cipher_suites.len(), 2);
+    let p = load(&format!(
+        "{base}      frontendValidation:\n        caCertificateRefs:\n        - kind: ConfigMap\n          name: ca\n"
+    ));
+    let tls = p.gateways[0].servers[0].tls.clone().unwrap();
+    assert_eq!(tls.mode.unwrap().value, TlsMode::Mutual);
+    assert_eq!(tls.ca_certificates.unwrap().value, "ca");
+    let p = load(&format!("{base}      mode: Passthrough\n"));
+    let tls = p.gateways[0].servers[0].tls.clone().unwrap();
+    assert_eq!(tls.mode.unwrap().value, TlsMode::Passthrough);
+}
+
+#[test]
+fn sail_istio_and_inline_config_map() {
+    let p = load(
+        "apiVersion: sailoperator.io/v1\nkind: Istio\nmetadata:\n  name: default\nspec:\n  values:\n    meshConfig:\n      tlsDefaults:\n        ecdhCurves: [P-256]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\ndata:\n  mesh: \"tlsDefaults: {minProtocolVersion: TLSV1_3}\"\n",
+    );
+    let mesh = p.mesh_tls.unwrap();
+    assert_eq!(mesh.source, MeshTlsSource::ConfigMap);
+    // Field by field: curves from the Sail Istio, the minimum from the ConfigMap.
+    assert_eq!(mesh.ecdh_curves[0].value, "P-256");
+    let min = mesh.min_protocol_version.unwrap();
+    // A one-line string: origins inside it are the string's position.
+    assert_eq!((min.origin.line, min.origin.column), (16, 9));
+}
+
+#[test]
+fn mesh_config_rejects_tls10() {
+    let e = load_str(
+        "t.yaml",
+        "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: x\nspec:\n  meshConfig:\n    tlsDefaults:\n      minProtocolVersion: TLSV1_0\n",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("TLS_AUTO, TLSV1_2, TLSV1_3"), "{e}");
+}
+
+#[test]
+fn other_config_maps_and_unknown_kinds_are_skipped() {
+    let p = load("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata: {}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n");
+    assert_eq!(p.documents.len(), 2);
+    assert!(p.documents.iter().all(|d| d.skipped.is_some()));
+}
+
+#[test]
+fn misspelt_spec_is_a_warning() {
+    let p = load("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: g\nspce:\n  servers: []\n");
+    assert_eq!(p.warnings.len(), 1);
+    assert!(p.warnings[0].message.contains("did you mean `spec`?"));
+}
+
+#[test]
+fn quoted_port_suggests_the_fix() {
+    let e = load_str(
+        "t.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: g\nspec:\n  servers:\n  - port: {number: \"443\"}\n",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("write 443 without quotes"), "{e}");
+}
+
+#[test]
+fn a_scalar_document_is_an_error() {
+    assert!(matches!(
+        load_str("t.yaml", "just a string\n"),
+        Err(PolicyError::Yaml { .. })
+    ));
+}

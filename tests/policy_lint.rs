@@ -1,0 +1,126 @@
+//! `tlsposture policy lint` end to end: the real binary on the policy
+//! fixtures, output snapshot-tested, exit codes asserted (0 clean, 1
+//! findings at or above --fail-on, 64 invalid file).
+
+use assert_cmd::Command;
+
+/// Runs `tlsposture policy lint ARGS…` from the crate root (so file labels
+/// in the output are the stable relative paths) and returns (exit, stdout, stderr).
+fn lint(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("tlsposture")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .arg("policy")
+        .arg("lint")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn clean_fixture_exits_zero() {
+    let (code, stdout, stderr) = lint(&["fixtures/policy/asm-min-tls12.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn every_seed_fixture_is_clean() {
+    let (code, stdout, stderr) = lint(&[
+        "fixtures/policy/asm-min-tls12.yaml",
+        "fixtures/policy/asm-tls12-only.yaml",
+        "fixtures/policy/asm-tls13-only.yaml",
+        "fixtures/policy/asm-mtls-authz-004.yaml",
+        "fixtures/policy/istio-mutual-003.yaml",
+        "fixtures/policy/sds-multi-host.yaml",
+        "fixtures/policy/smcp-v1-tls.yaml",
+        "fixtures/policy/smcp-v2-tls.yaml",
+        "fixtures/policy/cipher-restricted.yaml",
+        "fixtures/policy/gateway-api.yaml",
+        "fixtures/policy/kubectl-list.yaml",
+        "fixtures/policy/mesh-configmap.yaml",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn invalid_cipher_names_fail_at_medium() {
+    let (code, stdout, _) = lint(&["fixtures/policy/invalid-cipher-name.yaml"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn fail_on_high_lets_medium_findings_pass() {
+    let (code, _, _) = lint(&[
+        "--fail-on",
+        "high",
+        "fixtures/policy/invalid-cipher-name.yaml",
+    ]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn weak_legacy_and_typo() {
+    let (code, stdout, _) = lint(&[
+        "fixtures/policy/weak-legacy.yaml",
+        "fixtures/policy/typo-field.yaml",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn json_to_stdout_is_the_report_alone() {
+    let (code, stdout, stderr) = lint(&["--json", "-", "fixtures/policy/invalid-cipher-name.yaml"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("2 findings: 2 medium"), "{stderr}");
+    let mut json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    json["tool"]["version"] = "X".into();
+    insta::assert_json_snapshot!(json);
+}
+
+#[test]
+fn invalid_files_exit_64_with_one_line() {
+    for (file, expected) in [
+        (
+            "fixtures/policy/invalid/bad-mode.yaml",
+            "fixtures/policy/invalid/bad-mode.yaml:16:13 (spec.servers[0].tls.mode): unknown mode \"SIMPL\"",
+        ),
+        (
+            "fixtures/policy/invalid/port-string.yaml",
+            "fixtures/policy/invalid/port-string.yaml:10:15 (spec.servers[0].port.number): port must be a number",
+        ),
+        (
+            "fixtures/policy/invalid/bad-yaml.yaml",
+            "fixtures/policy/invalid/bad-yaml.yaml:8:10: invalid YAML",
+        ),
+        (
+            "fixtures/policy/invalid/no-kind.yaml",
+            "fixtures/policy/invalid/no-kind.yaml:8:1: document has no apiVersion and kind",
+        ),
+        ("fixtures/policy/missing.yaml", "fixtures/policy/missing.yaml: cannot read"),
+    ] {
+        let (code, stdout, stderr) = lint(&[file]);
+        assert_eq!(code, 64, "{file}: {stderr}");
+        assert!(stdout.is_empty(), "{file}: {stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{file}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("tlsposture: {expected}")),
+            "{file}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn no_files_is_a_usage_error() {
+    let (code, _, _) = lint(&[]);
+    assert_eq!(code, 64);
+}
