@@ -118,7 +118,10 @@ pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding>
         findings.push(Finding {
             id: "policy.setting_ignored".into(),
             severity: Severity::Info,
-            title: format!("declared {:?} never reaches Envoy: {}", dropped.value, dropped.reason),
+            title: format!(
+                "declared {:?} never reaches Envoy: {}",
+                dropped.value, dropped.reason
+            ),
             expected: json!({"declared": dropped.value}),
             observed: json!(null),
             evidence: format!("declared at {}", dropped.origin),
@@ -179,7 +182,9 @@ fn protocol_drift(
         } else if !offered && want {
             findings.push(Finding {
                 id: "policy.protocol_missing".into(),
-                severity: Severity::Medium,
+                // Drift in this direction locks declared clients out: it
+                // fails a rollout as surely as an undeclared version.
+                severity: Severity::High,
                 title: format!("{} not offered, but {} declares it", p.version, exp.label()),
                 expected: json!({"version": p.version, "offered": true}),
                 observed: json!({"version": p.version, "offered": false}),
@@ -257,11 +262,7 @@ fn suite_drift(
                 ),
                 expected: json!({"protocol": version, "suites": codes(&expected)}),
                 observed: json!({"protocol": version, "suites": codes(&observed)}),
-                evidence: format!(
-                    "suite enumeration ({} handshakes in total); declared list from {}",
-                    target.stats.handshakes,
-                    cite(source)
-                ),
+                evidence: format!("suite enumeration; declared list from {}", cite(source)),
                 remedy: format!(
                     "apply the declared Gateway; the list that should be live is {}",
                     field_of(exp, "cipher_suites", "cipherSuites")
