@@ -309,3 +309,19 @@ fn cli_json_has_the_mtls_object() {
     assert_eq!(probes[1]["identity"], "unknown-ca");
     assert_eq!(probes[1]["outcome"], "refused");
 }
+
+#[test]
+fn mtls_is_a_check_of_its_own_and_part_of_all() {
+    let only = Checks::parse("protocols,mtls").expect("parses");
+    assert_eq!(
+        only,
+        Checks {
+            mtls: true,
+            ..Checks::PROTOCOLS_ONLY
+        }
+    );
+    assert!(Checks::parse("all").expect("parses").mtls);
+    assert!(!Checks::parse("certificates").expect("parses").mtls);
+    let err = Checks::parse("bogus").unwrap_err();
+    assert!(err.contains("mtls"), "{err}");
+}
