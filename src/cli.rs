@@ -129,7 +129,7 @@ pub struct ScanFlags {
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
     /// Which checks to run: protocols, suites, groups, signatures, alpn,
-    /// certificates, or all (protocols always run).
+    /// certificates, mtls, or all (protocols always run).
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = Checks::parse)]
     pub checks: Checks,
     /// Verify served chains against the CA certificates in this PEM file

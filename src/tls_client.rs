@@ -4,22 +4,37 @@
 //! ALPN, certificate chain, stapled OCSP and the signature scheme it signed
 //! with.
 //!
+//! [`exchange_with_client_auth`] is the client-certificate variant: it
+//! records whether the server sent a CertificateRequest (and which issuers
+//! it accepts), answers with a given [`ClientIdentity`] or none, then sends
+//! one request and reads the first line of the answer — in TLS 1.3 a server
+//! that requires a certificate refuses only after the handshake, on the
+//! first read.
+//!
+//! The handshake is driven by hand over the TCP stream (not through
+//! tokio-rustls) so that what the connection learnt before a refusal —
+//! version, suite, ALPN, the chain — is still there to report.
+//!
 //! It never judges what it saw (trust, names and expiry are `cert`'s job)
 //! and never connects on its own: the caller brings the stream, so the
 //! per-target connection limit and handshake count stay in `scan::Prober`.
 //! TLS 1.0/1.1 are out of reach here (rustls does not speak them); the raw
 //! hellos of `wire` cover those.
 
+use std::io::{self, Read as _, Write as _};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::client::danger::ServerCertVerifier;
+use rustls::client::ResolvesClientCert;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, SupportedProtocolVersion};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, ClientConnection, SignatureScheme, SupportedProtocolVersion};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 use crate::wire::ProtocolVersion;
 
@@ -41,6 +56,11 @@ pub struct HandshakeRecord {
     pub signature_scheme: Option<u16>,
     /// Key type of the leaf (`RSA`, `ECDSA` …), when it parses.
     pub key_type: Option<String>,
+    /// Set when the handshake did not complete: why. Everything else in
+    /// the record was seen before that (e.g. the version, ALPN and chain
+    /// of a TLS 1.2 server that then refused for want of a client
+    /// certificate).
+    pub broken_off: Option<String>,
 }
 
 /// What to offer in one handshake.
@@ -111,29 +131,397 @@ pub async fn record_handshake(
     let recorder = Arc::new(danger::RecordingVerifier::new(
         opts.signature_schemes.clone(),
     ));
-    let config = client_config(opts, recorder.clone())?;
-    let name = server_name(opts.sni.as_deref(), &stream)?;
-    let _ = stream.set_nodelay(true);
-    let connector = TlsConnector::from(Arc::new(config));
-    let result = tokio::time::timeout(timeout, connector.connect(name, stream)).await;
+    let config = client_config(opts, recorder.clone(), None)?;
+    let mut session = Session::new(config, opts.sni.as_deref(), stream)?;
+    let result = tokio::time::timeout(timeout, session.handshake()).await;
+    let mut record = recorder.take();
+    session.fill(&mut record);
+    session.abort();
     match result {
-        Ok(Ok(tls)) => {
-            let (tcp, conn) = tls.get_ref();
-            let mut record = recorder.take();
-            record.protocol = conn.protocol_version().and_then(our_version);
-            record.suite = conn.negotiated_cipher_suite().map(|s| u16::from(s.suite()));
-            record.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-            abort(tcp);
-            Ok(record)
+        Ok(Ok(())) => Ok(record),
+        Ok(Err(broken)) => {
+            let reason = broken.reason();
+            record.broken_off = Some(reason.clone());
+            Err(TlsClientError::Handshake {
+                reason,
+                seen: Box::new(record),
+            })
         }
-        Ok(Err(e)) => Err(TlsClientError::Handshake {
-            reason: reason(&e),
-            seen: Box::new(recorder.take()),
-        }),
-        Err(_) => Err(TlsClientError::Timeout {
+        Err(_) => {
+            record.broken_off = Some(format!("timeout after {} ms", timeout.as_millis()));
+            Err(TlsClientError::Timeout {
+                limit: timeout,
+                seen: Box::new(record),
+            })
+        }
+    }
+}
+
+/// A client certificate and its key, ready to be offered.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    key: Arc<CertifiedKey>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of logs.
+        f.debug_struct("ClientIdentity").finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// From DER certificates (leaf first) and a PKCS#8 / PKCS#1 / SEC1 key.
+    ///
+    /// # Errors
+    /// [`TlsClientError::Config`] when the chain is empty or the key is not
+    /// one the aws-lc-rs provider can sign with.
+    pub fn from_der(chain: Vec<Vec<u8>>, key_der: Vec<u8>) -> Result<Self, TlsClientError> {
+        let key = PrivateKeyDer::try_from(key_der)
+            .map_err(|e| TlsClientError::Config(format!("client key: {e}")))?;
+        Self::build(chain.into_iter().map(CertificateDer::from).collect(), key)
+    }
+
+    /// From PEM text: the certificates (leaf first) and the private key.
+    ///
+    /// # Errors
+    /// [`TlsClientError::Config`] when either does not parse.
+    pub fn from_pem(chain_pem: &str, key_pem: &str) -> Result<Self, TlsClientError> {
+        let chain = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsClientError::Config(format!("client certificate: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|e| TlsClientError::Config(format!("client key: {e}")))?;
+        Self::build(chain, key)
+    }
+
+    fn build(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, TlsClientError> {
+        if chain.is_empty() {
+            return Err(TlsClientError::Config(
+                "client identity without a certificate".to_owned(),
+            ));
+        }
+        let signer = rustls::crypto::aws_lc_rs::default_provider()
+            .key_provider
+            .load_private_key(key)
+            .map_err(|e| TlsClientError::Config(format!("client key: {e}")))?;
+        Ok(ClientIdentity {
+            key: Arc::new(CertifiedKey::new(chain, signer)),
+        })
+    }
+
+    /// The leaf certificate, DER.
+    pub fn leaf_der(&self) -> &[u8] {
+        self.key.cert[0].as_ref()
+    }
+}
+
+/// The server's CertificateRequest, as the client saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertificateRequestSeen {
+    /// The acceptable issuer names, DER X.500 `Name`s as sent (often
+    /// empty: the server leaves the choice to the client).
+    pub acceptable_issuers: Vec<Vec<u8>>,
+    /// Whether a certificate went back: an identity was given and its key
+    /// can sign with a scheme the server accepts.
+    pub certificate_sent: bool,
+}
+
+/// How a [`exchange_with_client_auth`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeEnd {
+    /// The server answered the request: the first line of what it sent
+    /// (lossy UTF-8, at most 200 characters).
+    Response { first_line: String },
+    /// The server closed with close_notify without answering.
+    ClosedCleanly,
+    /// The connection broke: a fatal alert (`alert`, its code point), or
+    /// reset / EOF / a protocol error (`alert` is `None`).
+    Broken {
+        during_handshake: bool,
+        alert: Option<u8>,
+        reason: String,
+    },
+    TimedOut {
+        during_handshake: bool,
+        limit: Duration,
+    },
+}
+
+/// What one handshake-and-request with (or without) a client certificate
+/// showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAuthExchange {
+    /// What the server showed (version, suite, ALPN, chain), also when it
+    /// refused.
+    pub handshake: HandshakeRecord,
+    /// `Some` when the server sent a CertificateRequest.
+    pub certificate_request: Option<CertificateRequestSeen>,
+    /// The handshake completed on the client's side.
+    pub handshake_complete: bool,
+    /// The request was written (the server may still refuse on reading it).
+    pub request_sent: bool,
+    pub end: ExchangeEnd,
+}
+
+/// Runs one handshake on `stream` offering `identity` (or no certificate)
+/// when the server asks for one, then — whatever was asked — sends
+/// `request` and reads the first line of the answer. `timeout` applies to
+/// the handshake and to the answer, each.
+///
+/// A refusal is part of the result, not an error.
+///
+/// # Errors
+/// Only [`TlsClientError::NoVersions`] / [`TlsClientError::Config`]: the
+/// client could not be built.
+pub async fn exchange_with_client_auth(
+    stream: TcpStream,
+    opts: &HandshakeOptions,
+    identity: Option<&ClientIdentity>,
+    request: &[u8],
+    timeout: Duration,
+) -> Result<ClientAuthExchange, TlsClientError> {
+    let recorder = Arc::new(danger::RecordingVerifier::new(
+        opts.signature_schemes.clone(),
+    ));
+    let resolver = Arc::new(RecordingResolver {
+        identity: identity.map(|i| i.key.clone()),
+        seen: Mutex::default(),
+    });
+    let config = client_config(opts, recorder.clone(), Some(resolver.clone()))?;
+    let mut session = Session::new(config, opts.sni.as_deref(), stream)?;
+    let mut exchange = ClientAuthExchange {
+        handshake: HandshakeRecord::default(),
+        certificate_request: None,
+        handshake_complete: false,
+        request_sent: false,
+        end: ExchangeEnd::ClosedCleanly,
+    };
+    exchange.end = match tokio::time::timeout(timeout, session.handshake()).await {
+        Err(_) => ExchangeEnd::TimedOut {
+            during_handshake: true,
             limit: timeout,
-            seen: Box::new(recorder.take()),
-        }),
+        },
+        Ok(Err(broken)) => broken.end(true),
+        Ok(Ok(())) => {
+            exchange.handshake_complete = true;
+            exchange.request_sent = session.send(request).await.is_ok();
+            match tokio::time::timeout(timeout, session.first_line()).await {
+                Err(_) => ExchangeEnd::TimedOut {
+                    during_handshake: false,
+                    limit: timeout,
+                },
+                Ok(end) => end,
+            }
+        }
+    };
+    exchange.handshake = recorder.take();
+    session.fill(&mut exchange.handshake);
+    if !exchange.handshake_complete {
+        if let ExchangeEnd::Broken { reason, .. } = &exchange.end {
+            exchange.handshake.broken_off = Some(reason.clone());
+        }
+    }
+    exchange.certificate_request = lock_any(&resolver.seen).take();
+    session.abort();
+    Ok(exchange)
+}
+
+/// Answers a CertificateRequest with the identity it holds (or none) and
+/// remembers that one came, with its acceptable issuers.
+#[derive(Debug)]
+struct RecordingResolver {
+    identity: Option<Arc<CertifiedKey>>,
+    seen: Mutex<Option<CertificateRequestSeen>>,
+}
+
+impl ResolvesClientCert for RecordingResolver {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        let certificate_sent = self
+            .identity
+            .as_ref()
+            .is_some_and(|k| k.key.choose_scheme(sigschemes).is_some());
+        *lock_any(&self.seen) = Some(CertificateRequestSeen {
+            acceptable_issuers: root_hint_subjects.iter().map(|n| n.to_vec()).collect(),
+            certificate_sent,
+        });
+        self.identity.clone()
+    }
+
+    /// Always "yes": rustls then keeps what it needs to answer a request
+    /// in every case, and an empty answer is still ours to give.
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// How a hand-driven connection broke.
+enum Broken {
+    Tls(rustls::Error),
+    Io(io::Error),
+    Eof,
+}
+
+impl Broken {
+    /// In rustls's words, as `record_handshake` has always said it.
+    fn reason(&self) -> String {
+        match self {
+            Broken::Tls(e) => e.to_string(),
+            Broken::Eof => "connection closed during the handshake".to_owned(),
+            Broken::Io(e) => e.to_string(),
+        }
+    }
+
+    fn end(self, during_handshake: bool) -> ExchangeEnd {
+        let alert = match &self {
+            Broken::Tls(rustls::Error::AlertReceived(a)) => Some(u8::from(*a)),
+            _ => None,
+        };
+        let reason = match (&self, during_handshake) {
+            (Broken::Eof, false) => "connection closed without close_notify".to_owned(),
+            _ => self.reason(),
+        };
+        ExchangeEnd::Broken {
+            during_handshake,
+            alert,
+            reason,
+        }
+    }
+}
+
+/// A rustls client connection on a TCP stream, driven by hand: after a
+/// refusal the connection still knows what it negotiated.
+struct Session {
+    conn: ClientConnection,
+    tcp: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Session {
+    fn new(
+        config: ClientConfig,
+        sni: Option<&str>,
+        tcp: TcpStream,
+    ) -> Result<Session, TlsClientError> {
+        let name = server_name(sni, &tcp)?;
+        let conn = ClientConnection::new(Arc::new(config), name)
+            .map_err(|e| TlsClientError::Config(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        Ok(Session {
+            conn,
+            tcp,
+            buf: vec![0; 16 * 1024],
+        })
+    }
+
+    /// Writes whatever rustls has queued.
+    async fn flush(&mut self) -> io::Result<()> {
+        let mut out = Vec::new();
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut out)?;
+        }
+        if !out.is_empty() {
+            self.tcp.write_all(&out).await?;
+        }
+        Ok(())
+    }
+
+    /// One socket read, fed to rustls and processed. `Ok(false)` at EOF.
+    async fn read_once(&mut self) -> Result<bool, Broken> {
+        let n = self.tcp.read(&mut self.buf).await.map_err(Broken::Io)?;
+        if n == 0 {
+            // Tells rustls the peer is gone (close_notify or not).
+            let _ = self.conn.read_tls(&mut io::empty());
+            self.conn.process_new_packets().map_err(Broken::Tls)?;
+            return Ok(false);
+        }
+        let mut data = &self.buf[..n];
+        while !data.is_empty() {
+            self.conn.read_tls(&mut data).map_err(Broken::Io)?;
+            self.conn.process_new_packets().map_err(Broken::Tls)?;
+        }
+        Ok(true)
+    }
+
+    async fn handshake(&mut self) -> Result<(), Broken> {
+        loop {
+            self.flush().await.map_err(Broken::Io)?;
+            if !self.conn.is_handshaking() {
+                return Ok(());
+            }
+            if !self.read_once().await? {
+                return Err(Broken::Eof);
+            }
+        }
+    }
+
+    async fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        self.conn.writer().write_all(data)?;
+        self.flush().await
+    }
+
+    /// Reads until the first line of the answer (or 200 bytes of it), a
+    /// close or a failure.
+    async fn first_line(&mut self) -> ExchangeEnd {
+        const MAX: usize = 200;
+        let mut got: Vec<u8> = Vec::new();
+        let answered = |got: &[u8]| ExchangeEnd::Response {
+            first_line: String::from_utf8_lossy(
+                got.split(|b| *b == b'\n').next().unwrap_or_default(),
+            )
+            .trim_end()
+            .chars()
+            .take(MAX)
+            .collect(),
+        };
+        loop {
+            let mut chunk = [0u8; 1024];
+            loop {
+                match self.conn.reader().read(&mut chunk) {
+                    Ok(0) if got.is_empty() => return ExchangeEnd::ClosedCleanly,
+                    Ok(0) => return answered(&got),
+                    Ok(n) => {
+                        got.extend_from_slice(&chunk[..n]);
+                        if got.contains(&b'\n') || got.len() >= MAX {
+                            return answered(&got);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) if !got.is_empty() => return answered(&got),
+                    Err(_) => return Broken::Eof.end(false),
+                }
+            }
+            match self.read_once().await {
+                Ok(_) => {}
+                // Data that came before the failure is still the answer.
+                Err(_) if !got.is_empty() => return answered(&got),
+                Err(broken) => return broken.end(false),
+            }
+        }
+    }
+
+    /// What the connection negotiated, as far as it got.
+    fn fill(&self, record: &mut HandshakeRecord) {
+        record.protocol = self.conn.protocol_version().and_then(our_version);
+        record.suite = self
+            .conn
+            .negotiated_cipher_suite()
+            .map(|s| u16::from(s.suite()));
+        record.alpn = self.conn.alpn_protocol().map(<[u8]>::to_vec);
+    }
+
+    /// Reset rather than close, like the raw probes: nothing stays in
+    /// TIME_WAIT.
+    fn abort(&self) {
+        #[allow(deprecated)]
+        let _ = self.tcp.set_linger(Some(Duration::ZERO));
     }
 }
 
@@ -143,6 +531,7 @@ pub async fn record_handshake(
 fn client_config(
     opts: &HandshakeOptions,
     verifier: Arc<dyn ServerCertVerifier>,
+    client_auth: Option<Arc<dyn ResolvesClientCert>>,
 ) -> Result<ClientConfig, TlsClientError> {
     let versions: Vec<&'static SupportedProtocolVersion> = if opts.versions.is_empty() {
         vec![&rustls::version::TLS13, &rustls::version::TLS12]
@@ -165,12 +554,15 @@ fn client_config(
         kx_groups: rustls::crypto::aws_lc_rs::ALL_KX_GROUPS.to_vec(),
         ..rustls::crypto::aws_lc_rs::default_provider()
     };
-    let mut config = ClientConfig::builder_with_provider(Arc::new(provider))
+    let builder = ClientConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&versions)
         .map_err(|e| TlsClientError::Config(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match client_auth {
+        Some(resolver) => builder.with_client_cert_resolver(resolver),
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = opts.alpn.clone();
     // Each handshake must be a full one that shows the certificate.
     config.resumption = rustls::client::Resumption::disabled();
@@ -202,26 +594,6 @@ fn our_version(v: rustls::ProtocolVersion) -> Option<ProtocolVersion> {
         rustls::ProtocolVersion::TLSv1_0 => Some(ProtocolVersion::Tls10),
         _ => None,
     }
-}
-
-/// The rustls error inside tokio-rustls's `io::Error`, in rustls's words.
-fn reason(e: &std::io::Error) -> String {
-    match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        Some(tls) => tls.to_string(),
-        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            "connection closed during the handshake".to_owned()
-        }
-        None => e.to_string(),
-    }
-}
-
-/// Reset rather than close, like the raw probes: nothing stays in TIME_WAIT.
-fn abort(tcp: &TcpStream) {
-    #[allow(deprecated)]
-    let _ = tcp.set_linger(Some(Duration::ZERO));
 }
 
 /// Every signature scheme the aws-lc-rs provider can verify: what a
@@ -328,5 +700,9 @@ pub mod danger {
 /// A poisoned lock only means another handshake task panicked mid-record;
 /// the record is still plain data.
 fn lock(m: &Mutex<HandshakeRecord>) -> std::sync::MutexGuard<'_, HandshakeRecord> {
+    lock_any(m)
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -4,8 +4,9 @@
 
 use tlsposture::registry::{self, GroupKind};
 use tlsposture::report::model::{
-    AlpnResult, CertificateInfo, CertificateResult, GroupResult, PreferenceResult, ProtocolResult,
-    Report, SignatureResult, Stats, SuiteResult, TargetReport, ToolInfo, SCHEMA_VERSION,
+    AlpnResult, CertificateInfo, CertificateResult, GroupResult, MtlsProbe, MtlsResult,
+    PreferenceResult, ProtocolResult, Report, SignatureResult, Stats, SuiteResult, TargetReport,
+    ToolInfo, SCHEMA_VERSION,
 };
 use tlsposture::report::{json, terminal};
 use tlsposture::verdict;
@@ -168,7 +169,65 @@ fn full_target() -> TargetReport {
             chain_problems: vec![],
         },
     ];
+    t.mtls = Some(MtlsResult {
+        client_cert_required: Some(true),
+        client_cert_requested: Some(true),
+        acceptable_ca_names: vec!["O=tlsposture lab, CN=tlsposture lab CA".into()],
+        evidence: "required: without a certificate: alert certificate_required after handshake (TLS1.3)"
+            .into(),
+        probes: vec![
+            MtlsProbe {
+                identity: "none".into(),
+                outcome: "refused".into(),
+                protocol: Some(Tls13),
+                http_status: None,
+                evidence: "CertificateRequest naming 1 acceptable CA(s), no certificate sent; \
+                           alert certificate_required after handshake (TLS1.3)"
+                    .into(),
+            },
+            MtlsProbe {
+                identity: "unknown-ca".into(),
+                outcome: "refused".into(),
+                protocol: Some(Tls13),
+                http_status: None,
+                evidence: "CertificateRequest, certificate sent; alert unknown_ca after handshake (TLS1.3)"
+                    .into(),
+            },
+        ],
+    });
     tlsposture::verdict::judge(&mut t);
+    t
+}
+
+/// A listener that asks for a client certificate but serves without one.
+fn optional_mtls_target() -> TargetReport {
+    let mut t = legacy_target();
+    t.label = Some("optional-mtls".into());
+    t.mtls = Some(MtlsResult {
+        client_cert_required: Some(false),
+        client_cert_requested: Some(true),
+        acceptable_ca_names: vec![],
+        evidence: "optional: requested, but without a certificate: answered \"HTTP/1.1 200 OK\" (TLS1.3)".into(),
+        probes: vec![
+            MtlsProbe {
+                identity: "none".into(),
+                outcome: "accepted".into(),
+                protocol: Some(Tls13),
+                http_status: Some(200),
+                evidence: "CertificateRequest naming 0 acceptable CA(s), no certificate sent; \
+                           answered \"HTTP/1.1 200 OK\" (TLS1.3)"
+                    .into(),
+            },
+            MtlsProbe {
+                identity: "unknown-ca".into(),
+                outcome: "refused".into(),
+                protocol: Some(Tls12),
+                http_status: None,
+                evidence: "CertificateRequest, certificate sent; alert unknown_ca during handshake (TLS1.2)"
+                    .into(),
+            },
+        ],
+    });
     t
 }
 
@@ -215,6 +274,12 @@ fn terminal_report_everything_offered() {
 fn json_report_everything_offered() {
     let r = report(vec![full_target()]);
     insta::assert_snapshot!(json::render(&r));
+}
+
+#[test]
+fn terminal_report_optional_mtls() {
+    let r = report(vec![optional_mtls_target()]);
+    insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
 }
 
 #[test]

@@ -95,6 +95,9 @@ pub struct TargetReport {
     /// The certificate served per requested name (and with no / an unknown SNI).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<CertificateResult>,
+    /// Whether the server requests / requires a client certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls: Option<MtlsResult>,
     pub findings: Vec<Finding>,
     pub stats: Stats,
 }
@@ -116,6 +119,7 @@ impl TargetReport {
             signature_algorithms: Vec::new(),
             alpn: None,
             certificates: Vec::new(),
+            mtls: None,
             findings: Vec::new(),
             stats: Stats::default(),
         }
@@ -325,6 +329,47 @@ pub struct CertificateInfo {
     pub sha256: String,
     pub self_signed: bool,
     pub is_ca: bool,
+}
+
+/// Client-certificate (mutual TLS) behaviour: a handshake without a
+/// certificate and, when the server asked for one, one with a certificate
+/// from a CA nobody trusts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct MtlsResult {
+    /// `true`: refused without a client certificate (after asking for
+    /// one); `false`: served without one (optional, or not requested);
+    /// `null`: could not be told (see `evidence`).
+    pub client_cert_required: Option<bool>,
+    /// Whether the server sent a CertificateRequest; `null` when the
+    /// handshake did not get far enough to tell.
+    pub client_cert_requested: Option<bool>,
+    /// The issuer names the CertificateRequest listed as acceptable, e.g.
+    /// `O=tlsposture lab, CN=tlsposture lab CA`; often empty (the server
+    /// leaves the choice to the client).
+    pub acceptable_ca_names: Vec<String>,
+    /// One line: what was concluded and why.
+    pub evidence: String,
+    /// Each handshake made, in order.
+    pub probes: Vec<MtlsProbe>,
+}
+
+/// One handshake (and request) with one client identity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct MtlsProbe {
+    /// `none` (no certificate) or `unknown-ca` (a certificate from a CA
+    /// generated for the scan).
+    pub identity: String,
+    /// `accepted` (an HTTP answer or a clean close), `refused` (a fatal
+    /// alert, during or after the handshake) or `error` (timeout, reset,
+    /// anything else: see `evidence`).
+    pub outcome: String,
+    /// The version negotiated, when the handshake got that far.
+    pub protocol: Option<ProtocolVersion>,
+    /// Status of the HTTP answer, when there was one.
+    pub http_status: Option<u16>,
+    /// What was seen, e.g. `alert certificate_required after handshake
+    /// (TLS1.3)` or `alert handshake_failure during handshake (TLS1.2)`.
+    pub evidence: String,
 }
 
 /// How bad a finding is; ordered so `>=` compares with `--fail-on`.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::model::{ProtocolResult, Report, Severity, TargetReport};
+use super::model::{MtlsResult, ProtocolResult, Report, Severity, TargetReport};
 use crate::registry::Strength;
 use crate::wire::ProtocolVersion;
 
@@ -252,6 +252,33 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
         }
         out.push_str(&table.trim_fmt());
         out.push('\n');
+    }
+    if let Some(mtls) = &target.mtls {
+        render_mtls(out, mtls);
+    }
+}
+
+/// Client certificates: the conclusion, the acceptable CAs, one line per
+/// probe.
+fn render_mtls(out: &mut String, mtls: &MtlsResult) {
+    let conclusion = match (mtls.client_cert_required, mtls.client_cert_requested) {
+        (Some(true), _) => "client certificate required".to_string(),
+        (Some(false), Some(true)) => {
+            "client certificate optional (requested, not required)".to_string()
+        }
+        (Some(false), _) => "client certificate not requested".to_string(),
+        (None, _) => format!("unknown ({})", mtls.evidence),
+    };
+    let _ = writeln!(out, "mTLS: {conclusion}");
+    if !mtls.acceptable_ca_names.is_empty() {
+        let _ = writeln!(
+            out,
+            "  acceptable CAs: {}",
+            mtls.acceptable_ca_names.join("; ")
+        );
+    }
+    for p in &mtls.probes {
+        let _ = writeln!(out, "  {:<11} {:<9} {}", p.identity, p.outcome, p.evidence);
     }
 }
 

@@ -56,18 +56,29 @@ async fn agrees(
         signature_schemes: None,
     };
     match full_handshake(prober, &opts).await {
+        // A handshake refused after the server's Certificate (a TLS 1.2
+        // server requiring a client certificate) still showed the
+        // ServerHello / EncryptedExtensions, where ALPN is agreed.
         Ok(record) => {
             let version = record.protocol.map(|v| v.name()).unwrap_or("TLS");
+            let after = record
+                .broken_off
+                .as_deref()
+                .map(|why| format!("; handshake then broken off: {why}"))
+                .unwrap_or_default();
             match record.alpn {
-                Some(p) if p == protocol => (Some(true), format!("agreed ({version})")),
+                Some(p) if p == protocol => (Some(true), format!("agreed ({version}){after}")),
                 Some(other) => (
                     Some(false),
                     format!(
-                        "server chose {:?} instead ({version})",
+                        "server chose {:?} instead ({version}){after}",
                         String::from_utf8_lossy(&other)
                     ),
                 ),
-                None => (Some(false), format!("no protocol selected ({version})")),
+                None => (
+                    Some(false),
+                    format!("no protocol selected ({version}){after}"),
+                ),
             }
         }
         Err(why) if why.contains("NoApplicationProtocol") => {

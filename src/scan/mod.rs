@@ -7,6 +7,7 @@
 
 mod alpn;
 mod certs;
+mod client_auth;
 mod groups;
 mod hellos;
 mod preference;
@@ -19,6 +20,9 @@ mod watch;
 
 pub use alpn::scan_alpn;
 pub use certs::{scan_certificates, UNKNOWN_SNI};
+pub use client_auth::{
+    readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA, UNKNOWN_CA_SPIFFE_ID,
+};
 pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use preference::{preference, tiers};
@@ -50,6 +54,8 @@ pub struct Checks {
     pub signatures: bool,
     pub alpn: bool,
     pub certificates: bool,
+    /// Whether a client certificate is requested / required (mTLS).
+    pub mtls: bool,
 }
 
 impl Checks {
@@ -59,6 +65,7 @@ impl Checks {
         signatures: true,
         alpn: true,
         certificates: true,
+        mtls: true,
     };
     pub const PROTOCOLS_ONLY: Checks = Checks {
         suites: false,
@@ -66,10 +73,11 @@ impl Checks {
         signatures: false,
         alpn: false,
         certificates: false,
+        mtls: false,
     };
 
     /// Parses a comma-separated list: `protocols`, `suites`, `groups`,
-    /// `signatures`, `alpn`, `certificates`, or `all`.
+    /// `signatures`, `alpn`, `certificates`, `mtls`, or `all`.
     pub fn parse(list: &str) -> Result<Checks, String> {
         let mut checks = Checks::PROTOCOLS_ONLY;
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -81,9 +89,10 @@ impl Checks {
                 "signatures" | "sigalgs" => checks.signatures = true,
                 "alpn" => checks.alpn = true,
                 "certificates" | "certs" => checks.certificates = true,
+                "mtls" | "client-auth" => checks.mtls = true,
                 other => {
                     return Err(format!(
-                        "unknown check {other:?} (use protocols, suites, groups, signatures, alpn, certificates or all)"
+                        "unknown check {other:?} (use protocols, suites, groups, signatures, alpn, certificates, mtls or all)"
                     ))
                 }
             }
@@ -265,7 +274,7 @@ async fn run_checks(
             cert_names.push(name.clone());
         }
     }
-    let (suites, groups, sig12, sig13, alpn, certificates) = tokio::join!(
+    let (suites, groups, sig12, sig13, alpn, certificates, mtls) = tokio::join!(
         when(checks.suites, enumerate_suites(prober, sni, offered)),
         when(checks.groups, enumerate_groups(prober, sni, offered)),
         when(
@@ -281,6 +290,7 @@ async fn run_checks(
             checks.certificates,
             scan_certificates(prober, &cert_names, offered, &options.roots)
         ),
+        when(checks.mtls, scan_client_auth(prober, sni, offered)),
     );
     if let Some(scan) = suites {
         report.cipher_suites = scan.suites;
@@ -293,6 +303,7 @@ async fn run_checks(
         .extend(sig13.unwrap_or_default());
     report.alpn = alpn;
     report.certificates = certificates.unwrap_or_default();
+    report.mtls = mtls;
 }
 
 /// Runs `step` only when `enabled`.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tlsposture::lab::{Lab, LabOptions, ListenerSpec};
 
 pub use openssl_client::{https_get, s_client, served_leaf_sha256, Handshake};
-pub use openssl_server::OpensslServer;
+pub use openssl_server::{ClientVerify, OpensslServer};
 
 /// One runtime for every synchronous test in a binary. Labs are started on
 /// its worker threads, which live as long as the process: Envoy is tied to

@@ -11,6 +11,24 @@ use tlsposture::lab::{KeyKind, LabCa};
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How `openssl s_server` treats client certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientVerify {
+    /// `-Verify 1`: refuse clients without a certificate.
+    Required,
+    /// `-verify 1`: ask, but serve clients without one.
+    Optional,
+}
+
+impl ClientVerify {
+    fn flag(self) -> &'static str {
+        match self {
+            ClientVerify::Required => "-Verify",
+            ClientVerify::Optional => "-verify",
+        }
+    }
+}
+
 /// A running `openssl s_server -www`, killed on drop.
 pub struct OpensslServer {
     child: Child,
@@ -28,6 +46,19 @@ impl OpensslServer {
     /// Panics (so the test fails) if `openssl` is missing — with the hint
     /// `apt-get install openssl` — or the server does not come up.
     pub fn start(args: &[&str]) -> OpensslServer {
+        Self::launch(args, None)
+    }
+
+    /// Like [`OpensslServer::start`], asking every client for a certificate
+    /// issued by the server's own lab CA (`-CAfile ca.pem`, also sent as the
+    /// acceptable CA list): [`ClientVerify::Required`] is `-Verify 1`,
+    /// [`ClientVerify::Optional`] `-verify 1`. `-verify_return_error` makes
+    /// a presented certificate that does not verify fatal, as in Envoy.
+    pub fn start_with_client_auth(verify: ClientVerify, args: &[&str]) -> OpensslServer {
+        Self::launch(args, Some(verify))
+    }
+
+    fn launch(args: &[&str], verify: Option<ClientVerify>) -> OpensslServer {
         let dir = tempfile::tempdir().expect("creating a temporary directory");
         let ca = LabCa::generate().expect("generating a test CA");
         let leaf = ca
@@ -36,7 +67,18 @@ impl OpensslServer {
         let files = leaf
             .write(dir.path(), "server")
             .expect("writing the certificate");
-        std::fs::write(dir.path().join("ca.pem"), ca.cert_pem()).expect("writing ca.pem");
+        let ca_path = dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca.cert_pem()).expect("writing ca.pem");
+        let client_auth: Vec<std::ffi::OsString> = match verify {
+            None => Vec::new(),
+            Some(v) => vec![
+                v.flag().into(),
+                "1".into(),
+                "-CAfile".into(),
+                ca_path.into_os_string(),
+                "-verify_return_error".into(),
+            ],
+        };
 
         let stdout_path = dir.path().join("stdout.txt");
         let stdout = std::fs::File::create(&stdout_path).expect("creating stdout.txt");
@@ -49,6 +91,7 @@ impl OpensslServer {
             .arg("-key")
             .arg(&files.key)
             .args(args)
+            .args(&client_auth)
             .stdin(Stdio::piped()) // s_server exits on stdin EOF in some modes
             .stdout(stdout)
             .stderr(stderr)

@@ -1,0 +1,363 @@
+//! Whether the gateway requests / requires a client certificate (mutual
+//! TLS): a handshake with no certificate, and — only when the server sent a
+//! CertificateRequest — one with a certificate from a CA generated for the
+//! scan, which no gateway can trust.
+//!
+//! Each probe sends one HTTP request after the handshake, whatever
+//! happened: in TLS 1.3 a server that requires a certificate lets the
+//! client finish its handshake and refuses (alert `certificate_required`,
+//! or `unknown_ca` for an untrusted one) on the first read; in TLS 1.2 the
+//! handshake itself fails with an alert.
+//!
+//! Observation only: whether mTLS should be required is `verdict`'s
+//! question.
+
+use std::sync::OnceLock;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+};
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::FromDer;
+use x509_parser::x509::X509Name;
+
+use super::Prober;
+use crate::report::model::{MtlsProbe, MtlsResult};
+use crate::tls_client::{
+    exchange_with_client_auth, ClientAuthExchange, ClientIdentity, ExchangeEnd, HandshakeOptions,
+};
+use crate::wire::{AlertDescription, ProtocolVersion};
+
+/// The only identity of the unknown-CA client certificate (URI SAN):
+/// `.invalid` is reserved (RFC 2606), so no mesh can know it.
+pub const UNKNOWN_CA_SPIFFE_ID: &str = "spiffe://tlsposture.invalid/unknown-ca";
+
+/// Probe identity names, as reported.
+pub const IDENTITY_NONE: &str = "none";
+pub const IDENTITY_UNKNOWN_CA: &str = "unknown-ca";
+
+/// One or two handshakes (see the module docs) under the prober's limit,
+/// with `sni` (or the IP address) as server name and HTTP `Host`. Never
+/// fails: what could not be told is `null` with the reason in `evidence`.
+pub async fn scan_client_auth(
+    prober: &Prober,
+    sni: Option<&str>,
+    offered: &[ProtocolVersion],
+) -> MtlsResult {
+    let versions: Vec<ProtocolVersion> = offered
+        .iter()
+        .copied()
+        .filter(|v| matches!(v, ProtocolVersion::Tls12 | ProtocolVersion::Tls13))
+        .collect();
+    if versions.is_empty() {
+        return MtlsResult {
+            client_cert_required: None,
+            client_cert_requested: None,
+            acceptable_ca_names: Vec::new(),
+            evidence: "not tested: client certificates are probed over TLS 1.2 or 1.3, and \
+                       neither is offered"
+                .to_owned(),
+            probes: Vec::new(),
+        };
+    }
+    let opts = HandshakeOptions {
+        sni: sni.map(str::to_owned),
+        alpn: Vec::new(),
+        versions,
+        signature_schemes: None,
+    };
+    let host = match sni {
+        Some(name) => name.to_owned(),
+        None => match prober.addr().ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        },
+    };
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+
+    let without = exchange(prober, &opts, None, request.as_bytes()).await;
+    let (none_probe, none_exchange) = match without {
+        Ok(x) => (probe_result(IDENTITY_NONE, &x), Some(x)),
+        Err(why) => (error_probe(IDENTITY_NONE, why), None),
+    };
+    let mut result = classify(none_exchange.as_ref(), &none_probe);
+    result.probes.push(none_probe);
+
+    if result.client_cert_requested == Some(true) {
+        let probe = match unknown_ca_identity() {
+            Ok(identity) => {
+                match exchange(prober, &opts, Some(&identity), request.as_bytes()).await {
+                    Ok(x) => probe_result(IDENTITY_UNKNOWN_CA, &x),
+                    Err(why) => error_probe(IDENTITY_UNKNOWN_CA, why),
+                }
+            }
+            Err(why) => error_probe(
+                IDENTITY_UNKNOWN_CA,
+                format!("could not generate the client certificate: {why}"),
+            ),
+        };
+        result.probes.push(probe);
+    }
+    result
+}
+
+async fn exchange(
+    prober: &Prober,
+    opts: &HandshakeOptions,
+    identity: Option<&ClientIdentity>,
+    request: &[u8],
+) -> Result<ClientAuthExchange, String> {
+    let (stream, _permit) = prober.connect().await.map_err(|e| e.to_string())?;
+    exchange_with_client_auth(stream, opts, identity, request, prober.timeouts().read)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The verdict-free conclusion from the no-certificate probe.
+fn classify(exchange: Option<&ClientAuthExchange>, probe: &MtlsProbe) -> MtlsResult {
+    let mut result = MtlsResult {
+        client_cert_required: None,
+        client_cert_requested: None,
+        acceptable_ca_names: Vec::new(),
+        evidence: String::new(),
+        probes: Vec::new(),
+    };
+    let Some(x) = exchange else {
+        result.evidence = format!("unknown: {}", probe.evidence);
+        return result;
+    };
+    // The probe's last note is how it ended.
+    let ending = probe.evidence.rsplit("; ").next().unwrap_or_default();
+    match &x.certificate_request {
+        Some(request) => {
+            result.client_cert_requested = Some(true);
+            result.acceptable_ca_names = request
+                .acceptable_issuers
+                .iter()
+                .map(|der| readable_name(der))
+                .collect();
+            match probe.outcome.as_str() {
+                "refused" => {
+                    result.client_cert_required = Some(true);
+                    result.evidence = format!("required: without a certificate: {ending}");
+                }
+                "accepted" => {
+                    result.client_cert_required = Some(false);
+                    result.evidence =
+                        format!("optional: requested, but without a certificate: {ending}");
+                }
+                _ => {
+                    result.evidence = format!("unknown: requested, then {ending}");
+                }
+            }
+        }
+        // The CertificateRequest comes before the server's Finished: a
+        // completed handshake without one means none was sent.
+        None if x.handshake_complete => {
+            result.client_cert_requested = Some(false);
+            result.client_cert_required = Some(false);
+            result.evidence = format!("not requested: {ending}");
+        }
+        None => {
+            result.evidence =
+                format!("unknown: the handshake ended before it could show: {ending}");
+        }
+    }
+    result
+}
+
+fn probe_result(identity: &str, x: &ClientAuthExchange) -> MtlsProbe {
+    let protocol = x.handshake.protocol;
+    let version = protocol.map(|v| v.name()).unwrap_or("version unknown");
+    let mut notes: Vec<String> = Vec::new();
+    match (&x.certificate_request, identity) {
+        (None, _) if x.handshake_complete => notes.push("no CertificateRequest".to_owned()),
+        (Some(r), IDENTITY_NONE) => notes.push(format!(
+            "CertificateRequest naming {} acceptable CA(s), no certificate sent",
+            r.acceptable_issuers.len()
+        )),
+        (Some(r), _) if !r.certificate_sent => notes.push(
+            "CertificateRequest, but the certificate could not be sent (no common signature \
+             scheme)"
+                .to_owned(),
+        ),
+        (Some(_), _) => notes.push("CertificateRequest, certificate sent".to_owned()),
+        (None, _) => {}
+    }
+    let stage = |during: bool| {
+        if during {
+            "during handshake"
+        } else {
+            "after handshake"
+        }
+    };
+    let (outcome, http_status) = match &x.end {
+        ExchangeEnd::Response { first_line } => {
+            notes.push(format!("answered {first_line:?} ({version})"));
+            ("accepted", http_status(first_line))
+        }
+        ExchangeEnd::ClosedCleanly => {
+            notes.push(format!(
+                "closed cleanly without an answer after handshake ({version})"
+            ));
+            ("accepted", None)
+        }
+        ExchangeEnd::Broken {
+            during_handshake,
+            alert: Some(code),
+            ..
+        } => {
+            notes.push(format!(
+                "alert {} {} ({version})",
+                AlertDescription::from_u8(*code).name(),
+                stage(*during_handshake)
+            ));
+            ("refused", None)
+        }
+        ExchangeEnd::Broken {
+            during_handshake,
+            alert: None,
+            reason,
+        } => {
+            notes.push(format!("{reason} {} ({version})", stage(*during_handshake)));
+            ("error", None)
+        }
+        ExchangeEnd::TimedOut {
+            during_handshake,
+            limit,
+        } => {
+            notes.push(format!(
+                "no answer within {} ms {} ({version})",
+                limit.as_millis(),
+                stage(*during_handshake)
+            ));
+            ("error", None)
+        }
+    };
+    MtlsProbe {
+        identity: identity.to_owned(),
+        outcome: outcome.to_owned(),
+        protocol,
+        http_status,
+        evidence: notes.join("; "),
+    }
+}
+
+fn error_probe(identity: &str, why: String) -> MtlsProbe {
+    MtlsProbe {
+        identity: identity.to_owned(),
+        outcome: "error".to_owned(),
+        protocol: None,
+        http_status: None,
+        evidence: why,
+    }
+}
+
+/// `HTTP/1.1 403 Forbidden` → 403.
+fn http_status(first_line: &str) -> Option<u16> {
+    let mut parts = first_line.split_ascii_whitespace();
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/") {
+        return None;
+    }
+    let code = parts.next()?;
+    if code.len() != 3 {
+        return None;
+    }
+    code.parse().ok()
+}
+
+/// A DER X.500 Name as `O=…, CN=…`; hex when it does not parse.
+pub fn readable_name(der: &[u8]) -> String {
+    match X509Name::from_der(der) {
+        Ok((_, name)) => name.to_string(),
+        Err(_) => format!(
+            "unparsable name 0x{}",
+            der.iter().map(|b| format!("{b:02X}")).collect::<String>()
+        ),
+    }
+}
+
+/// The unknown-CA client identity: generated once per process, only when
+/// first needed, and kept in memory only.
+fn unknown_ca_identity() -> Result<ClientIdentity, String> {
+    static IDENTITY: OnceLock<Result<ClientIdentity, String>> = OnceLock::new();
+    IDENTITY.get_or_init(generate_unknown_ca).clone()
+}
+
+/// A fresh ECDSA P-256 CA named `tlsposture unknown CA` and a client leaf
+/// under it whose only identity is [`UNKNOWN_CA_SPIFFE_ID`].
+fn generate_unknown_ca() -> Result<ClientIdentity, String> {
+    let err = |e: rcgen::Error| e.to_string();
+    let now = OffsetDateTime::now_utc();
+    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name = DistinguishedName::new();
+    ca.distinguished_name
+        .push(DnType::OrganizationName, "tlsposture");
+    ca.distinguished_name
+        .push(DnType::CommonName, "tlsposture unknown CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.not_before = now - Duration::hours(1);
+    ca.not_after = now + Duration::days(7);
+    // Self-signing fixes the CA's name and key in `issuer`; the CA
+    // certificate itself is never sent.
+    ca.self_signed(&ca_key).map_err(err)?;
+    let issuer = Issuer::new(ca, ca_key);
+
+    let uri = rcgen::string::Ia5String::try_from(UNKNOWN_CA_SPIFFE_ID).map_err(err)?;
+    let mut leaf = CertificateParams::default();
+    leaf.distinguished_name = DistinguishedName::new();
+    leaf.subject_alt_names = vec![SanType::URI(uri)];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.not_before = now - Duration::hours(1);
+    leaf.not_after = now + Duration::days(7);
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let cert = leaf.signed_by(&leaf_key, &issuer).map_err(err)?;
+    ClientIdentity::from_der(vec![cert.der().to_vec()], leaf_key.serialize_der())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_status_reads_the_status_line_only() {
+        assert_eq!(http_status("HTTP/1.1 403 Forbidden"), Some(403));
+        assert_eq!(http_status("HTTP/1.0 200 ok"), Some(200));
+        assert_eq!(http_status("HTTP/1.1 4031"), None);
+        assert_eq!(http_status("<html>"), None);
+        assert_eq!(http_status(""), None);
+    }
+
+    #[test]
+    fn unknown_ca_identity_is_a_spiffe_client_certificate() {
+        let identity = unknown_ca_identity().expect("generated");
+        let (_, cert) = x509_parser::parse_x509_certificate(identity.leaf_der()).expect("parses");
+        assert_eq!(
+            cert.issuer().to_string(),
+            "O=tlsposture, CN=tlsposture unknown CA"
+        );
+        let san = cert
+            .subject_alternative_name()
+            .expect("valid")
+            .expect("present");
+        assert!(
+            format!("{:?}", san.value).contains(UNKNOWN_CA_SPIFFE_ID),
+            "{san:?}"
+        );
+        // Generated once: the same certificate the second time.
+        let again = unknown_ca_identity().expect("generated");
+        assert_eq!(again.leaf_der(), identity.leaf_der());
+    }
+
+    #[test]
+    fn readable_name_of_garbage_is_hex() {
+        assert_eq!(readable_name(&[0x01, 0x02]), "unparsable name 0x0102");
+    }
+}
