@@ -11,6 +11,7 @@
 pub mod certs;
 pub mod config;
 pub mod envoy;
+pub mod from_policy;
 
 use std::collections::HashMap;
 use std::io;
@@ -31,6 +32,10 @@ pub use config::{
     PlainHttp,
 };
 pub use envoy::EnvoyError;
+pub use from_policy::{
+    listeners_from_policy, ClientIdentity, FromPolicyError, PolicyLab, PolicyLabOptions,
+    PolicyListener, PolicyServer, SkippedServer,
+};
 
 const LOG_FILE: &str = "envoy.log";
 const BOOTSTRAP_FILE: &str = "envoy-bootstrap.json";
