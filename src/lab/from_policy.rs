@@ -67,8 +67,8 @@ impl Default for PolicyLabOptions {
 #[derive(Debug, Error)]
 pub enum FromPolicyError {
     /// Every server was skipped (or there were none).
-    #[error("the policy declares no gateway server the lab can serve ({skipped} skipped)")]
-    NothingToServe { skipped: usize },
+    #[error("the policy declares no gateway server the lab can serve{}", skipped_list(.skipped))]
+    NothingToServe { skipped: Vec<SkippedServer> },
     #[error("--port-base {base} leaves no room for {count} listeners")]
     PortRange { base: u16, count: usize },
     /// What istiod would have rendered, Envoy (or the lab) cannot take; e.g.
@@ -305,9 +305,7 @@ pub fn listeners_from_policy(
         }
     }
     if listeners.is_empty() {
-        return Err(FromPolicyError::NothingToServe {
-            skipped: skipped.len(),
-        });
+        return Err(FromPolicyError::NothingToServe { skipped });
     }
     if let Some(base) = opts.port_base {
         let count = listeners.len();
@@ -427,6 +425,13 @@ fn describe_server(l: &PolicyListener, s: &PolicyServer, addr: &str) -> String {
         ));
     }
     line
+}
+
+fn skipped_list(skipped: &[SkippedServer]) -> String {
+    skipped
+        .iter()
+        .map(|s| format!("; skipped {} ({}): {}", s.source, s.origin, s.reason))
+        .collect()
 }
 
 fn server_source(gateway: &GatewayDecl, index: usize) -> String {
@@ -863,10 +868,22 @@ mod tests {
             "gw",
             vec![server(443, "TLS", &["*"], Some(tls(TlsMode::Passthrough)))],
         )]);
-        assert!(matches!(
-            listeners_from_policy(&passthrough, &PolicyLabOptions::default()),
-            Err(FromPolicyError::NothingToServe { skipped: 1 })
-        ));
+        let err = listeners_from_policy(&passthrough, &PolicyLabOptions::default()).unwrap_err();
+        assert!(
+            matches!(&err, FromPolicyError::NothingToServe { skipped } if skipped.len() == 1),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("; skipped gateway default/gw servers[0] (gw.yaml:7:3 (spec.servers[0])): tls.mode PASSTHROUGH"),
+            "{err}"
+        );
+        assert!(
+            listeners_from_policy(&DeclaredPolicy::default(), &PolicyLabOptions::default())
+                .unwrap_err()
+                .to_string()
+                .ends_with("can serve")
+        );
 
         let two_ports = policy(vec![gateway(
             "gw",
