@@ -36,7 +36,9 @@ use super::{Lab, LabError, LabOptions};
 use crate::policy::effective::{
     envoy_tls_params, EnvoyTlsParams, ENVOY_DEFAULT_SERVER_MAX, ENVOY_DEFAULT_SERVER_MIN,
 };
-use crate::policy::{DeclaredPolicy, GatewayDecl, Origin, ServerDecl, TlsMode};
+use crate::policy::{
+    DeclaredPolicy, GatewayDecl, GatewayFlavor, Located, Origin, ServerDecl, TlsMode,
+};
 
 /// The identity given to clients when the policy names no principal.
 pub const DEFAULT_CLIENT_IDENTITY: &str = "spiffe://test.client";
@@ -167,7 +169,7 @@ pub fn listeners_from_policy(
                 port: server.port,
                 reason,
             };
-            let kind = match classify(server) {
+            let kind = match classify(server, gateway.flavor) {
                 Ok(kind) => kind,
                 Err(reason) => {
                     skipped.push(skip(reason));
@@ -220,7 +222,15 @@ pub fn listeners_from_policy(
                     }
                 }
                 Kind::Tls(mode) => {
-                    let params = envoy_tls_params(server, policy.mesh_tls.as_ref());
+                    // A mode left to its default (Gateway API) is the one
+                    // `classify` chose, for the TLS parameters too.
+                    let mut resolved = server.clone();
+                    if let Some(tls) = resolved.tls.as_mut() {
+                        if tls.mode.is_none() {
+                            tls.mode = Some(Located::new(mode, tls.origin.clone()));
+                        }
+                    }
+                    let params = envoy_tls_params(&resolved, policy.mesh_tls.as_ref());
                     let client_auth = ClientAuth::from_flags(
                         params.require_client_certificate,
                         params.request_client_certificate,
@@ -436,8 +446,8 @@ fn skipped_list(skipped: &[SkippedServer]) -> String {
 
 fn server_source(gateway: &GatewayDecl, index: usize) -> String {
     let list = match gateway.flavor {
-        crate::policy::GatewayFlavor::Istio => "servers",
-        crate::policy::GatewayFlavor::GatewayApi => "listeners",
+        GatewayFlavor::Istio => "servers",
+        GatewayFlavor::GatewayApi => "listeners",
     };
     format!("gateway {} {list}[{index}]", gateway.qualified_name())
 }
@@ -447,12 +457,18 @@ fn listener_name(port: u16) -> String {
 }
 
 /// What the lab makes of a server, or why it skips it.
-fn classify(server: &ServerDecl) -> Result<Kind, String> {
+fn classify(server: &ServerDecl, flavor: GatewayFlavor) -> Result<Kind, String> {
     let protocol = server.protocol.to_ascii_uppercase();
+    // An unset mode is Istio's enum zero, PASSTHROUGH; Gateway API's
+    // default is Terminate.
+    let unset = match flavor {
+        GatewayFlavor::Istio => TlsMode::Passthrough,
+        GatewayFlavor::GatewayApi => TlsMode::Simple,
+    };
     let mode = server
         .tls
         .as_ref()
-        .map(|t| t.mode.as_ref().map_or(TlsMode::Passthrough, |m| m.value));
+        .map(|t| t.mode.as_ref().map_or(unset, |m| m.value));
     match protocol.as_str() {
         "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB" => Ok(Kind::Http {
             redirect: server
@@ -573,8 +589,8 @@ fn client_identities(policy: &DeclaredPolicy) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::policy::{
-        AuthorizationPolicyDecl, AuthzAction, AuthzRule, AuthzSource, GatewayFlavor, Located,
-        MeshTlsDefaults, MeshTlsSource, ServerTls, TlsVersionSetting,
+        AuthorizationPolicyDecl, AuthzAction, AuthzRule, AuthzSource, MeshTlsDefaults,
+        MeshTlsSource, ServerTls, TlsVersionSetting,
     };
     use crate::wire::ProtocolVersion::{Tls12, Tls13};
 
@@ -827,6 +843,45 @@ mod tests {
             "{line}"
         );
         assert!(lab.describe(None)[1].contains("MUTUAL, TLS1.3–TLS1.3"));
+    }
+
+    #[test]
+    fn gateway_api_listeners_terminate_by_default() {
+        let mut gw = gateway(
+            "api",
+            vec![server(
+                443,
+                "HTTPS",
+                &["api.com"],
+                Some(ServerTls {
+                    mode: None,
+                    ..ServerTls::default()
+                }),
+            )],
+        );
+        gw.flavor = GatewayFlavor::GatewayApi;
+        let mut p = policy(vec![gw]);
+        p.mesh_tls = Some(MeshTlsDefaults {
+            source: MeshTlsSource::IstioOperator,
+            origin: at("meshConfig"),
+            min_protocol_version: version(Tls13),
+            max_protocol_version: None,
+            cipher_suites: Vec::new(),
+            ecdh_curves: Vec::new(),
+            mesh_mtls: None,
+        });
+        let lab = listeners_from_policy(&p, &PolicyLabOptions::default()).unwrap();
+        assert_eq!(
+            lab.listeners[0].spec.min_version,
+            Some(Tls13),
+            "mesh tlsDefaults apply"
+        );
+        assert_eq!(
+            lab.listeners[0].servers[0].source,
+            "gateway default/api listeners[0]"
+        );
+        assert_eq!(lab.listeners[0].servers[0].mode, Some(TlsMode::Simple));
+        assert_eq!(lab.listeners[0].spec.hosts, ["api.com"]);
     }
 
     #[test]
