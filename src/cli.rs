@@ -36,7 +36,8 @@ pub enum Command {
     /// Poll the certificate served per SNI and print each change (an SDS
     /// rotation landing, without a restart).
     Watch(WatchArgs),
-    /// Start a real Envoy on loopback with the first seed's TLS listeners.
+    /// Start a real Envoy on loopback with the first seed's TLS listeners,
+    /// or (--policy) with the Gateways a policy declares.
     Lab(LabArgs),
     /// Start the lab, scan every listener, print the results, stop.
     Demo(DemoArgs),
@@ -176,6 +177,30 @@ pub struct LabArgs {
     /// Address the listeners bind to.
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     pub bind: IpAddr,
+    /// Serve the Gateway servers declared in this Kubernetes YAML (Istio or
+    /// Gateway API, with MeshConfig tlsDefaults and AuthorizationPolicies)
+    /// the way istiod configures Envoy, instead of the seed listeners.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Server certificate key type for --policy listeners.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "TYPE",
+        default_value = "rsa",
+        requires = "policy"
+    )]
+    pub cert_type: CertType,
+}
+
+/// `--cert-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CertType {
+    Rsa,
+    Ecdsa,
+    /// RSA and ECDSA: Envoy serves ECDSA to clients offering P-256.
+    Both,
 }
 
 #[derive(Debug, Args)]

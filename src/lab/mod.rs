@@ -11,6 +11,7 @@
 pub mod certs;
 pub mod config;
 pub mod envoy;
+pub mod from_policy;
 
 use std::collections::HashMap;
 use std::io;
@@ -27,9 +28,14 @@ use tokio::process::{Child, Command};
 
 pub use certs::{issue_client_cert, sha256_hex, CertError, CertFiles, IssuedCert, KeyKind, LabCa};
 pub use config::{
-    offered_listeners, seed_listeners, CertKinds, ConfigError, HostChain, ListenerSpec,
+    offered_listeners, seed_listeners, CertKinds, ClientAuth, ConfigError, HostChain, ListenerSpec,
+    PlainHttp,
 };
 pub use envoy::EnvoyError;
+pub use from_policy::{
+    listeners_from_policy, ClientIdentity, FromPolicyError, PolicyLab, PolicyLabOptions,
+    PolicyListener, PolicyServer, SkippedServer,
+};
 
 const LOG_FILE: &str = "envoy.log";
 const BOOTSTRAP_FILE: &str = "envoy-bootstrap.json";
@@ -38,6 +44,8 @@ const LOG_TAIL_LINES: usize = 40;
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
 const STOP_GRACE: Duration = Duration::from_secs(3);
 const SDS_DIR: &str = "sds";
+const CA_FILE: &str = "ca.pem";
+const CLIENTS_DIR: &str = "clients";
 /// Envoy picks a renamed secret file up within milliseconds (inotify); this
 /// only bounds a lab that stopped watching.
 const ROTATION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -372,6 +380,32 @@ impl Lab {
     /// The lab CA, to issue client certificates for mTLS scenarios.
     pub fn ca(&self) -> &LabCa {
         &self.ca
+    }
+
+    /// The lab CA certificate as a file in the workdir (`ca.pem`): what a
+    /// client trusts (`curl --cacert`, `tlsposture scan --ca`), and what
+    /// MUTUAL / OPTIONAL_MUTUAL listeners verify client certificates with.
+    pub fn ca_path(&self) -> PathBuf {
+        self.workdir().join(CA_FILE)
+    }
+
+    /// Issues a client certificate for `spiffe_uri` from the lab CA and
+    /// writes it with its key as `clients/<stem>.pem` and `.key` in the
+    /// workdir (never anywhere else: the key is unprotected).
+    ///
+    /// # Errors
+    /// [`LabError::Cert`] for a URI that is not `spiffe://…` or a write
+    /// failure; [`LabError::Io`] when the directory cannot be made.
+    pub fn write_client_identity(
+        &self,
+        spiffe_uri: &str,
+        stem: &str,
+    ) -> Result<CertFiles, LabError> {
+        let dir = self.workdir().join(CLIENTS_DIR);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io_err(format!("creating {}", dir.display()), e))?;
+        let cert = issue_client_cert(&self.ca, spiffe_uri)?;
+        Ok(cert.write(&dir, &file_stem(stem))?)
     }
 
     /// What `envoy --version` reported, e.g. `…/1.40.0/Clean/RELEASE/BoringSSL`.
@@ -719,7 +753,7 @@ struct Prepared {
 /// secret file, so rotating one listener's certificate leaves the others.
 fn prepare(dir: &Path, bind: IpAddr, specs: &[ListenerSpec]) -> Result<Prepared, LabError> {
     let ca = LabCa::generate()?;
-    let ca_path = dir.join("ca.pem");
+    let ca_path = dir.join(CA_FILE);
     std::fs::write(&ca_path, ca.cert_pem())
         .map_err(|e| io_err(format!("writing {}", ca_path.display()), e))?;
     let sds_dir = dir.join(SDS_DIR);
@@ -765,7 +799,11 @@ fn prepare(dir: &Path, bind: IpAddr, specs: &[ListenerSpec]) -> Result<Prepared,
     let listener_files: Vec<config::ListenerFiles<'_>> = specs
         .iter()
         .zip(listener_secrets)
-        .map(|(spec, secrets)| config::ListenerFiles { spec, secrets })
+        .map(|(spec, secrets)| config::ListenerFiles {
+            spec,
+            secrets,
+            client_ca: ca_path.clone(),
+        })
         .collect();
     let bootstrap = config::render_bootstrap(bind, &listener_files)?;
     let path = dir.join(BOOTSTRAP_FILE);
@@ -797,6 +835,27 @@ fn secret_file(
     config::SecretFile {
         path: sds_dir.join(format!("{name}.json")),
         name,
+    }
+}
+
+/// A file name from an identity such as `cluster.local/ns/default/sa/x`:
+/// only characters that are safe everywhere, never a path.
+fn file_stem(stem: &str) -> String {
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean = clean.trim_start_matches('.');
+    if clean.is_empty() {
+        "client".to_owned()
+    } else {
+        clean.to_owned()
     }
 }
 
