@@ -80,7 +80,10 @@ pub fn render_target(target: &TargetReport, style: Style) -> String {
             );
             // Drift findings are the ones a user acts on from a CI log:
             // say what was seen and which YAML field to change.
-            if f.id.starts_with("policy.") || f.id.starts_with("baseline.") {
+            if ["policy.", "declared.", "baseline."]
+                .iter()
+                .any(|p| f.id.starts_with(p))
+            {
                 let _ = writeln!(out, "           seen: {}", f.evidence);
                 let _ = writeln!(out, "           fix:  {}", f.remedy);
             }
@@ -401,9 +404,12 @@ pub fn summary_line(report: &Report) -> String {
                 .filter(|f| f.id.starts_with(prefix))
                 .count()
         };
+        let unscanned = report.targets.iter().any(|t| t.error.is_some());
         if !p.files.is_empty() {
             parts.push(if count("policy.") > 0 {
                 "drift from declared policy".to_string()
+            } else if unscanned {
+                "declared policy not verified".to_string()
             } else {
                 "matches declared policy".to_string()
             });

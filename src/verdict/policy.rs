@@ -95,7 +95,7 @@ pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding>
     let mut findings = Vec::new();
     if !exp.mode.terminates() {
         findings.push(Finding {
-            id: "policy.not_terminated".into(),
+            id: "declared.not_terminated".into(),
             severity: Severity::Info,
             title: format!(
                 "{} is {}: the gateway passes TLS through, so the backend's TLS was scanned",
@@ -114,9 +114,43 @@ pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding>
     suite_drift(target, exp, certs, &mut findings);
     group_drift(target, exp, certs, &mut findings);
     host_drift(target, exp, &mut findings);
+    if let Some(mtls) = &target.mtls {
+        findings.extend(client_cert_finding(
+            exp,
+            mtls.client_cert_required,
+            mtls.client_cert_requested,
+            &format!("mtls probe: {}", mtls.evidence),
+        ));
+        // The CA a gateway trusts is its whole client authentication: one it
+        // has never seen must not get in.
+        let unknown_ca_in = mtls
+            .probes
+            .iter()
+            .find(|p| p.identity == "unknown-ca" && p.outcome == "accepted");
+        if let (Some(probe), ClientCertExpectation::Required | ClientCertExpectation::Optional) =
+            (unknown_ca_in, exp.client_cert)
+        {
+            findings.push(Finding {
+                id: "policy.unknown_ca_accepted".into(),
+                severity: Severity::Critical,
+                title: format!(
+                    "{}: {} declared, but a client certificate from an unknown CA is accepted",
+                    exp.label(),
+                    exp.mode
+                ),
+                expected: json!({"identity": "unknown-ca", "outcome": "refused"}),
+                observed: json!({"identity": "unknown-ca", "outcome": probe.outcome, "http_status": probe.http_status}),
+                evidence: format!("mtls probe unknown-ca: {}", probe.evidence),
+                remedy: format!(
+                    "the credential's CA certificate (ca.crt / the -cacert secret) must hold only the CAs of allowed clients ({}:{})",
+                    exp.server.file, exp.server.line
+                ),
+            });
+        }
+    }
     for dropped in &exp.params.dropped {
         findings.push(Finding {
-            id: "policy.setting_ignored".into(),
+            id: "declared.setting_ignored".into(),
             severity: Severity::Info,
             title: format!(
                 "declared {:?} never reaches Envoy: {}",
@@ -231,6 +265,7 @@ fn suite_drift(
         .collect();
     let expected_versions = exp.versions(certs);
     let source = exp.source("cipher_suites");
+    let mut weak_allowed: Vec<u16> = Vec::new();
     for version in offered_versions.intersection(&expected_versions) {
         let observed: Vec<u16> = target
             .cipher_suites
@@ -272,7 +307,7 @@ fn suite_drift(
         if !missing.is_empty() && *version != ProtocolVersion::Tls13 {
             findings.push(Finding {
                 id: "policy.suite_missing".into(),
-                severity: Severity::Medium,
+                severity: Severity::High,
                 title: format!(
                     "{version}: {} declared suite(s) not offered: {}",
                     missing.len(),
@@ -287,45 +322,43 @@ fn suite_drift(
                 ),
             });
         }
-        if *version == ProtocolVersion::Tls13 {
-            continue;
+        if *version != ProtocolVersion::Tls13 {
+            for code in observed.iter().filter(|c| expected.contains(c)) {
+                let weak = registry::cipher_suite(*code)
+                    .is_some_and(|s| s.strength() < Strength::AeadWithFs);
+                if weak && !weak_allowed.contains(code) {
+                    weak_allowed.push(*code);
+                }
+            }
         }
-        let weak: Vec<u16> = observed
+    }
+    if !weak_allowed.is_empty() {
+        let why: Vec<String> = weak_allowed
             .iter()
-            .copied()
-            .filter(|c| expected.contains(c))
-            .filter(|c| {
-                registry::cipher_suite(*c).is_some_and(|s| s.strength() < Strength::AeadWithFs)
+            .filter_map(|c| registry::cipher_suite(*c))
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    s.openssl.clone().unwrap_or_else(|| s.iana.clone()),
+                    s.strength().name()
+                )
             })
             .collect();
-        if !weak.is_empty() {
-            let why: Vec<String> = weak
-                .iter()
-                .filter_map(|c| registry::cipher_suite(*c))
-                .map(|s| {
-                    format!(
-                        "{} ({})",
-                        s.openssl.clone().unwrap_or_else(|| s.iana.clone()),
-                        s.strength().name()
-                    )
-                })
-                .collect();
-            findings.push(Finding {
-                id: "policy.weak_suite_declared".into(),
-                severity: Severity::Low,
-                title: format!(
-                    "{version}: the declared list still allows weak suites: {}",
-                    why.join(", ")
-                ),
-                expected: json!({"protocol": version, "strength": "aead_fs"}),
-                observed: json!({"protocol": version, "suites": codes(&weak)}),
-                evidence: format!("suite enumeration; declared list from {}", cite(source)),
-                remedy: format!(
-                    "remove them from {} (keep ECDHE with AES-GCM or ChaCha20)",
-                    field_of(exp, "cipher_suites", "cipherSuites")
-                ),
-            });
-        }
+        findings.push(Finding {
+            id: "declared.weak_suite".into(),
+            severity: Severity::Low,
+            title: format!(
+                "the declared cipher list still allows weak suites, and they are offered: {}",
+                why.join(", ")
+            ),
+            expected: json!({"strength": "aead_fs"}),
+            observed: json!({"suites": weak_allowed.iter().map(|c| hex(*c)).collect::<Vec<_>>()}),
+            evidence: format!("suite enumeration; declared list from {}", cite(source)),
+            remedy: format!(
+                "remove them from {} (keep ECDHE with AES-GCM or ChaCha20)",
+                field_of(exp, "cipher_suites", "cipherSuites")
+            ),
+        });
     }
 }
 
