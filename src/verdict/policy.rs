@@ -82,7 +82,16 @@ fn cite(source: Option<&RuleSource>) -> String {
 /// the server entry's `tls` block.
 fn field_of(exp: &Expectation, setting: &str, yaml_field: &str) -> String {
     match exp.source(setting).and_then(|s| s.origin.as_ref()) {
-        Some(origin) => format!("{} ({}:{})", origin.field, origin.file, origin.line),
+        Some(origin) => {
+            // A list is cited by its first item; name the list itself.
+            let field = match origin.field.strip_suffix(']') {
+                Some(rest) => rest.rsplit_once('[').map_or(rest, |(list, _)| list),
+                None => &origin.field,
+            };
+            format!("{field} ({}:{})", origin.file, origin.line)
+        }
+        // Istio has no per-server curves: only the mesh-wide default.
+        None if setting == "ecdh_curves" => "meshConfig.tlsDefaults.ecdhCurves".to_string(),
         None => format!(
             "{}.tls.{yaml_field} ({}:{})",
             exp.server.field, exp.server.file, exp.server.line
@@ -410,7 +419,10 @@ fn group_drift(
                 expected: json!({"protocol": version, "groups": names(expected)}),
                 observed: json!({"protocol": version, "groups": names(&observed)}),
                 evidence: format!("group enumeration; declared curves from {}", cite(source)),
-                remedy: "apply the declared ecdhCurves (meshConfig.tlsDefaults.ecdhCurves)".into(),
+                remedy: format!(
+                    "apply the declared curves: {}",
+                    field_of(exp, "ecdh_curves", "ecdhCurves")
+                ),
             });
         }
         if !missing.is_empty() {
@@ -424,7 +436,10 @@ fn group_drift(
                 expected: json!({"protocol": version, "groups": names(expected)}),
                 observed: json!({"protocol": version, "groups": names(&observed)}),
                 evidence: format!("group enumeration; declared curves from {}", cite(source)),
-                remedy: "apply the declared ecdhCurves, or declare what runs".into(),
+                remedy: format!(
+                    "apply the declared curves, or declare what runs in {}",
+                    field_of(exp, "ecdh_curves", "ecdhCurves")
+                ),
             });
         }
     }
