@@ -207,10 +207,7 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 let options = scan_options(&args.common, names, roots.clone());
                 let mut target = scan_one(&spec, &options).await;
                 target.label = Some(exp.label());
-                if target.error.is_none() {
-                    let drift = verdict::policy::policy_findings(&target, exp);
-                    target.findings.extend(drift);
-                }
+                verdict::policy::apply(&mut target, exp);
                 judge_baselines(&mut target, &baselines);
                 targets.push(target);
             }

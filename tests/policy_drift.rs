@@ -321,3 +321,25 @@ fn remedies_point_at_the_declaring_line() {
         "{remedy}"
     );
 }
+
+#[test]
+fn declared_host_without_its_certificate() {
+    let (code, findings) = drift_case(
+        "fixtures/policy/asm-min-tls12.yaml",
+        "fixtures/policy/drift/test-com-simple.yaml",
+    );
+    assert_eq!(code, 1);
+    insta::assert_json_snapshot!(findings);
+}
+
+/// Hosts the gateway refuses outright: nothing can be verified (exit 2,
+/// never compliant), and the findings say which declared hosts are refused.
+#[test]
+fn declared_hosts_the_gateway_refuses() {
+    let (code, findings) = drift_case(
+        "fixtures/policy/drift/test-com-simple.yaml",
+        "fixtures/policy/sds-multi-host.yaml",
+    );
+    assert_eq!(code, 2);
+    insta::assert_json_snapshot!(findings);
+}

@@ -394,6 +394,9 @@ pub struct Expectation {
     pub groups_tls12: Vec<u16>,
     pub groups_tls13: Vec<u16>,
     pub client_cert: ClientCertExpectation,
+    /// The credential the certificate comes from, with where it was named
+    /// (`credentialName "test.com" at gw.yaml:20:23`).
+    pub credential: Option<String>,
     pub params: EnvoyTlsParams,
     pub sources: Vec<RuleSource>,
 }
@@ -559,6 +562,24 @@ fn mesh_label(source: MeshTlsSource) -> &'static str {
     }
 }
 
+/// Which secret or files the server's certificate comes from.
+fn credential_of(tls: &ServerTls) -> Option<String> {
+    let named = |what: &str, l: &Located<String>| format!("{what} {:?} at {}", l.value, l.origin);
+    tls.credential_name
+        .as_ref()
+        .map(|l| named("credentialName", l))
+        .or_else(|| {
+            tls.credential_names
+                .first()
+                .map(|l| named("credentialNames", l))
+        })
+        .or_else(|| {
+            tls.server_certificate
+                .as_ref()
+                .map(|l| named("serverCertificate", l))
+        })
+}
+
 /// Strips Istio's `namespace/` host prefix (`./host`, `ns/host`, `*/host`).
 pub fn bare_host(host: &str) -> &str {
     host.split_once('/').map_or(host, |(_, h)| h)
@@ -691,6 +712,7 @@ fn expectation_for(
         groups_tls12,
         groups_tls13,
         client_cert,
+        credential: credential_of(tls),
         params,
         sources,
     }

@@ -445,6 +445,45 @@ fn group_drift(
     }
 }
 
+/// Adds the drift findings to a judged target. A declared host whose
+/// certificate does not cover it is reported once, as drift naming the
+/// credential, instead of also as the generic `cert.hostname_mismatch`.
+pub fn apply(target: &mut TargetReport, exp: &Expectation) {
+    if let Some(error) = &target.error {
+        // Reachable, but every hello for the declared name was refused: the
+        // run still cannot vouch for anything (exit 2), but the reason is a
+        // declared host the gateway does not serve, not the network.
+        if let (true, Some(sni)) = (target.reachable, &target.sni) {
+            target.findings.push(Finding {
+                id: "policy.host_not_served".into(),
+                severity: Severity::High,
+                title: format!("{sni}: declared on {} but every hello is refused", exp.label()),
+                expected: json!({"sni": sni, "served": true}),
+                observed: json!({"sni": sni, "served": false, "reason": error}),
+                evidence: format!("protocol probes with SNI {sni}: {error}"),
+                remedy: format!(
+                    "apply the declared Gateway (hosts at {}:{}), or check the SNI routing in front of it",
+                    exp.server.file, exp.server.line
+                ),
+            });
+        }
+        return;
+    }
+    let drift = policy_findings(target, exp);
+    let covered: Vec<serde_json::Value> = drift
+        .iter()
+        .filter(|f| f.id == "policy.certificate_hosts")
+        .map(|f| f.expected["sni"].clone())
+        .collect();
+    target
+        .findings
+        .retain(|f| !(f.id == "cert.hostname_mismatch" && covered.contains(&f.expected["covers"])));
+    target.findings.extend(drift);
+    target
+        .findings
+        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+}
+
 /// Each exact declared host must get a certificate valid for it.
 fn host_drift(target: &TargetReport, exp: &Expectation, findings: &mut Vec<Finding>) {
     for name in exp.probe_names() {
@@ -455,6 +494,28 @@ fn host_drift(target: &TargetReport, exp: &Expectation, findings: &mut Vec<Findi
         else {
             continue;
         };
+        if cert.hostname_match == Some(false) {
+            let sans = cert
+                .chain
+                .first()
+                .map(|l| l.sans.clone())
+                .unwrap_or_default();
+            findings.push(Finding {
+                id: "policy.certificate_hosts".into(),
+                severity: Severity::High,
+                title: format!(
+                    "{name}: declared on {}, but its certificate does not cover it",
+                    exp.label()
+                ),
+                expected: json!({"sni": name, "covers": true}),
+                observed: json!({"sni": name, "sans": sans}),
+                evidence: format!("certificate probe with SNI {name}"),
+                remedy: format!(
+                    "put a certificate for {name} in the server's credential ({}); Istio serves what the secret holds",
+                    exp.credential.as_deref().unwrap_or("credentialName / serverCertificate")
+                ),
+            });
+        }
         if let Some(reason) = &cert.refused {
             findings.push(Finding {
                 id: "policy.host_not_served".into(),
