@@ -216,10 +216,15 @@ fn protocol_drift(
                     cite(exp.source(setting))
                 ),
                 remedy: format!(
-                    "the gateway is not running the declared policy: apply it, or if {} is wanted, set {} to {}",
+                    "the gateway is not running the declared policy: apply it, or if {} is wanted, set {} to {}{}",
                     p.version,
                     field_of(exp, setting, field),
-                    TlsVersionSetting::Version(p.version).istio_name()
+                    TlsVersionSetting::Version(p.version).istio_name(),
+                    if p.version < ProtocolVersion::Tls12 {
+                        " and list a suite older than TLS 1.2 (e.g. ECDHE-RSA-AES128-SHA) in cipherSuites: Envoy's defaults have none"
+                    } else {
+                        ""
+                    }
                 ),
             });
         } else if !offered && want {
