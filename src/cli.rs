@@ -126,6 +126,10 @@ pub struct ScanFlags {
     /// Write the JSON report to FILE ("-" = stdout, and then nothing else on stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write a JUnit XML report to FILE (one suite per target, a failed
+    /// case per finding at or above --fail-on), for CI dashboards.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,

@@ -26,7 +26,7 @@ use tlsposture::policy::effective::{self, Expectation};
 use tlsposture::policy::{self, DeclaredPolicy};
 use tlsposture::probe::ProbeTimeouts;
 use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
-use tlsposture::report::{json, terminal};
+use tlsposture::report::{json, junit, terminal};
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::verdict::{self, exit};
@@ -341,6 +341,11 @@ fn assemble(targets: Vec<TargetReport>, started_at: String, flags: &ScanFlags) -
 /// Prints the report: the table on stdout (stderr when the JSON goes to
 /// stdout), the JSON wherever `--json` says.
 fn emit(report: &Report, flags: &ScanFlags, color: bool) -> Result<(), Failure> {
+    if let Some(path) = &flags.junit {
+        std::fs::write(path, junit::render(report, flags.fail_on))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))
+            .map_err(usage)?;
+    }
     let json_to_stdout = flags.json.as_deref() == Some(Path::new("-"));
     let style = terminal::Style {
         color: color

@@ -343,3 +343,14 @@ spec:
     });
     insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
 }
+
+#[test]
+fn junit_report() {
+    let mut target = legacy_target();
+    verdict::judge(&mut target);
+    let r = report(vec![target, unreachable_target()]);
+    insta::assert_snapshot!(tlsposture::report::junit::render(
+        &r,
+        tlsposture::report::model::Severity::Medium
+    ));
+}

@@ -3,6 +3,7 @@
 //! the exit code were settled before a renderer sees the report.
 
 pub mod json;
+pub mod junit;
 pub mod lint;
 pub mod model;
 pub mod terminal;
