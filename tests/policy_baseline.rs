@@ -63,7 +63,9 @@ fn mozilla_profiles_judge_the_seed_listeners() {
         baseline_ids(&report)
     );
     assert_eq!(report["policy"]["baselines"][0], "mozilla-intermediate");
-    // Modern is TLS 1.3 only.
+    // Modern is TLS 1.3 only; the JUnit file shows the failure for CI.
+    let junit = tempfile::NamedTempFile::new().expect("temp file");
+    let junit_path = junit.path().to_str().expect("utf-8 path");
     let (code, report, _) = run(&[
         "scan",
         &addr("min-tls12"),
@@ -75,9 +77,16 @@ fn mozilla_profiles_judge_the_seed_listeners() {
         "mozilla-modern",
         "--json",
         "-",
+        "--junit",
+        junit_path,
     ]);
     assert_eq!(code, 1);
     assert_eq!(baseline_ids(&report), ["baseline.protocol_not_allowed"]);
+    let xml = std::fs::read_to_string(junit.path()).expect("junit written");
+    assert!(
+        xml.contains("failures=\"1\"") && xml.contains("baseline.protocol_not_allowed"),
+        "{xml}"
+    );
     let (code, report, _) = run(&[
         "scan",
         &addr("tls13-only"),
