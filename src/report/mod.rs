@@ -2,6 +2,7 @@
 //! they are given and decide nothing — severities, offered / not offered and
 //! the exit code were settled before a renderer sees the report.
 
+pub mod explain;
 pub mod json;
 pub mod junit;
 pub mod lint;
