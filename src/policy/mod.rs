@@ -10,6 +10,7 @@ pub mod effective;
 pub mod lint;
 pub mod model;
 mod parse;
+pub mod simulate;
 
 pub use model::*;
 pub use parse::{load_files, load_str, merge};
