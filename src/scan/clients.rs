@@ -4,7 +4,7 @@
 //!
 //! TLS ≤ 1.2 flights are read to ServerHelloDone, so the certificate and the
 //! ServerKeyExchange are checked against the client's limits. A TLS 1.3
-//! certificate is encrypted: [`apply_certificate_limits`] uses the
+//! certificate is encrypted: [`apply_observations`] uses the
 //! certificates the scan fetched instead, when there are any.
 
 use std::time::Instant;
@@ -15,7 +15,7 @@ use crate::cert;
 use crate::clients::ClientProfile;
 use crate::probe::{Outcome, StopAt};
 use crate::registry;
-use crate::report::model::{CertificateInfo, CertificateResult, ClientSimulation, Stats};
+use crate::report::model::{CertificateInfo, ClientSimulation, Stats, TargetReport};
 use crate::wire::{AlertDescription, ProtocolVersion, ServerMessage};
 
 use super::suites::group_name;
@@ -150,7 +150,11 @@ pub fn judge(profile: &ClientProfile, outcome: &Outcome) -> ClientSimulation {
         return sim;
     }
     sim.connected = true;
-    sim.reason = None;
+    sim.reason = flight
+        .messages
+        .iter()
+        .any(|m| matches!(m, ServerMessage::CertificateRequest(_)))
+        .then(|| "the server asks for a client certificate".to_string());
     sim
 }
 
@@ -260,35 +264,157 @@ fn certificate_problem(profile: &ClientProfile, leaf: &CertificateInfo) -> Optio
     None
 }
 
-/// TLS 1.3 hides the certificate: checks the clients that connected over
-/// TLS 1.3 against the leaf the certificates scan fetched for the same SNI.
-/// Without one the limits stay unchecked (the terminal report says so).
-pub fn apply_certificate_limits(
+/// Completes the simulation with what other checks of the same scan saw.
+///
+/// TLS 1.3 hides the certificate: the clients that connected over TLS 1.3
+/// are checked against the leaf the certificates scan fetched for the same
+/// SNI (without one those limits stay unchecked; the terminal report says
+/// so). When the mtls check found a client certificate required, a client
+/// connects only if it holds one: noted on every connected client.
+pub fn apply_observations(
     sims: &mut [ClientSimulation],
     profiles: &[&'static ClientProfile],
-    certificates: &[CertificateResult],
+    report: &TargetReport,
     sni: Option<&str>,
 ) {
-    let Some(leaf) = certificates
+    let leaf = report
+        .certificates
         .iter()
         .find(|c| c.sni.as_deref() == sni && c.refused.is_none())
-        .and_then(|c| c.chain.first())
-    else {
-        return;
-    };
+        .and_then(|c| c.chain.first());
+    let cert_required = report
+        .mtls
+        .as_ref()
+        .is_some_and(|m| m.client_cert_required == Some(true));
     for (sim, profile) in sims.iter_mut().zip(profiles) {
-        if !sim.connected || sim.protocol != Some(ProtocolVersion::Tls13) {
+        if !sim.connected {
             continue;
         }
-        if let Some(problem) = certificate_problem(profile, leaf) {
-            sim.connected = false;
-            sim.reason = Some(format!(
-                "{problem} (certificate from the certificates scan)"
-            ));
+        if let Some(leaf) = leaf.filter(|_| sim.protocol == Some(ProtocolVersion::Tls13)) {
+            if let Some(problem) = certificate_problem(profile, leaf) {
+                sim.connected = false;
+                sim.reason = Some(format!(
+                    "{problem} (certificate from the certificates scan)"
+                ));
+                continue;
+            }
+        }
+        if cert_required && sim.reason.is_none() {
+            sim.reason = Some(REQUIRES_CLIENT_CERT.into());
         }
     }
 }
 
+const REQUIRES_CLIENT_CERT: &str = "only with a client certificate (the server requires one)";
+
 fn suite_name(code: u16) -> String {
     registry::cipher_suite(code).map_or_else(|| format!("0x{code:04X}"), |s| s.iana.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::by_name;
+    use crate::probe::ServerFlight;
+    use crate::wire::{Alert, ServerHello, ServerKeyExchange};
+
+    const HRR_RANDOM: [u8; 32] = [
+        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8,
+        0x91, 0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8,
+        0x33, 0x9C,
+    ];
+
+    fn tls13(suite: u16, group: u16, retry: bool) -> Outcome {
+        let hello = ServerHello {
+            legacy_version: 0x0303,
+            random: if retry { HRR_RANDOM } else { [7; 32] },
+            session_id: vec![],
+            cipher_suite: suite,
+            compression: 0,
+            extensions: vec![(43, vec![3, 4]), (51, group.to_be_bytes().to_vec())],
+        };
+        Outcome::Hello(ServerFlight {
+            hello: Some(hello),
+            hello_retry: retry,
+            ..ServerFlight::default()
+        })
+    }
+
+    fn tls12(version: u16, suite: u16, messages: Vec<ServerMessage>) -> Outcome {
+        Outcome::Hello(ServerFlight {
+            hello: Some(ServerHello {
+                legacy_version: version,
+                random: [9; 32],
+                session_id: vec![],
+                cipher_suite: suite,
+                compression: 0,
+                extensions: vec![],
+            }),
+            messages,
+            ..ServerFlight::default()
+        })
+    }
+
+    #[test]
+    fn a_hello_retry_for_an_offered_group_without_a_share_connects() {
+        // Java 17 offers secp384r1 but sends shares for x25519 and P-256 only.
+        let java = by_name("Java 17").unwrap();
+        let s = judge(java, &tls13(0x1302, 0x0018, true));
+        assert!(s.connected && s.hello_retry, "{s:?}");
+        assert_eq!(s.group.as_deref(), Some("secp384r1"));
+        // A retry for a group it already sent a share for makes it abort.
+        let s = judge(java, &tls13(0x1302, 0x001D, true));
+        assert!(!s.connected, "{s:?}");
+        // A retry for a group it does not offer at all fails.
+        let chrome = by_name("Chrome 131 / Win 11").unwrap();
+        let s = judge(chrome, &tls13(0x1301, 0x0019, true));
+        assert!(!s.connected);
+        assert!(s.reason.unwrap().contains("does not offer"));
+        let s = judge(chrome, &tls13(0x1301, 0x11EC, false));
+        assert!(s.connected && !s.hello_retry);
+        assert_eq!(s.protocol, Some(ProtocolVersion::Tls13));
+        assert_eq!(s.cipher.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+    }
+
+    #[test]
+    fn choices_the_client_did_not_offer_fail() {
+        let ie11 = by_name("IE 11 / Win 7").unwrap();
+        let s = judge(ie11, &tls13(0x1301, 0x001D, false));
+        assert!(!s.connected);
+        assert!(s.reason.unwrap().contains("version"));
+        let s = judge(ie11, &tls12(0x0303, 0xC02F, vec![]));
+        assert!(!s.connected, "no ECDHE_RSA GCM on Windows 7: {s:?}");
+        let s = judge(ie11, &tls12(0x0303, 0xC013, vec![]));
+        assert!(s.connected, "{s:?}");
+    }
+
+    #[test]
+    fn dh_limits_and_alerts_are_reasons() {
+        let java7 = by_name("Java 7u25").unwrap();
+        // DHE_RSA_AES_128_CBC_SHA with a 2048-bit prime (TLS 1.0 layout:
+        // p, g, Ys, then a length-prefixed signature).
+        let mut body = vec![0x01, 0x00];
+        body.extend([0xFF; 256]);
+        body.extend([0x00, 0x01, 0x02, 0x00, 0x01, 0x05, 0x00, 0x01, 0xAA]);
+        let flight = tls12(
+            0x0301,
+            0x0033,
+            vec![ServerMessage::ServerKeyExchange(ServerKeyExchange { body })],
+        );
+        let s = judge(java7, &flight);
+        assert!(!s.connected, "{s:?}");
+        assert_eq!(s.group.as_deref(), Some("DH 2048"));
+        assert!(s.reason.unwrap().contains("at most 1024"));
+
+        let refused = Outcome::Alert(Alert {
+            level: 2,
+            description: AlertDescription::ProtocolVersion,
+        });
+        let s = judge(java7, &refused);
+        assert!(!s.connected && s.protocol.is_none());
+        assert_eq!(
+            s.reason.as_deref(),
+            Some("no shared protocol version (alert protocol_version)")
+        );
+    }
 }

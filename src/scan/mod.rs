@@ -24,7 +24,7 @@ pub use certs::{scan_certificates, UNKNOWN_SNI};
 pub use client_auth::{
     readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA, UNKNOWN_CA_SPIFFE_ID,
 };
-pub use clients::{apply_certificate_limits, judge as judge_client, simulate_clients};
+pub use clients::{apply_observations, judge as judge_client, simulate_clients};
 pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use preference::{preference, tiers};
@@ -321,7 +321,7 @@ async fn run_checks(
     report.certificates = certificates.unwrap_or_default();
     report.mtls = mtls;
     if let Some((mut sims, stats)) = simulations {
-        apply_certificate_limits(&mut sims, &profiles, &report.certificates, sni);
+        apply_observations(&mut sims, &profiles, report, sni);
         report.client_simulations = sims;
         report.client_simulation_stats = Some(stats);
     }
