@@ -24,7 +24,9 @@ const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/client_profil
 pub const GREASE: u16 = 0x0A0A;
 
 /// What kind of client a profile is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     Browser,
@@ -656,7 +658,8 @@ fn grease_ech(random: &[u8; 32]) -> Vec<u8> {
     body
 }
 
-/// Every embedded profile, sorted by file name.
+/// Every embedded profile, by category (browsers first, as declared in
+/// [`Category`]), then family, then year.
 ///
 /// # Panics
 /// On the first call if a profile file is malformed (the unit test that
@@ -664,12 +667,21 @@ fn grease_ech(random: &[u8; 32]) -> Vec<u8> {
 pub fn profiles() -> &'static [ClientProfile] {
     static PROFILES: OnceLock<Vec<ClientProfile>> = OnceLock::new();
     PROFILES.get_or_init(|| {
-        FILES
+        let mut all: Vec<ClientProfile> = FILES
             .iter()
             .map(|(file, text)| {
                 ClientProfile::parse(file, text).unwrap_or_else(|e| panic!("clients/{e}"))
             })
-            .collect()
+            .collect();
+        all.sort_by(|a, b| {
+            (a.category, a.family.to_lowercase(), a.year, &a.name).cmp(&(
+                b.category,
+                b.family.to_lowercase(),
+                b.year,
+                &b.name,
+            ))
+        });
+        all
     })
 }
 

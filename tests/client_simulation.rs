@@ -185,6 +185,7 @@ fn negotiated_suite_matches_openssl_s_client_with_the_same_lists() {
 #[test]
 fn full_simulation_is_fast() {
     let all = clients::profiles().len();
+    lab();
     let started = Instant::now();
     let report = simulate("min-tls12", "all");
     let elapsed = started.elapsed();
@@ -192,7 +193,7 @@ fn full_simulation_is_fast() {
     assert_eq!(report.client_simulations.len(), all);
     assert_eq!(stats.handshakes as usize, all, "one handshake per client");
     eprintln!(
-        "client simulation: {all} profiles, {} handshakes in {} ms (scan with protocols {} ms)",
+        "client simulation: {all} profiles, {} handshakes in {} ms (whole scan with the protocols {} ms)",
         stats.handshakes,
         stats.elapsed_ms,
         elapsed.as_millis()
