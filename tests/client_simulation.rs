@@ -237,3 +237,108 @@ fn require_client_gates_the_scan() {
     let bad = run("no-such-client-xyz");
     assert_eq!(bad.status.code(), Some(64));
 }
+
+/// Protocols and the client simulation against any loopback server.
+fn simulate_at(addr: std::net::SocketAddr, pattern: &str) -> TargetReport {
+    let spec = TargetSpec::parse(&addr.to_string()).unwrap();
+    let options = ScanOptions {
+        sni: Some("localhost".into()),
+        checks: Checks {
+            clients: true,
+            ..Checks::PROTOCOLS_ONLY
+        },
+        clients: Some(pattern.to_string()),
+        ..ScanOptions::default()
+    };
+    support::runtime()
+        .block_on(scan_target(&spec, &options))
+        .unwrap_or_else(|(_, e)| panic!("{addr}: {e}"))
+}
+
+/// openssl s_server offering only DHE with its automatic 2048-bit group
+/// over TLS 1.0: Java 6 and 7 handle at most 1024 bits, Android 2.3 2048.
+#[test]
+fn a_dh_group_above_the_clients_limit_fails_with_its_size() {
+    let server =
+        support::OpensslServer::start(&["-tls1", "-cipher", "DHE-RSA-AES128-SHA:@SECLEVEL=0"]);
+    let report = simulate_at(
+        server.addr(),
+        "Java 7u25,Java 6u45,Android 2.3,IE 8 / Win 7",
+    );
+    for name in ["Java 7u25", "Java 6u45"] {
+        let s = get(&report, name);
+        assert!(!s.connected, "{name}: {s:?}");
+        assert_eq!(s.group.as_deref(), Some("DH 2048"), "{name}");
+        assert!(
+            s.reason.as_deref().unwrap().contains("at most 1024"),
+            "{s:?}"
+        );
+    }
+    let android = get(&report, "Android 2.3");
+    assert!(android.connected, "{android:?}");
+    assert_eq!(android.protocol.map(|p| p.name()), Some("TLS1.0"));
+    let ie8 = get(&report, "IE 8 / Win 7");
+    assert!(!ie8.connected, "IE 8 offers no DHE_RSA suite: {ie8:?}");
+    assert!(ie8.reason.as_deref().unwrap().contains("alert"), "{ie8:?}");
+}
+
+/// TLS 1.3 with secp384r1 only: clients offering it without a key share
+/// get a HelloRetryRequest and connect; a client without it fails.
+#[test]
+fn a_hello_retry_the_client_can_answer_connects() {
+    let server = support::OpensslServer::start(&["-tls1_3", "-groups", "secp384r1"]);
+    let report = simulate_at(server.addr(), "Chrome 131,Java 17,Linkerd2");
+    for name in ["Chrome 131 / Win 11", "Java 17"] {
+        let s = get(&report, name);
+        assert!(s.connected && s.hello_retry, "{name}: {s:?}");
+        assert_eq!(s.group.as_deref(), Some("secp384r1"), "{name}");
+        assert_eq!(s.protocol.map(|p| p.name()), Some("TLS1.3"));
+    }
+    let linkerd = get(&report, "Linkerd2 proxy");
+    assert!(!linkerd.connected && !linkerd.hello_retry, "{linkerd:?}");
+}
+
+/// TLS 1.2 with a 1024-bit RSA certificate: read from the flight, refused
+/// by clients requiring 2048 bits (Apple, Python), accepted by Chrome.
+#[test]
+fn a_small_rsa_certificate_is_refused_by_clients_that_require_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl req runs");
+    assert!(status.success());
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = support::OpensslServer::start(&[
+        "-tls1_2",
+        "-cipher",
+        "ALL:@SECLEVEL=0",
+        "-cert",
+        cert,
+        "-key",
+        key,
+    ]);
+    let report = simulate_at(server.addr(), "Safari 17,Python 3.12,Chrome 131");
+    for name in ["Safari 17 / macOS 14", "Python 3.12"] {
+        let s = get(&report, name);
+        assert!(!s.connected, "{name}: {s:?}");
+        assert!(
+            s.reason
+                .as_deref()
+                .unwrap()
+                .contains("RSA key of 1024 bits"),
+            "{s:?}"
+        );
+    }
+    let chrome = get(&report, "Chrome 131 / Win 11");
+    assert!(chrome.connected, "{chrome:?}");
+    assert_eq!(chrome.protocol.map(|p| p.name()), Some("TLS1.2"));
+}
