@@ -819,38 +819,112 @@ mod tests {
         }
     }
 
+    /// Reads the extension types of an encoded hello back from its bytes.
+    fn extension_types(records: &[u8]) -> (u16, Vec<u16>, usize) {
+        let mut r = Reader::new(records);
+        let mut message = Vec::new();
+        let mut record_version = 0;
+        while !r.is_empty() {
+            assert_eq!(r.u8(), Some(22));
+            record_version = r.u16().unwrap();
+            message.extend_from_slice(r.sub_u16().unwrap().rest());
+        }
+        let mut m = Reader::new(&message);
+        assert_eq!(m.u8(), Some(1));
+        let mut h = m.sub_u24().unwrap();
+        h.take(2 + 32).unwrap();
+        h.sub_u8().unwrap();
+        h.sub_u16().unwrap();
+        h.sub_u8().unwrap();
+        let mut types = Vec::new();
+        if !h.is_empty() {
+            let mut e = h.sub_u16().unwrap();
+            while !e.is_empty() {
+                types.push(e.u16().unwrap());
+                e.sub_u16().unwrap();
+            }
+        }
+        assert!(h.is_empty());
+        (record_version, types, message.len())
+    }
+
     #[test]
     fn every_hello_encodes_and_reads_back_in_profile_order() {
         for p in profiles() {
             let spec = p.hello(Some("test.example"));
-            let bytes = wire::encode_client_hello(&spec);
-            let mut r = Reader::new(&bytes);
-            assert_eq!(r.u8(), Some(22), "{}", p.id);
-            assert_eq!(r.u16(), Some(p.record_version), "{}", p.id);
-            let types: Vec<u16> = spec.extensions.iter().map(Extension::typ).collect();
-            let expected: Vec<ExtensionKind> = p
+            let (record_version, types, len) = extension_types(&wire::encode_client_hello(&spec));
+            assert_eq!(record_version, p.record_version, "{}", p.id);
+            let expected: Vec<u16> = p
                 .extensions
                 .iter()
-                .copied()
-                .filter(|e| *e != ExtensionKind::Padding)
+                .filter(|e| **e != ExtensionKind::Padding)
+                .map(|e| spec_type(*e))
                 .collect();
-            assert_eq!(types.len(), expected.len(), "{}", p.id);
-            let grease_suites = spec
-                .cipher_suites
+            let sent: Vec<u16> = types
                 .iter()
-                .filter(|c| registry::is_grease(**c))
-                .count();
+                .copied()
+                .filter(|t| *t != wire::hello::ext::PADDING)
+                .map(|t| if registry::is_grease(t) { GREASE } else { t })
+                .collect();
+            assert_eq!(sent, expected, "{}: extension order", p.id);
+            let greases: Vec<u16> = types
+                .iter()
+                .copied()
+                .filter(|t| registry::is_grease(*t))
+                .collect();
+            if greases.len() == 2 {
+                assert_ne!(greases[0], greases[1], "{}: GREASE extensions differ", p.id);
+            }
             assert_eq!(
-                grease_suites,
+                spec.cipher_suites
+                    .iter()
+                    .filter(|c| registry::is_grease(**c))
+                    .count(),
                 p.cipher_suites
                     .iter()
                     .filter(|c| registry::is_grease(**c))
                     .count()
             );
-            let len = spec.encode_handshake().len();
             if p.extensions.contains(&ExtensionKind::Padding) {
                 assert!(!(256..512).contains(&len), "{}: {len} bytes", p.id);
+            } else {
+                assert!(!types.contains(&wire::hello::ext::PADDING), "{}", p.id);
             }
+        }
+    }
+
+    /// The code point a profile extension is sent with ([`GREASE`] for any
+    /// GREASE value).
+    fn spec_type(kind: ExtensionKind) -> u16 {
+        match kind {
+            ExtensionKind::Grease => GREASE,
+            ExtensionKind::ServerName => 0,
+            ExtensionKind::StatusRequest => 5,
+            ExtensionKind::SupportedGroups => 10,
+            ExtensionKind::EcPointFormats => 11,
+            ExtensionKind::SignatureAlgorithms => 13,
+            ExtensionKind::Heartbeat => 15,
+            ExtensionKind::Alpn => 16,
+            ExtensionKind::SignedCertificateTimestamp => 18,
+            ExtensionKind::Padding => 21,
+            ExtensionKind::EncryptThenMac => 22,
+            ExtensionKind::ExtendedMasterSecret => 23,
+            ExtensionKind::CompressCertificate => 27,
+            ExtensionKind::RecordSizeLimit => 28,
+            ExtensionKind::DelegatedCredentials => 34,
+            ExtensionKind::SessionTicket => 35,
+            ExtensionKind::SupportedVersions => 43,
+            ExtensionKind::PskKeyExchangeModes => 45,
+            ExtensionKind::PostHandshakeAuth => 49,
+            ExtensionKind::SignatureAlgorithmsCert => 50,
+            ExtensionKind::KeyShare => 51,
+            ExtensionKind::NextProtocolNegotiation => 13172,
+            ExtensionKind::ApplicationSettings => 17513,
+            ExtensionKind::ApplicationSettingsNew => 17613,
+            ExtensionKind::ChannelId => 30032,
+            ExtensionKind::EncryptedClientHello => 0xfe0d,
+            ExtensionKind::RenegotiationInfo => 0xff01,
+            ExtensionKind::Other(code) => code,
         }
     }
 
