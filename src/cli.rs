@@ -44,6 +44,20 @@ pub enum Command {
     /// Work with declared policy files (Istio / Gateway API YAML) offline.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The embedded client simulation profiles (clients/*.toml).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// List the profiles (name, category, year, max version, suites,
+    /// groups), optionally only those matching PATTERN (case-insensitive
+    /// substring or glob on name, family or category; commas for several).
+    List {
+        #[arg(value_name = "PATTERN")]
+        pattern: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +130,10 @@ pub struct ScanArgs {
     /// mozilla-modern, mozilla-intermediate, mozilla-old.
     #[arg(long, value_name = "NAME", value_parser = parse_baseline)]
     pub baseline: Vec<String>,
+    /// Fail (a high finding, exit 1) when a client matching PATTERN cannot
+    /// connect (repeatable; see `tlsposture clients list PATTERN`).
+    #[arg(long, value_name = "PATTERN")]
+    pub require_client: Vec<String>,
     #[command(flatten)]
     pub common: ScanFlags,
 }
@@ -152,13 +170,18 @@ pub struct ScanFlags {
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
     /// Which checks to run: protocols, suites, groups, signatures, alpn,
-    /// certificates, mtls, or all (protocols always run).
+    /// certificates, mtls, clients, or all (protocols always run).
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = Checks::parse)]
     pub checks: Checks,
     /// Verify served chains against the CA certificates in this PEM file
     /// (default: the public web PKI roots).
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
+    /// Client simulation: only the profiles matching PATTERN
+    /// (case-insensitive substring or glob on name, family or category;
+    /// commas for several; default all).
+    #[arg(long, value_name = "PATTERN")]
+    pub clients: Option<String>,
 }
 
 #[derive(Debug, Args)]

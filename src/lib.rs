@@ -6,6 +6,7 @@
 //! `verdict` never do I/O; `report` only renders.
 
 pub mod cert;
+pub mod clients;
 pub mod lab;
 pub mod policy;
 pub mod probe;

@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use tokio::signal::unix::{signal, SignalKind};
 
 use cli::{
-    CertType, Cli, Command, DemoArgs, ExplainArgs, LabArgs, LintArgs, PolicyCommand, ScanArgs,
-    ScanFlags, WatchArgs,
+    CertType, Cli, ClientsCommand, Command, DemoArgs, ExplainArgs, LabArgs, LintArgs,
+    PolicyCommand, ScanArgs, ScanFlags, WatchArgs,
 };
 use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, CertKinds, Lab, LabOptions, PolicyLab, PolicyLabOptions};
@@ -86,6 +86,9 @@ fn main() -> ExitCode {
             Command::Demo(args) => run_demo(args, color).await,
             Command::Policy(PolicyCommand::Lint(args)) => run_policy_lint(args),
             Command::Policy(PolicyCommand::Explain(args)) => run_policy_explain(args),
+            Command::Clients(ClientsCommand::List { pattern }) => {
+                run_clients_list(pattern.as_deref())
+            }
         }
     });
     match result {
@@ -130,7 +133,42 @@ fn scan_options(flags: &ScanFlags, snis: Vec<String>, roots: TrustRoots) -> Scan
             read: flags.timeout,
         },
         max_connections: usize::from(flags.max_connections),
+        clients: flags.clients.clone(),
     }
+}
+
+/// `--require-client`: each pattern must name a profile (else usage), the
+/// required clients are simulated even outside `--clients`, and the
+/// clients check runs even when `--checks` left it out.
+fn require_clients(options: &mut ScanOptions, patterns: &[String]) -> Result<(), Failure> {
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    for p in patterns {
+        if tlsposture::clients::matching(p).is_empty() {
+            return Err(usage(anyhow!(
+                "--require-client {p:?} matches no client profile (see `tlsposture clients list`)"
+            )));
+        }
+    }
+    options.checks.clients = true;
+    if let Some(chosen) = &options.clients {
+        options.clients = Some(format!("{chosen},{}", patterns.join(",")));
+    }
+    Ok(())
+}
+
+/// `clients list [PATTERN]`: the embedded profiles as a table.
+fn run_clients_list(pattern: Option<&str>) -> Result<i32, Failure> {
+    let profiles = tlsposture::clients::matching(pattern.unwrap_or("all"));
+    if profiles.is_empty() {
+        return Err(usage(anyhow!(
+            "no client profile matches {:?}",
+            pattern.unwrap_or_default()
+        )));
+    }
+    print!("{}", terminal::client_list(&profiles));
+    Ok(exit::CLEAN)
 }
 
 fn trust_roots(flags: &ScanFlags) -> Result<TrustRoots, Failure> {
@@ -171,11 +209,12 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     let mut context = None;
     match &declared {
         None => {
-            let options = scan_options(
+            let mut options = scan_options(
                 &args.common,
                 sni_names(&args.sni, args.no_sni, &spec),
                 roots,
             );
+            require_clients(&mut options, &args.require_client)?;
             let mut target = scan_one(&spec, &options).await;
             judge_baselines(&mut target, &baselines);
             targets.push(target);
@@ -205,7 +244,8 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 } else {
                     args.sni.clone()
                 };
-                let options = scan_options(&args.common, names, roots.clone());
+                let mut options = scan_options(&args.common, names, roots.clone());
+                require_clients(&mut options, &args.require_client)?;
                 let mut target = scan_one(&spec, &options).await;
                 target.label = Some(exp.label());
                 verdict::policy::apply(&mut target, exp);
@@ -218,6 +258,9 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     if !baselines.is_empty() {
         let ctx = context.get_or_insert_with(PolicyContext::default);
         ctx.baselines = baselines.iter().map(|b| b.name.clone()).collect();
+    }
+    for target in &mut targets {
+        verdict::clients::require_clients(target, &args.require_client);
     }
     let mut report = assemble(targets, started_at, &args.common);
     report.policy = context;

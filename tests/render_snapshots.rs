@@ -4,9 +4,9 @@
 
 use tlsposture::registry::{self, GroupKind};
 use tlsposture::report::model::{
-    AlpnResult, CertificateInfo, CertificateResult, GroupResult, MtlsProbe, MtlsResult,
-    PreferenceResult, ProtocolResult, Report, SignatureResult, Stats, SuiteResult, TargetReport,
-    ToolInfo, SCHEMA_VERSION,
+    AlpnResult, CertificateInfo, CertificateResult, ClientSimulation, GroupResult, MtlsProbe,
+    MtlsResult, PreferenceResult, ProtocolResult, Report, SignatureResult, Stats, SuiteResult,
+    TargetReport, ToolInfo, SCHEMA_VERSION,
 };
 use tlsposture::report::{json, terminal};
 use tlsposture::verdict;
@@ -194,6 +194,77 @@ fn full_target() -> TargetReport {
                     .into(),
             },
         ],
+    });
+    let sim = |client: &str,
+               category: &str,
+               connected: bool,
+               protocol,
+               cipher: Option<&str>,
+               group: Option<&str>,
+               reason: Option<&str>| ClientSimulation {
+        client: client.into(),
+        category: category.into(),
+        connected,
+        protocol,
+        cipher: cipher.map(Into::into),
+        group: group.map(Into::into),
+        hello_retry: false,
+        reason: reason.map(Into::into),
+    };
+    t.client_simulations = vec![
+        sim(
+            "Chrome 131 / Win 11",
+            "browser",
+            true,
+            Some(Tls13),
+            Some("TLS_AES_128_GCM_SHA256"),
+            Some("X25519MLKEM768"),
+            None,
+        ),
+        sim(
+            "Java 8u31",
+            "library",
+            true,
+            Some(Tls12),
+            Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            Some("secp256r1"),
+            None,
+        ),
+        ClientSimulation {
+            hello_retry: true,
+            reason: Some("via HelloRetryRequest (one more round trip)".into()),
+            ..sim(
+                "Java 17",
+                "library",
+                true,
+                Some(Tls13),
+                Some("TLS_AES_256_GCM_SHA384"),
+                Some("secp384r1"),
+                None,
+            )
+        },
+        sim(
+            "Java 7u25",
+            "legacy",
+            false,
+            Some(Tls10),
+            Some("TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
+            Some("DH 2048"),
+            Some("DH group of 2048 bits, the client handles at most 1024"),
+        ),
+        sim(
+            "IE 8 / XP",
+            "legacy",
+            false,
+            None,
+            None,
+            None,
+            Some("no shared protocol version (alert protocol_version)"),
+        ),
+    ];
+    t.client_simulation_stats = Some(Stats {
+        handshakes: 5,
+        elapsed_ms: 3,
     });
     tlsposture::verdict::judge(&mut t);
     t

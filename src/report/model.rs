@@ -98,6 +98,13 @@ pub struct TargetReport {
     /// Whether the server requests / requires a client certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtls: Option<MtlsResult>,
+    /// What each simulated client (`clients/`) got: connected or not, and
+    /// why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_simulations: Vec<ClientSimulation>,
+    /// Handshakes and time the client simulation took (part of `stats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_simulation_stats: Option<Stats>,
     pub findings: Vec<Finding>,
     pub stats: Stats,
 }
@@ -120,6 +127,8 @@ impl TargetReport {
             alpn: None,
             certificates: Vec::new(),
             mtls: None,
+            client_simulations: Vec::new(),
+            client_simulation_stats: None,
             findings: Vec::new(),
             stats: Stats::default(),
         }
@@ -422,6 +431,32 @@ impl std::fmt::Display for Severity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// One simulated client's handshake with the target: its exact hello from
+/// `clients/`, one connection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct ClientSimulation {
+    /// The profile's display name, e.g. `Chrome 131 / Win 11`.
+    pub client: String,
+    /// browser, mobile, legacy, library, mesh or healthcheck.
+    pub category: String,
+    /// The client would complete the handshake.
+    pub connected: bool,
+    /// The version the server chose (also on a failure after its hello).
+    pub protocol: Option<ProtocolVersion>,
+    /// IANA name of the suite chosen.
+    pub cipher: Option<String>,
+    /// Key-exchange group: TLS 1.3 key_share / HelloRetryRequest, TLS 1.2
+    /// ServerKeyExchange curve, or `DH 2048` for DHE.
+    pub group: Option<String>,
+    /// The server asked for another key share (HelloRetryRequest) for a
+    /// group the client offers: one more round trip, then connected.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hello_retry: bool,
+    /// Why the client fails (alert, no shared version / suite / group, a
+    /// limit on the certificate or DH size), or a note on a success.
+    pub reason: Option<String>,
 }
 
 /// One judged problem (or note) about a target.

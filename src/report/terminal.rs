@@ -259,6 +259,117 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
     if let Some(mtls) = &target.mtls {
         render_mtls(out, mtls);
     }
+    render_client_simulations(out, target, style);
+}
+
+/// Client simulation, like testssl.sh's section: one line per client.
+fn render_client_simulations(out: &mut String, target: &TargetReport, style: Style) {
+    if target.client_simulations.is_empty() {
+        return;
+    }
+    let connected = target
+        .client_simulations
+        .iter()
+        .filter(|s| s.connected)
+        .count();
+    let _ = writeln!(
+        out,
+        "Client simulation: {connected} of {} clients connect",
+        target.client_simulations.len()
+    );
+    let mut table = listing(
+        style,
+        vec![
+            "Client",
+            "Category",
+            "Result",
+            "Protocol",
+            "Cipher suite",
+            "Group",
+            "Why",
+        ],
+    );
+    for s in &target.client_simulations {
+        let (result, color) = if s.connected {
+            ("ok", Color::Green)
+        } else {
+            ("FAIL", Color::Red)
+        };
+        table.add_row(vec![
+            Cell::new(&s.client),
+            Cell::new(&s.category),
+            Cell::new(paint(result, color, style)),
+            Cell::new(s.protocol.map_or("-", |p| p.name())),
+            Cell::new(s.cipher.as_deref().unwrap_or("-")),
+            Cell::new(s.group.as_deref().unwrap_or("-")),
+            Cell::new(s.reason.as_deref().unwrap_or("")),
+        ]);
+    }
+    out.push_str(&table.trim_fmt());
+    out.push('\n');
+    let tls13 = target
+        .client_simulations
+        .iter()
+        .any(|s| s.connected && s.protocol == Some(ProtocolVersion::Tls13));
+    if tls13 && target.certificates.is_empty() {
+        out.push_str(
+            "  TLS 1.3 encrypts the certificate: client key-size and key-type limits are checked only with the certificates check\n",
+        );
+    }
+    if let Some(stats) = &target.client_simulation_stats {
+        let _ = writeln!(
+            out,
+            "  simulation: {} handshakes in {} ms",
+            stats.handshakes, stats.elapsed_ms
+        );
+    }
+}
+
+/// `clients list`: the embedded profiles.
+pub fn client_list(profiles: &[&crate::clients::ClientProfile]) -> String {
+    let mut table = listing(
+        Style::default(),
+        vec![
+            "Name",
+            "Category",
+            "Year",
+            "Max version",
+            "Suites",
+            "Groups",
+        ],
+    );
+    for p in profiles {
+        let real: Vec<u16> = p
+            .supported_groups
+            .iter()
+            .copied()
+            .filter(|g| !crate::registry::is_grease(*g))
+            .collect();
+        let mut groups: Vec<String> = real
+            .iter()
+            .take(5)
+            .map(|g| {
+                crate::registry::named_group(*g)
+                    .map_or_else(|| format!("0x{g:04X}"), |n| n.name.clone())
+            })
+            .collect();
+        if real.len() > 5 {
+            groups.push(format!("+{} more", real.len() - 5));
+        }
+        table.add_row(vec![
+            Cell::new(&p.name),
+            Cell::new(p.category.as_str()),
+            Cell::new(p.year),
+            Cell::new(p.max_version().name()),
+            Cell::new(p.real_suites().count()),
+            Cell::new(if groups.is_empty() {
+                "-".to_string()
+            } else {
+                groups.join(", ")
+            }),
+        ]);
+    }
+    format!("{}\n{} profiles\n", table.trim_fmt(), profiles.len())
 }
 
 /// Client certificates: the conclusion, the acceptable CAs, one line per

@@ -8,6 +8,7 @@
 mod alpn;
 mod certs;
 mod client_auth;
+mod clients;
 mod groups;
 mod hellos;
 mod preference;
@@ -23,6 +24,7 @@ pub use certs::{scan_certificates, UNKNOWN_SNI};
 pub use client_auth::{
     readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA, UNKNOWN_CA_SPIFFE_ID,
 };
+pub use clients::{apply_observations, judge as judge_client, simulate_clients};
 pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use preference::{preference, tiers};
@@ -56,6 +58,8 @@ pub struct Checks {
     pub certificates: bool,
     /// Whether a client certificate is requested / required (mTLS).
     pub mtls: bool,
+    /// Client simulation: each profile of `clients/` sends its own hello.
+    pub clients: bool,
 }
 
 impl Checks {
@@ -66,6 +70,7 @@ impl Checks {
         alpn: true,
         certificates: true,
         mtls: true,
+        clients: true,
     };
     pub const PROTOCOLS_ONLY: Checks = Checks {
         suites: false,
@@ -74,10 +79,11 @@ impl Checks {
         alpn: false,
         certificates: false,
         mtls: false,
+        clients: false,
     };
 
     /// Parses a comma-separated list: `protocols`, `suites`, `groups`,
-    /// `signatures`, `alpn`, `certificates`, `mtls`, or `all`.
+    /// `signatures`, `alpn`, `certificates`, `mtls`, `clients`, or `all`.
     pub fn parse(list: &str) -> Result<Checks, String> {
         let mut checks = Checks::PROTOCOLS_ONLY;
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -90,9 +96,10 @@ impl Checks {
                 "alpn" => checks.alpn = true,
                 "certificates" | "certs" => checks.certificates = true,
                 "mtls" | "client-auth" => checks.mtls = true,
+                "clients" | "client-simulation" => checks.clients = true,
                 other => {
                     return Err(format!(
-                        "unknown check {other:?} (use protocols, suites, groups, signatures, alpn, certificates, mtls or all)"
+                        "unknown check {other:?} (use protocols, suites, groups, signatures, alpn, certificates, mtls, clients or all)"
                     ))
                 }
             }
@@ -121,6 +128,9 @@ pub struct ScanOptions {
     pub timeouts: ProbeTimeouts,
     /// At most this many connections open to the target at once.
     pub max_connections: usize,
+    /// Which client profiles the `clients` check simulates (see
+    /// [`crate::clients::matching`]); `None`: all of them.
+    pub clients: Option<String>,
 }
 
 impl Default for ScanOptions {
@@ -132,6 +142,7 @@ impl Default for ScanOptions {
             checks: Checks::ALL,
             timeouts: ProbeTimeouts::default(),
             max_connections: 8,
+            clients: None,
         }
     }
 }
@@ -274,7 +285,8 @@ async fn run_checks(
             cert_names.push(name.clone());
         }
     }
-    let (suites, groups, sig12, sig13, alpn, certificates, mtls) = tokio::join!(
+    let profiles = crate::clients::matching(options.clients.as_deref().unwrap_or("all"));
+    let (suites, groups, sig12, sig13, alpn, certificates, mtls, simulations) = tokio::join!(
         when(checks.suites, enumerate_suites(prober, sni, offered)),
         when(checks.groups, enumerate_groups(prober, sni, offered)),
         when(
@@ -291,6 +303,10 @@ async fn run_checks(
             scan_certificates(prober, &cert_names, offered, &options.roots)
         ),
         when(checks.mtls, scan_client_auth(prober, sni, offered)),
+        when(
+            checks.clients && !profiles.is_empty(),
+            simulate_clients(prober, sni, &profiles)
+        ),
     );
     if let Some(scan) = suites {
         report.cipher_suites = scan.suites;
@@ -304,6 +320,11 @@ async fn run_checks(
     report.alpn = alpn;
     report.certificates = certificates.unwrap_or_default();
     report.mtls = mtls;
+    if let Some((mut sims, stats)) = simulations {
+        apply_observations(&mut sims, &profiles, report, sni);
+        report.client_simulations = sims;
+        report.client_simulation_stats = Some(stats);
+    }
 }
 
 /// Runs `step` only when `enabled`.

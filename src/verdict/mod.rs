@@ -8,6 +8,7 @@
 
 pub mod baseline;
 mod certificates;
+pub mod clients;
 pub mod policy;
 mod protocols;
 mod suites;

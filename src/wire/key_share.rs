@@ -22,6 +22,8 @@ pub mod group {
     pub const SECP256R1_MLKEM768: u16 = 0x11eb;
     pub const X25519_MLKEM768: u16 = 0x11ec;
     pub const SECP384R1_MLKEM1024: u16 = 0x11ed;
+    /// X25519Kyber768Draft00 (Chrome 124 to 130), withdrawn.
+    pub const X25519_KYBER768_DRAFT00: u16 = 0x6399;
 }
 
 /// A fresh key share for `group`, or `None` when this build cannot make one
@@ -30,7 +32,8 @@ pub mod group {
 /// EC points are uncompressed (`04 || X || Y`). Hybrid groups follow
 /// draft-ietf-tls-ecdhe-mlkem: X25519MLKEM768 is the ML-KEM-768
 /// encapsulation key then the X25519 key (1216 bytes); the SecP*MLKEM groups
-/// put the EC point first (1249 and 1665 bytes).
+/// put the EC point first (1249 and 1665 bytes). X25519Kyber768Draft00 is
+/// X25519 then a 1184-byte Kyber-768 key (1216 bytes).
 pub fn generate_key_share(group: u16) -> Option<KeyShareEntry> {
     let public = match group {
         group::X25519 => ecdh_public(&agreement::X25519)?,
@@ -40,6 +43,14 @@ pub fn generate_key_share(group: u16) -> Option<KeyShareEntry> {
         group::X25519_MLKEM768 => [
             mlkem_public(&kem::ML_KEM_768)?,
             ecdh_public(&agreement::X25519)?,
+        ]
+        .concat(),
+        // Kyber-768 round 3 public keys have ML-KEM-768's encoding (t, rho;
+        // 1184 bytes), so an ML-KEM key is a well-formed Kyber key share;
+        // X25519 comes first in this draft.
+        group::X25519_KYBER768_DRAFT00 => [
+            ecdh_public(&agreement::X25519)?,
+            mlkem_public(&kem::ML_KEM_768)?,
         ]
         .concat(),
         group::SECP256R1_MLKEM768 => [
@@ -99,6 +110,7 @@ mod tests {
             (group::X25519_MLKEM768, 1184 + 32),
             (group::SECP256R1_MLKEM768, 65 + 1184),
             (group::SECP384R1_MLKEM1024, 97 + 1568),
+            (group::X25519_KYBER768_DRAFT00, 32 + 1184),
         ];
         for (g, len) in cases {
             let share = generate_key_share(g).unwrap_or_else(|| panic!("group {g:#06x}"));
