@@ -1,0 +1,331 @@
+//! Seeds 003 and 004 end to end on the lab: the policy YAML is read with
+//! the real reader, `listeners_from_policy` renders its AuthorizationPolicy
+//! as Envoy RBAC and its RequestAuthentication as `jwt_authn`, and
+//! `openssl s_client` sends hand-written HTTP/1.1 requests with and without
+//! client certificates and tokens, reading Envoy's real answers: `403 RBAC:
+//! access denied`, httpbin's `418` teapot, `401 Jwt is expired`, `401 Jwt
+//! verification fails`. TLS 1.3 and TLS 1.2-only listeners both.
+
+mod support;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use support::runtime;
+use tlsposture::lab::{listeners_from_policy, CertFiles, Lab, PolicyLab, PolicyLabOptions};
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/policy/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+struct AuthzLab {
+    plab: PolicyLab,
+    lab: Lab,
+}
+
+fn start(files: &[&str]) -> AuthzLab {
+    let paths: Vec<String> = files.iter().map(|f| fixture(f)).collect();
+    let policy = tlsposture::policy::load_files(&paths).expect("fixture parses");
+    let plab = listeners_from_policy(&policy, &PolicyLabOptions::default()).expect("lab-able");
+    let rt = runtime();
+    let lab = match rt.block_on(rt.spawn(Lab::start(plab.lab_options(None)))) {
+        Ok(Ok(lab)) => lab,
+        Ok(Err(e)) => panic!("could not start the Envoy lab: {e}"),
+        Err(e) => panic!("the lab start-up task failed: {e}"),
+    };
+    AuthzLab { plab, lab }
+}
+
+impl AuthzLab {
+    fn addr(&self, port: u16) -> SocketAddr {
+        self.plab
+            .addr(&self.lab, port)
+            .expect("declared port served")
+    }
+
+    fn identity(&self, uri: &str) -> CertFiles {
+        let stem = uri.trim_start_matches("spiffe://");
+        self.lab.write_client_identity(uri, stem).expect("issue")
+    }
+}
+
+/// What one request got back; `status` is `None` when the TLS side refused.
+struct Response {
+    status: Option<u16>,
+    body: String,
+    raw: String,
+    diagnostics: String,
+}
+
+struct Req<'a> {
+    method: &'a str,
+    path: &'a str,
+    cert: Option<&'a CertFiles>,
+    token: Option<&'a str>,
+    /// `-tls1_2` / `-tls1_3`.
+    version: &'a str,
+}
+
+fn get<'a>(path: &'a str, cert: Option<&'a CertFiles>, version: &'a str) -> Req<'a> {
+    Req {
+        method: "GET",
+        path,
+        cert,
+        token: None,
+        version,
+    }
+}
+
+fn send(addr: SocketAddr, sni: &str, req: &Req<'_>) -> Response {
+    assert!(addr.ip().is_loopback(), "tests only connect to loopback");
+    let connect = addr.to_string();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["5", "openssl", "s_client", "-quiet", "-connect", &connect])
+        .args(["-servername", sni, req.version]);
+    if let Some(cert) = req.cert {
+        cmd.arg("-cert").arg(&cert.cert).arg("-key").arg(&cert.key);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run openssl s_client ({e}): apt-get install openssl"));
+    let auth = req
+        .token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{} {} HTTP/1.1\r\nHost: {sni}\r\n{auth}Connection: close\r\n\r\n",
+        req.method, req.path
+    );
+    // A refused handshake may close stdin before we write.
+    let _ = child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(request.as_bytes());
+    let out = child.wait_with_output().expect("waiting for s_client");
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = raw
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok());
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Response {
+        status,
+        body,
+        raw,
+        diagnostics: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn assert_status(r: &Response, status: u16, body: Option<&str>, what: &str) {
+    assert_eq!(
+        r.status,
+        Some(status),
+        "{what}: response {:?}, s_client said {:?}",
+        r.raw,
+        r.diagnostics
+    );
+    if let Some(body) = body {
+        assert!(
+            r.body.contains(body),
+            "{what}: body {:?} lacks {body:?}",
+            r.body
+        );
+    }
+}
+
+fn assert_refused(r: &Response, what: &str) {
+    assert_eq!(
+        r.status, None,
+        "{what}: expected a TLS refusal, got {:?} (s_client: {:?})",
+        r.raw, r.diagnostics
+    );
+}
+
+const DENIED: &str = "RBAC: access denied";
+
+/// Seed 004: a client certificate for test.client is denied /status/418
+/// only; another identity gets the teapot; no certificate is refused.
+fn seed_004(lab: &AuthzLab, version: &str) {
+    let addr = lab.addr(443);
+    let ids = lab
+        .plab
+        .write_client_identities(&lab.lab)
+        .expect("identities");
+    assert_eq!(ids[0].uri, "spiffe://test.client");
+    let test = &ids[0].files;
+    let other = lab.identity("spiffe://other.client");
+
+    let r = send(addr, "test.com", &get("/status/418", Some(test), version));
+    assert_status(&r, 403, Some(DENIED), "test.client /status/418");
+    let r = send(addr, "test.com", &get("/status/200", Some(test), version));
+    assert_status(&r, 200, None, "test.client /status/200");
+    let r = send(addr, "test.com", &get("/status/418", Some(&other), version));
+    assert_status(&r, 418, Some("-=[ teapot ]=-"), "other.client /status/418");
+    let r = send(addr, "test.com", &get("/status/418", None, version));
+    assert_refused(&r, "no client certificate");
+}
+
+#[test]
+fn seed_004_deny_on_tls13() {
+    let lab = start(&["asm-mtls-authz-004.yaml"]);
+    let lines = lab.plab.describe(Some(&lab.lab));
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("port 443: DENY principals [spiffe://test.client] paths [/status/418]")),
+        "{lines:#?}"
+    );
+    seed_004(&lab, "-tls1_3");
+
+    // The port-80 server gets the same filter; a plain connection has no
+    // peer principal, so the DENY rule does not match it.
+    let plain = lab.addr(80);
+    let mut stream = std::net::TcpStream::connect(plain).expect("connect :80");
+    stream
+        .write_all(b"GET /status/418 HTTP/1.1\r\nHost: test.com\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 418"), "{text}");
+    drop(lab);
+}
+
+#[test]
+fn seed_004_deny_on_tls12_only() {
+    let lab = start(&["mutual-tls12-only.yaml", "authz-deny-test-client.yaml"]);
+    seed_004(&lab, "-tls1_2");
+    let ids = lab
+        .plab
+        .write_client_identities(&lab.lab)
+        .expect("identities");
+    let r = send(
+        lab.addr(443),
+        "test.com",
+        &get("/status/200", Some(&ids[0].files), "-tls1_3"),
+    );
+    assert_refused(&r, "TLS 1.3 on a TLS 1.2-only listener");
+}
+
+#[test]
+fn seed_003_jwt() {
+    let lab = start(&["istio-mutual-003.yaml"]);
+    let addr = lab.addr(443);
+    let sni = "httpbin.example.com";
+    let ids = lab
+        .plab
+        .write_client_identities(&lab.lab)
+        .expect("identities");
+    let cert = &ids[0].files;
+    let issuers = lab.lab.jwt_issuers();
+    assert_eq!(issuers.len(), 1);
+    let files = &issuers[0];
+    assert_eq!(files.issuer, "testing@secure.istio.io");
+    assert!(
+        files.dir.starts_with(lab.lab.workdir()),
+        "tokens stay in the workdir"
+    );
+    let read = |p: &Path| std::fs::read_to_string(p).expect("token file");
+    let (valid, expired, bad) = (
+        read(&files.token),
+        read(&files.expired),
+        read(&files.bad_signature),
+    );
+    let lines = lab.plab.describe(Some(&lab.lab));
+    let shown = lines.join("\n");
+    assert!(
+        shown.contains(&files.token.display().to_string()),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("ALLOW requestPrincipals [testing@secure.istio.io/*]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("jwksUri https://raw.githubusercontent.com"),
+        "{shown}"
+    );
+
+    let mut req = get("/status/200", Some(cert), "-tls1_3");
+    // No token: authentication passes, the ALLOW requestPrincipals rule
+    // does not match: 403.
+    assert_status(&send(addr, sni, &req), 403, Some(DENIED), "no token");
+    req.token = Some(&valid);
+    assert_status(&send(addr, sni, &req), 200, None, "valid token");
+    req.token = Some(&expired);
+    assert_status(
+        &send(addr, sni, &req),
+        401,
+        Some("Jwt is expired"),
+        "expired token",
+    );
+    req.token = Some(&bad);
+    assert_status(
+        &send(addr, sni, &req),
+        401,
+        Some("Jwt verification fails"),
+        "token signed by another key",
+    );
+    req.token = Some("not-a-jwt");
+    assert_status(&send(addr, sni, &req), 401, None, "malformed token");
+    // Envoy's default token locations include `?access_token=`.
+    let path = format!("/status/418?access_token={valid}");
+    let r = send(addr, sni, &get(&path, Some(cert), "-tls1_2"));
+    assert_status(
+        &r,
+        418,
+        Some("teapot"),
+        "token as a query parameter over TLS 1.2",
+    );
+}
+
+#[test]
+fn allow_policy_denies_by_default() {
+    let lab = start(&["authz-allow.yaml"]);
+    let addr = lab.addr(443);
+    let lines = lab.plab.describe(Some(&lab.lab)).join("\n");
+    assert!(lines.contains("ALLOW principals [spiffe://test.client] methods [GET] paths [/status/*] notPaths [/status/500]"), "{lines}");
+    assert!(
+        !lines.contains("other-gateway"),
+        "a DENY for another selector is not applied: {lines}"
+    );
+    let ids = lab
+        .plab
+        .write_client_identities(&lab.lab)
+        .expect("identities");
+    let test = &ids[0].files;
+    let other = lab.identity("spiffe://other.client");
+    let v = "-tls1_3";
+    let cases: &[(&str, &str, &CertFiles, u16)] = &[
+        ("GET", "/status/200", test, 200),
+        ("GET", "/status/418", test, 418),
+        ("GET", "/status/500", test, 403),
+        ("GET", "/headers", test, 403),
+        ("POST", "/status/200", test, 403),
+        ("GET", "/status/200", &other, 403),
+    ];
+    for &(method, path, cert, status) in cases {
+        let req = Req {
+            method,
+            path,
+            cert: Some(cert),
+            token: None,
+            version: v,
+        };
+        let r = send(addr, "test.com", &req);
+        let body = (status == 403).then_some(DENIED);
+        assert_status(
+            &r,
+            status,
+            body,
+            &format!("{method} {path} as {}", cert.cert.display()),
+        );
+    }
+}
