@@ -39,10 +39,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::jwt::{issuer_slug, IssuerFiles};
-use crate::policy::{
-    AuthorizationPolicyDecl, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource,
-    DeclaredPolicy,
-};
+use crate::policy::{AuthorizationPolicyDecl, AuthzAction, AuthzRule, DeclaredPolicy};
 
 /// Envoy's filter names.
 pub const JWT_FILTER: &str = "envoy.filters.http.jwt_authn";
@@ -298,18 +295,28 @@ fn render_policy(
     notes: &mut Vec<String>,
 ) {
     let ns = ap.namespace.as_deref().unwrap_or("default");
+    let deny = ap.action == AuthzAction::Deny;
     for (i, rule) in ap.rules.iter().enumerate() {
-        match render_rule(rule, ctx) {
-            Ok((policy, summary)) => target.push(RbacRule {
-                name: format!("ns[{ns}]-policy[{}]-rule[{i}]", ap.name),
-                summary,
-                policy,
-            }),
-            Err(reason) => notes.push(format!(
-                "authorizationpolicy {} rules[{i}] ({}): skipped, {reason}",
-                qualified(&ap.namespace, &ap.name),
-                rule.origin
-            )),
+        let at = format!(
+            "authorizationpolicy {} rules[{i}] ({})",
+            qualified(&ap.namespace, &ap.name),
+            rule.origin
+        );
+        let mut dropped = Vec::new();
+        match render_rule(rule, ctx, deny, &mut dropped) {
+            Ok((policy, summary)) => {
+                for d in dropped {
+                    notes.push(format!(
+                        "{at}: {d} left out; Istio does the same for a DENY rule (a wider deny)"
+                    ));
+                }
+                target.push(RbacRule {
+                    name: format!("ns[{ns}]-policy[{}]-rule[{i}]", ap.name),
+                    summary,
+                    policy,
+                });
+            }
+            Err(reason) => notes.push(format!("{at}: skipped, {reason}")),
         }
     }
 }
@@ -319,230 +326,243 @@ struct Ctx<'a> {
     port: u16,
 }
 
-type Rendered = Result<(Value, Value), String>;
+type Gen<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
+
+/// One rule as Istio's authz model builds it (`pilot/pkg/security/authz/
+/// model/model.go`): one permission per `to[]` entry and one principal per
+/// `from[]` entry, each the AND of its fields (values ORed, notValues as
+/// NOT(OR)), the `when` conditions appended to every one of them.
+struct RuleBuilder<'a> {
+    deny: bool,
+    dropped: &'a mut Vec<String>,
+    summary: Vec<String>,
+}
+
+impl RuleBuilder<'_> {
+    /// Adds `values` / `not_values` of one field to `out`. A value the lab
+    /// cannot render fails the whole rule for ALLOW and drops only this
+    /// field for DENY (Istio's `checkError`).
+    fn field(
+        &mut self,
+        out: &mut Vec<Value>,
+        perm: bool,
+        name: &str,
+        values: &[String],
+        not_values: &[String],
+        gen: Gen<'_>,
+    ) -> Result<(), String> {
+        let render = |vs: &[String]| vs.iter().map(|v| gen(v)).collect::<Result<Vec<_>, _>>();
+        let (yes, no) = match (render(values), render(not_values)) {
+            (Ok(y), Ok(n)) => (y, n),
+            (Err(e), _) | (_, Err(e)) => {
+                if self.deny {
+                    self.dropped.push(format!("{name} ({e})"));
+                    return Ok(());
+                }
+                return Err(e);
+            }
+        };
+        let or = |alts: Vec<Value>| {
+            if perm {
+                json!({"or_rules": {"rules": alts}})
+            } else {
+                json!({"or_ids": {"ids": alts}})
+            }
+        };
+        if !yes.is_empty() {
+            out.push(or(yes));
+            self.summary
+                .push(format!("{name} [{}]", shown(name, values)));
+        }
+        if !no.is_empty() {
+            let inner = or(no);
+            out.push(if perm {
+                json!({"not_rule": inner})
+            } else {
+                json!({"not_id": inner})
+            });
+            self.summary
+                .push(format!("{} [{}]", not_name(name), shown(name, not_values)));
+        }
+        Ok(())
+    }
+}
+
+fn not_name(name: &str) -> String {
+    if name.starts_with("when ") {
+        format!("{name} not in")
+    } else {
+        let mut c = name.chars();
+        let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or_default();
+        format!("not{first}{}", c.as_str())
+    }
+}
+
+fn shown(name: &str, values: &[String]) -> String {
+    let principal = name == "principals" || name == "when source.principal";
+    values
+        .iter()
+        .map(|v| if principal { spiffe(v) } else { v.clone() })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The Envoy `Policy` for one rule and its summary.
-fn render_rule(rule: &AuthzRule, ctx: &Ctx<'_>) -> Result<(Value, String), String> {
-    let mut summary = Vec::new();
-    let mut ids: Vec<Value> = Vec::new();
-    let mut perms: Vec<Value> = Vec::new();
-    if !rule.from.is_empty() {
-        let mut alts = Vec::new();
-        for (i, source) in rule.from.iter().enumerate() {
-            let mut s = Vec::new();
-            alts.push(and_ids(source_ids(source, ctx, &mut s)?));
-            summary.push(prefixed(rule.from.len(), "from", i, s));
-        }
-        ids.push(or_ids(alts));
-    }
-    if !rule.to.is_empty() {
-        let mut alts = Vec::new();
-        for (i, op) in rule.to.iter().enumerate() {
-            let mut s = Vec::new();
-            alts.push(and_rules(operation_rules(op, ctx, &mut s)?));
-            summary.push(prefixed(rule.to.len(), "to", i, s));
-        }
-        perms.push(or_rules(alts));
-    }
-    for cond in &rule.when {
-        let (side, is_perm) = condition(cond, ctx)?;
-        summary.push(format!(
-            "when {}{}{}",
-            cond.key,
-            list(" in", &cond.values),
-            list(" not in", &cond.not_values)
-        ));
-        if is_perm {
-            perms.push(side);
+fn render_rule(
+    rule: &AuthzRule,
+    ctx: &Ctx<'_>,
+    deny: bool,
+    dropped: &mut Vec<String>,
+) -> Result<(Value, String), String> {
+    let mut b = RuleBuilder {
+        deny,
+        dropped,
+        summary: Vec::new(),
+    };
+    let port = |v: &str| port_rule(v, ctx.port);
+    let rp = |v: &str| Ok(request_principal_id(v, ctx.issuers));
+    let direct_ip = |v: &str| cidr(v).map(|c| json!({"direct_remote_ip": c}));
+    let remote_ip = |v: &str| cidr(v).map(|c| json!({"remote_ip": c}));
+
+    // `when`: an unknown key fails the rule whatever the action (Istio's
+    // model.New returns "unknown attribute").
+    let mut when_perm = Vec::new();
+    let mut when_prin = Vec::new();
+    for c in &rule.when {
+        let key = c.key.trim();
+        let name = format!("when {key}");
+        let (vals, nots) = (&c.values[..], &c.not_values[..]);
+        if let Some(h) = bracketed(key, "request.headers") {
+            let h = h.join("][");
+            let gen = |v: &str| Ok(header_matcher(&h, v));
+            b.field(&mut when_prin, false, &name, vals, nots, &gen)?;
+        } else if let Some(path) = bracketed(key, "request.auth.claims") {
+            let gen = |v: &str| Ok(claim_id(&path, v, ctx.issuers));
+            b.field(&mut when_prin, false, &name, vals, nots, &gen)?;
         } else {
-            ids.push(side);
+            let aud = |v: &str| Ok(claim_id(&["aud".to_owned()], v, ctx.issuers));
+            let azp = |v: &str| Ok(claim_id(&["azp".to_owned()], v, ctx.issuers));
+            let sni = |v: &str| Ok(json!({"requested_server_name": string_matcher(v)}));
+            let (perm, gen): (bool, Gen<'_>) = match key {
+                "destination.port" => (true, &port),
+                "connection.sni" => (true, &sni),
+                "source.ip" => (false, &direct_ip),
+                "remote.ip" => (false, &remote_ip),
+                "source.namespace" => (false, &namespace_id),
+                "source.principal" => (false, &principal_id),
+                "request.auth.principal" => (false, &rp),
+                "request.auth.audiences" => (false, &aud),
+                "request.auth.presenter" => (false, &azp),
+                other => return Err(format!("when key {other:?} is not supported by the lab")),
+            };
+            let out = if perm { &mut when_perm } else { &mut when_prin };
+            b.field(out, perm, &name, vals, nots, gen)?;
         }
     }
-    let summary = summary
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let policy = json!({
-        "permissions": [and_rules(perms)],
-        "principals": [and_ids(ids)],
-    });
+    let when_summary = std::mem::take(&mut b.summary);
+
+    let mut principals = Vec::new();
+    let many_from = rule.from.len() > 1;
+    for (i, s) in rule.from.iter().enumerate() {
+        let mut ids = Vec::new();
+        b.field(
+            &mut ids,
+            false,
+            "principals",
+            &s.principals,
+            &s.not_principals,
+            &principal_id,
+        )?;
+        b.field(
+            &mut ids,
+            false,
+            "requestPrincipals",
+            &s.request_principals,
+            &s.not_request_principals,
+            &rp,
+        )?;
+        b.field(
+            &mut ids,
+            false,
+            "namespaces",
+            &s.namespaces,
+            &s.not_namespaces,
+            &namespace_id,
+        )?;
+        b.field(
+            &mut ids,
+            false,
+            "remoteIpBlocks",
+            &s.remote_ip_blocks,
+            &s.not_remote_ip_blocks,
+            &remote_ip,
+        )?;
+        b.field(
+            &mut ids,
+            false,
+            "ipBlocks",
+            &s.ip_blocks,
+            &s.not_ip_blocks,
+            &direct_ip,
+        )?;
+        ids.extend(when_prin.iter().cloned());
+        principals.push(and_ids(ids));
+        if many_from {
+            let part = std::mem::take(&mut b.summary).join(" ");
+            b.summary.push(format!("from[{i}]: {part};"));
+        }
+    }
+    if rule.from.is_empty() {
+        principals.push(and_ids(when_prin));
+    }
+
+    let mut permissions = Vec::new();
+    let many_to = rule.to.len() > 1;
+    let from_summary = std::mem::take(&mut b.summary);
+    for (i, op) in rule.to.iter().enumerate() {
+        let mut rules = Vec::new();
+        let host = |v: &str| Ok(host_rule(v));
+        let method = |v: &str| Ok(header_matcher(":method", v));
+        b.field(&mut rules, true, "hosts", &op.hosts, &op.not_hosts, &host)?;
+        b.field(
+            &mut rules,
+            true,
+            "methods",
+            &op.methods,
+            &op.not_methods,
+            &method,
+        )?;
+        b.field(
+            &mut rules,
+            true,
+            "paths",
+            &op.paths,
+            &op.not_paths,
+            &path_rule,
+        )?;
+        b.field(&mut rules, true, "ports", &op.ports, &op.not_ports, &port)?;
+        rules.extend(when_perm.iter().cloned());
+        permissions.push(and_rules(rules));
+        if many_to {
+            let part = std::mem::take(&mut b.summary).join(" ");
+            b.summary.push(format!("to[{i}]: {part};"));
+        }
+    }
+    if rule.to.is_empty() {
+        permissions.push(and_rules(when_perm));
+    }
+    let mut summary = from_summary;
+    summary.append(&mut b.summary);
+    summary.extend(when_summary);
     let summary = if summary.is_empty() {
         "every request".to_owned()
     } else {
-        summary
+        summary.join(" ")
     };
-    Ok((policy, summary))
-}
-
-fn prefixed(count: usize, what: &str, i: usize, parts: Vec<String>) -> String {
-    let body = parts.join(" ");
-    if count > 1 {
-        format!("{what}[{i}]: {body};")
-    } else {
-        body
-    }
-}
-
-fn list(label: &str, values: &[String]) -> String {
-    if values.is_empty() {
-        String::new()
-    } else {
-        format!("{label} [{}]", values.join(", "))
-    }
-}
-
-fn source_ids(
-    s: &AuthzSource,
-    ctx: &Ctx<'_>,
-    summary: &mut Vec<String>,
-) -> Result<Vec<Value>, String> {
-    let mut ids = Vec::new();
-    let mut field = |name: &str,
-                     values: &[String],
-                     negate: bool,
-                     f: &dyn Fn(&str) -> Result<Value, String>|
-     -> Result<(), String> {
-        if values.is_empty() {
-            return Ok(());
-        }
-        let alts = values.iter().map(|v| f(v)).collect::<Result<Vec<_>, _>>()?;
-        let shown: Vec<String> = values
-            .iter()
-            .map(|v| {
-                if name.ends_with("principals") && !name.contains("request") {
-                    spiffe(v)
-                } else {
-                    v.clone()
-                }
-            })
-            .collect();
-        summary.push(format!("{name} [{}]", shown.join(", ")));
-        let id = or_ids(alts);
-        ids.push(if negate { json!({"not_id": id}) } else { id });
-        Ok(())
-    };
-    field("principals", &s.principals, false, &principal_id)?;
-    field("notPrincipals", &s.not_principals, true, &principal_id)?;
-    field("requestPrincipals", &s.request_principals, false, &|v| {
-        Ok(request_principal_id(v, ctx.issuers))
-    })?;
-    field(
-        "notRequestPrincipals",
-        &s.not_request_principals,
-        true,
-        &|v| Ok(request_principal_id(v, ctx.issuers)),
-    )?;
-    field("namespaces", &s.namespaces, false, &namespace_id)?;
-    field("notNamespaces", &s.not_namespaces, true, &namespace_id)?;
-    field("ipBlocks", &s.ip_blocks, false, &|v| {
-        cidr(v).map(|c| json!({"direct_remote_ip": c}))
-    })?;
-    field("notIpBlocks", &s.not_ip_blocks, true, &|v| {
-        cidr(v).map(|c| json!({"direct_remote_ip": c}))
-    })?;
-    field("remoteIpBlocks", &s.remote_ip_blocks, false, &|v| {
-        cidr(v).map(|c| json!({"remote_ip": c}))
-    })?;
-    field("notRemoteIpBlocks", &s.not_remote_ip_blocks, true, &|v| {
-        cidr(v).map(|c| json!({"remote_ip": c}))
-    })?;
-    Ok(ids)
-}
-
-fn operation_rules(
-    op: &AuthzOperation,
-    ctx: &Ctx<'_>,
-    summary: &mut Vec<String>,
-) -> Result<Vec<Value>, String> {
-    let mut rules = Vec::new();
-    let mut field = |name: &str,
-                     values: &[String],
-                     negate: bool,
-                     f: &dyn Fn(&str) -> Result<Value, String>|
-     -> Result<(), String> {
-        if values.is_empty() {
-            return Ok(());
-        }
-        let alts = values.iter().map(|v| f(v)).collect::<Result<Vec<_>, _>>()?;
-        summary.push(format!("{name} [{}]", values.join(", ")));
-        let rule = or_rules(alts);
-        rules.push(if negate {
-            json!({"not_rule": rule})
-        } else {
-            rule
-        });
-        Ok(())
-    };
-    let port = |v: &str| port_rule(v, ctx.port);
-    field("hosts", &op.hosts, false, &|v| Ok(host_rule(v)))?;
-    field("notHosts", &op.not_hosts, true, &|v| Ok(host_rule(v)))?;
-    field("ports", &op.ports, false, &port)?;
-    field("notPorts", &op.not_ports, true, &port)?;
-    field("methods", &op.methods, false, &|v| {
-        Ok(header(":method", string_matcher(v)))
-    })?;
-    field("notMethods", &op.not_methods, true, &|v| {
-        Ok(header(":method", string_matcher(v)))
-    })?;
-    field("paths", &op.paths, false, &path_rule)?;
-    field("notPaths", &op.not_paths, true, &path_rule)?;
-    Ok(rules)
-}
-
-/// A `when` condition: the matcher and whether it is a permission (else a
-/// principal).
-fn condition(c: &AuthzCondition, ctx: &Ctx<'_>) -> Result<(Value, bool), String> {
-    let key = c.key.trim();
-    let side = |f: &dyn Fn(&str) -> Result<Value, String>, perm: bool| -> Rendered {
-        let build = |values: &[String]| -> Result<Option<Value>, String> {
-            if values.is_empty() {
-                return Ok(None);
-            }
-            let alts = values.iter().map(|v| f(v)).collect::<Result<Vec<_>, _>>()?;
-            Ok(Some(if perm { or_rules(alts) } else { or_ids(alts) }))
-        };
-        let mut parts = Vec::new();
-        if let Some(v) = build(&c.values)? {
-            parts.push(v);
-        }
-        if let Some(v) = build(&c.not_values)? {
-            parts.push(if perm {
-                json!({"not_rule": v})
-            } else {
-                json!({"not_id": v})
-            });
-        }
-        if parts.is_empty() {
-            return Err(format!("when {key} has neither values nor notValues"));
-        }
-        Ok(if perm {
-            (and_rules(parts), Value::Null)
-        } else {
-            (and_ids(parts), Value::Null)
-        })
-    };
-    let id = |f: &dyn Fn(&str) -> Result<Value, String>| side(f, false).map(|(v, _)| (v, false));
-    let perm = |f: &dyn Fn(&str) -> Result<Value, String>| side(f, true).map(|(v, _)| (v, true));
-    if let Some(name) = bracketed(key, "request.headers") {
-        let name = name.first().cloned().unwrap_or_default();
-        return id(&|v| Ok(header(&name, string_matcher(v))));
-    }
-    if let Some(path) = bracketed(key, "request.auth.claims") {
-        return id(&|v| Ok(claim_id(&path, v, ctx.issuers)));
-    }
-    match key {
-        "source.principal" => id(&principal_id),
-        "source.namespace" => id(&namespace_id),
-        "source.ip" => id(&|v| cidr(v).map(|c| json!({"direct_remote_ip": c}))),
-        "remote.ip" => id(&|v| cidr(v).map(|c| json!({"remote_ip": c}))),
-        "request.auth.principal" => id(&|v| Ok(request_principal_id(v, ctx.issuers))),
-        "request.auth.audiences" => id(&|v| Ok(claim_id(&["aud".to_owned()], v, ctx.issuers))),
-        "request.auth.presenter" => id(&|v| Ok(claim_id(&["azp".to_owned()], v, ctx.issuers))),
-        "destination.port" => perm(&|v| port_rule(v, ctx.port)),
-        "connection.sni" => perm(&|v| Ok(json!({"requested_server_name": string_matcher(v)}))),
-        other => Err(format!("when key {other:?} is not supported by the lab")),
-    }
+    Ok((
+        json!({"permissions": permissions, "principals": principals}),
+        summary,
+    ))
 }
 
 /// `request.auth.claims[a][b]` → `["a", "b"]`.
@@ -559,66 +579,80 @@ fn bracketed(key: &str, prefix: &str) -> Option<Vec<String>> {
 }
 
 fn spiffe(v: &str) -> String {
-    if v == "*" || v.starts_with("spiffe://") || v.starts_with('*') {
+    if v == "*" || v.starts_with('*') || v.starts_with("spiffe://") {
         v.to_owned()
     } else {
         format!("spiffe://{v}")
     }
 }
 
-/// Istio's string matcher: `*` presence, `x*` prefix, `*x` suffix, else exact.
+/// Istio's `StringMatcher`: `*` presence (`.+`), `x*` prefix, `*x` suffix,
+/// else exact.
 fn string_matcher(v: &str) -> Value {
+    string_matcher_with_prefix(v, "")
+}
+
+/// Istio's `StringMatcherWithPrefix` (principals get `spiffe://`): a
+/// suffix pattern becomes the regex `<prefix>.*<suffix>`.
+fn string_matcher_with_prefix(v: &str, prefix: &str) -> Value {
     if v == "*" {
         json!({"safe_regex": {"regex": ".+"}})
-    } else if let Some(p) = v.strip_suffix('*') {
-        json!({"prefix": p})
     } else if let Some(s) = v.strip_prefix('*') {
-        json!({"suffix": s})
+        if prefix.is_empty() {
+            json!({"suffix": s})
+        } else {
+            json!({"safe_regex": {"regex": format!("{prefix}.*{s}")}})
+        }
+    } else if let Some(p) = v.strip_suffix('*') {
+        json!({"prefix": format!("{prefix}{p}")})
     } else {
-        json!({"exact": v})
+        json!({"exact": format!("{prefix}{v}")})
     }
 }
 
 fn principal_id(v: &str) -> Result<Value, String> {
-    let m = if v == "*" || v.starts_with('*') {
-        string_matcher(v)
+    // Istio adds the prefix to what users write without it; a value already
+    // written as a URI is taken as is.
+    let prefix = if v.starts_with("spiffe://") {
+        ""
     } else {
-        string_matcher(&spiffe(v))
+        "spiffe://"
     };
-    Ok(json!({"authenticated": {"principal_name": m}}))
+    Ok(json!({"authenticated": {"principal_name": string_matcher_with_prefix(v, prefix)}}))
 }
 
+/// Istio: `.*/ns/<ns>/.*`, each `*` as `.*`.
 fn namespace_id(v: &str) -> Result<Value, String> {
-    if v.contains('*') && v != "*" {
-        return Err(format!(
-            "namespace pattern {v:?} is not supported by the lab"
-        ));
-    }
-    let ns = if v == "*" {
-        "[^/]+".to_owned()
-    } else {
-        regex_escape(v)
-    };
+    let ns = v.replace('*', ".*");
     Ok(
         json!({"authenticated": {"principal_name": {"safe_regex": {"regex": format!(".*/ns/{ns}/.*")}}}}),
     )
 }
 
-fn header(name: &str, m: Value) -> Value {
-    json!({"header": {"name": name, "string_match": m}})
+/// Istio's `HeaderMatcher`: `*` presence, `*x` suffix, `x*` prefix, else
+/// exact (case-sensitive).
+fn header_matcher(name: &str, v: &str) -> Value {
+    if v == "*" {
+        json!({"header": {"name": name, "present_match": true}})
+    } else {
+        json!({"header": {"name": name, "string_match": string_matcher(v)}})
+    }
 }
 
+/// Istio's `HostMatcher` on `:authority`: case-insensitive exact, `*x`
+/// suffix, `x*` prefix, `*` presence. An exact host does not match
+/// `host:port` (Istio's docs tell users to add `host:*`).
 fn host_rule(v: &str) -> Value {
-    let re = if v == "*" {
-        ".+".to_owned()
+    let m = if v == "*" {
+        return json!({"header": {"name": ":authority", "present_match": true}});
     } else if let Some(s) = v.strip_prefix('*') {
-        format!("(?i).*{}(:[0-9]+)?", regex_escape(s))
+        json!({"suffix": s, "ignore_case": true})
     } else if let Some(p) = v.strip_suffix('*') {
-        format!("(?i){}.*", regex_escape(p))
+        json!({"prefix": p, "ignore_case": true})
     } else {
-        format!("(?i){}(:[0-9]+)?", regex_escape(v))
+        json!({"exact": v, "ignore_case": true})
     };
-    header(":authority", json!({"safe_regex": {"regex": re}}))
+    json!({"header": {"name": ":authority", "string_match": m}})
 }
 
 fn path_rule(v: &str) -> Result<Value, String> {
@@ -669,55 +703,62 @@ fn metadata(path: &[&str], value: Value) -> Value {
     json!({"sourced_metadata": {"metadata_matcher": {"filter": JWT_FILTER, "path": path, "value": value}}})
 }
 
-const PRESENT: fn() -> Value = || json!({"present_match": true});
-
 fn never() -> Value {
     json!({"not_id": {"any": true}})
 }
 
-/// `requestPrincipals` pattern against every declared issuer's verified
-/// payload (`iss/sub` in Istio).
-fn request_principal_id(pattern: &str, issuers: &[String]) -> Value {
-    let mut alts = Vec::new();
-    for iss in issuers {
-        let with_slash = format!("{iss}/");
-        let iss_present = || metadata(&[iss, "iss"], PRESENT());
-        if pattern == "*" {
-            alts.push(iss_present());
-        } else if let Some(p) = pattern.strip_suffix('*') {
-            if let Some(sub) = p.strip_prefix(&with_slash) {
-                alts.push(if sub.is_empty() {
-                    iss_present()
-                } else {
-                    metadata(&[iss, "sub"], json!({"string_match": {"prefix": sub}}))
-                });
-            } else if with_slash.starts_with(p) {
-                alts.push(iss_present());
-            }
-        } else if let Some(s) = pattern.strip_prefix('*') {
-            alts.push(metadata(
-                &[iss, "sub"],
-                json!({"string_match": {"suffix": s}}),
-            ));
-            if let Some((x, y)) = s.rsplit_once('/') {
-                if iss.ends_with(x) {
-                    alts.push(metadata(
-                        &[iss, "sub"],
-                        json!({"string_match": {"exact": y}}),
-                    ));
-                }
-            }
-        } else if let Some(sub) = pattern.strip_prefix(&with_slash) {
-            alts.push(metadata(
-                &[iss, "sub"],
-                json!({"string_match": {"exact": sub}}),
-            ));
+/// A `requestPrincipals` value as Istio's `requestPrincipalGenerator`
+/// splits it: at the last `/` into `iss` and `sub` matchers (`*` alone:
+/// any; `*x/sub`: iss suffix; `iss/x*`: sub prefix; no `/`: the whole
+/// value against `iss` with any `sub`). Istio matches them on the claims
+/// its `istio_authn` filter copies; the lab matches the same claims in the
+/// payload `jwt_authn` stores under each issuer's name.
+fn request_principal_id(value: &str, issuers: &[String]) -> Value {
+    let any = || json!({"safe_regex": {"regex": ".+"}});
+    let (iss, sub, found) = match value.rfind('/') {
+        Some(i) => (&value[..i], &value[i + 1..], true),
+        None => (value, "", false),
+    };
+    let (m_iss, m_sub) = if value == "*" {
+        (any(), any())
+    } else if value.starts_with('*') {
+        if found {
+            let m_iss = if iss == "*" {
+                any()
+            } else {
+                json!({"suffix": iss.trim_start_matches('*')})
+            };
+            (m_iss, json!({"exact": sub}))
+        } else {
+            (any(), json!({"suffix": value.trim_start_matches('*')}))
         }
-    }
-    if alts.is_empty() {
-        never()
+    } else if value.ends_with('*') {
+        if found {
+            let m_sub = if sub == "*" {
+                any()
+            } else {
+                json!({"prefix": sub.trim_end_matches('*')})
+            };
+            (json!({"exact": iss}), m_sub)
+        } else {
+            (json!({"prefix": value.trim_end_matches('*')}), any())
+        }
     } else {
-        or_ids(alts)
+        (json!({"exact": iss}), json!({"exact": sub}))
+    };
+    let alts: Vec<Value> = issuers
+        .iter()
+        .map(|i| {
+            and_ids(vec![
+                metadata(&[i, "iss"], json!({"string_match": m_iss})),
+                metadata(&[i, "sub"], json!({"string_match": m_sub})),
+            ])
+        })
+        .collect();
+    match alts.len() {
+        0 => never(),
+        1 => alts.into_iter().next().unwrap_or_else(never),
+        _ => or_ids(alts),
     }
 }
 
@@ -741,17 +782,6 @@ fn claim_id(path: &[String], v: &str, issuers: &[String]) -> Value {
     }
 }
 
-fn regex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn or_ids(mut ids: Vec<Value>) -> Value {
     match ids.len() {
         0 => json!({"any": true}),
@@ -760,28 +790,20 @@ fn or_ids(mut ids: Vec<Value>) -> Value {
     }
 }
 
+/// Istio's `principalAnd`: always an `and_ids`, `[any]` when empty.
 fn and_ids(mut ids: Vec<Value>) -> Value {
-    match ids.len() {
-        0 => json!({"any": true}),
-        1 => ids.remove(0),
-        _ => json!({"and_ids": {"ids": ids}}),
+    if ids.is_empty() {
+        ids.push(json!({"any": true}));
     }
+    json!({"and_ids": {"ids": ids}})
 }
 
-fn or_rules(mut rules: Vec<Value>) -> Value {
-    match rules.len() {
-        0 => json!({"any": true}),
-        1 => rules.remove(0),
-        _ => json!({"or_rules": {"rules": rules}}),
-    }
-}
-
+/// Istio's `permissionAnd`: always an `and_rules`, `[any]` when empty.
 fn and_rules(mut rules: Vec<Value>) -> Value {
-    match rules.len() {
-        0 => json!({"any": true}),
-        1 => rules.remove(0),
-        _ => json!({"and_rules": {"rules": rules}}),
+    if rules.is_empty() {
+        rules.push(json!({"any": true}));
     }
+    json!({"and_rules": {"rules": rules}})
 }
 
 /// The HTTP filters before the router: `jwt_authn` (when there are
@@ -877,7 +899,9 @@ pub fn lab_issuers<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{JwtRule, Origin, RequestAuthenticationDecl};
+    use crate::policy::{
+        AuthzCondition, AuthzOperation, AuthzSource, JwtRule, Origin, RequestAuthenticationDecl,
+    };
 
     fn labels() -> BTreeMap<String, String> {
         [("istio".to_owned(), "ingressgateway".to_owned())].into()
@@ -920,11 +944,16 @@ mod tests {
             rule.summary,
             "principals [spiffe://test.client] paths [/status/418]"
         );
+        // Istio's shape: and(or(…)) for every field.
         assert_eq!(
             rule.policy,
             json!({
-                "permissions": [{"url_path": {"path": {"exact": "/status/418"}}}],
-                "principals": [{"authenticated": {"principal_name": {"exact": "spiffe://test.client"}}}],
+                "permissions": [{"and_rules": {"rules": [
+                    {"or_rules": {"rules": [{"url_path": {"path": {"exact": "/status/418"}}}]}},
+                ]}}],
+                "principals": [{"and_ids": {"ids": [
+                    {"or_ids": {"ids": [{"authenticated": {"principal_name": {"exact": "spiffe://test.client"}}}]}},
+                ]}}],
             })
         );
         assert_eq!(
@@ -937,61 +966,129 @@ mod tests {
         assert!(http_policy(&policy, &[&other], 443).is_empty());
     }
 
-    #[test]
-    fn patterns_and_unsupported_rules() {
+    fn allow(rules: Vec<AuthzRule>) -> DeclaredPolicy {
         let mut ap = deny_004();
         ap.action = AuthzAction::Allow;
-        ap.rules = vec![
-            AuthzRule {
-                to: vec![AuthzOperation {
-                    paths: vec!["/x/*".into(), "*.png".into(), "*".into()],
-                    methods: vec!["GET".into()],
-                    ports: vec!["443".into()],
-                    hosts: vec!["Test.com".into()],
-                    ..AuthzOperation::default()
-                }],
-                ..AuthzRule::default()
-            },
-            AuthzRule {
-                when: vec![AuthzCondition {
-                    key: "experimental.envoy.filters.x".into(),
-                    values: vec!["1".into()],
-                    not_values: vec![],
-                }],
-                ..AuthzRule::default()
-            },
-            AuthzRule::default(),
-        ];
-        let policy = DeclaredPolicy {
+        ap.rules = rules;
+        DeclaredPolicy {
             authorization_policies: vec![ap],
             ..DeclaredPolicy::default()
-        };
+        }
+    }
+
+    #[test]
+    fn matchers_are_istios() {
+        let policy = allow(vec![AuthzRule {
+            from: vec![AuthzSource {
+                principals: vec!["*/sa/bookinfo".into(), "cluster.local/ns/a/*".into()],
+                not_principals: vec!["*".into()],
+                namespaces: vec!["prod-*".into()],
+                ..AuthzSource::default()
+            }],
+            to: vec![AuthzOperation {
+                paths: vec!["/x/*".into(), "*.png".into(), "*".into()],
+                methods: vec!["GET".into()],
+                ports: vec!["443".into()],
+                not_ports: vec!["8080".into()],
+                hosts: vec!["Test.com".into(), "*.example.com".into()],
+                ..AuthzOperation::default()
+            }],
+            when: vec![AuthzCondition {
+                key: "request.headers[x-team]".into(),
+                values: vec!["blue*".into()],
+                not_values: vec![],
+            }],
+            ..AuthzRule::default()
+        }]);
         let gw = labels();
         let h = http_policy(&policy, &[&gw], 443);
-        let f = &h.rbac[0];
-        assert_eq!(f.action, RbacAction::Allow);
-        assert_eq!(f.rules.len(), 2);
-        let perm = &f.rules[0].policy["permissions"][0]["and_rules"]["rules"];
+        let rule = &h.rbac[0].rules[0];
+        let perm = &rule.policy["permissions"][0]["and_rules"]["rules"];
         assert_eq!(
-            perm[0]["header"]["string_match"]["safe_regex"]["regex"],
-            "(?i)Test\\.com(:[0-9]+)?"
-        );
-        assert_eq!(perm[1], json!({"any": true}));
-        assert_eq!(
-            perm[3]["or_rules"]["rules"][0]["url_path"]["path"],
-            json!({"prefix": "/x/"})
+            perm[0]["or_rules"]["rules"],
+            json!([
+                {"header": {"name": ":authority", "string_match": {"exact": "Test.com", "ignore_case": true}}},
+                {"header": {"name": ":authority", "string_match": {"suffix": ".example.com", "ignore_case": true}}},
+            ])
         );
         assert_eq!(
-            perm[3]["or_rules"]["rules"][1]["url_path"]["path"],
-            json!({"suffix": ".png"})
+            perm[2]["or_rules"]["rules"],
+            json!([
+                {"url_path": {"path": {"prefix": "/x/"}}},
+                {"url_path": {"path": {"suffix": ".png"}}},
+                {"url_path": {"path": {"safe_regex": {"regex": ".+"}}}},
+            ])
         );
-        assert_eq!(f.rules[1].summary, "every request");
-        assert_eq!(h.notes.len(), 1);
-        assert!(
-            h.notes[0].contains("rules[1]") && h.notes[0].contains("not supported"),
-            "{:?}",
-            h.notes
+        assert_eq!(perm[3]["or_rules"]["rules"][0], json!({"any": true}));
+        assert_eq!(
+            perm[4],
+            json!({"not_rule": {"or_rules": {"rules": [{"not_rule": {"any": true}}]}}})
         );
+        let ids = &rule.policy["principals"][0]["and_ids"]["ids"];
+        let name = |i: usize| ids[0]["or_ids"]["ids"][i]["authenticated"]["principal_name"].clone();
+        assert_eq!(
+            name(0),
+            json!({"safe_regex": {"regex": "spiffe://.*/sa/bookinfo"}})
+        );
+        assert_eq!(name(1), json!({"prefix": "spiffe://cluster.local/ns/a/"}));
+        assert_eq!(
+            ids[1]["not_id"]["or_ids"]["ids"][0]["authenticated"]["principal_name"],
+            json!({"safe_regex": {"regex": ".+"}})
+        );
+        assert_eq!(
+            ids[2]["or_ids"]["ids"][0]["authenticated"]["principal_name"]["safe_regex"]["regex"],
+            ".*/ns/prod-.*/.*"
+        );
+        assert_eq!(
+            ids[3]["or_ids"]["ids"][0],
+            json!({"header": {"name": "x-team", "string_match": {"prefix": "blue"}}})
+        );
+        assert_eq!(
+            rule.summary,
+            "principals [*/sa/bookinfo, spiffe://cluster.local/ns/a/*] notPrincipals [*] \
+             namespaces [prod-*] hosts [Test.com, *.example.com] methods [GET] \
+             paths [/x/*, *.png, *] ports [443] notPorts [8080] when request.headers[x-team] [blue*]"
+        );
+    }
+
+    #[test]
+    fn unsupported_fails_an_allow_rule_but_narrows_a_deny_rule() {
+        let bad_when = AuthzRule {
+            when: vec![AuthzCondition {
+                key: "experimental.envoy.filters.x[y]".into(),
+                values: vec!["1".into()],
+                not_values: vec![],
+            }],
+            ..AuthzRule::default()
+        };
+        let bad_cidr = AuthzRule {
+            from: vec![AuthzSource {
+                ip_blocks: vec!["10.0.0.0/99".into()],
+                principals: vec!["a".into()],
+                ..AuthzSource::default()
+            }],
+            ..AuthzRule::default()
+        };
+        let gw = labels();
+        let policy = allow(vec![
+            bad_when.clone(),
+            bad_cidr.clone(),
+            AuthzRule::default(),
+        ]);
+        let h = http_policy(&policy, &[&gw], 443);
+        assert_eq!(h.rbac[0].rules.len(), 1, "only the empty rule is left");
+        assert_eq!(h.rbac[0].rules[0].summary, "every request");
+        assert_eq!(h.notes.len(), 2, "{:?}", h.notes);
+        assert!(h.notes[0].contains("rules[0]") && h.notes[0].contains("skipped"));
+        assert!(h.notes[1].contains("bad prefix length"));
+
+        let mut policy = allow(vec![bad_when, bad_cidr]);
+        policy.authorization_policies[0].action = AuthzAction::Deny;
+        let h = http_policy(&policy, &[&gw], 443);
+        assert_eq!(h.rbac[0].action, RbacAction::Deny);
+        assert_eq!(h.rbac[0].rules.len(), 1);
+        assert_eq!(h.rbac[0].rules[0].summary, "principals [spiffe://a]");
+        assert!(h.notes[1].contains("ipBlocks") && h.notes[1].contains("wider deny"));
     }
 
     #[test]
@@ -1019,25 +1116,38 @@ mod tests {
             }
         );
         assert!(h.notes[0].contains("not fetched"));
-        let issuers = vec!["testing@secure.istio.io".to_owned()];
+        let iss = "testing@secure.istio.io";
+        let issuers = vec![iss.to_owned()];
+        let pair = |i: Value, s: Value| {
+            and_ids(vec![
+                metadata(&[iss, "iss"], json!({"string_match": i})),
+                metadata(&[iss, "sub"], json!({"string_match": s})),
+            ])
+        };
+        let any = json!({"safe_regex": {"regex": ".+"}});
         assert_eq!(
             request_principal_id("testing@secure.istio.io/*", &issuers),
-            metadata(&["testing@secure.istio.io", "iss"], PRESENT())
+            pair(json!({"exact": iss}), any.clone())
         );
         assert_eq!(
-            request_principal_id("testing@secure.istio.io/u1", &issuers),
-            metadata(
-                &["testing@secure.istio.io", "sub"],
-                json!({"string_match": {"exact": "u1"}})
+            request_principal_id("https://a.example/x/u1", &issuers),
+            pair(
+                json!({"exact": "https://a.example/x"}),
+                json!({"exact": "u1"})
             )
         );
-        assert_eq!(request_principal_id("other/x", &issuers), never());
+        assert_eq!(
+            request_principal_id("*/u1", &issuers),
+            pair(any.clone(), json!({"exact": "u1"}))
+        );
+        assert_eq!(request_principal_id("x", &[]), never());
         let filters = render_filters(&h, Path::new("/lab/jwt"));
         let cfg = &filters[0]["typed_config"];
         assert_eq!(
             cfg["providers"]["origins-0"]["local_jwks"]["filename"],
             "/lab/jwt/testing-secure-istio-io/jwks.json"
         );
+        assert_eq!(cfg["providers"]["origins-0"]["payload_in_metadata"], iss);
         assert_eq!(
             cfg["rules"][0]["requires"]["requires_any"]["requirements"][1],
             json!({"allow_missing": {}})
