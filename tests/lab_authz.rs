@@ -329,3 +329,118 @@ fn allow_policy_denies_by_default() {
         );
     }
 }
+
+/// One plain HTTP/1.1 request on the lab's port-80 listener.
+fn plain(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    use std::io::Read;
+    assert!(addr.ip().is_loopback(), "tests only connect to loopback");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str("Host: test.com\r\n");
+    }
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok());
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Response {
+        status,
+        body,
+        raw,
+        diagnostics: String::new(),
+    }
+}
+
+#[test]
+fn jwt_claims_request_principals_hosts_and_headers() {
+    let lab = start(&["authz-jwt-claims.yaml"]);
+    let addr = lab.addr(80);
+    let files = &lab.lab.jwt_issuers()[0];
+    assert_eq!(files.issuer, "https://issuer.lab.test/tenant");
+    let token = std::fs::read_to_string(&files.token).expect("token");
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str())];
+
+    // A valid token with no rule in the way; a missing one passes too
+    // (no ALLOW policy here).
+    assert_status(
+        &plain(addr, "GET", "/status/200", &auth),
+        200,
+        None,
+        "token",
+    );
+    assert_status(
+        &plain(addr, "GET", "/status/200", &[]),
+        200,
+        None,
+        "no token",
+    );
+    // The token is checked against the declared audience (lab tokens
+    // carry the first one). A token for another audience is refused with
+    // 403 (not 401): Envoy maps JwtAudienceNotAllowed to Forbidden, with a
+    // `www-authenticate: Bearer … error="invalid_token"` header.
+    let signer = tlsposture::lab::jwt::JwtSigner::load(files).expect("signer");
+    let other_aud = signer
+        .sign(&signer.claims(&["someone-else".to_owned()], 3600))
+        .expect("sign");
+    let other = format!("Bearer {other_aud}");
+    let r = plain(
+        addr,
+        "GET",
+        "/status/200",
+        &[("Authorization", other.as_str())],
+    );
+    assert_status(
+        &r,
+        403,
+        Some("Audiences in Jwt are not allowed"),
+        "wrong aud",
+    );
+    assert!(r.raw.contains("error=\"invalid_token\""), "{}", r.raw);
+    // request.auth.claims[groups] (a list claim) contains group1.
+    let r = plain(addr, "GET", "/admin/x", &auth);
+    assert_status(&r, 403, Some(DENIED), "group1 on /admin/*");
+    assert_status(
+        &plain(addr, "GET", "/admin/x", &[]),
+        200,
+        None,
+        "no claims on /admin/*",
+    );
+    // notRequestPrincipals with a URL issuer (split at the last '/').
+    assert_status(
+        &plain(addr, "GET", "/private", &[]),
+        403,
+        Some(DENIED),
+        "no principal",
+    );
+    assert_status(
+        &plain(addr, "GET", "/private", &auth),
+        200,
+        None,
+        "iss/sub matches",
+    );
+    // hosts: case-insensitive, and an exact host does not cover host:port.
+    let host = |h: &str| plain(addr, "GET", "/", &[("Host", h)]);
+    assert_status(&host("BLOCKED.test"), 403, Some(DENIED), "blocked host");
+    assert_status(
+        &host("blocked.test:80"),
+        200,
+        None,
+        "blocked host with a port",
+    );
+    // methods + request.headers notValues.
+    let team = |t: &str| plain(addr, "DELETE", "/status/200", &[("x-lab-team", t)]);
+    assert_status(&team("dev"), 403, Some(DENIED), "DELETE as dev");
+    assert_status(&team("ops-east"), 200, None, "DELETE as ops-*");
+}

@@ -72,6 +72,33 @@ impl JwtSigner {
         })
     }
 
+    /// The signer behind lab-made tokens, from the files
+    /// [`write_issuer`] wrote: to mint tokens with other claims (another
+    /// `sub`, a wrong `aud`, …) that the lab's Envoy verifies.
+    ///
+    /// # Errors
+    /// [`JwtError::Io`] when the key file cannot be read, [`JwtError::KeyGen`]
+    /// when it is not a P-256 PKCS#8 key.
+    pub fn load(files: &IssuerFiles) -> Result<Self, JwtError> {
+        let pem = std::fs::read_to_string(&files.key).map_err(|source| JwtError::Io {
+            context: format!("reading {}", files.key.display()),
+            source,
+        })?;
+        let b64: String = pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<Vec<_>>()
+            .concat();
+        let der = b64_decode(&b64).ok_or(JwtError::KeyGen)?;
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+            .map_err(|_| JwtError::KeyGen)?;
+        Ok(JwtSigner {
+            key,
+            kid: lab_kid(&files.slug),
+            issuer: files.issuer.clone(),
+        })
+    }
+
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
@@ -199,7 +226,7 @@ pub fn write_issuer(
     audiences: &[String],
 ) -> Result<IssuerFiles, JwtError> {
     let files = IssuerFiles::paths(jwt_dir, issuer, slug);
-    let kid = format!("lab-{slug}");
+    let kid = lab_kid(slug);
     let signer = JwtSigner::generate(issuer, &kid)?;
     let impostor = JwtSigner::generate(issuer, &kid)?;
     std::fs::create_dir_all(&files.dir).map_err(|e| io_err(&files.dir, e))?;
@@ -235,6 +262,31 @@ pub fn issuer_slug(issuer: &str) -> String {
     } else {
         slug
     }
+}
+
+fn lab_kid(slug: &str) -> String {
+    format!("lab-{slug}")
+}
+
+/// Standard base64 (padding and whitespace ignored); `None` on anything
+/// else.
+fn b64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut bits, mut n) = (0u32, 0u32);
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = STD.iter().position(|&a| a == c)? as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    Some(out)
 }
 
 fn io_err(path: &Path, source: io::Error) -> JwtError {
@@ -316,6 +368,23 @@ mod tests {
             .private_key_pem()
             .unwrap()
             .starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    }
+
+    #[test]
+    fn written_key_signs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_issuer(dir.path(), "iss", "iss", &[]).unwrap();
+        let signer = JwtSigner::load(&files).unwrap();
+        assert_eq!(signer.kid(), "lab-iss");
+        let jwks: Value =
+            serde_json::from_str(&std::fs::read_to_string(&files.jwks).unwrap()).unwrap();
+        assert_eq!(
+            signer.jwks(),
+            jwks,
+            "same key as the JWKS Envoy verifies with"
+        );
+        assert_eq!(b64_decode("Zm9vYmE=").unwrap(), b"fooba");
+        assert!(b64_decode("Zm9v!").is_none());
     }
 
     #[test]
