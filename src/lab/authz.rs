@@ -193,7 +193,15 @@ pub fn http_policy(
                 continue;
             }
             let jwks = match &rule.jwks {
-                Some(inline) => JwksSource::Inline(inline.clone()),
+                Some(inline) => {
+                    out.notes.push(format!(
+                        "{source}: inline jwks used as declared; the lab has no private key for \
+                         it, so it writes no tokens for {} (only missing and invalid tokens can \
+                         be tried)",
+                        rule.issuer
+                    ));
+                    JwksSource::Inline(inline.clone())
+                }
                 None => {
                     let mut slug = issuer_slug(&rule.issuer);
                     if slugs.contains(&slug) {
@@ -252,7 +260,15 @@ pub fn http_policy(
                 ));
                 continue;
             }
-            AuthzAction::Deny => &mut deny,
+            AuthzAction::Deny => {
+                if ap.rules.is_empty() {
+                    out.notes.push(format!(
+                        "authorizationpolicy {name}: DENY with no rules matches nothing \
+                         (denies no request)"
+                    ));
+                }
+                &mut deny
+            }
             AuthzAction::Allow => {
                 any_allow = true;
                 if ap.rules.is_empty() {

@@ -25,7 +25,8 @@ use crate::wire::ProtocolVersion;
 /// The host every seed listener serves (and the SNI a scan sends).
 pub const SEED_HOST: &str = "gateway.lab.test";
 
-/// Body of the lab's direct-response route, like a gateway's backend answer.
+/// Body of the lab backend's catch-all route (any path but `/status/<code>`,
+/// `/headers` and `/get`, see [`backend_routes`]), like a gateway's backend answer.
 pub const RESPONSE_BODY: &str = "tlsposture lab: ok\n";
 
 /// Which server certificates a listener presents.
@@ -90,7 +91,8 @@ impl ClientAuth {
 /// A listener without TLS, like an Istio Gateway `HTTP` server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlainHttp {
-    /// Answers every request with [`RESPONSE_BODY`].
+    /// Serves the lab backend ([`backend_routes`]: httpbin-like `/status/<code>`, else
+    /// [`RESPONSE_BODY`]).
     Serve,
     /// `tls.httpsRedirect: true`: every request gets a 301 to the same
     /// host and path over `https` (Istio's `require_tls: ALL`).
@@ -1062,6 +1064,83 @@ mod tests {
             let vhost = &chain["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0];
             assert_eq!(vhost.get("require_tls").is_some(), require_tls, "{vhost}");
         }
+    }
+
+    #[test]
+    fn backend_and_filter_order() {
+        use super::super::authz::{JwksSource, JwtProvider, RbacAction, RbacFilter, RbacRule};
+        let routes = backend_routes();
+        let find = |path: &str| {
+            routes
+                .iter()
+                .find(|r| r["match"]["path"] == path)
+                .cloned()
+                .unwrap_or_else(|| panic!("no route {path}"))
+        };
+        assert_eq!(find("/status/418")["direct_response"]["status"], 418);
+        assert!(
+            find("/status/418")["direct_response"]["body"]["inline_string"]
+                .as_str()
+                .unwrap()
+                .contains("-=[ teapot ]=-")
+        );
+        assert!(find("/status/204")["direct_response"].get("body").is_none());
+        assert_eq!(find("/status/302")["redirect"]["response_code"], "FOUND");
+        assert_eq!(routes.last().unwrap()["match"], json!({"prefix": "/"}));
+
+        let rule = RbacRule {
+            name: "r".into(),
+            summary: String::new(),
+            policy: json!({"permissions": [{"any": true}], "principals": [{"any": true}]}),
+        };
+        let mut spec = ListenerSpec::new("authz", "");
+        spec.http_policy.rbac = vec![
+            RbacFilter {
+                action: RbacAction::Deny,
+                rules: vec![rule.clone()],
+            },
+            RbacFilter {
+                action: RbacAction::Allow,
+                rules: vec![],
+            },
+        ];
+        spec.http_policy.jwt_providers.push(JwtProvider {
+            name: "origins-0".into(),
+            issuer: "iss".into(),
+            audiences: vec![],
+            jwks: JwksSource::Inline("{}".into()),
+            from_headers: vec![("x-jwt".into(), None)],
+            from_params: vec![],
+            forward: false,
+            source: String::new(),
+        });
+        let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(&spec)]).unwrap();
+        let filters = &boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"]["http_filters"];
+        let names: Vec<&str> = filters
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "envoy.filters.http.jwt_authn",
+                "envoy.filters.http.rbac",
+                "envoy.filters.http.rbac",
+                "envoy.filters.http.router"
+            ]
+        );
+        assert_eq!(filters[1]["typed_config"]["rules"]["action"], "DENY");
+        assert_eq!(
+            filters[2]["typed_config"]["rules"],
+            json!({"action": "ALLOW", "policies": {}})
+        );
+        assert_eq!(
+            filters[0]["typed_config"]["providers"]["origins-0"]["from_headers"],
+            json!([{"name": "x-jwt"}])
+        );
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! scans anything — the scanner is pointed at [`Lab::listeners`] like at any
 //! gateway. It can replace a served certificate while Envoy runs
 //! ([`Lab::rotate_certificate`]), the way istiod pushes a renewed secret.
+//!
+//! Behind TLS, every listener serves an httpbin-like backend made of direct
+//! responses ([`config::backend_routes`]: `/status/<code>`, the 418 teapot,
+//! `/headers`), after the authentication and authorization filters Istio
+//! would render for the declared policy ([`authz`]: `jwt_authn`, RBAC DENY,
+//! RBAC ALLOW). JWT issuers whose keys the lab cannot fetch get a lab-made
+//! key pair and ready-made tokens ([`jwt`], [`Lab::jwt_issuers`]).
 
 pub mod authz;
 pub mod certs;
@@ -28,6 +35,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+pub use authz::{HttpPolicy, JwksSource, JwtProvider, RbacAction, RbacFilter, RbacRule};
 pub use certs::{issue_client_cert, sha256_hex, CertError, CertFiles, IssuedCert, KeyKind, LabCa};
 pub use config::{
     offered_listeners, seed_listeners, CertKinds, ClientAuth, ConfigError, HostChain, ListenerSpec,
@@ -38,6 +46,7 @@ pub use from_policy::{
     listeners_from_policy, ClientIdentity, FromPolicyError, PolicyLab, PolicyLabOptions,
     PolicyListener, PolicyServer, SkippedServer,
 };
+pub use jwt::{IssuerFiles, JwtSigner};
 
 const LOG_FILE: &str = "envoy.log";
 const BOOTSTRAP_FILE: &str = "envoy-bootstrap.json";
