@@ -444,3 +444,88 @@ fn jwt_claims_request_principals_hosts_and_headers() {
     assert_status(&team("dev"), 403, Some(DENIED), "DELETE as dev");
     assert_status(&team("ops-east"), 200, None, "DELETE as ops-*");
 }
+
+/// `tlsposture lab --policy` as a user runs it: the output names every
+/// rendered RBAC rule and JWT provider, the token files (which exist, in
+/// the lab's temporary workdir), and what was left out.
+#[test]
+fn cli_lab_policy_lists_rules_and_tokens() {
+    use assert_cmd::cargo::CommandCargoExt;
+    use std::io::{BufRead, BufReader};
+
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            // SIGTERM: the lab stops Envoy and removes its files.
+            unsafe {
+                libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let _ = self.0.wait();
+        }
+    }
+
+    let mut child = Command::cargo_bin("tlsposture")
+        .expect("the tlsposture binary is built")
+        .args(["lab", "--policy", &fixture("istio-mutual-003.yaml")])
+        .args(["--policy", &fixture("authz-deny-test-client.yaml")])
+        .args(["--port-base", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn tlsposture lab");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let running = Running(child);
+    let mut output = String::new();
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("read lab output");
+        output.push_str(&line);
+        output.push('\n');
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    for expected in [
+        "  port 443: DENY principals [spiffe://test.client] paths [/status/418]  \
+         (ns[istio-system]-policy[test]-rule[0])",
+        "  port 443: ALLOW policies present: requests no ALLOW rule matches are denied (403)",
+        "  port 443: ALLOW requestPrincipals [testing@secure.istio.io/*]  \
+         (ns[istio-system]-policy[require-jwt]-rule[0])",
+        "  port 443: JWT issuer testing@secure.istio.io (requestauthentication \
+         istio-system/ingressgateway jwtRules[0]): keys made by the lab \
+         (jwt/testing-secure-istio-io/)",
+        "  port 443: note: requestauthentication istio-system/ingressgateway jwtRules[0]: \
+         jwksUri https://raw.githubusercontent.com/",
+    ] {
+        assert!(
+            output.contains(expected),
+            "missing {expected:?} in:\n{output}"
+        );
+    }
+    let token_line = output
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("JWT issuer testing@secure.istio.io: valid token ")
+        })
+        .unwrap_or_else(|| panic!("no token line in:\n{output}"));
+    let token = token_line
+        .split("valid token ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("token path");
+    let token = Path::new(token);
+    assert!(token.is_file(), "{token:?}");
+    assert!(
+        token.starts_with(std::env::temp_dir()),
+        "tokens stay in the temp workdir: {token:?}"
+    );
+    assert!(
+        token_line.contains("expired.jwt") && token_line.contains("bad-signature.jwt"),
+        "{token_line}"
+    );
+    let workdir = token.ancestors().nth(3).expect("workdir").to_path_buf();
+    drop(running);
+    assert!(!workdir.exists(), "the lab removed {workdir:?} on SIGTERM");
+}
