@@ -12,19 +12,24 @@
 //!   prefix, `*x` a suffix, `*` presence (`.+`);
 //! - paths are `url_path` matchers (exact, `/x/*` prefix `/x/`, `*x` suffix,
 //!   `*` presence); methods `:method`; hosts `:authority`, case-insensitive,
-//!   with or without `:port`;
+//!   an exact host not matching `host:port` (Istio's docs: add `host:*`);
 //! - any ALLOW policy makes the gateway deny by default (an ALLOW filter
 //!   with no policy that matches denies); AUDIT is ignored;
 //! - a denied request gets Envoy's `403` `RBAC: access denied`;
-//! - each `jwtRules[]` entry is a provider with `payload_in_metadata` set to
-//!   its issuer and the requirement `requires_any [provider…, allow_missing]`:
+//! - each `jwtRules[]` entry is a provider `origins-<i>` with
+//!   `payload_in_metadata: payload` (and `scope`/`permission` normalised as
+//!   space-delimited lists), required as `requires_any [provider,
+//!   allow_missing]` (several providers: Istio's OR/AND nesting):
 //!   an invalid token is `401` (`Jwt verification fails`, `Jwt is
 //!   expired`), a missing one passes (only a `requestPrincipals` rule denies
 //!   it, `403`);
-//! - `requestPrincipals: [iss/sub]` matches the verified payload: Istio's
-//!   own `istio_authn` filter (not in upstream Envoy) joins `iss/sub`; the
-//!   lab matches `sub` under the issuer's payload metadata of
-//!   `envoy.filters.http.jwt_authn` instead, which accepts the same tokens.
+//! - `requestPrincipals: [iss/sub]` is split at the last `/` into `iss` and
+//!   `sub` matchers on `jwt_authn`'s `[payload, iss]` / `[payload, sub]`
+//!   metadata; `request.auth.claims[…]` likewise (a list holding the value,
+//!   or the value itself). Istio renders `Principal.metadata`, deprecated
+//!   in Envoy 1.40; the lab renders its replacement `sourced_metadata`.
+//! - a rule with a value the lab cannot render fails as a whole for ALLOW
+//!   and loses only that field for DENY (Istio's `checkError`), with a note.
 //!
 //! Differences kept small and said out loud: `ports` / `destination.port`
 //! compare with the *declared* port of the listener (the lab binds other
@@ -172,7 +177,7 @@ pub fn http_policy(
         |sel: &BTreeMap<String, String>| selectors.iter().any(|g| selector_applies(sel, g));
     let mut out = HttpPolicy::default();
 
-    let mut slugs: Vec<String> = Vec::new();
+    let mut slugs: Vec<(String, String)> = Vec::new();
     for ra in policy
         .request_authentications
         .iter()
@@ -183,13 +188,6 @@ pub fn http_policy(
             let source = format!("requestauthentication {name} jwtRules[{i}]");
             if rule.issuer.is_empty() {
                 out.notes.push(format!("{source}: no issuer, skipped"));
-                continue;
-            }
-            if out.jwt_providers.iter().any(|p| p.issuer == rule.issuer) {
-                out.notes.push(format!(
-                    "{source}: issuer {} already has a provider, skipped",
-                    rule.issuer
-                ));
                 continue;
             }
             let jwks = match &rule.jwks {
@@ -203,11 +201,19 @@ pub fn http_policy(
                     JwksSource::Inline(inline.clone())
                 }
                 None => {
-                    let mut slug = issuer_slug(&rule.issuer);
-                    if slugs.contains(&slug) {
-                        slug = format!("{slug}-{}", slugs.len());
-                    }
-                    slugs.push(slug.clone());
+                    // One key pair per issuer, whichever rules name it.
+                    let known = slugs.iter().find(|(iss, _)| *iss == rule.issuer);
+                    let slug = match known {
+                        Some((_, slug)) => slug.clone(),
+                        None => {
+                            let mut slug = issuer_slug(&rule.issuer);
+                            if slugs.iter().any(|(_, s)| *s == slug) {
+                                slug = format!("{slug}-{}", slugs.len());
+                            }
+                            slugs.push((rule.issuer.clone(), slug.clone()));
+                            slug
+                        }
+                    };
                     if let Some(uri) = &rule.jwks_uri {
                         out.notes.push(format!(
                             "{source}: jwksUri {uri} is not fetched (no internet in the lab); \
@@ -230,9 +236,7 @@ pub fn http_policy(
             });
         }
     }
-    let issuers: Vec<String> = out.jwt_providers.iter().map(|p| p.issuer.clone()).collect();
     let ctx = Ctx {
-        issuers: &issuers,
         port: declared_port,
     };
 
@@ -306,7 +310,7 @@ fn qualified(ns: &Option<String>, name: &str) -> String {
 
 fn render_policy(
     ap: &AuthorizationPolicyDecl,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     target: &mut Vec<RbacRule>,
     notes: &mut Vec<String>,
 ) {
@@ -337,8 +341,7 @@ fn render_policy(
     }
 }
 
-struct Ctx<'a> {
-    issuers: &'a [String],
+struct Ctx {
     port: u16,
 }
 
@@ -426,7 +429,7 @@ fn shown(name: &str, values: &[String]) -> String {
 /// The Envoy `Policy` for one rule and its summary.
 fn render_rule(
     rule: &AuthzRule,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     deny: bool,
     dropped: &mut Vec<String>,
 ) -> Result<(Value, String), String> {
@@ -436,7 +439,7 @@ fn render_rule(
         summary: Vec::new(),
     };
     let port = |v: &str| port_rule(v, ctx.port);
-    let rp = |v: &str| Ok(request_principal_id(v, ctx.issuers));
+    let rp = |v: &str| Ok(request_principal_id(v));
     let direct_ip = |v: &str| cidr(v).map(|c| json!({"direct_remote_ip": c}));
     let remote_ip = |v: &str| cidr(v).map(|c| json!({"remote_ip": c}));
 
@@ -453,11 +456,11 @@ fn render_rule(
             let gen = |v: &str| Ok(header_matcher(&h, v));
             b.field(&mut when_prin, false, &name, vals, nots, &gen)?;
         } else if let Some(path) = bracketed(key, "request.auth.claims") {
-            let gen = |v: &str| Ok(claim_id(&path, v, ctx.issuers));
+            let gen = |v: &str| Ok(claim_id(&path, v));
             b.field(&mut when_prin, false, &name, vals, nots, &gen)?;
         } else {
-            let aud = |v: &str| Ok(claim_id(&["aud".to_owned()], v, ctx.issuers));
-            let azp = |v: &str| Ok(claim_id(&["azp".to_owned()], v, ctx.issuers));
+            let aud = |v: &str| Ok(claim_id(&["aud".to_owned()], v));
+            let azp = |v: &str| Ok(claim_id(&["azp".to_owned()], v));
             let sni = |v: &str| Ok(json!({"requested_server_name": string_matcher(v)}));
             let (perm, gen): (bool, Gen<'_>) = match key {
                 "destination.port" => (true, &port),
@@ -712,24 +715,29 @@ fn cidr(v: &str) -> Result<Value, String> {
     Ok(json!({"address_prefix": ip.to_string(), "prefix_len": len}))
 }
 
-fn metadata(path: &[&str], value: Value) -> Value {
-    let path: Vec<Value> = path.iter().map(|k| json!({"key": k})).collect();
-    // `Principal.metadata` is deprecated in Envoy 1.40 (it logs a warning);
-    // `sourced_metadata` with the default DYNAMIC source is its replacement.
-    json!({"sourced_metadata": {"metadata_matcher": {"filter": JWT_FILTER, "path": path, "value": value}}})
-}
+/// Where `jwt_authn` puts a verified token's payload (Istio's
+/// `EnvoyJwtFilterPayload`): `payload_in_metadata: payload` for every
+/// provider, matched at `[payload, <claim>…]`.
+pub const JWT_PAYLOAD: &str = "payload";
 
-fn never() -> Value {
-    json!({"not_id": {"any": true}})
+/// A matcher on the verified token's payload: `claims` under
+/// [`JWT_PAYLOAD`] of the `jwt_authn` filter's dynamic metadata.
+fn metadata(claims: &[&str], value: Value) -> Value {
+    let path: Vec<Value> = std::iter::once(JWT_PAYLOAD)
+        .chain(claims.iter().copied())
+        .map(|k| json!({"key": k}))
+        .collect();
+    // `Principal.metadata` (what Istio renders) is deprecated in Envoy 1.40
+    // and logs a warning; `sourced_metadata` with the default DYNAMIC source
+    // is its replacement and matches the same.
+    json!({"sourced_metadata": {"metadata_matcher": {"filter": JWT_FILTER, "path": path, "value": value}}})
 }
 
 /// A `requestPrincipals` value as Istio's `requestPrincipalGenerator`
 /// splits it: at the last `/` into `iss` and `sub` matchers (`*` alone:
 /// any; `*x/sub`: iss suffix; `iss/x*`: sub prefix; no `/`: the whole
-/// value against `iss` with any `sub`). Istio matches them on the claims
-/// its `istio_authn` filter copies; the lab matches the same claims in the
-/// payload `jwt_authn` stores under each issuer's name.
-fn request_principal_id(value: &str, issuers: &[String]) -> Value {
+/// value against `iss` with any `sub`), both on the verified payload.
+fn request_principal_id(value: &str) -> Value {
     let any = || json!({"safe_regex": {"regex": ".+"}});
     let (iss, sub, found) = match value.rfind('/') {
         Some(i) => (&value[..i], &value[i + 1..], true),
@@ -762,40 +770,25 @@ fn request_principal_id(value: &str, issuers: &[String]) -> Value {
     } else {
         (json!({"exact": iss}), json!({"exact": sub}))
     };
-    let alts: Vec<Value> = issuers
-        .iter()
-        .map(|i| {
-            and_ids(vec![
-                metadata(&[i, "iss"], json!({"string_match": m_iss})),
-                metadata(&[i, "sub"], json!({"string_match": m_sub})),
-            ])
-        })
-        .collect();
-    match alts.len() {
-        0 => never(),
-        1 => alts.into_iter().next().unwrap_or_else(never),
-        _ => or_ids(alts),
-    }
+    and_ids(vec![
+        metadata(&["iss"], json!({"string_match": m_iss})),
+        metadata(&["sub"], json!({"string_match": m_sub})),
+    ])
 }
 
-/// A claim (string, or a list holding the value) of any issuer's payload.
-fn claim_id(path: &[String], v: &str, issuers: &[String]) -> Value {
+/// A claim of the verified payload (`request.auth.claims[a][b]`,
+/// audiences, presenter): Istio matches a list holding the value; upstream
+/// `jwt_authn` keeps a string claim a string, so either form matches here.
+fn claim_id(path: &[String], v: &str) -> Value {
     let m = string_matcher(v);
-    let mut alts = Vec::new();
-    for iss in issuers {
-        let mut keys: Vec<&str> = vec![iss];
-        keys.extend(path.iter().map(String::as_str));
-        alts.push(metadata(&keys, json!({"string_match": m})));
-        alts.push(metadata(
+    let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+    or_ids(vec![
+        metadata(
             &keys,
             json!({"list_match": {"one_of": {"string_match": m}}}),
-        ));
-    }
-    if alts.is_empty() {
-        never()
-    } else {
-        or_ids(alts)
-    }
+        ),
+        metadata(&keys, json!({"string_match": m})),
+    ])
 }
 
 fn or_ids(mut ids: Vec<Value>) -> Value {
@@ -841,7 +834,8 @@ pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
                 "issuer": p.issuer,
                 "local_jwks": jwks,
                 "forward": p.forward,
-                "payload_in_metadata": p.issuer,
+                "payload_in_metadata": JWT_PAYLOAD,
+                "normalize_payload_in_metadata": {"space_delimited_claims": ["permission", "scope"]},
             });
             if !p.audiences.is_empty() {
                 provider["audiences"] = json!(p.audiences);
@@ -861,12 +855,27 @@ pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
             }
             providers.insert(p.name.clone(), provider);
         }
-        let mut requirements: Vec<Value> = policy
-            .jwt_providers
-            .iter()
-            .map(|p| json!({"provider_name": p.name}))
-            .collect();
-        requirements.push(json!({"allow_missing": {}}));
+        // Istio's policy applier: one provider → any of {it, allow_missing};
+        // several → any of {P1, P2, …, all of {any of {Pi, allow_missing}}}:
+        // a token, if present, must be valid for some provider.
+        let either = |name: &str| {
+            json!({"requires_any": {"requirements": [
+                {"provider_name": name},
+                {"allow_missing": {}},
+            ]}})
+        };
+        let requires = match policy.jwt_providers.as_slice() {
+            [only] => either(&only.name),
+            many => {
+                let mut outer: Vec<Value> = many
+                    .iter()
+                    .map(|p| json!({"provider_name": p.name}))
+                    .collect();
+                let inner: Vec<Value> = many.iter().map(|p| either(&p.name)).collect();
+                outer.push(json!({"requires_all": {"requirements": inner}}));
+                json!({"requires_any": {"requirements": outer}})
+            }
+        };
         filters.push(json!({
             "name": JWT_FILTER,
             "typed_config": {
@@ -874,7 +883,7 @@ pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
                 "providers": providers,
                 "rules": [{
                     "match": {"prefix": "/"},
-                    "requires": {"requires_any": {"requirements": requirements}},
+                    "requires": requires,
                 }],
                 "bypass_cors_preflight": true,
             },
@@ -1133,40 +1142,64 @@ mod tests {
         );
         assert!(h.notes[0].contains("not fetched"));
         let iss = "testing@secure.istio.io";
-        let issuers = vec![iss.to_owned()];
         let pair = |i: Value, s: Value| {
             and_ids(vec![
-                metadata(&[iss, "iss"], json!({"string_match": i})),
-                metadata(&[iss, "sub"], json!({"string_match": s})),
+                metadata(&["iss"], json!({"string_match": i})),
+                metadata(&["sub"], json!({"string_match": s})),
             ])
         };
         let any = json!({"safe_regex": {"regex": ".+"}});
         assert_eq!(
-            request_principal_id("testing@secure.istio.io/*", &issuers),
+            request_principal_id("testing@secure.istio.io/*"),
             pair(json!({"exact": iss}), any.clone())
         );
         assert_eq!(
-            request_principal_id("https://a.example/x/u1", &issuers),
+            request_principal_id("https://a.example/x/u1"),
             pair(
                 json!({"exact": "https://a.example/x"}),
                 json!({"exact": "u1"})
             )
         );
         assert_eq!(
-            request_principal_id("*/u1", &issuers),
+            request_principal_id("*/u1"),
             pair(any.clone(), json!({"exact": "u1"}))
         );
-        assert_eq!(request_principal_id("x", &[]), never());
+        assert_eq!(
+            metadata(&["sub"], json!({"present_match": true}))["sourced_metadata"]
+                ["metadata_matcher"]["path"],
+            json!([{"key": "payload"}, {"key": "sub"}])
+        );
         let filters = render_filters(&h, Path::new("/lab/jwt"));
         let cfg = &filters[0]["typed_config"];
         assert_eq!(
             cfg["providers"]["origins-0"]["local_jwks"]["filename"],
             "/lab/jwt/testing-secure-istio-io/jwks.json"
         );
-        assert_eq!(cfg["providers"]["origins-0"]["payload_in_metadata"], iss);
+        assert_eq!(
+            cfg["providers"]["origins-0"]["payload_in_metadata"],
+            "payload"
+        );
         assert_eq!(
             cfg["rules"][0]["requires"]["requires_any"]["requirements"][1],
             json!({"allow_missing": {}})
+        );
+
+        // Two providers: Istio's nesting.
+        let mut two = h.clone();
+        let mut second = two.jwt_providers[0].clone();
+        second.name = "origins-1".into();
+        second.issuer = "other".into();
+        two.jwt_providers.push(second);
+        let filters = render_filters(&two, Path::new("/lab/jwt"));
+        let reqs =
+            &filters[0]["typed_config"]["rules"][0]["requires"]["requires_any"]["requirements"];
+        assert_eq!(reqs[0], json!({"provider_name": "origins-0"}));
+        assert_eq!(reqs[1], json!({"provider_name": "origins-1"}));
+        assert_eq!(
+            reqs[2]["requires_all"]["requirements"][1],
+            json!({"requires_any": {"requirements": [
+                {"provider_name": "origins-1"}, {"allow_missing": {}},
+            ]}})
         );
         assert_eq!(
             bracketed("request.auth.claims[a][b]", "request.auth.claims").unwrap(),
