@@ -529,3 +529,39 @@ fn cli_lab_policy_lists_rules_and_tokens() {
     drop(running);
     assert!(!workdir.exists(), "the lab removed {workdir:?} on SIGTERM");
 }
+
+/// Two issuers on one gateway (Istio nests the requirements): each one's
+/// valid token authenticates, each one's expired or forged token is 401
+/// with Envoy's reason, and the ALLOW `requestPrincipals` rule admits only
+/// testing@secure.istio.io's.
+#[test]
+fn two_issuers() {
+    let lab = start(&["authz-jwt-claims.yaml", "istio-mutual-003.yaml"]);
+    let addr = lab.addr(80);
+    let issuers = lab.lab.jwt_issuers();
+    assert_eq!(issuers.len(), 2);
+    for files in issuers {
+        let read = |p: &Path| std::fs::read_to_string(p).expect("token file");
+        let send = |p: &Path| {
+            let bearer = format!("Bearer {}", read(p));
+            plain(
+                addr,
+                "GET",
+                "/status/200",
+                &[("Authorization", bearer.as_str())],
+            )
+        };
+        let who = &files.issuer;
+        let valid = send(&files.token);
+        if who == "testing@secure.istio.io" {
+            assert_status(&valid, 200, None, who);
+        } else {
+            assert_status(&valid, 403, Some(DENIED), who);
+        }
+        assert_status(&send(&files.expired), 401, Some("Jwt is expired"), who);
+        let r = send(&files.bad_signature);
+        assert_status(&r, 401, Some("Jwt verification fails"), who);
+    }
+    let r = plain(addr, "GET", "/status/200", &[]);
+    assert_status(&r, 403, Some(DENIED), "no token");
+}
