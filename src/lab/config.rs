@@ -18,13 +18,15 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use thiserror::Error;
 
+use super::authz::{self, HttpPolicy};
 use super::certs::KeyKind;
 use crate::wire::ProtocolVersion;
 
 /// The host every seed listener serves (and the SNI a scan sends).
 pub const SEED_HOST: &str = "gateway.lab.test";
 
-/// Body of the lab's direct-response route, like a gateway's backend answer.
+/// Body of the lab backend's catch-all route (any path but `/status/<code>`,
+/// `/headers` and `/get`, see [`backend_routes`]), like a gateway's backend answer.
 pub const RESPONSE_BODY: &str = "tlsposture lab: ok\n";
 
 /// Which server certificates a listener presents.
@@ -89,7 +91,8 @@ impl ClientAuth {
 /// A listener without TLS, like an Istio Gateway `HTTP` server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlainHttp {
-    /// Answers every request with [`RESPONSE_BODY`].
+    /// Serves the lab backend ([`backend_routes`]: httpbin-like `/status/<code>`, else
+    /// [`RESPONSE_BODY`]).
     Serve,
     /// `tls.httpsRedirect: true`: every request gets a 301 to the same
     /// host and path over `https` (Istio's `require_tls: ALL`).
@@ -139,6 +142,9 @@ pub struct ListenerSpec {
     /// no chain names is refused unless one chain has no hosts (the default
     /// chain, Istio's `hosts: '*'`).
     pub extra_hosts: Vec<HostChain>,
+    /// Istio's authentication and authorization filters (`jwt_authn`,
+    /// `rbac`) before the router; empty: every request reaches the routes.
+    pub http_policy: HttpPolicy,
 }
 
 /// One Gateway server sharing a multi-server listener's port: its own
@@ -198,6 +204,7 @@ impl ListenerSpec {
             match_sni: false,
             plaintext: None,
             extra_hosts: Vec::new(),
+            http_policy: HttpPolicy::default(),
         }
     }
 
@@ -494,6 +501,8 @@ pub struct ListenerFiles<'a> {
     /// PEM file of the CA client certificates are verified against (used by
     /// chains whose [`ClientAuth`] is not `None`).
     pub client_ca: PathBuf,
+    /// Where lab-made JWKS live (`<jwt_dir>/<slug>/jwks.json`).
+    pub jwt_dir: PathBuf,
 }
 
 /// The Envoy v3 bootstrap for `listeners`, every one bound on `bind`; the
@@ -566,6 +575,7 @@ fn render_listener(bind: IpAddr, files: &ListenerFiles<'_>) -> Result<Value, Con
                 "filters": [http_connection_manager(
                     spec,
                     plain == PlainHttp::RedirectToHttps,
+                    &files.jwt_dir,
                 )],
             }],
         }));
@@ -575,7 +585,7 @@ fn render_listener(bind: IpAddr, files: &ListenerFiles<'_>) -> Result<Value, Con
         .iter()
         .zip(&files.secrets)
         .map(|(chain, secrets)| {
-            let mut rendered = render_chain(spec, chain, secrets, &files.client_ca);
+            let mut rendered = render_chain(spec, chain, secrets, files);
             if spec.is_multi_host() && !chain.is_default() {
                 rendered["filter_chain_match"] = json!({"server_names": chain.hosts});
             }
@@ -623,8 +633,9 @@ fn render_chain(
     spec: &ListenerSpec,
     chain: &HostChain,
     secrets: &[SecretFile],
-    client_ca: &Path,
+    files: &ListenerFiles<'_>,
 ) -> Value {
+    let client_ca = &files.client_ca;
     let mut tls_params = serde_json::Map::new();
     if let Some(v) = chain.min_version.and_then(envoy_version_name) {
         tls_params.insert("tls_minimum_protocol_version".into(), v.into());
@@ -694,29 +705,98 @@ fn render_chain(
             "name": "envoy.transport_sockets.tls",
             "typed_config": tls_context,
         },
-        "filters": [http_connection_manager(spec, false)],
+        "filters": [http_connection_manager(spec, false, &files.jwt_dir)],
     })
 }
 
-/// The gateway's HTTP side: every request answered directly with
-/// [`RESPONSE_BODY`], or — `require_tls`, Istio's rendering of
-/// `httpsRedirect` — with a 301 to `https://` on a plain connection.
-fn http_connection_manager(spec: &ListenerSpec, require_tls: bool) -> Value {
+/// Codes `/status/<code>` answers, as httpbin (the seeds' backend) would.
+pub const STATUS_CODES: &[u16] = &[
+    200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 404, 405, 409, 418, 429, 500, 502, 503, 504,
+];
+
+/// httpbin's `/status/418` body.
+pub const TEAPOT_BODY: &str = "\n    -=[ teapot ]=-\n\n       _...._\n     .'  _ _ `.\n    | .\"` ^ `\". _,\n    \\_;`\"---\"`|//\n      |       ;/\n      \\_     _/\n        `\"\"\"`\n";
+
+/// The fixed JSON `/headers` and `/get` answer (Envoy cannot echo the
+/// request in a direct response; the body names the lab).
+pub const HEADERS_BODY: &str =
+    "{\n  \"headers\": {\n    \"X-Tlsposture-Lab\": \"direct response\"\n  }\n}\n";
+
+/// The httpbin-like backend, all direct responses: `/status/<code>` for
+/// [`STATUS_CODES`] (empty bodies but 418's teapot; 3xx with a `location`),
+/// `/headers` and `/get` a fixed JSON, anything else 200 [`RESPONSE_BODY`].
+pub fn backend_routes() -> Vec<Value> {
+    let mut routes = Vec::new();
+    for &code in STATUS_CODES {
+        let mut direct = json!({"status": code});
+        match code {
+            418 => direct["body"] = json!({"inline_string": TEAPOT_BODY}),
+            204 | 304 => {}
+            _ => direct["body"] = json!({"inline_string": ""}),
+        }
+        let mut route = json!({
+            "match": {"path": format!("/status/{code}")},
+            "direct_response": direct,
+        });
+        if code == 418 {
+            route["response_headers_to_add"] = json!([{
+                "header": {"key": "x-more-info", "value": "http://tools.ietf.org/html/rfc2324"},
+            }]);
+        }
+        if let Some(kind) = match code {
+            301 => Some("MOVED_PERMANENTLY"),
+            302 => Some("FOUND"),
+            _ => None,
+        } {
+            // A direct response's 3xx would point back at itself; httpbin
+            // sends clients to /redirect/1.
+            route = json!({
+                "match": {"path": format!("/status/{code}")},
+                "redirect": {"path_redirect": "/redirect/1", "response_code": kind},
+            });
+        }
+        routes.push(route);
+    }
+    for path in ["/headers", "/get"] {
+        routes.push(json!({
+            "match": {"path": path},
+            "direct_response": {"status": 200, "body": {"inline_string": HEADERS_BODY}},
+            "response_headers_to_add": [{
+                "header": {"key": "content-type", "value": "application/json"},
+            }],
+        }));
+    }
+    routes.push(json!({
+        "match": {"prefix": "/"},
+        "direct_response": {
+            "status": 200,
+            "body": {"inline_string": RESPONSE_BODY},
+        },
+    }));
+    routes
+}
+
+/// The gateway's HTTP side: the spec's authn/authz filters, then every
+/// request answered by [`backend_routes`], or — `require_tls`, Istio's
+/// rendering of `httpsRedirect` — with a 301 to `https://` on a plain
+/// connection.
+fn http_connection_manager(spec: &ListenerSpec, require_tls: bool, jwt_dir: &Path) -> Value {
     let stat_prefix = spec.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let mut virtual_host = json!({
         "name": "gateway",
         "domains": ["*"],
-        "routes": [{
-            "match": {"prefix": "/"},
-            "direct_response": {
-                "status": 200,
-                "body": {"inline_string": RESPONSE_BODY},
-            },
-        }],
+        "routes": backend_routes(),
     });
     if require_tls {
         virtual_host["require_tls"] = json!("ALL");
     }
+    let mut http_filters = authz::render_filters(&spec.http_policy, jwt_dir);
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+        },
+    }));
     json!({
             "name": "envoy.filters.network.http_connection_manager",
             "typed_config": {
@@ -727,12 +807,7 @@ fn http_connection_manager(spec: &ListenerSpec, require_tls: bool) -> Value {
                     "name": format!("{}-routes", spec.name),
                     "virtual_hosts": [virtual_host],
                 },
-                "http_filters": [{
-                    "name": "envoy.filters.http.router",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
-                    },
-                }],
+                "http_filters": http_filters,
             },
     })
 }
@@ -779,6 +854,7 @@ mod tests {
             spec,
             secrets,
             client_ca: PathBuf::from("/lab/ca.pem"),
+            jwt_dir: PathBuf::from("/lab/jwt"),
         }
     }
 
@@ -991,6 +1067,83 @@ mod tests {
     }
 
     #[test]
+    fn backend_and_filter_order() {
+        use super::super::authz::{JwksSource, JwtProvider, RbacAction, RbacFilter, RbacRule};
+        let routes = backend_routes();
+        let find = |path: &str| {
+            routes
+                .iter()
+                .find(|r| r["match"]["path"] == path)
+                .cloned()
+                .unwrap_or_else(|| panic!("no route {path}"))
+        };
+        assert_eq!(find("/status/418")["direct_response"]["status"], 418);
+        assert!(
+            find("/status/418")["direct_response"]["body"]["inline_string"]
+                .as_str()
+                .unwrap()
+                .contains("-=[ teapot ]=-")
+        );
+        assert!(find("/status/204")["direct_response"].get("body").is_none());
+        assert_eq!(find("/status/302")["redirect"]["response_code"], "FOUND");
+        assert_eq!(routes.last().unwrap()["match"], json!({"prefix": "/"}));
+
+        let rule = RbacRule {
+            name: "r".into(),
+            summary: String::new(),
+            policy: json!({"permissions": [{"any": true}], "principals": [{"any": true}]}),
+        };
+        let mut spec = ListenerSpec::new("authz", "");
+        spec.http_policy.rbac = vec![
+            RbacFilter {
+                action: RbacAction::Deny,
+                rules: vec![rule.clone()],
+            },
+            RbacFilter {
+                action: RbacAction::Allow,
+                rules: vec![],
+            },
+        ];
+        spec.http_policy.jwt_providers.push(JwtProvider {
+            name: "origins-0".into(),
+            issuer: "iss".into(),
+            audiences: vec![],
+            jwks: JwksSource::Inline("{}".into()),
+            from_headers: vec![("x-jwt".into(), None)],
+            from_params: vec![],
+            forward: false,
+            source: String::new(),
+        });
+        let boot = render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[files(&spec)]).unwrap();
+        let filters = &boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"]["http_filters"];
+        let names: Vec<&str> = filters
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "envoy.filters.http.jwt_authn",
+                "envoy.filters.http.rbac",
+                "envoy.filters.http.rbac",
+                "envoy.filters.http.router"
+            ]
+        );
+        assert_eq!(filters[1]["typed_config"]["rules"]["action"], "DENY");
+        assert_eq!(
+            filters[2]["typed_config"]["rules"],
+            json!({"action": "ALLOW", "policies": {}})
+        );
+        assert_eq!(
+            filters[0]["typed_config"]["providers"]["origins-0"]["from_headers"],
+            json!([{"name": "x-jwt"}])
+        );
+    }
+
+    #[test]
     fn secret_file_is_a_discovery_response() {
         let secret = render_secret("s", "CERT", "KEY");
         let resource = &secret["resources"][0];
@@ -1068,6 +1221,7 @@ mod tests {
             spec: &spec,
             secrets: vec![],
             client_ca: PathBuf::from("/lab/ca.pem"),
+            jwt_dir: PathBuf::from("/lab/jwt"),
         };
         assert!(matches!(
             render_bootstrap(Ipv4Addr::LOCALHOST.into(), &[wrong]),

@@ -18,21 +18,27 @@
 //! - HTTP servers become plain HTTP listeners; `tls.httpsRedirect: true`
 //!   answers 301 to `https://` (Istio's `require_tls: ALL`).
 //!
+//! - every listener gets the `jwt_authn` and `rbac` filters of the
+//!   RequestAuthentications and AuthorizationPolicies whose selector is empty
+//!   or a subset of the `selector` of a Gateway with a server on its port
+//!   (see [`super::authz`]; namespaces are not considered).
+//!
 //! PASSTHROUGH / AUTO_PASSTHROUGH servers, plain TCP, HTTPS without `tls`,
 //! and servers conflicting with an earlier one on the same port are skipped
 //! with a note. Certificates are the lab CA's, one per server, for the
 //! server's hosts (`credentialName` and friends are only names here). Pure:
 //! nothing is generated or started until [`Lab::start`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use super::authz;
 use super::certs::CertFiles;
 use super::config::{self, CertKinds, ClientAuth, ConfigError, HostChain, ListenerSpec, PlainHttp};
-use super::{Lab, LabError, LabOptions};
+use super::{jwt, Lab, LabError, LabOptions};
 use crate::policy::effective::{
     envoy_tls_params, EnvoyTlsParams, ENVOY_DEFAULT_SERVER_MAX, ENVOY_DEFAULT_SERVER_MIN,
 };
@@ -328,6 +334,13 @@ pub fn listeners_from_policy(
         }
     }
     for l in &mut listeners {
+        let selectors: Vec<&BTreeMap<String, String>> = policy
+            .gateways
+            .iter()
+            .filter(|g| g.servers.iter().any(|s| s.port == l.declared_port))
+            .map(|g| &g.selector)
+            .collect();
+        l.spec.http_policy = authz::http_policy(policy, &selectors, l.declared_port);
         if l.servers.len() > 1 {
             l.spec.summary = format!("{} (+{} more)", l.servers[0].source, l.servers.len() - 1);
         }
@@ -396,6 +409,32 @@ impl PolicyLab {
             for s in &l.servers {
                 lines.push(describe_server(l, s, &addr));
             }
+            for rule in l.spec.http_policy.describe() {
+                lines.push(format!("port {}: {rule}", l.declared_port));
+            }
+        }
+        let issuers = authz::lab_issuers(self.listeners.iter().map(|l| &l.spec.http_policy));
+        for (slug, issuer, _) in issuers {
+            let files = match lab {
+                Some(lab) => lab
+                    .jwt_issuers()
+                    .iter()
+                    .find(|f| f.slug == slug)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        jwt::IssuerFiles::paths(&lab.workdir().join("jwt"), &issuer, &slug)
+                    }),
+                None => jwt::IssuerFiles::paths(Path::new("jwt"), &issuer, &slug),
+            };
+            lines.push(format!(
+                "JWT issuer {issuer}: valid token {} (send as Authorization: Bearer), expired {}, \
+                 bad signature {}, JWKS {}, signing key {}",
+                files.token.display(),
+                files.expired.display(),
+                files.bad_signature.display(),
+                files.jwks.display(),
+                files.key.display()
+            ));
         }
         lines
     }

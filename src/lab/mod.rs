@@ -7,11 +7,20 @@
 //! scans anything — the scanner is pointed at [`Lab::listeners`] like at any
 //! gateway. It can replace a served certificate while Envoy runs
 //! ([`Lab::rotate_certificate`]), the way istiod pushes a renewed secret.
+//!
+//! Behind TLS, every listener serves an httpbin-like backend made of direct
+//! responses ([`config::backend_routes`]: `/status/<code>`, the 418 teapot,
+//! `/headers`), after the authentication and authorization filters Istio
+//! would render for the declared policy ([`authz`]: `jwt_authn`, RBAC DENY,
+//! RBAC ALLOW). JWT issuers whose keys the lab cannot fetch get a lab-made
+//! key pair and ready-made tokens ([`jwt`], [`Lab::jwt_issuers`]).
 
+pub mod authz;
 pub mod certs;
 pub mod config;
 pub mod envoy;
 pub mod from_policy;
+pub mod jwt;
 
 use std::collections::HashMap;
 use std::io;
@@ -26,6 +35,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+pub use authz::{HttpPolicy, JwksSource, JwtProvider, RbacAction, RbacFilter, RbacRule};
 pub use certs::{issue_client_cert, sha256_hex, CertError, CertFiles, IssuedCert, KeyKind, LabCa};
 pub use config::{
     offered_listeners, seed_listeners, CertKinds, ClientAuth, ConfigError, HostChain, ListenerSpec,
@@ -36,6 +46,7 @@ pub use from_policy::{
     listeners_from_policy, ClientIdentity, FromPolicyError, PolicyLab, PolicyLabOptions,
     PolicyListener, PolicyServer, SkippedServer,
 };
+pub use jwt::{IssuerFiles, JwtSigner};
 
 const LOG_FILE: &str = "envoy.log";
 const BOOTSTRAP_FILE: &str = "envoy-bootstrap.json";
@@ -46,6 +57,7 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 const SDS_DIR: &str = "sds";
 const CA_FILE: &str = "ca.pem";
 const CLIENTS_DIR: &str = "clients";
+const JWT_DIR: &str = "jwt";
 /// Envoy picks a renamed secret file up within milliseconds (inotify); this
 /// only bounds a lab that stopped watching.
 const ROTATION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +71,8 @@ pub enum LabError {
     Cert(#[from] CertError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Jwt(#[from] jwt::JwtError),
     /// The lab is a loopback-only tool.
     #[error("lab bind address {0} is not a loopback address (use 127.0.0.1 or ::1)")]
     NotLoopback(IpAddr),
@@ -259,6 +273,7 @@ pub struct Lab {
     // Per listener (spec order), the certificates issued at start.
     issued: Vec<Vec<ServedCert>>,
     secrets: Vec<SecretSlot>,
+    jwt: Vec<jwt::IssuerFiles>,
     envoy_path: PathBuf,
     envoy_version: String,
     admin: SocketAddr,
@@ -333,6 +348,7 @@ impl Lab {
             ca: Arc::new(prepared.ca),
             issued: prepared.served,
             secrets: prepared.secrets,
+            jwt: prepared.jwt,
             envoy_path,
             envoy_version,
             admin: SocketAddr::new(opts.bind, 0),
@@ -406,6 +422,14 @@ impl Lab {
             .map_err(|e| io_err(format!("creating {}", dir.display()), e))?;
         let cert = issue_client_cert(&self.ca, spiffe_uri)?;
         Ok(cert.write(&dir, &file_stem(stem))?)
+    }
+
+    /// The keys and tokens the lab made for each `RequestAuthentication`
+    /// issuer whose JWKS it could not take as declared (`jwksUri`): the
+    /// JWKS Envoy verifies with, a valid token, an expired one and one with
+    /// a bad signature, all under `jwt/<issuer-slug>/` in the workdir.
+    pub fn jwt_issuers(&self) -> &[jwt::IssuerFiles] {
+        &self.jwt
     }
 
     /// What `envoy --version` reported, e.g. `…/1.40.0/Clean/RELEASE/BoringSSL`.
@@ -743,6 +767,7 @@ impl Drop for Lab {
 /// their secrets live.
 struct Prepared {
     ca: LabCa,
+    jwt: Vec<jwt::IssuerFiles>,
     served: Vec<Vec<ServedCert>>,
     secrets: Vec<SecretSlot>,
 }
@@ -803,6 +828,7 @@ fn prepare(dir: &Path, bind: IpAddr, specs: &[ListenerSpec]) -> Result<Prepared,
             spec,
             secrets,
             client_ca: ca_path.clone(),
+            jwt_dir: dir.join(JWT_DIR),
         })
         .collect();
     let bootstrap = config::render_bootstrap(bind, &listener_files)?;
@@ -810,8 +836,14 @@ fn prepare(dir: &Path, bind: IpAddr, specs: &[ListenerSpec]) -> Result<Prepared,
     let text = serde_json::to_string_pretty(&bootstrap)
         .map_err(|e| io_err("serialising the bootstrap", io::Error::other(e)))?;
     std::fs::write(&path, text).map_err(|e| io_err(format!("writing {}", path.display()), e))?;
+    let jwt_dir = dir.join(JWT_DIR);
+    let jwt = authz::lab_issuers(specs.iter().map(|s| &s.http_policy))
+        .into_iter()
+        .map(|(slug, issuer, audiences)| jwt::write_issuer(&jwt_dir, &issuer, &slug, &audiences))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Prepared {
         ca,
+        jwt,
         served,
         secrets,
     })
