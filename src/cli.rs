@@ -47,6 +47,38 @@ pub enum Command {
     /// The embedded client simulation profiles (clients/*.toml).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Offline what-if (no network): which clients would connect to Envoy
+    /// configured from a declared policy, and with what; `--from old.yaml
+    /// --to new.yaml` lists the clients a change breaks.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Declared policy to simulate (repeatable).
+    #[arg(long, value_name = "FILE", required_unless_present = "from")]
+    pub policy: Vec<PathBuf>,
+    /// Diff mode: the policy today (repeatable) …
+    #[arg(long, value_name = "FILE", conflicts_with = "policy", requires = "to")]
+    pub from: Vec<PathBuf>,
+    /// … and the proposed one (repeatable).
+    #[arg(long, value_name = "FILE", requires = "from")]
+    pub to: Vec<PathBuf>,
+    /// The gateway's certificate type(s).
+    #[arg(long, value_enum, default_value = "rsa")]
+    pub cert_type: CertType,
+    /// Only the servers declared on this port (default: every TLS server).
+    #[arg(long, value_name = "PORT")]
+    pub declared_port: Option<u16>,
+    /// Which client profiles (see `tlsposture clients list`; default all).
+    #[arg(long, value_name = "PATTERN")]
+    pub clients: Option<String>,
+    /// Exit 1 when a client matching PATTERN would not connect (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub require_client: Vec<String>,
+    /// Write the results as JSON to FILE ("-" = stdout only).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

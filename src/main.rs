@@ -17,7 +17,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use cli::{
     CertType, Cli, ClientsCommand, Command, DemoArgs, ExplainArgs, LabArgs, LintArgs,
-    PolicyCommand, ScanArgs, ScanFlags, WatchArgs,
+    PolicyCommand, ScanArgs, ScanFlags, SimulateArgs, WatchArgs,
 };
 use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, CertKinds, Lab, LabOptions, PolicyLab, PolicyLabOptions};
@@ -26,7 +26,7 @@ use tlsposture::policy::effective::{self, Expectation};
 use tlsposture::policy::{self, DeclaredPolicy};
 use tlsposture::probe::ProbeTimeouts;
 use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
-use tlsposture::report::{explain, json, junit, terminal};
+use tlsposture::report::{explain, json, junit, simulation, terminal};
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::verdict::{self, exit};
@@ -89,6 +89,7 @@ fn main() -> ExitCode {
             Command::Clients(ClientsCommand::List { pattern }) => {
                 run_clients_list(pattern.as_deref())
             }
+            Command::Simulate(args) => run_simulate(args),
         }
     });
     match result {
@@ -420,21 +421,9 @@ fn emit(report: &Report, flags: &ScanFlags, color: bool) -> Result<(), Failure> 
 /// `policy lint`: read every file (64 on the first unreadable or invalid
 /// one, naming file:line:col and field), lint, print, exit 0 or 1.
 fn run_policy_explain(args: ExplainArgs) -> Result<i32, Failure> {
-    use tlsposture::policy::effective::CertKeyTypes;
-
     let policy = load_policy(&args.files)?;
     let expectations = effective::expectations(&policy);
-    let certs = match args.cert_type {
-        CertType::Rsa => CertKeyTypes::RSA,
-        CertType::Ecdsa => CertKeyTypes {
-            rsa: false,
-            ecdsa: true,
-        },
-        CertType::Both => CertKeyTypes {
-            rsa: true,
-            ecdsa: true,
-        },
-    };
+    let certs = cert_types(args.cert_type);
     let json = || serde_json::to_string_pretty(&expectations).unwrap_or_default() + "\n";
     match args.json.as_deref() {
         Some(p) if p == Path::new("-") => print!("{}", json()),
@@ -448,6 +437,157 @@ fn run_policy_explain(args: ExplainArgs) -> Result<i32, Failure> {
         }
     }
     Ok(exit::CLEAN)
+}
+
+fn cert_types(cert_type: CertType) -> effective::CertKeyTypes {
+    use tlsposture::policy::effective::CertKeyTypes;
+    match cert_type {
+        CertType::Rsa => CertKeyTypes::RSA,
+        CertType::Ecdsa => CertKeyTypes {
+            rsa: false,
+            ecdsa: true,
+        },
+        CertType::Both => CertKeyTypes {
+            rsa: true,
+            ecdsa: true,
+        },
+    }
+}
+
+/// Every chosen client against every TLS server of a policy (on
+/// `declared_port` when given).
+fn simulate_policy(
+    files: &[std::path::PathBuf],
+    args: &SimulateArgs,
+    profiles: &[&'static tlsposture::clients::ClientProfile],
+) -> Result<Vec<simulation::ServerRows>, Failure> {
+    use tlsposture::policy::simulate::{simulate, ServerCert, SimClient};
+    let policy = load_policy(files)?;
+    let all = effective::expectations(&policy);
+    let chosen: Vec<&Expectation> = match args.declared_port {
+        Some(port) => effective::for_port(&all, port, Some(port)).map_err(|e| usage(anyhow!(e)))?,
+        None => all.iter().collect(),
+    };
+    let cert = ServerCert {
+        types: cert_types(args.cert_type),
+        ..ServerCert::default()
+    };
+    Ok(chosen
+        .iter()
+        .map(|exp| simulation::ServerRows {
+            server: exp.label(),
+            hosts: exp.hosts.clone(),
+            clients: profiles
+                .iter()
+                .map(|p| simulation::ClientRow {
+                    client: p.name.clone(),
+                    category: p.category.as_str().to_string(),
+                    outcome: simulate(&SimClient::from(*p), exp, cert),
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// `simulate`: the offline what-if, or the diff between two policies.
+fn run_simulate(args: SimulateArgs) -> Result<i32, Failure> {
+    let pattern = args.clients.clone().unwrap_or_else(|| "all".into());
+    let profiles = tlsposture::clients::matching(&pattern);
+    if profiles.is_empty() {
+        return Err(usage(anyhow!(
+            "--clients {pattern:?} matches no client profile (see `tlsposture clients list`)"
+        )));
+    }
+    for p in &args.require_client {
+        if tlsposture::clients::matching(p).is_empty() {
+            return Err(usage(anyhow!(
+                "--require-client {p:?} matches no client profile (see `tlsposture clients list`)"
+            )));
+        }
+    }
+    let (text, json, judged) = if args.from.is_empty() {
+        let servers = simulate_policy(&args.policy, &args, &profiles)?;
+        let text = simulation::render(&servers);
+        let json = serde_json::json!({ "servers": servers });
+        (text, json, servers)
+    } else {
+        let before = simulate_policy(&args.from, &args, &profiles)?;
+        let after = simulate_policy(&args.to, &args, &profiles)?;
+        let mut changes = Vec::new();
+        let mut compared = 0;
+        for new in &after {
+            // The same server in the old policy: same port and hosts, else
+            // the old policy's server on that port (a rename or re-host).
+            let port = new.server.rsplit(' ').next();
+            let old = before
+                .iter()
+                .find(|o| o.server == new.server && o.hosts == new.hosts)
+                .or_else(|| before.iter().find(|o| o.server.rsplit(' ').next() == port));
+            let Some(old) = old else { continue };
+            for (b, a) in old.clients.iter().zip(&new.clients) {
+                compared += 1;
+                let kind = match (b.outcome.connected, a.outcome.connected) {
+                    (true, false) => "breaks",
+                    (false, true) => "fixed",
+                    (true, true)
+                        if (b.outcome.protocol, &b.outcome.cipher)
+                            != (a.outcome.protocol, &a.outcome.cipher) =>
+                    {
+                        "changes"
+                    }
+                    _ => continue,
+                };
+                changes.push(simulation::Change {
+                    server: new.server.clone(),
+                    client: a.client.clone(),
+                    kind: kind.into(),
+                    before: b.outcome.clone(),
+                    after: a.outcome.clone(),
+                });
+            }
+        }
+        let text = simulation::render_changes(&changes, compared);
+        let json = serde_json::json!({ "changes": changes, "after": after });
+        (text, json, after)
+    };
+    let mut failing = Vec::new();
+    for p in &args.require_client {
+        let wanted = tlsposture::clients::matching(p);
+        for server in &judged {
+            for row in &server.clients {
+                if !row.outcome.connected && wanted.iter().any(|w| w.name == row.client) {
+                    failing.push(format!(
+                        "{} cannot connect to {}",
+                        row.client, server.server
+                    ));
+                }
+            }
+        }
+    }
+    let mut text = text;
+    for f in &failing {
+        text.push_str(&format!("required client: {f}\n"));
+    }
+    let rendered = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+    match args.json.as_deref() {
+        Some(p) if p == Path::new("-") => {
+            eprint!("{text}");
+            print!("{rendered}");
+        }
+        other => {
+            print!("{text}");
+            if let Some(path) = other {
+                std::fs::write(path, rendered)
+                    .with_context(|| format!("cannot write {}", path.display()))
+                    .map_err(usage)?;
+            }
+        }
+    }
+    Ok(if failing.is_empty() {
+        exit::CLEAN
+    } else {
+        exit::FINDINGS
+    })
 }
 
 fn run_policy_lint(args: LintArgs) -> Result<i32, Failure> {

@@ -18,6 +18,7 @@
 use serde::Serialize;
 
 use super::effective::{CertKeyTypes, Expectation, TLS13_SUITES};
+use crate::clients::ClientProfile;
 use crate::registry;
 use crate::wire::ProtocolVersion;
 
@@ -36,6 +37,66 @@ pub struct SimClient {
     pub accepts: CertKeyTypes,
     /// The smallest RSA key the client accepts.
     pub min_rsa_bits: Option<u32>,
+    /// signature_algorithms in the client's order; empty when the client
+    /// sends none (TLS ≤ 1.1 clients: SHA-1/MD5 RSA is implied).
+    pub sigalgs: Vec<u16>,
+    /// The client sends server_name (health checkers often do not).
+    pub sends_sni: bool,
+}
+
+impl From<&ClientProfile> for SimClient {
+    fn from(p: &ClientProfile) -> SimClient {
+        let real = |list: &[u16]| -> Vec<u16> {
+            list.iter()
+                .copied()
+                .filter(|c| !registry::is_grease(*c))
+                .collect()
+        };
+        let accepts = if p.limits.cert_key_types.is_empty() {
+            CertKeyTypes {
+                rsa: true,
+                ecdsa: true,
+            }
+        } else {
+            CertKeyTypes {
+                rsa: p.limits.cert_key_types.iter().any(|t| t == "RSA"),
+                ecdsa: p.limits.cert_key_types.iter().any(|t| t == "ECDSA"),
+            }
+        };
+        SimClient {
+            versions: p.versions(),
+            suites: p.real_suites().collect(),
+            groups: real(&p.supported_groups),
+            key_shares: real(&p.key_shares),
+            accepts,
+            min_rsa_bits: p.limits.min_rsa_bits,
+            sigalgs: real(&p.signature_algorithms),
+            sends_sni: p.sni,
+        }
+    }
+}
+
+/// Whether the client can verify a signature by a key of this type at
+/// `version`: TLS 1.3 needs RSA-PSS (rsae) for RSA keys; TLS 1.2 any RSA
+/// scheme (or no signature_algorithms extension, which implies SHA-1 RSA);
+/// ECDSA needs an ECDSA scheme the server's P-256 key can make.
+fn can_verify(client: &SimClient, version: ProtocolVersion, rsa: bool) -> bool {
+    const RSA_PSS_RSAE: [u16; 3] = [0x0804, 0x0805, 0x0806];
+    const RSA_ANY: [u16; 7] = [0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0201];
+    // BoringSSL signs P-256 keys with ecdsa_secp256r1_sha256 only in TLS
+    // 1.3; TLS 1.2 takes any ECDSA hash the client lists.
+    const ECDSA_13: [u16; 1] = [0x0403];
+    const ECDSA_12: [u16; 4] = [0x0403, 0x0503, 0x0603, 0x0203];
+    if version < ProtocolVersion::Tls12 || client.sigalgs.is_empty() {
+        return version < ProtocolVersion::Tls13;
+    }
+    let wanted: &[u16] = match (rsa, version == ProtocolVersion::Tls13) {
+        (true, true) => &RSA_PSS_RSAE,
+        (true, false) => &RSA_ANY,
+        (false, true) => &ECDSA_13,
+        (false, false) => &ECDSA_12,
+    };
+    client.sigalgs.iter().any(|s| wanted.contains(s))
 }
 
 /// The predicted outcome of one client against one declared server.
@@ -107,11 +168,36 @@ pub fn simulate(client: &SimClient, exp: &Expectation, cert: ServerCert) -> SimO
             exp.mode
         ));
     }
-    // The certificate types both sides can use.
-    let usable_certs = CertKeyTypes {
+    // A client without SNI reaches this server only if it is the port's
+    // default (`hosts: '*'`); Envoy refuses it otherwise (no filter chain).
+    if !client.sends_sni && !exp.serves(None) {
+        return SimOutcome::failed(
+            "sends no SNI, and this server only answers its hosts (no '*' server)",
+        );
+    }
+    // The certificate types both sides can use. With both configured, Envoy
+    // picks one per connection before BoringSSL sees the hello: ECDSA for a
+    // client that can use it (an ECDSA P-256 signature scheme and P-256;
+    // Envoy's `selectTlsContext`), else RSA.
+    let mut usable_certs = CertKeyTypes {
         rsa: cert.types.rsa && client.accepts.rsa,
         ecdsa: cert.types.ecdsa && client.accepts.ecdsa,
     };
+    if usable_certs.rsa && usable_certs.ecdsa {
+        let ecdsa_capable = client.groups.contains(&0x0017)
+            && (client.sigalgs.is_empty() || client.sigalgs.contains(&0x0403));
+        usable_certs = if ecdsa_capable {
+            CertKeyTypes {
+                rsa: false,
+                ecdsa: true,
+            }
+        } else {
+            CertKeyTypes {
+                rsa: true,
+                ecdsa: false,
+            }
+        };
+    }
     let server_versions = exp.versions(cert.types);
     let Some(version) = server_versions
         .iter()
@@ -126,6 +212,10 @@ pub fn simulate(client: &SimClient, exp: &Expectation, cert: ServerCert) -> SimO
             client.join(", "),
             server.join(", ")
         ));
+    };
+    let usable_certs = CertKeyTypes {
+        rsa: usable_certs.rsa && can_verify(client, version, true),
+        ecdsa: usable_certs.ecdsa && can_verify(client, version, false),
     };
     if version == ProtocolVersion::Tls13 {
         return tls13(client, exp, usable_certs);
@@ -266,6 +356,10 @@ mod tests {
                 ecdsa: true,
             },
             min_rsa_bits: Some(1024),
+            sigalgs: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            sends_sni: true,
         }
     }
 
@@ -283,6 +377,10 @@ mod tests {
                 ecdsa: true,
             },
             min_rsa_bits: None,
+            sigalgs: vec![
+                0x0401, 0x0501, 0x0201, 0x0403, 0x0503, 0x0203, 0x0202, 0x0601, 0x0603,
+            ],
+            sends_sni: true,
         }
     }
 

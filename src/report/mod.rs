@@ -7,4 +7,5 @@ pub mod json;
 pub mod junit;
 pub mod lint;
 pub mod model;
+pub mod simulation;
 pub mod terminal;

@@ -8,6 +8,7 @@
 pub mod gnutls_server;
 pub mod openssl_client;
 pub mod openssl_server;
+pub mod policy_lab;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tlsposture::lab::{Lab, LabOptions, ListenerSpec};
 
 pub use openssl_client::{https_get, s_client, served_leaf_sha256, Handshake};
 pub use openssl_server::{ClientVerify, OpensslServer};
+pub use policy_lab::PolicyLab;
 
 /// One runtime for every synchronous test in a binary. Labs are started on
 /// its worker threads, which live as long as the process: Envoy is tied to
