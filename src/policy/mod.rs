@@ -5,6 +5,7 @@
 //! give each (port, host) derived from it (`effective`). No I/O besides
 //! reading the files named on the command line.
 
+pub mod authz;
 pub mod baseline;
 pub mod effective;
 pub mod lint;
