@@ -98,6 +98,14 @@ pub struct ScanArgs {
     /// mozilla-modern, mozilla-intermediate, mozilla-old.
     #[arg(long, value_name = "NAME", value_parser = parse_baseline)]
     pub baseline: Vec<String>,
+    /// A client identity for the mTLS and authorization probes (repeatable):
+    /// PEM certificate and key, named NAME or, without it, after the
+    /// certificate's spiffe:// URI SAN (as Istio matches principals). The
+    /// key stays in memory. With --policy, every declared
+    /// AuthorizationPolicy rule is probed with a matching and a
+    /// non-matching identity.
+    #[arg(long, value_name = "[NAME=]CERT,KEY")]
+    pub identity: Vec<String>,
     #[command(flatten)]
     pub common: ScanFlags,
 }

@@ -23,10 +23,12 @@ use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, CertKinds, Lab, LabOptions, PolicyLab, PolicyLabOptions};
 use tlsposture::policy::baseline::{self, Baseline};
 use tlsposture::policy::effective::{self, Expectation};
+use tlsposture::policy::TlsMode;
 use tlsposture::policy::{self, DeclaredPolicy};
 use tlsposture::probe::ProbeTimeouts;
 use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::report::{json, terminal};
+use tlsposture::scan::authz::{self, AuthzContext, NamedIdentity};
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::verdict::{self, exit};
@@ -165,6 +167,11 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     } else {
         Some(load_policy(&args.policy)?)
     };
+    let identities = args
+        .identity
+        .iter()
+        .map(|spec| NamedIdentity::load(spec).map_err(|e| usage(anyhow!("--identity {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let started_at = now();
     let mut targets = Vec::new();
     let mut context = None;
@@ -208,6 +215,7 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 let mut target = scan_one(&spec, &options).await;
                 target.label = Some(exp.label());
                 verdict::policy::apply(&mut target, exp);
+                authorize(&mut target, policy, exp, &identities, &args.common).await;
                 judge_baselines(&mut target, &baselines);
                 targets.push(target);
             }
@@ -222,6 +230,32 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     report.policy = context;
     emit(&report, &args.common, color)?;
     Ok(report.summary.exit_code)
+}
+
+/// The mTLS probes of each `--identity` and the authorization probes the
+/// declared AuthorizationPolicies call for, judged.
+async fn authorize(
+    target: &mut TargetReport,
+    policy: &DeclaredPolicy,
+    exp: &Expectation,
+    identities: &[NamedIdentity],
+    flags: &ScanFlags,
+) {
+    let mutual = exp.mode == TlsMode::Mutual;
+    let sni = target.sni.clone();
+    let ctx = AuthzContext {
+        policy,
+        gateway: &exp.gateway,
+        mutual,
+        sni: sni.as_deref(),
+    };
+    let timeouts = ProbeTimeouts {
+        connect: flags.timeout,
+        read: flags.timeout,
+    };
+    let limit = usize::from(flags.max_connections);
+    authz::authorize_target(target, &ctx, identities, timeouts, limit).await;
+    verdict::authz::apply(target, mutual);
 }
 
 /// Reads `--policy` files; an unreadable or invalid file is a usage error

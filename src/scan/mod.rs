@@ -6,10 +6,12 @@
 //! findings, `report` prints them.
 
 mod alpn;
+pub mod authz;
 mod certs;
 mod client_auth;
 mod groups;
 mod hellos;
+pub mod http;
 mod preference;
 mod protocols;
 mod removal;
@@ -21,7 +23,8 @@ mod watch;
 pub use alpn::scan_alpn;
 pub use certs::{scan_certificates, UNKNOWN_SNI};
 pub use client_auth::{
-    readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA, UNKNOWN_CA_SPIFFE_ID,
+    probe_identity, readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA,
+    UNKNOWN_CA_SPIFFE_ID,
 };
 pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};

@@ -1,0 +1,166 @@
+//! HTTP over our own TLS session and the authorization probes, against a
+//! real `openssl s_server -www` that requires a client certificate from its
+//! CA (it answers every GET with 200 and knows no RBAC): the identity is
+//! accepted and the status parsed; a probe the policy expects denied is a
+//! `fail` and a critical finding naming the rule — the gateway lets the
+//! wrong client in. Seed 004 end to end on the lab waits for the lab's
+//! RBAC filter (see issue 5).
+
+mod support;
+
+use std::time::Duration;
+
+use tlsposture::lab::issue_client_cert;
+use tlsposture::policy::authz::Outcome;
+use tlsposture::policy::load_str;
+use tlsposture::probe::ProbeTimeouts;
+use tlsposture::report::model::{MtlsResult, Severity, TargetReport};
+use tlsposture::scan::authz::{scan_authorization, AuthzContext, NamedIdentity};
+use tlsposture::scan::http::{http_exchange, HttpOutcome, HttpRequest};
+use tlsposture::scan::Prober;
+use tlsposture::tls_client::{ClientIdentity, HandshakeOptions};
+use tlsposture::verdict;
+
+use support::{runtime, ClientVerify, OpensslServer};
+
+const SEED_004: &str = include_str!("../fixtures/policy/asm-mtls-authz-004.yaml");
+
+fn timeouts() -> ProbeTimeouts {
+    ProbeTimeouts {
+        connect: Duration::from_secs(2),
+        read: Duration::from_secs(3),
+    }
+}
+
+fn identity(server: &OpensslServer, uri: &str) -> ClientIdentity {
+    let issued = issue_client_cert(server.ca(), uri).expect("issuing a client certificate");
+    ClientIdentity::from_pem(&issued.cert_pem, &issued.key_pem).expect("loading it")
+}
+
+fn get(server: &OpensslServer, id: Option<&ClientIdentity>) -> HttpOutcome {
+    let prober = Prober::new(server.addr(), timeouts(), 2);
+    let request = HttpRequest {
+        method: "GET".into(),
+        path: "/status/200".into(),
+        host: "localhost".into(),
+    };
+    runtime().block_on(async {
+        let (stream, _permit) = prober.connect().await.expect("connecting");
+        http_exchange(
+            stream,
+            &HandshakeOptions::default(),
+            id,
+            &request,
+            Duration::from_secs(3),
+        )
+        .await
+    })
+}
+
+#[test]
+fn identity_gets_an_http_answer_and_no_certificate_is_refused_tls13() {
+    let server = OpensslServer::start_with_client_auth(ClientVerify::Required, &["-tls1_3"]);
+    let id = identity(&server, "spiffe://test.client");
+    match get(&server, Some(&id)) {
+        HttpOutcome::Response {
+            status,
+            body_snippet,
+            ..
+        } => {
+            assert_eq!(status, 200);
+            assert!(!body_snippet.is_empty());
+        }
+        other => panic!("expected an answer, got {other:?}"),
+    }
+    // TLS 1.3: the refusal arrives on the first read, after the handshake.
+    match get(&server, None) {
+        HttpOutcome::Refused {
+            during_handshake, ..
+        } => assert!(!during_handshake),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn no_certificate_is_refused_during_the_tls12_handshake() {
+    let server = OpensslServer::start_with_client_auth(ClientVerify::Required, &["-tls1_2"]);
+    let id = identity(&server, "spiffe://test.client");
+    assert!(matches!(
+        get(&server, Some(&id)),
+        HttpOutcome::Response { status: 200, .. }
+    ));
+    match get(&server, None) {
+        HttpOutcome::Refused {
+            during_handshake, ..
+        } => assert!(during_handshake),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
+    let server = OpensslServer::start_with_client_auth(ClientVerify::Required, &[]);
+    let policy = load_str("authz.yaml", SEED_004).expect("seed 004 parses");
+    let named = |uri: &str| NamedIdentity {
+        name: uri.trim_start_matches("spiffe://").to_owned(),
+        principal: Some(uri.trim_start_matches("spiffe://").to_owned()),
+        identity: identity(&server, uri),
+    };
+    let identities = [
+        named("spiffe://test.client"),
+        named("spiffe://other.client"),
+    ];
+    let ctx = AuthzContext {
+        policy: &policy,
+        gateway: "default/httpbin",
+        mutual: true,
+        sni: Some("localhost"),
+    };
+    let mut target = TargetReport::new(server.addr().to_string(), server.addr().port(), None);
+    target.mtls = Some(MtlsResult {
+        client_cert_required: Some(true),
+        client_cert_requested: Some(true),
+        acceptable_ca_names: Vec::new(),
+        evidence: String::new(),
+        probes: Vec::new(),
+    });
+    let prober = Prober::new(server.addr(), timeouts(), 4);
+    runtime().block_on(scan_authorization(&prober, &mut target, &ctx, &identities));
+    verdict::authz::apply(&mut target, true);
+
+    // Both identities pass the mTLS handshake.
+    let mtls = target.mtls.as_ref().expect("mtls");
+    for name in ["test.client", "other.client"] {
+        let p = mtls
+            .probes
+            .iter()
+            .find(|p| p.identity == name)
+            .expect("probe");
+        assert_eq!(p.outcome, "accepted", "{p:?}");
+    }
+    let deny = target
+        .authorization
+        .iter()
+        .find(|p| p.identity == "test.client" && p.path == "/status/418")
+        .expect("the deny probe");
+    assert_eq!(deny.expected, Outcome::Deny.name());
+    assert_eq!(deny.status, Some(200));
+    assert_eq!(deny.verdict, "fail");
+    assert_eq!(deny.rule, "istio-system/test rules[0]");
+    // Everything else is allowed, and s_server allows it.
+    for p in target.authorization.iter().filter(|p| p != &deny) {
+        assert_eq!(
+            (p.expected.as_str(), p.verdict.as_str()),
+            ("allow", "pass"),
+            "{p:?}"
+        );
+    }
+    let finding = target
+        .findings
+        .iter()
+        .find(|f| f.id == "authz.wrong_client_admitted")
+        .expect("the critical finding");
+    assert_eq!(finding.severity, Severity::Critical);
+    assert!(finding.title.contains("authz.yaml:"), "{}", finding.title);
+    assert_eq!(target.findings.len(), 1, "{:#?}", target.findings);
+}
