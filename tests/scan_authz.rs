@@ -164,3 +164,59 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
     assert!(finding.title.contains("authz.yaml:"), "{}", finding.title);
     assert_eq!(target.findings.len(), 1, "{:#?}", target.findings);
 }
+
+#[test]
+fn cli_scan_with_policy_and_identity_reports_the_unenforced_deny() {
+    let server = OpensslServer::start_with_client_auth(ClientVerify::Required, &[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let issued = issue_client_cert(server.ca(), "spiffe://test.client").expect("issuing");
+    let files = issued.write(dir.path(), "client").expect("writing");
+    let policy = dir.path().join("authz.yaml");
+    std::fs::write(&policy, SEED_004).expect("writing the policy");
+    let output = assert_cmd::Command::cargo_bin("tlsposture")
+        .expect("binary")
+        .args(["scan", &server.addr().to_string(), "--sni", "test.com"])
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--declared-port", "443", "--checks", "mtls", "--json", "-"])
+        .arg("--identity")
+        .arg(format!("{},{}", files.cert.display(), files.key.display()))
+        .output()
+        .expect("running the scan");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let target = &report["targets"][0];
+    let probes = target["authorization"].as_array().expect("authorization");
+    let deny = probes
+        .iter()
+        .find(|p| p["path"] == "/status/418" && p["identity"] == "test.client")
+        .expect("the deny probe");
+    assert_eq!(deny["expected"], "deny");
+    assert_eq!(deny["verdict"], "fail");
+    assert!(target["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["id"] == "authz.wrong_client_admitted"));
+    // The identity was named after its spiffe:// SAN and accepted.
+    assert!(target["mtls"]["probes"]
+        .as_array()
+        .expect("mtls probes")
+        .iter()
+        .any(|p| p["identity"] == "test.client" && p["outcome"] == "accepted"));
+    // With one identity there is no non-matching one: noted, not guessed.
+    let notes = target["authorization_notes"].to_string();
+    assert!(notes.contains("every given identity matches"), "{notes}");
+    // The key never reaches the report or the log.
+    let key_body: String = issued
+        .key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for line in issued.key_pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!stdout.contains(line) && !stderr.contains(line));
+    }
+    assert!(!key_body.is_empty());
+}

@@ -586,6 +586,12 @@ pub fn plan(
                              only a non-matching one is probed",
                             origin.file, origin.line
                         ));
+                    } else if other.is_none() && !rule.from.is_empty() {
+                        plan.notes.push(format!(
+                            "{label} ({}:{}): every given identity matches its sources; \
+                             give one that does not (--identity) to probe the other side",
+                            origin.file, origin.line
+                        ));
                     }
                     matching.into_iter().chain(other).collect()
                 }
