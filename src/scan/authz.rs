@@ -223,3 +223,31 @@ pub async fn authorize_target(
     scan_authorization(&prober, target, ctx, identities).await;
     target.stats.handshakes += prober.handshakes();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{issue_client_cert, LabCa};
+
+    #[test]
+    fn identities_are_named_after_their_spiffe_san_unless_named() {
+        let ca = LabCa::generate().expect("CA");
+        let issued = issue_client_cert(&ca, "spiffe://cluster.local/ns/a/sa/b").expect("cert");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = issued.write(dir.path(), "c").expect("write");
+        let (cert, key) = (files.cert.display(), files.key.display());
+        let id = NamedIdentity::load(&format!("{cert},{key}")).expect("loads");
+        assert_eq!(id.name, "cluster.local/ns/a/sa/b");
+        assert_eq!(id.principal.as_deref(), Some("cluster.local/ns/a/sa/b"));
+        let id = NamedIdentity::load(&format!("alice={cert},{key}")).expect("loads");
+        assert_eq!(id.name, "alice");
+        assert_eq!(id.principal.as_deref(), Some("cluster.local/ns/a/sa/b"));
+        assert!(NamedIdentity::load(&cert.to_string())
+            .unwrap_err()
+            .contains("[NAME=]CERT,KEY"));
+        let missing = NamedIdentity::load("/nonexistent.pem,/nonexistent.key").unwrap_err();
+        assert!(missing.contains("/nonexistent.pem"), "{missing}");
+        // The key stays out of Debug output.
+        assert!(!format!("{id:?}").contains("PRIVATE"));
+    }
+}
