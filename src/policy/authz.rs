@@ -32,6 +32,9 @@ pub struct Request<'a> {
     /// `spiffe://` URI SAN without the scheme; `None` without a
     /// certificate (or one without such a SAN).
     pub principal: Option<&'a str>,
+    /// The JWT's `iss/sub` once RequestAuthentication validated it; `None`
+    /// without a (valid) token.
+    pub request_principal: Option<&'a str>,
     pub method: &'a str,
     /// Path without the query string.
     pub path: &'a str,
@@ -289,9 +292,17 @@ fn source_matches(s: &AuthzSource, request: &Request<'_>) -> Match {
     if !s.not_principals.is_empty() {
         m = m.and(Match::from(!any_value(&s.not_principals, principal)));
     }
-    // The scanner sends no JWT: no request principal.
     if !s.request_principals.is_empty() {
-        m = m.and(Match::No);
+        m = m.and(Match::from(any_value(
+            &s.request_principals,
+            request.request_principal,
+        )));
+    }
+    if !s.not_request_principals.is_empty() {
+        m = m.and(Match::from(!any_value(
+            &s.not_request_principals,
+            request.request_principal,
+        )));
     }
     let namespace = principal.and_then(spiffe_namespace);
     if !s.namespaces.is_empty() {
@@ -453,7 +464,10 @@ fn concrete_host(pattern: &str, default_host: &str) -> String {
 /// The requests (method, path, host) that exercise one rule: each path,
 /// notPath, method, notMethod and host it names (varied one at a time, so
 /// the count stays linear), plus the control path.
-fn requests_for(rule: Option<&AuthzRule>, default_host: &str) -> Vec<(String, String, String)> {
+pub(crate) fn requests_for(
+    rule: Option<&AuthzRule>,
+    default_host: &str,
+) -> Vec<(String, String, String)> {
     let mut out: Vec<(String, String, String)> = Vec::new();
     let mut push = |m: &str, p: &str, h: &str| {
         let r = (m.to_owned(), p.to_owned(), h.to_owned());
@@ -514,6 +528,7 @@ fn from_matches(rule: &AuthzRule, identity: &ProbeIdentity) -> Match {
     }
     let request = Request {
         principal: identity.principal.as_deref(),
+        request_principal: None,
         method: "GET",
         path: "/",
         host: "",
@@ -600,6 +615,7 @@ pub fn plan(
                 for (method, path, host) in requests_for(rule, default_host) {
                     let request = Request {
                         principal: identity.principal.as_deref(),
+                        request_principal: None,
                         method: &method,
                         path: &path,
                         host: &host,
@@ -695,6 +711,7 @@ mod tests {
     fn req<'a>(principal: Option<&'a str>, method: &'a str, path: &'a str) -> Request<'a> {
         Request {
             principal,
+            request_principal: None,
             method,
             path,
             host: "test.com",

@@ -8,6 +8,7 @@
 pub mod authz;
 pub mod baseline;
 pub mod effective;
+pub mod jwt;
 pub mod lint;
 pub mod model;
 mod parse;
