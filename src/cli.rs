@@ -106,6 +106,16 @@ pub struct ScanArgs {
     /// non-matching identity.
     #[arg(long, value_name = "[NAME=]CERT,KEY")]
     pub identity: Vec<String>,
+    /// A valid JWT for the declared RequestAuthentication (also read from
+    /// $TLSPOSTURE_JWT): requests with it must pass authentication. Only
+    /// its fingerprint is reported.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TLSPOSTURE_JWT",
+        hide_env_values = true
+    )]
+    pub jwt: Option<String>,
     #[command(flatten)]
     pub common: ScanFlags,
 }

@@ -29,6 +29,7 @@ use tlsposture::probe::ProbeTimeouts;
 use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::report::{json, terminal};
 use tlsposture::scan::authz::{self, AuthzContext, NamedIdentity};
+use tlsposture::scan::jwt::GivenJwt;
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::verdict::{self, exit};
@@ -172,6 +173,12 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         .iter()
         .map(|spec| NamedIdentity::load(spec).map_err(|e| usage(anyhow!("--identity {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    let jwt = args
+        .jwt
+        .as_deref()
+        .map(GivenJwt::parse)
+        .transpose()
+        .map_err(|e| usage(anyhow!("--jwt: {e}")))?;
     let started_at = now();
     let mut targets = Vec::new();
     let mut context = None;
@@ -215,7 +222,8 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 let mut target = scan_one(&spec, &options).await;
                 target.label = Some(exp.label());
                 verdict::policy::apply(&mut target, exp);
-                authorize(&mut target, policy, exp, &identities, &args.common).await;
+                let given = (&identities[..], jwt.as_ref());
+                authorize(&mut target, policy, exp, given, &args.common).await;
                 judge_baselines(&mut target, &baselines);
                 targets.push(target);
             }
@@ -238,7 +246,7 @@ async fn authorize(
     target: &mut TargetReport,
     policy: &DeclaredPolicy,
     exp: &Expectation,
-    identities: &[NamedIdentity],
+    (identities, jwt): (&[NamedIdentity], Option<&GivenJwt>),
     flags: &ScanFlags,
 ) {
     let mutual = exp.mode == TlsMode::Mutual;
@@ -248,6 +256,7 @@ async fn authorize(
         gateway: &exp.gateway,
         mutual,
         sni: sni.as_deref(),
+        jwt,
     };
     let timeouts = ProbeTimeouts {
         connect: flags.timeout,

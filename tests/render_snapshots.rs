@@ -258,6 +258,7 @@ fn authz_target() -> TargetReport {
         method: "GET".into(),
         path: path.into(),
         host: "test.com".into(),
+        token: None,
         expected: expected.into(),
         status: Some(status),
         outcome: "answered".into(),

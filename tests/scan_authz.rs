@@ -43,6 +43,7 @@ fn get(server: &OpensslServer, id: Option<&ClientIdentity>) -> HttpOutcome {
         method: "GET".into(),
         path: "/status/200".into(),
         host: "localhost".into(),
+        headers: Vec::new(),
     };
     runtime().block_on(async {
         let (stream, _permit) = prober.connect().await.expect("connecting");
@@ -115,6 +116,7 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
         gateway: "default/httpbin",
         mutual: true,
         sni: Some("localhost"),
+        jwt: None,
     };
     let mut target = TargetReport::new(server.addr().to_string(), server.addr().port(), None);
     target.mtls = Some(MtlsResult {
@@ -219,4 +221,66 @@ fn cli_scan_with_policy_and_identity_reports_the_unenforced_deny() {
         assert!(!stdout.contains(line) && !stderr.contains(line));
     }
     assert!(!key_body.is_empty());
+}
+
+/// Seed 003's JWT case on a server that checks client certificates but no
+/// tokens: every invalid token and the missing one are let through (fail,
+/// critical); the given token is allowed (pass) and reported by
+/// fingerprint only.
+#[test]
+fn a_gateway_that_does_not_check_tokens_fails_every_invalid_token_probe() {
+    const SEED_003: &str = include_str!("../fixtures/policy/istio-mutual-003.yaml");
+    const TOKEN: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiAidGVzdGluZ0BzZWN1cmUuaXN0aW8uaW8iLCAic3ViIjogInRlc3RpbmdAc2VjdXJlLmlzdGlvLmlvIiwgImV4cCI6IDQ2ODU5ODk3MDB9.bm90LWEtcmVhbC1zaWduYXR1cmU";
+    let server = OpensslServer::start_with_client_auth(ClientVerify::Required, &["-tls1_3"]);
+    let policy = load_str("003.yaml", SEED_003).expect("seed 003 parses");
+    let given = tlsposture::scan::jwt::GivenJwt::parse(TOKEN).expect("token parses");
+    let identities = [NamedIdentity {
+        name: "test.client".into(),
+        principal: Some("test.client".into()),
+        identity: identity(&server, "spiffe://test.client"),
+    }];
+    let ctx = AuthzContext {
+        policy: &policy,
+        gateway: "mygateway",
+        mutual: true,
+        sni: Some("httpbin.example.com"),
+        jwt: Some(&given),
+    };
+    let mut target = TargetReport::new(server.addr().to_string(), server.addr().port(), None);
+    let prober = Prober::new(server.addr(), timeouts(), 4);
+    runtime().block_on(scan_authorization(&prober, &mut target, &ctx, &identities));
+    verdict::authz::apply(&mut target, true);
+    let by_token = |t: &str| {
+        target
+            .authorization
+            .iter()
+            .find(|p| p.token.as_deref().is_some_and(|x| x.starts_with(t)))
+            .unwrap_or_else(|| panic!("no {t} probe: {:#?}", target.authorization))
+    };
+    for (token, expected, verdict) in [
+        ("none", "deny", "fail"),
+        ("malformed", "reject", "fail"),
+        ("unknown-key", "reject", "fail"),
+        ("expired", "reject", "fail"),
+        ("given sha256:", "allow", "pass"),
+    ] {
+        let p = by_token(token);
+        assert_eq!(
+            (p.expected.as_str(), p.verdict.as_str()),
+            (expected, verdict),
+            "{p:#?}"
+        );
+        assert_eq!(p.status, Some(200));
+    }
+    let ids: Vec<&str> = target.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(
+        ids.iter()
+            .filter(|i| **i == "authz.invalid_token_admitted")
+            .count(),
+        3,
+        "{ids:?}"
+    );
+    assert!(ids.contains(&"authz.wrong_client_admitted"), "{ids:?}");
+    let json = serde_json::to_string(&target).expect("serializes");
+    assert!(!json.contains(TOKEN));
 }

@@ -391,8 +391,14 @@ pub struct AuthzProbe {
     pub path: String,
     /// The `Host` header sent.
     pub host: String,
+    /// The JWT sent: `none`, `malformed`, `unknown-key`, `expired`, or
+    /// `given sha256:…` (a fingerprint, never the token); absent for
+    /// requests that are not about JWTs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// `deny` (403 `RBAC: access denied`, or a closed connection for a
-    /// TCP server) or `allow` (any answer that is not 401/403).
+    /// TCP server), `allow` (any answer that is not 401/403) or `reject`
+    /// (401 from JWT authentication).
     pub expected: String,
     /// HTTP status, when the server answered.
     pub status: Option<u16>,

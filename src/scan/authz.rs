@@ -12,6 +12,7 @@ use std::path::Path;
 use x509_parser::extensions::GeneralName;
 
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
+use super::jwt::{self, GivenJwt};
 use super::{probe_identity, Prober, IDENTITY_NONE};
 use crate::policy::authz::{self, Plan, ProbeIdentity};
 use crate::policy::DeclaredPolicy;
@@ -82,17 +83,23 @@ pub struct AuthzContext<'a> {
     pub mutual: bool,
     /// The server name and Host for requests that name no host.
     pub sni: Option<&'a str>,
+    /// The valid token given with `--jwt`.
+    pub jwt: Option<&'a GivenJwt>,
 }
 
-/// The policies applying to the gateway's workload, and the probe plan.
-pub fn plan_for(ctx: &AuthzContext<'_>, identities: &[NamedIdentity]) -> Plan {
-    let labels: BTreeMap<String, String> = ctx
-        .policy
+/// The labels of the gateway workload: the Gateway's selector.
+pub fn workload_labels(ctx: &AuthzContext<'_>) -> BTreeMap<String, String> {
+    ctx.policy
         .gateways
         .iter()
         .find(|g| g.qualified_name() == ctx.gateway)
         .map(|g| g.selector.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The policies applying to the gateway's workload, and the probe plan.
+pub fn plan_for(ctx: &AuthzContext<'_>, identities: &[NamedIdentity]) -> Plan {
+    let labels = workload_labels(ctx);
     let policies: Vec<_> = ctx
         .policy
         .authorization_policies
@@ -149,6 +156,7 @@ pub async fn scan_authorization(
                 method: planned.method.clone(),
                 path: planned.path.clone(),
                 host: planned.host.clone(),
+                headers: Vec::new(),
             };
             let outcome = match prober.connect().await {
                 Ok((stream, _permit)) => {
@@ -162,6 +170,7 @@ pub async fn scan_authorization(
         }
     });
     target.authorization = futures::future::join_all(runs).await;
+    jwt::scan_jwt(prober, target, ctx, identities).await;
 }
 
 /// The probe as observed; `verdict` stays empty for `verdict::authz`.
@@ -186,6 +195,7 @@ fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzProbe 
         method: planned.method.clone(),
         path: planned.path.clone(),
         host: planned.host.clone(),
+        token: None,
         expected: planned.expected.name().to_owned(),
         status,
         outcome: kind.to_owned(),

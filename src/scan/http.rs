@@ -30,6 +30,8 @@ pub struct HttpRequest {
     pub method: String,
     pub path: String,
     pub host: String,
+    /// Extra headers (e.g. a JWT), sent as given; never logged.
+    pub headers: Vec<(String, String)>,
 }
 
 /// How the exchange ended.
@@ -146,14 +148,17 @@ async fn exchange(tls: crate::tls_client::DataStream, request: &HttpRequest) -> 
         };
     // The connection task ends with the exchange: its error, if any, is
     // the same one the request sees.
-    let driver = tokio::spawn(connection);
-    let built = http::Request::builder()
+    let mut driver = tokio::spawn(connection);
+    let mut builder = http::Request::builder()
         .method(request.method.as_str())
         .uri(request.path.as_str())
         .header(http::header::HOST, request.host.as_str())
         .header(http::header::USER_AGENT, "tlsposture")
-        .header(http::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new());
+        .header(http::header::CONNECTION, "close");
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let built = builder.body(Empty::<Bytes>::new());
     let built = match built {
         Ok(r) => r,
         Err(e) => {
@@ -184,24 +189,36 @@ async fn exchange(tls: crate::tls_client::DataStream, request: &HttpRequest) -> 
                 body_snippet,
             }
         }
-        Err(e) => match alert_in(&e) {
-            Some(code) => HttpOutcome::Refused {
-                alert: Some(code),
-                during_handshake: false,
-                reason: e.to_string(),
-            },
-            None if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => {
-                HttpOutcome::Closed {
-                    reason: error_chain(&e),
-                }
-            }
-            None => HttpOutcome::Failed {
-                reason: error_chain(&e),
-            },
-        },
+        Err(e) => {
+            // The request may only see "canceled"; the connection task
+            // holds the cause (e.g. TLS 1.3's certificate_required alert).
+            let cause = match tokio::time::timeout(Duration::from_secs(1), &mut driver).await {
+                Ok(Ok(Err(conn_err))) => alert_in(&conn_err),
+                _ => None,
+            };
+            connection_failure(e, cause)
+        }
     };
     driver.abort();
     outcome
+}
+
+fn connection_failure(e: hyper::Error, cause: Option<u8>) -> HttpOutcome {
+    match alert_in(&e).or(cause) {
+        Some(code) => HttpOutcome::Refused {
+            alert: Some(code),
+            during_handshake: false,
+            reason: e.to_string(),
+        },
+        None if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => {
+            HttpOutcome::Closed {
+                reason: error_chain(&e),
+            }
+        }
+        None => HttpOutcome::Failed {
+            reason: error_chain(&e),
+        },
+    }
 }
 
 /// The first [`SNIPPET_BYTES`] of the body; what arrived before an error.

@@ -12,6 +12,7 @@ mod client_auth;
 mod groups;
 mod hellos;
 pub mod http;
+pub mod jwt;
 mod preference;
 mod protocols;
 mod removal;

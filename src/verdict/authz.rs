@@ -5,7 +5,8 @@
 //!
 //! Findings: `authz.wrong_client_admitted` (critical — the gateway lets in
 //! what the policy keeps out) and `authz.right_client_refused` (high), each
-//! naming the rule and where it is declared; `mtls.identity_refused`
+//! naming the rule and where it is declared; `authz.invalid_token_admitted`
+//! (critical) when a malformed, expired or unknown-key JWT gets through; `mtls.identity_refused`
 //! (high) when a MUTUAL gateway refuses the handshake of a given identity.
 
 use serde_json::json;
@@ -69,6 +70,17 @@ pub fn judge_probe(probe: &AuthzProbe) -> (&'static str, String) {
         _ => return ("error", "no conclusive answer".to_owned()),
     };
     let body = probe.body_snippet.as_deref().unwrap_or_default();
+    if probe.expected == "reject" {
+        return match (denied, probe.status) {
+            (true, Some(401)) => ("pass", String::new()),
+            (true, Some(status)) => (
+                "pass",
+                format!("refused with {status}, not 401 from JWT authentication"),
+            ),
+            (true, None) => ("pass", "refused by closing the connection".to_owned()),
+            (false, _) => ("fail", String::new()),
+        };
+    }
     match (probe.expected.as_str(), denied) {
         ("deny", true) if probe.status == Some(403) && !body.contains(RBAC_DENIED_BODY) => (
             "pass",
@@ -88,13 +100,35 @@ fn finding(probe: &AuthzProbe) -> Finding {
         Some(s) => json!(s),
         None => json!(probe.outcome),
     };
-    if probe.expected == "deny" {
+    let who = match &probe.token {
+        Some(token) => format!("{} with token {token}", probe.identity),
+        None => probe.identity.clone(),
+    };
+    if probe.expected == "reject" {
+        Finding {
+            id: "authz.invalid_token_admitted".to_owned(),
+            severity: Severity::Critical,
+            title: format!(
+                "{who} is let through on {request}, which {} ({}) must refuse (401)",
+                probe.rule, probe.declared_at
+            ),
+            expected: json!(401),
+            observed,
+            evidence: probe.evidence.clone(),
+            remedy: format!(
+                "The gateway does not validate tokens as {} declared at {} says: check that \
+                 the RequestAuthentication is applied to the gateway workload (selector, \
+                 namespace) and that its issuer and JWKS are the ones declared.",
+                probe.rule, probe.declared_at
+            ),
+        }
+    } else if probe.expected == "deny" {
         Finding {
             id: "authz.wrong_client_admitted".to_owned(),
             severity: Severity::Critical,
             title: format!(
-                "{} is let through on {request}, which {} ({}) denies",
-                probe.identity, probe.rule, probe.declared_at
+                "{who} is let through on {request}, which {} ({}) denies",
+                probe.rule, probe.declared_at
             ),
             expected: json!(format!("403 {RBAC_DENIED_BODY}")),
             observed,
@@ -111,8 +145,8 @@ fn finding(probe: &AuthzProbe) -> Finding {
             id: "authz.right_client_refused".to_owned(),
             severity: Severity::High,
             title: format!(
-                "{} is refused on {request}, which the declared policy allows ({})",
-                probe.identity, probe.rule
+                "{who} is refused on {request}, which the declared policy allows ({})",
+                probe.rule
             ),
             expected: json!("allowed (not 401/403)"),
             observed,
@@ -137,6 +171,7 @@ mod tests {
             method: "GET".into(),
             path: "/status/418".into(),
             host: "test.com".into(),
+            token: None,
             expected: expected.into(),
             status,
             outcome: outcome.into(),
@@ -162,6 +197,11 @@ mod tests {
         assert_eq!(v(probe("allow", "answered", Some(401), "")), "fail");
         assert_eq!(v(probe("allow", "refused", None, "")), "fail");
         assert_eq!(v(probe("allow", "error", None, "")), "error");
+        assert_eq!(
+            v(probe("reject", "answered", Some(401), "Jwt is expired")),
+            "pass"
+        );
+        assert_eq!(v(probe("reject", "answered", Some(200), "")), "fail");
     }
 
     #[test]
