@@ -116,6 +116,12 @@ pub struct ScanArgs {
         hide_env_values = true
     )]
     pub jwt: Option<String>,
+    /// The private key of the first CA certificate in --ca (PEM): the scan
+    /// then mints, in memory, an expired client certificate (a MUTUAL
+    /// gateway must refuse it) and one with an identity no policy names
+    /// (the "other" client of every authorization rule).
+    #[arg(long, value_name = "FILE", requires = "ca")]
+    pub ca_key: Option<PathBuf>,
     #[command(flatten)]
     pub common: ScanFlags,
 }

@@ -30,6 +30,7 @@ use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, S
 use tlsposture::report::{json, terminal};
 use tlsposture::scan::authz::{self, AuthzContext, NamedIdentity};
 use tlsposture::scan::jwt::GivenJwt;
+use tlsposture::scan::mint;
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::verdict::{self, exit};
@@ -168,11 +169,24 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     } else {
         Some(load_policy(&args.policy)?)
     };
-    let identities = args
+    let mut identities = args
         .identity
         .iter()
         .map(|spec| NamedIdentity::load(spec).map_err(|e| usage(anyhow!("--identity {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    let minted = match (&args.ca_key, &args.common.ca) {
+        (Some(key), Some(ca)) => {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p)
+                    .map_err(|e| usage(anyhow!("cannot read {}: {e}", p.display())))
+            };
+            let minted = mint::mint(&read(ca)?, &read(key)?)
+                .map_err(|e| usage(anyhow!("--ca-key {}: {e}", key.display())))?;
+            identities.push(minted.wrong_san.clone());
+            Some(minted.expired)
+        }
+        _ => None,
+    };
     let jwt = args
         .jwt
         .as_deref()
@@ -222,7 +236,7 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 let mut target = scan_one(&spec, &options).await;
                 target.label = Some(exp.label());
                 verdict::policy::apply(&mut target, exp);
-                let given = (&identities[..], jwt.as_ref());
+                let given = (&identities[..], jwt.as_ref(), minted.as_ref());
                 authorize(&mut target, policy, exp, given, &args.common).await;
                 judge_baselines(&mut target, &baselines);
                 targets.push(target);
@@ -246,7 +260,7 @@ async fn authorize(
     target: &mut TargetReport,
     policy: &DeclaredPolicy,
     exp: &Expectation,
-    (identities, jwt): (&[NamedIdentity], Option<&GivenJwt>),
+    (identities, jwt, expired): (&[NamedIdentity], Option<&GivenJwt>, Option<&NamedIdentity>),
     flags: &ScanFlags,
 ) {
     let mutual = exp.mode == TlsMode::Mutual;
@@ -257,6 +271,7 @@ async fn authorize(
         mutual,
         sni: sni.as_deref(),
         jwt,
+        expired,
     };
     let timeouts = ProbeTimeouts {
         connect: flags.timeout,

@@ -117,6 +117,7 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
         mutual: true,
         sni: Some("localhost"),
         jwt: None,
+        expired: None,
     };
     let mut target = TargetReport::new(server.addr().to_string(), server.addr().port(), None);
     target.mtls = Some(MtlsResult {
@@ -245,6 +246,7 @@ fn a_gateway_that_does_not_check_tokens_fails_every_invalid_token_probe() {
         mutual: true,
         sni: Some("httpbin.example.com"),
         jwt: Some(&given),
+        expired: None,
     };
     let mut target = TargetReport::new(server.addr().to_string(), server.addr().port(), None);
     let prober = Prober::new(server.addr(), timeouts(), 4);
@@ -283,4 +285,68 @@ fn a_gateway_that_does_not_check_tokens_fails_every_invalid_token_probe() {
     assert!(ids.contains(&"authz.wrong_client_admitted"), "{ids:?}");
     let json = serde_json::to_string(&target).expect("serializes");
     assert!(!json.contains(TOKEN));
+}
+
+/// `--ca-key`: the scanner mints an expired certificate and a wrong-SAN
+/// one under the user's CA; a server requiring certificates from that CA
+/// refuses the first and accepts the second, which becomes the "other"
+/// client of seed 004's rule.
+#[test]
+fn cli_ca_key_mints_an_expired_and_a_wrong_san_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "user CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = params.self_signed(&key).expect("CA");
+    let ca_path = dir.path().join("ca.pem");
+    let key_path = dir.path().join("ca.key");
+    std::fs::write(&ca_path, ca.pem()).expect("ca.pem");
+    std::fs::write(&key_path, key.serialize_pem()).expect("ca.key");
+    let ca_arg = ca_path.display().to_string();
+    let server =
+        OpensslServer::start(&["-Verify", "1", "-CAfile", &ca_arg, "-verify_return_error"]);
+    let policy = dir.path().join("authz.yaml");
+    std::fs::write(&policy, SEED_004).expect("writing the policy");
+    let output = assert_cmd::Command::cargo_bin("tlsposture")
+        .expect("binary")
+        .args(["scan", &server.addr().to_string(), "--sni", "test.com"])
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--declared-port", "443", "--checks", "mtls", "--json", "-"])
+        .arg("--ca")
+        .arg(&ca_path)
+        .arg("--ca-key")
+        .arg(&key_path)
+        .output()
+        .expect("running the scan");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let target = &report["targets"][0];
+    let mtls = target["mtls"]["probes"].as_array().expect("mtls probes");
+    let outcome = |name: &str| {
+        mtls.iter()
+            .find(|p| p["identity"] == name)
+            .map(|p| p["outcome"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no {name} probe: {mtls:#?}"))
+    };
+    assert_eq!(outcome("expired-cert"), "refused");
+    assert_eq!(outcome("wrong-san"), "accepted");
+    let probes = target["authorization"].as_array().expect("authorization");
+    assert!(
+        probes.iter().any(|p| p["identity"] == "wrong-san"
+            && p["path"] == "/status/418"
+            && p["verdict"] == "pass"),
+        "{probes:#?}"
+    );
+    let ids = target["findings"].to_string();
+    assert!(!ids.contains("mtls."), "{ids}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stdout.contains("PRIVATE KEY") && !stderr.contains("PRIVATE KEY"));
 }

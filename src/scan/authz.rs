@@ -85,6 +85,9 @@ pub struct AuthzContext<'a> {
     pub sni: Option<&'a str>,
     /// The valid token given with `--jwt`.
     pub jwt: Option<&'a GivenJwt>,
+    /// An expired certificate from the gateway's client CA (`--ca-key`):
+    /// probed for mTLS only, it must be refused.
+    pub expired: Option<&'a NamedIdentity>,
 }
 
 /// The labels of the gateway workload: the Gateway's selector.
@@ -132,7 +135,7 @@ pub async fn scan_authorization(
     identities: &[NamedIdentity],
 ) {
     if let Some(mtls) = target.mtls.as_mut() {
-        for id in identities {
+        for id in identities.iter().chain(ctx.expired) {
             let probe = probe_identity(prober, ctx.sni, &id.name, &id.identity).await;
             mtls.probes.push(probe);
         }

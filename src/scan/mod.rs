@@ -13,6 +13,7 @@ mod groups;
 mod hellos;
 pub mod http;
 pub mod jwt;
+pub mod mint;
 mod preference;
 mod protocols;
 mod removal;

@@ -7,7 +7,8 @@
 //! what the policy keeps out) and `authz.right_client_refused` (high), each
 //! naming the rule and where it is declared; `authz.invalid_token_admitted`
 //! (critical) when a malformed, expired or unknown-key JWT gets through; `mtls.identity_refused`
-//! (high) when a MUTUAL gateway refuses the handshake of a given identity.
+//! (high) when a MUTUAL gateway refuses the handshake of a given identity;
+//! `mtls.expired_client_accepted` (critical) when it accepts an expired one.
 
 use serde_json::json;
 
@@ -32,10 +33,30 @@ pub fn apply(target: &mut TargetReport, mutual: bool) {
     }
     if mutual {
         if let Some(mtls) = &target.mtls {
+            let expired = crate::scan::mint::IDENTITY_EXPIRED;
+            for p in mtls
+                .probes
+                .iter()
+                .filter(|p| p.identity == expired && p.outcome == "accepted")
+            {
+                findings.push(Finding {
+                    id: "mtls.expired_client_accepted".to_owned(),
+                    severity: Severity::Critical,
+                    title: "MUTUAL gateway accepts an expired client certificate from its CA"
+                        .to_owned(),
+                    expected: json!("refused"),
+                    observed: json!(p.outcome),
+                    evidence: p.evidence.clone(),
+                    remedy: "The gateway does not check client certificate validity: check the \
+                             proxy's certificate validation settings."
+                        .to_owned(),
+                });
+            }
             for p in mtls.probes.iter().filter(|p| {
                 p.outcome == "refused"
                     && p.identity != crate::scan::IDENTITY_NONE
                     && p.identity != crate::scan::IDENTITY_UNKNOWN_CA
+                    && p.identity != expired
             }) {
                 findings.push(Finding {
                     id: "mtls.identity_refused".to_owned(),
