@@ -204,6 +204,7 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 roots,
             );
             let mut target = scan_one(&spec, &options).await;
+            identity_probes(&mut target, &identities, &args.common).await;
             judge_baselines(&mut target, &baselines);
             targets.push(target);
         }
@@ -280,6 +281,26 @@ async fn authorize(
     let limit = usize::from(flags.max_connections);
     authz::authorize_target(target, &ctx, identities, timeouts, limit).await;
     verdict::authz::apply(target, mutual);
+}
+
+/// Without a policy: each `--identity` through the mTLS probe; a gateway
+/// that requires client certificates must accept them.
+async fn identity_probes(
+    target: &mut TargetReport,
+    identities: &[NamedIdentity],
+    flags: &ScanFlags,
+) {
+    let timeouts = ProbeTimeouts {
+        connect: flags.timeout,
+        read: flags.timeout,
+    };
+    let limit = usize::from(flags.max_connections);
+    authz::probe_identities_target(target, identities, timeouts, limit).await;
+    let required = target
+        .mtls
+        .as_ref()
+        .is_some_and(|m| m.client_cert_required == Some(true));
+    verdict::authz::apply(target, required);
 }
 
 /// Reads `--policy` files; an unreadable or invalid file is a usage error

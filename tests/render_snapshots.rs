@@ -307,6 +307,17 @@ fn authz_target() -> TargetReport {
             52,
         ),
     ];
+    let mut expired = probe(
+        "test.client",
+        "/",
+        "reject",
+        401,
+        "Jwt is expired",
+        "istio-system/jwt jwtRules[0]",
+        62,
+    );
+    expired.token = Some("expired".into());
+    t.authorization.push(expired);
     t.authorization_notes = vec![
         "istio-system/jwt rules[0] (authz.yaml:70): no given identity matches its sources; only a non-matching one is probed".into(),
     ];

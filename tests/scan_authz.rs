@@ -350,3 +350,40 @@ fn cli_ca_key_mints_an_expired_and_a_wrong_san_client() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stdout.contains("PRIVATE KEY") && !stderr.contains("PRIVATE KEY"));
 }
+
+/// Without a policy, `--identity` still goes through the mTLS probe.
+#[test]
+fn cli_identity_without_policy_is_an_mtls_probe() {
+    let server = OpensslServer::start_with_client_auth(ClientVerify::Required, &["-tls1_2"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let issued = issue_client_cert(server.ca(), "spiffe://test.client").expect("issuing");
+    let files = issued.write(dir.path(), "client").expect("writing");
+    let output = assert_cmd::Command::cargo_bin("tlsposture")
+        .expect("binary")
+        .args([
+            "scan",
+            &server.addr().to_string(),
+            "--checks",
+            "mtls",
+            "--json",
+            "-",
+        ])
+        .arg("--identity")
+        .arg(format!(
+            "me={},{}",
+            files.cert.display(),
+            files.key.display()
+        ))
+        .output()
+        .expect("running the scan");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let probes = report["targets"][0]["mtls"]["probes"]
+        .as_array()
+        .expect("probes");
+    let me = probes
+        .iter()
+        .find(|p| p["identity"] == "me")
+        .expect("me probed");
+    assert_eq!(me["outcome"], "accepted", "{me}");
+    assert!(report["targets"][0].get("authorization").is_none());
+}

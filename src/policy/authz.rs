@@ -595,7 +595,16 @@ pub fn plan(
                     let other = identities
                         .iter()
                         .find(|i| from_matches(rule, i) == Match::No);
-                    if matching.is_none() {
+                    let about_jwt = rule.from.iter().any(|s| {
+                        !s.request_principals.is_empty() || !s.not_request_principals.is_empty()
+                    });
+                    if matching.is_none() && about_jwt {
+                        plan.notes.push(format!(
+                            "{label} ({}:{}): its sources name requestPrincipals: requests \
+                             without a token are probed here, with tokens by the JWT probes",
+                            origin.file, origin.line
+                        ));
+                    } else if matching.is_none() {
                         plan.notes.push(format!(
                             "{label} ({}:{}): no given identity matches its sources; \
                              only a non-matching one is probed",

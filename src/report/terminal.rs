@@ -297,7 +297,10 @@ fn render_authorization(out: &mut String, target: &TargetReport, style: Style) {
                 _ => Color::Yellow,
             };
             table.add_row(vec![
-                Cell::new(&p.identity),
+                Cell::new(match &p.token {
+                    Some(token) => format!("{} jwt:{token}", p.identity),
+                    None => p.identity.clone(),
+                }),
                 Cell::new(format!("{} {}{}", p.method, p.host, p.path)),
                 Cell::new(&p.expected),
                 Cell::new(observed),

@@ -237,6 +237,35 @@ pub async fn authorize_target(
     target.stats.handshakes += prober.handshakes();
 }
 
+/// Without a declared policy: each identity through the mTLS probe only
+/// (when the mtls check ran), on the target's address and SNI.
+pub async fn probe_identities_target(
+    target: &mut TargetReport,
+    identities: &[NamedIdentity],
+    timeouts: crate::probe::ProbeTimeouts,
+    max_connections: usize,
+) {
+    if target.error.is_some() || target.mtls.is_none() || identities.is_empty() {
+        return;
+    }
+    let Some(ip) = target.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
+        return;
+    };
+    let prober = Prober::new(
+        std::net::SocketAddr::new(ip, target.port),
+        timeouts,
+        max_connections,
+    );
+    let sni = target.sni.clone();
+    for id in identities {
+        let probe = probe_identity(&prober, sni.as_deref(), &id.name, &id.identity).await;
+        if let Some(mtls) = target.mtls.as_mut() {
+            mtls.probes.push(probe);
+        }
+    }
+    target.stats.handshakes += prober.handshakes();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
