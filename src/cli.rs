@@ -52,6 +52,24 @@ pub enum PolicyCommand {
     /// TLS (no network). Exit 0 clean, 1 findings at or above --fail-on,
     /// 64 unreadable or invalid file.
     Lint(LintArgs),
+    /// Print what Istio and Envoy make of each declared server (no network):
+    /// negotiable versions, suites per version, groups, client certificate,
+    /// and where each setting came from.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Kubernetes YAML files (multi-document and `kind: List` are fine).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The gateway's certificate type(s): suites need a certificate of
+    /// their kind.
+    #[arg(long, value_enum, default_value = "rsa")]
+    pub cert_type: CertType,
+    /// Write the expectations as JSON to FILE ("-" = stdout only).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +168,10 @@ pub struct ScanFlags {
     /// Write the JSON report to FILE ("-" = stdout, and then nothing else on stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write a JUnit XML report to FILE (one suite per target, a failed
+    /// case per finding at or above --fail-on), for CI dashboards.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,

@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use tokio::signal::unix::{signal, SignalKind};
 
 use cli::{
-    CertType, Cli, Command, DemoArgs, LabArgs, LintArgs, PolicyCommand, ScanArgs, ScanFlags,
-    WatchArgs,
+    CertType, Cli, Command, DemoArgs, ExplainArgs, LabArgs, LintArgs, PolicyCommand, ScanArgs,
+    ScanFlags, WatchArgs,
 };
 use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, CertKinds, Lab, LabOptions, PolicyLab, PolicyLabOptions};
@@ -27,7 +27,7 @@ use tlsposture::policy::TlsMode;
 use tlsposture::policy::{self, DeclaredPolicy};
 use tlsposture::probe::ProbeTimeouts;
 use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
-use tlsposture::report::{json, terminal};
+use tlsposture::report::{explain, json, junit, terminal};
 use tlsposture::scan::authz::{self, AuthzContext, NamedIdentity};
 use tlsposture::scan::jwt::GivenJwt;
 use tlsposture::scan::mint;
@@ -89,6 +89,7 @@ fn main() -> ExitCode {
             Command::Lab(args) => run_lab(args).await,
             Command::Demo(args) => run_demo(args, color).await,
             Command::Policy(PolicyCommand::Lint(args)) => run_policy_lint(args),
+            Command::Policy(PolicyCommand::Explain(args)) => run_policy_explain(args),
         }
     });
     match result {
@@ -420,6 +421,11 @@ fn assemble(targets: Vec<TargetReport>, started_at: String, flags: &ScanFlags) -
 /// Prints the report: the table on stdout (stderr when the JSON goes to
 /// stdout), the JSON wherever `--json` says.
 fn emit(report: &Report, flags: &ScanFlags, color: bool) -> Result<(), Failure> {
+    if let Some(path) = &flags.junit {
+        std::fs::write(path, junit::render(report, flags.fail_on))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))
+            .map_err(usage)?;
+    }
     let json_to_stdout = flags.json.as_deref() == Some(Path::new("-"));
     let style = terminal::Style {
         color: color
@@ -449,6 +455,37 @@ fn emit(report: &Report, flags: &ScanFlags, color: bool) -> Result<(), Failure> 
 
 /// `policy lint`: read every file (64 on the first unreadable or invalid
 /// one, naming file:line:col and field), lint, print, exit 0 or 1.
+fn run_policy_explain(args: ExplainArgs) -> Result<i32, Failure> {
+    use tlsposture::policy::effective::CertKeyTypes;
+
+    let policy = load_policy(&args.files)?;
+    let expectations = effective::expectations(&policy);
+    let certs = match args.cert_type {
+        CertType::Rsa => CertKeyTypes::RSA,
+        CertType::Ecdsa => CertKeyTypes {
+            rsa: false,
+            ecdsa: true,
+        },
+        CertType::Both => CertKeyTypes {
+            rsa: true,
+            ecdsa: true,
+        },
+    };
+    let json = || serde_json::to_string_pretty(&expectations).unwrap_or_default() + "\n";
+    match args.json.as_deref() {
+        Some(p) if p == Path::new("-") => print!("{}", json()),
+        other => {
+            print!("{}", explain::render(&expectations, certs));
+            if let Some(path) = other {
+                std::fs::write(path, json())
+                    .with_context(|| format!("cannot write {}", path.display()))
+                    .map_err(usage)?;
+            }
+        }
+    }
+    Ok(exit::CLEAN)
+}
+
 fn run_policy_lint(args: LintArgs) -> Result<i32, Failure> {
     use tlsposture::policy::{self, lint};
     use tlsposture::report::lint as render;

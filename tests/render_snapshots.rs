@@ -400,3 +400,57 @@ fn json_report_round_trips() {
     let back: Report = serde_json::from_str(&json::render(&r)).unwrap();
     assert_eq!(back, r);
 }
+
+/// The legacy listener judged against a declaration of Envoy's defaults
+/// (TLS 1.2+, ECDHE-AEAD): drift findings with what was seen and the YAML
+/// line to fix, and the closing line naming the policy.
+#[test]
+fn terminal_report_policy_drift() {
+    let yaml = "\
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata:
+  name: mysdsgateway
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - hosts:
+    - gateway.lab.test
+    port:
+      name: https
+      number: 443
+      protocol: HTTPS
+    tls:
+      mode: SIMPLE
+      credentialName: myexample-credential
+      minProtocolVersion: TLSV1_2
+";
+    let policy = tlsposture::policy::load_str("gateway.yaml", yaml).expect("valid policy");
+    let expectations = tlsposture::policy::effective::expectations(&policy);
+    let mut target = legacy_target();
+    verdict::judge(&mut target);
+    verdict::policy::apply(&mut target, &expectations[0]);
+    target.label = Some(expectations[0].label());
+    let mut r = report(vec![target]);
+    r.summary = verdict::summarize(&r.targets, tlsposture::report::model::Severity::High);
+    r.policy = Some(tlsposture::report::model::PolicyContext {
+        files: vec!["gateway.yaml".into()],
+        documents: vec!["Gateway default/mysdsgateway (gateway.yaml:1)".into()],
+        servers: vec![expectations[0].label()],
+        ..Default::default()
+    });
+    insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
+}
+
+#[test]
+fn junit_report() {
+    let mut target = legacy_target();
+    verdict::judge(&mut target);
+    let r = report(vec![target, unreachable_target()]);
+    insta::assert_snapshot!(tlsposture::report::junit::render(
+        &r,
+        tlsposture::report::model::Severity::Medium
+    ));
+}

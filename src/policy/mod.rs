@@ -12,6 +12,7 @@ pub mod jwt;
 pub mod lint;
 pub mod model;
 mod parse;
+pub mod simulate;
 
 pub use model::*;
 pub use parse::{load_files, load_str, merge};

@@ -2,7 +2,9 @@
 //! they are given and decide nothing — severities, offered / not offered and
 //! the exit code were settled before a renderer sees the report.
 
+pub mod explain;
 pub mod json;
+pub mod junit;
 pub mod lint;
 pub mod model;
 pub mod terminal;

@@ -216,10 +216,15 @@ fn protocol_drift(
                     cite(exp.source(setting))
                 ),
                 remedy: format!(
-                    "the gateway is not running the declared policy: apply it, or if {} is wanted, set {} to {}",
+                    "the gateway is not running the declared policy: apply it, or if {} is wanted, set {} to {}{}",
                     p.version,
                     field_of(exp, setting, field),
-                    TlsVersionSetting::Version(p.version).istio_name()
+                    TlsVersionSetting::Version(p.version).istio_name(),
+                    if p.version < ProtocolVersion::Tls12 {
+                        " and list a suite older than TLS 1.2 (e.g. ECDHE-RSA-AES128-SHA) in cipherSuites: Envoy's defaults have none"
+                    } else {
+                        ""
+                    }
                 ),
             });
         } else if !offered && want {
@@ -295,41 +300,37 @@ fn suite_drift(
             .collect();
         let names = |codes: &[u16]| codes.iter().map(|c| suite_name(*c)).collect::<Vec<_>>();
         let codes = |codes: &[u16]| codes.iter().map(|c| hex(*c)).collect::<Vec<_>>();
+        let finding = |id: &str, title: String, remedy: String| Finding {
+            id: id.into(),
+            severity: Severity::High,
+            title,
+            expected: json!({"protocol": version, "suites": codes(&expected)}),
+            observed: json!({"protocol": version, "suites": codes(&observed)}),
+            evidence: format!("suite enumeration; declared list from {}", cite(source)),
+            remedy,
+        };
+        let field = field_of(exp, "cipher_suites", "cipherSuites");
         if !extra.is_empty() {
-            findings.push(Finding {
-                id: "policy.suite_undeclared".into(),
-                severity: Severity::High,
-                title: format!(
+            findings.push(finding(
+                "policy.suite_undeclared",
+                format!(
                     "{version}: {} suite(s) offered outside the declared list: {}",
                     extra.len(),
                     names(&extra).join(", ")
                 ),
-                expected: json!({"protocol": version, "suites": codes(&expected)}),
-                observed: json!({"protocol": version, "suites": codes(&observed)}),
-                evidence: format!("suite enumeration; declared list from {}", cite(source)),
-                remedy: format!(
-                    "apply the declared Gateway; the list that should be live is {}",
-                    field_of(exp, "cipher_suites", "cipherSuites")
-                ),
-            });
+                format!("apply the declared Gateway; the list that should be live is {field}"),
+            ));
         }
         if !missing.is_empty() && *version != ProtocolVersion::Tls13 {
-            findings.push(Finding {
-                id: "policy.suite_missing".into(),
-                severity: Severity::High,
-                title: format!(
+            findings.push(finding(
+                "policy.suite_missing",
+                format!(
                     "{version}: {} declared suite(s) not offered: {}",
                     missing.len(),
                     names(&missing).join(", ")
                 ),
-                expected: json!({"protocol": version, "suites": codes(&expected)}),
-                observed: json!({"protocol": version, "suites": codes(&observed)}),
-                evidence: format!("suite enumeration; declared list from {}", cite(source)),
-                remedy: format!(
-                    "apply the declared Gateway, or remove them from {}",
-                    field_of(exp, "cipher_suites", "cipherSuites")
-                ),
-            });
+                format!("apply the declared Gateway, or remove them from {field}"),
+            ));
         }
         if *version != ProtocolVersion::Tls13 {
             for code in observed.iter().filter(|c| expected.contains(c)) {
