@@ -378,7 +378,11 @@ fn terminal_report_optional_mtls() {
 
 #[test]
 fn terminal_report_mtls_and_authorization() {
-    let r = report(vec![authz_target()]);
+    let mut r = report(vec![authz_target()]);
+    r.policy = Some(tlsposture::report::model::PolicyContext {
+        files: vec!["authz.yaml".into()],
+        ..Default::default()
+    });
     insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
 }
 

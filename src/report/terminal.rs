@@ -468,7 +468,10 @@ pub fn summary_line(report: &Report) -> String {
         };
         let unscanned = report.targets.iter().any(|t| t.error.is_some());
         if !p.files.is_empty() {
-            parts.push(if count("policy.") > 0 {
+            // Authorization and identity findings are drift from the
+            // declared AuthorizationPolicy / RequestAuthentication too.
+            let drift = count("policy.") + count("authz.") + count("mtls.");
+            parts.push(if drift > 0 {
                 "drift from declared policy".to_string()
             } else if unscanned {
                 "declared policy not verified".to_string()
