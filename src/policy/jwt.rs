@@ -10,7 +10,9 @@
 //! invalid is refused by authentication itself with 401 — malformed
 //! (`Jwt is not in the form of Header.Payload.Signature…`), expired (`Jwt
 //! is expired`: the time check comes before the signature's), or signed by
-//! a key the issuer's JWKS does not hold (`Jwt verification fails`). A
+//! a key the issuer's JWKS does not hold (`Jwt verification fails`, or
+//! `Jwks doesn't have key to match kid or alg from Jwt`). Only the 401 is
+//! judged; the message is evidence. A
 //! valid token (`--jwt`) carries the request principal `iss/sub`.
 //!
 //! Pure: the tokens themselves are minted by `scan::jwt`.
@@ -58,7 +60,10 @@ pub enum JwtExpectation {
 pub const BODY_MALFORMED: &str =
     "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections";
 pub const BODY_EXPIRED: &str = "Jwt is expired";
-pub const BODY_VERIFICATION_FAILS: &str = "Jwt verification fails";
+/// Envoy says one or the other, depending on whether the JWKS holds a key
+/// of the token's `kid` / `alg` at all (seen on the lab: the latter).
+pub const BODY_VERIFICATION_FAILS: &str =
+    "Jwt verification fails / Jwks doesn't have key to match kid or alg from Jwt";
 
 /// One JWT probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
