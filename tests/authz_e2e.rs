@@ -5,6 +5,9 @@
 //! declaration whose deny the gateway does not enforce exits 1 naming the
 //! rule.
 //!
+//! Seed 003 likewise for JWT: no token 403, malformed / unknown-key /
+//! expired 401, the lab's valid token through.
+//!
 //! Ignored until the lab's RBAC filter (branch wt-authz-lab) is merged:
 //! without it the lab answers every path with 200. Run with `--ignored`.
 
@@ -83,6 +86,10 @@ impl Drop for Lab {
 }
 
 fn scan(lab: &Lab, policy: &str) -> (i32, Value) {
+    scan_with(lab, policy, "test.com", &[])
+}
+
+fn scan_with(lab: &Lab, policy: &str, sni: &str, extra: &[&str]) -> (i32, Value) {
     let addr = lab.find("port 443 →", "https://");
     let ca = lab
         .output
@@ -95,9 +102,10 @@ fn scan(lab: &Lab, policy: &str) -> (i32, Value) {
     let out = Command::cargo_bin("tlsposture")
         .expect("binary")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["scan", &addr, "--sni", "test.com", "--policy", policy])
+        .args(["scan", &addr, "--sni", sni, "--policy", policy])
         .args(["--declared-port", "443", "--checks", "mtls", "--ca", &ca])
         .args(["--identity", &format!("{cert},{key}"), "--json", "-"])
+        .args(extra)
         .output()
         .expect("run the scan");
     let report = serde_json::from_slice(&out.stdout)
@@ -144,4 +152,36 @@ fn seed_004_on_the_lab_denies_test_client_on_418_only() {
         ),
         "{finding:#}"
     );
+}
+
+#[test]
+#[ignore = "needs the lab's RBAC and jwt_authn filters (wt-authz-lab); run with --ignored once merged"]
+fn seed_003_on_the_lab_jwt_probes_get_the_statuses_istio_gives() {
+    const SEED_003: &str = "fixtures/policy/istio-mutual-003.yaml";
+    let lab = Lab::start(SEED_003);
+    let token_path = lab.after("valid token", "token");
+    let token = std::fs::read_to_string(token_path).expect("the lab's token");
+    let (code, report) = scan_with(
+        &lab,
+        SEED_003,
+        "httpbin.example.com",
+        &["--jwt", token.trim()],
+    );
+    let target = &report["targets"][0];
+    assert_eq!(code, 0, "{target:#}");
+    let probes = target["authorization"].as_array().expect("authorization");
+    let status = |token: &str| {
+        probes
+            .iter()
+            .find(|p| p["token"].as_str().is_some_and(|t| t.starts_with(token)))
+            .map(|p| p["status"].clone())
+            .unwrap_or_else(|| panic!("no {token} probe: {probes:#?}"))
+    };
+    assert_eq!(status("none"), 403);
+    assert_eq!(status("malformed"), 401);
+    assert_eq!(status("unknown-key"), 401);
+    assert_eq!(status("expired"), 401);
+    assert_eq!(status("given sha256:"), 200);
+    assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
+    assert!(!report.to_string().contains(token.trim()));
 }
