@@ -166,6 +166,30 @@ pub struct ScanArgs {
     /// connect (repeatable; see `tlsposture clients list PATTERN`).
     #[arg(long, value_name = "PATTERN")]
     pub require_client: Vec<String>,
+    /// A client identity for the mTLS and authorization probes (repeatable):
+    /// PEM certificate and key, named NAME or, without it, after the
+    /// certificate's spiffe:// URI SAN (as Istio matches principals). The
+    /// key stays in memory. With --policy, every declared
+    /// AuthorizationPolicy rule is probed with a matching and a
+    /// non-matching identity.
+    #[arg(long, value_name = "[NAME=]CERT,KEY")]
+    pub identity: Vec<String>,
+    /// A valid JWT for the declared RequestAuthentication (also read from
+    /// $TLSPOSTURE_JWT): requests with it must pass authentication. Only
+    /// its fingerprint is reported.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TLSPOSTURE_JWT",
+        hide_env_values = true
+    )]
+    pub jwt: Option<String>,
+    /// The private key of the first CA certificate in --ca (PEM): the scan
+    /// then mints, in memory, an expired client certificate (a MUTUAL
+    /// gateway must refuse it) and one with an identity no policy names
+    /// (the "other" client of every authorization rule).
+    #[arg(long, value_name = "FILE", requires = "ca")]
+    pub ca_key: Option<PathBuf>,
     #[command(flatten)]
     pub common: ScanFlags,
 }

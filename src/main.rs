@@ -23,10 +23,14 @@ use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, CertKinds, Lab, LabOptions, PolicyLab, PolicyLabOptions};
 use tlsposture::policy::baseline::{self, Baseline};
 use tlsposture::policy::effective::{self, Expectation};
+use tlsposture::policy::TlsMode;
 use tlsposture::policy::{self, DeclaredPolicy};
 use tlsposture::probe::ProbeTimeouts;
 use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::report::{explain, json, junit, simulation, terminal};
+use tlsposture::scan::authz::{self, AuthzContext, NamedIdentity};
+use tlsposture::scan::jwt::GivenJwt;
+use tlsposture::scan::mint;
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::verdict::{self, exit};
@@ -205,6 +209,30 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     } else {
         Some(load_policy(&args.policy)?)
     };
+    let mut identities = args
+        .identity
+        .iter()
+        .map(|spec| NamedIdentity::load(spec).map_err(|e| usage(anyhow!("--identity {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let minted = match (&args.ca_key, &args.common.ca) {
+        (Some(key), Some(ca)) => {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p)
+                    .map_err(|e| usage(anyhow!("cannot read {}: {e}", p.display())))
+            };
+            let minted = mint::mint(&read(ca)?, &read(key)?)
+                .map_err(|e| usage(anyhow!("--ca-key {}: {e}", key.display())))?;
+            identities.push(minted.wrong_san.clone());
+            Some(minted.expired)
+        }
+        _ => None,
+    };
+    let jwt = args
+        .jwt
+        .as_deref()
+        .map(GivenJwt::parse)
+        .transpose()
+        .map_err(|e| usage(anyhow!("--jwt: {e}")))?;
     let started_at = now();
     let mut targets = Vec::new();
     let mut context = None;
@@ -217,6 +245,7 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
             );
             require_clients(&mut options, &args.require_client)?;
             let mut target = scan_one(&spec, &options).await;
+            identity_probes(&mut target, &identities, &args.common).await;
             judge_baselines(&mut target, &baselines);
             targets.push(target);
         }
@@ -250,6 +279,8 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 let mut target = scan_one(&spec, &options).await;
                 target.label = Some(exp.label());
                 verdict::policy::apply(&mut target, exp);
+                let given = (&identities[..], jwt.as_ref(), minted.as_ref());
+                authorize(&mut target, policy, exp, given, &args.common).await;
                 judge_baselines(&mut target, &baselines);
                 targets.push(target);
             }
@@ -267,6 +298,54 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     report.policy = context;
     emit(&report, &args.common, color)?;
     Ok(report.summary.exit_code)
+}
+
+/// The mTLS probes of each `--identity` and the authorization probes the
+/// declared AuthorizationPolicies call for, judged.
+async fn authorize(
+    target: &mut TargetReport,
+    policy: &DeclaredPolicy,
+    exp: &Expectation,
+    (identities, jwt, expired): (&[NamedIdentity], Option<&GivenJwt>, Option<&NamedIdentity>),
+    flags: &ScanFlags,
+) {
+    let mutual = exp.mode == TlsMode::Mutual;
+    let sni = target.sni.clone();
+    let ctx = AuthzContext {
+        policy,
+        gateway: &exp.gateway,
+        mutual,
+        sni: sni.as_deref(),
+        jwt,
+        expired,
+    };
+    let timeouts = ProbeTimeouts {
+        connect: flags.timeout,
+        read: flags.timeout,
+    };
+    let limit = usize::from(flags.max_connections);
+    authz::authorize_target(target, &ctx, identities, timeouts, limit).await;
+    verdict::authz::apply(target, mutual);
+}
+
+/// Without a policy: each `--identity` through the mTLS probe; a gateway
+/// that requires client certificates must accept them.
+async fn identity_probes(
+    target: &mut TargetReport,
+    identities: &[NamedIdentity],
+    flags: &ScanFlags,
+) {
+    let timeouts = ProbeTimeouts {
+        connect: flags.timeout,
+        read: flags.timeout,
+    };
+    let limit = usize::from(flags.max_connections);
+    authz::probe_identities_target(target, identities, timeouts, limit).await;
+    let required = target
+        .mtls
+        .as_ref()
+        .is_some_and(|m| m.client_cert_required == Some(true));
+    verdict::authz::apply(target, required);
 }
 
 /// Reads `--policy` files; an unreadable or invalid file is a usage error

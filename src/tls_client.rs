@@ -706,3 +706,82 @@ fn lock(m: &Mutex<HandshakeRecord>) -> std::sync::MutexGuard<'_, HandshakeRecord
 fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// A TLS stream for application data (the HTTP probes): the same
+/// recording, accept-anything client as every other handshake here,
+/// answering a CertificateRequest with `identity` (or no certificate),
+/// driven by tokio-rustls so an HTTP client can run over it.
+pub type DataStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// Runs the handshake on `stream` and hands back the stream for requests.
+/// In TLS 1.3 a server that refuses the client certificate does so only on
+/// the first read: that refusal surfaces from the HTTP exchange
+/// ([`alert_in`] finds it).
+///
+/// # Errors
+/// [`TlsClientError::NoVersions`] / [`TlsClientError::Config`] when the
+/// client cannot be built; [`TlsClientError::Handshake`] when the server
+/// refuses, with the code of the fatal alert it sent, if any;
+/// [`TlsClientError::Timeout`].
+pub async fn connect_for_data(
+    stream: TcpStream,
+    opts: &HandshakeOptions,
+    identity: Option<&ClientIdentity>,
+    timeout: Duration,
+) -> Result<DataStream, (TlsClientError, Option<u8>)> {
+    let recorder = Arc::new(danger::RecordingVerifier::new(
+        opts.signature_schemes.clone(),
+    ));
+    let resolver = Arc::new(RecordingResolver {
+        identity: identity.map(|i| i.key.clone()),
+        seen: Mutex::default(),
+    });
+    let config = client_config(opts, recorder.clone(), Some(resolver)).map_err(|e| (e, None))?;
+    let name = server_name(opts.sni.as_deref(), &stream).map_err(|e| (e, None))?;
+    let _ = stream.set_nodelay(true);
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    match tokio::time::timeout(timeout, connector.connect(name, stream)).await {
+        Ok(Ok(tls)) => Ok(tls),
+        Ok(Err(e)) => {
+            let alert = alert_in(&e);
+            let mut seen = recorder.take();
+            seen.broken_off = Some(e.to_string());
+            Err((
+                TlsClientError::Handshake {
+                    reason: e.to_string(),
+                    seen: Box::new(seen),
+                },
+                alert,
+            ))
+        }
+        Err(_) => Err((
+            TlsClientError::Timeout {
+                limit: timeout,
+                seen: Box::new(recorder.take()),
+            },
+            None,
+        )),
+    }
+}
+
+/// The fatal alert a connection failure was caused by, anywhere in the
+/// error's chain (an `io::Error` wrapping a `rustls::Error`, as
+/// tokio-rustls and hyper nest them).
+pub fn alert_in(error: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = next {
+        if let Some(rustls::Error::AlertReceived(a)) = e.downcast_ref::<rustls::Error>() {
+            return Some(u8::from(*a));
+        }
+        // io::Error::source() skips the error it wraps: look inside.
+        if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(rustls::Error::AlertReceived(a)) = inner.downcast_ref::<rustls::Error>() {
+                return Some(u8::from(*a));
+            }
+            next = Some(inner);
+            continue;
+        }
+        next = e.source();
+    }
+    None
+}

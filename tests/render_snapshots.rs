@@ -4,9 +4,9 @@
 
 use tlsposture::registry::{self, GroupKind};
 use tlsposture::report::model::{
-    AlpnResult, CertificateInfo, CertificateResult, ClientSimulation, GroupResult, MtlsProbe,
-    MtlsResult, PreferenceResult, ProtocolResult, Report, SignatureResult, Stats, SuiteResult,
-    TargetReport, ToolInfo, SCHEMA_VERSION,
+    AlpnResult, AuthzProbe, CertificateInfo, CertificateResult, ClientSimulation, GroupResult,
+    MtlsProbe, MtlsResult, PreferenceResult, ProtocolResult, Report, SignatureResult, Stats,
+    SuiteResult, TargetReport, ToolInfo, SCHEMA_VERSION,
 };
 use tlsposture::report::{json, terminal};
 use tlsposture::verdict;
@@ -302,6 +302,100 @@ fn optional_mtls_target() -> TargetReport {
     t
 }
 
+/// Seed 004 on a MUTUAL gateway: test.client denied on /status/418 as
+/// declared, and another identity let through where an ALLOW policy's
+/// default deny should keep it out.
+fn authz_target() -> TargetReport {
+    let mut t = full_target();
+    t.label = Some("gateway default/httpbin servers[1] port 443".into());
+    if let Some(mtls) = t.mtls.as_mut() {
+        mtls.probes.push(MtlsProbe {
+            identity: "test.client".into(),
+            outcome: "accepted".into(),
+            protocol: Some(Tls13),
+            http_status: Some(200),
+            evidence: "CertificateRequest, certificate sent; answered \"HTTP/1.1 200 OK\" (TLS1.3)"
+                .into(),
+        });
+    }
+    let probe = |identity: &str,
+                 path: &str,
+                 expected: &str,
+                 status: u16,
+                 body: &str,
+                 rule: &str,
+                 line: u32| AuthzProbe {
+        identity: identity.into(),
+        method: "GET".into(),
+        path: path.into(),
+        host: "test.com".into(),
+        token: None,
+        expected: expected.into(),
+        status: Some(status),
+        outcome: "answered".into(),
+        body_snippet: Some(body.into()),
+        headers: vec![("server".into(), "envoy".into())],
+        verdict: String::new(),
+        rule: rule.into(),
+        declared_at: format!("authz.yaml:{line}"),
+        evidence: format!("policy says {expected}; observed {status} {body:?}"),
+    };
+    t.authorization = vec![
+        probe(
+            "test.client",
+            "/status/418",
+            "deny",
+            403,
+            "RBAC: access denied",
+            "istio-system/test rules[0]",
+            36,
+        ),
+        probe(
+            "test.client",
+            "/tlsposture-control",
+            "allow",
+            200,
+            "",
+            "istio-system/test rules[0]",
+            36,
+        ),
+        probe(
+            "other.client",
+            "/status/418",
+            "allow",
+            418,
+            "-=[ teapot ]=-",
+            "istio-system/test rules[0]",
+            36,
+        ),
+        probe(
+            "other.client",
+            "/admin",
+            "deny",
+            200,
+            "admin page",
+            "istio-system/admins rules[0]",
+            52,
+        ),
+    ];
+    let mut expired = probe(
+        "test.client",
+        "/",
+        "reject",
+        401,
+        "Jwt is expired",
+        "istio-system/jwt jwtRules[0]",
+        62,
+    );
+    expired.token = Some("expired".into());
+    t.authorization.push(expired);
+    t.authorization_notes = vec![
+        "istio-system/jwt rules[0] (authz.yaml:70): no given identity matches its sources; only a non-matching one is probed".into(),
+    ];
+    verdict::authz::apply(&mut t, true);
+    t
+}
+
 fn unreachable_target() -> TargetReport {
     let mut t = TargetReport::new("127.0.0.1:1".into(), 1, None);
     t.ip = Some("127.0.0.1".into());
@@ -350,6 +444,16 @@ fn json_report_everything_offered() {
 #[test]
 fn terminal_report_optional_mtls() {
     let r = report(vec![optional_mtls_target()]);
+    insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
+}
+
+#[test]
+fn terminal_report_mtls_and_authorization() {
+    let mut r = report(vec![authz_target()]);
+    r.policy = Some(tlsposture::report::model::PolicyContext {
+        files: vec!["authz.yaml".into()],
+        ..Default::default()
+    });
     insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
 }
 

@@ -5,8 +5,10 @@
 //! give each (port, host) derived from it (`effective`). No I/O besides
 //! reading the files named on the command line.
 
+pub mod authz;
 pub mod baseline;
 pub mod effective;
+pub mod jwt;
 pub mod lint;
 pub mod model;
 mod parse;

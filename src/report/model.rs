@@ -105,6 +105,13 @@ pub struct TargetReport {
     /// Handshakes and time the client simulation took (part of `stats`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_simulation_stats: Option<Stats>,
+    /// One request per authorization probe derived from the declared
+    /// AuthorizationPolicies (with `--policy` and `--identity`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization: Vec<AuthzProbe>,
+    /// What could not be probed for authorization, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_notes: Vec<String>,
     pub findings: Vec<Finding>,
     pub stats: Stats,
 }
@@ -129,6 +136,8 @@ impl TargetReport {
             mtls: None,
             client_simulations: Vec::new(),
             client_simulation_stats: None,
+            authorization: Vec::new(),
+            authorization_notes: Vec::new(),
             findings: Vec::new(),
             stats: Stats::default(),
         }
@@ -378,6 +387,45 @@ pub struct MtlsProbe {
     pub http_status: Option<u16>,
     /// What was seen, e.g. `alert certificate_required after handshake
     /// (TLS1.3)` or `alert handshake_failure during handshake (TLS1.2)`.
+    pub evidence: String,
+}
+
+/// One authorization probe: a request made with one client identity, what
+/// the declared policy says must happen, and what did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct AuthzProbe {
+    /// The client identity presented (`--identity` name), or `none`.
+    pub identity: String,
+    pub method: String,
+    pub path: String,
+    /// The `Host` header sent.
+    pub host: String,
+    /// The JWT sent: `none`, `malformed`, `unknown-key`, `expired`, or
+    /// `given sha256:…` (a fingerprint, never the token); absent for
+    /// requests that are not about JWTs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// `deny` (403 `RBAC: access denied`, or a closed connection for a
+    /// TCP server), `allow` (any answer that is not 401/403) or `reject`
+    /// (401 from JWT authentication).
+    pub expected: String,
+    /// HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// `answered`, `refused` (TLS alert), `closed` (no answer) or `error`.
+    pub outcome: String,
+    /// The first bytes of the body (at most 200), lossily decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_snippet: Option<String>,
+    /// `server`, `content-type`, `www-authenticate` when present.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// `pass`, `fail`, or `error` (no conclusive answer: see `evidence`).
+    pub verdict: String,
+    /// The rule the probe exercises, e.g. `istio-system/test rules[0]`.
+    pub rule: String,
+    /// Where that rule is declared (`file:line`).
+    pub declared_at: String,
+    /// Why the policy expects what it does, then what was seen.
     pub evidence: String,
 }
 

@@ -80,7 +80,7 @@ pub fn render_target(target: &TargetReport, style: Style) -> String {
             );
             // Drift findings are the ones a user acts on from a CI log:
             // say what was seen and which YAML field to change.
-            if ["policy.", "declared.", "baseline."]
+            if ["policy.", "declared.", "baseline.", "authz."]
                 .iter()
                 .any(|p| f.id.starts_with(p))
             {
@@ -260,6 +260,68 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
         render_mtls(out, mtls);
     }
     render_client_simulations(out, target, style);
+    render_authorization(out, target, style);
+}
+
+/// "mTLS and authorization": one row per request, its expected and
+/// observed outcome and verdict; the body and evidence of each failure;
+/// what could not be probed.
+fn render_authorization(out: &mut String, target: &TargetReport, style: Style) {
+    let probes = &target.authorization;
+    if probes.is_empty() && target.authorization_notes.is_empty() {
+        return;
+    }
+    let count = |v: &str| probes.iter().filter(|p| p.verdict == v).count();
+    let _ = writeln!(
+        out,
+        "mTLS and authorization: {} requests, {} pass, {} fail, {} inconclusive",
+        probes.len(),
+        count("pass"),
+        count("fail"),
+        count("error")
+    );
+    if !probes.is_empty() {
+        let mut table = listing(
+            style,
+            vec![
+                "identity", "request", "expected", "observed", "verdict", "rule",
+            ],
+        );
+        for p in probes {
+            let observed = match p.status {
+                Some(status) => status.to_string(),
+                None => p.outcome.clone(),
+            };
+            let color = match p.verdict.as_str() {
+                "pass" => Color::Green,
+                "fail" => Color::Red,
+                _ => Color::Yellow,
+            };
+            table.add_row(vec![
+                Cell::new(match &p.token {
+                    Some(token) => format!("{} jwt:{token}", p.identity),
+                    None => p.identity.clone(),
+                }),
+                Cell::new(format!("{} {}{}", p.method, p.host, p.path)),
+                Cell::new(&p.expected),
+                Cell::new(observed),
+                Cell::new(paint(&p.verdict, color, style)),
+                Cell::new(format!("{} ({})", p.rule, p.declared_at)),
+            ]);
+        }
+        out.push_str(&table.trim_fmt());
+        out.push('\n');
+        for p in probes.iter().filter(|p| p.verdict != "pass") {
+            let _ = writeln!(
+                out,
+                "  {} {} {}{}: {}",
+                p.identity, p.method, p.host, p.path, p.evidence
+            );
+        }
+    }
+    for note in &target.authorization_notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
 }
 
 /// Client simulation, like testssl.sh's section: one line per client.
@@ -517,7 +579,10 @@ pub fn summary_line(report: &Report) -> String {
         };
         let unscanned = report.targets.iter().any(|t| t.error.is_some());
         if !p.files.is_empty() {
-            parts.push(if count("policy.") > 0 {
+            // Authorization and identity findings are drift from the
+            // declared AuthorizationPolicy / RequestAuthentication too.
+            let drift = count("policy.") + count("authz.") + count("mtls.");
+            parts.push(if drift > 0 {
                 "drift from declared policy".to_string()
             } else if unscanned {
                 "declared policy not verified".to_string()

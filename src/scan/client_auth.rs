@@ -102,6 +102,32 @@ pub async fn scan_client_auth(
     result
 }
 
+/// One handshake (and request) presenting `identity`, reported under
+/// `name`: a MUTUAL gateway must accept each identity its users hold.
+pub async fn probe_identity(
+    prober: &Prober,
+    sni: Option<&str>,
+    name: &str,
+    identity: &ClientIdentity,
+) -> MtlsProbe {
+    let opts = HandshakeOptions {
+        sni: sni.map(str::to_owned),
+        ..HandshakeOptions::default()
+    };
+    let host = match sni {
+        Some(name) => name.to_owned(),
+        None => match prober.addr().ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        },
+    };
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    match exchange(prober, &opts, Some(identity), request.as_bytes()).await {
+        Ok(x) => probe_result(name, &x),
+        Err(why) => error_probe(name, why),
+    }
+}
+
 async fn exchange(
     prober: &Prober,
     opts: &HandshakeOptions,

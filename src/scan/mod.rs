@@ -6,11 +6,15 @@
 //! findings, `report` prints them.
 
 mod alpn;
+pub mod authz;
 mod certs;
 mod client_auth;
 mod clients;
 mod groups;
 mod hellos;
+pub mod http;
+pub mod jwt;
+pub mod mint;
 mod preference;
 mod protocols;
 mod removal;
@@ -22,7 +26,8 @@ mod watch;
 pub use alpn::scan_alpn;
 pub use certs::{scan_certificates, UNKNOWN_SNI};
 pub use client_auth::{
-    readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA, UNKNOWN_CA_SPIFFE_ID,
+    probe_identity, readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA,
+    UNKNOWN_CA_SPIFFE_ID,
 };
 pub use clients::{apply_observations, judge as judge_client, simulate_clients};
 pub use groups::enumerate_groups;

@@ -6,6 +6,7 @@
 //! no TLS 1.2 or 1.3 at all high, TLS 1.3 missing info; suites and
 //! certificates have their own tables in `suites` and `certificates`.
 
+pub mod authz;
 pub mod baseline;
 mod certificates;
 pub mod clients;

@@ -35,6 +35,8 @@ pub struct OpensslServer {
     addr: SocketAddr,
     // Holds the certificate, key and output files until the server is gone.
     dir: tempfile::TempDir,
+    /// The CA of its certificate and of the client certificates it accepts.
+    ca: LabCa,
 }
 
 impl OpensslServer {
@@ -108,6 +110,7 @@ impl OpensslServer {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             dir,
+            ca,
         };
         server.addr = server.wait_for_accept(&stdout_path);
         server
@@ -116,6 +119,12 @@ impl OpensslServer {
     /// Where it listens (127.0.0.1, ephemeral port).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The CA that signed its certificate (and whose client certificates
+    /// it accepts): `tlsposture::lab::issue_client_cert(server.ca(), …)`.
+    pub fn ca(&self) -> &LabCa {
+        &self.ca
     }
 
     /// The CA that signed its certificate.

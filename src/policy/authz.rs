@@ -1,0 +1,979 @@
+//! Istio's authorization semantics for the declared `AuthorizationPolicy`
+//! set, and the probes derived from them: which request, with which client
+//! identity, the gateway must let through or refuse.
+//!
+//! [`evaluate`] decides one request the way Envoy's RBAC filters do as
+//! istiod configures them — CUSTOM, then DENY, then ALLOW; once any ALLOW
+//! policy applies to the workload, a request no ALLOW rule matches is
+//! denied. [`plan`] derives, for every rule, requests with an identity the
+//! rule names and one it does not, to each path / method / host it names
+//! plus a control path, and takes each probe's expected outcome from
+//! [`evaluate`] over the whole set, so probes and expectations never
+//! disagree.
+//!
+//! Pure: no I/O, no clock. Conditions a scanner cannot see from outside
+//! (`when`, IP blocks, ports, JWT claims) make a match `Unknown`; a probe
+//! whose outcome depends on one is skipped with a note, never guessed.
+//! Sources: istio.io "Authorization Policy" reference (rule matching,
+//! `*` prefix/suffix/presence matches, `/x/*` path prefixes) and
+//! "Authorization policy precedence" (CUSTOM, DENY, ALLOW).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::model::{
+    AuthorizationPolicyDecl, AuthzAction, AuthzOperation, AuthzRule, AuthzSource, Origin,
+};
+
+/// One HTTP request as the gateway's RBAC filter sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The client certificate's identity as Istio matches it: the
+    /// `spiffe://` URI SAN without the scheme; `None` without a
+    /// certificate (or one without such a SAN).
+    pub principal: Option<&'a str>,
+    /// The JWT's `iss/sub` once RequestAuthentication validated it; `None`
+    /// without a (valid) token.
+    pub request_principal: Option<&'a str>,
+    pub method: &'a str,
+    /// Path without the query string.
+    pub path: &'a str,
+    /// The `Host` / `:authority` header.
+    pub host: &'a str,
+}
+
+/// What the gateway must do with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allow,
+    Deny,
+    /// Depends on something a scanner cannot see or decide (a CUSTOM
+    /// authorizer, `when` conditions, IP blocks …).
+    Unknown,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// A policy's rule: indices into the slice given to [`evaluate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleRef {
+    pub policy: usize,
+    /// `None` for a policy without rules.
+    pub rule: Option<usize>,
+}
+
+/// [`evaluate`]'s answer and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// The rule that decided, when one did (a DENY or ALLOW match).
+    pub by: Option<RuleRef>,
+    /// One line, e.g. `DENY istio-system/test rules[0] matches`.
+    pub reason: String,
+}
+
+/// Three-valued match, combined as in Kleene logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    Yes,
+    No,
+    Unknown,
+}
+
+impl Match {
+    fn from(b: bool) -> Match {
+        if b {
+            Match::Yes
+        } else {
+            Match::No
+        }
+    }
+    fn and(self, other: Match) -> Match {
+        match (self, other) {
+            (Match::No, _) | (_, Match::No) => Match::No,
+            (Match::Yes, Match::Yes) => Match::Yes,
+            _ => Match::Unknown,
+        }
+    }
+    /// Any of `items` (none: `No`).
+    fn any(items: impl IntoIterator<Item = Match>) -> Match {
+        let mut seen = Match::No;
+        for m in items {
+            match m {
+                Match::Yes => return Match::Yes,
+                Match::Unknown => seen = Match::Unknown,
+                Match::No => {}
+            }
+        }
+        seen
+    }
+}
+
+/// `policy` name as reports show it: `namespace/name`.
+pub fn policy_name(policy: &AuthorizationPolicyDecl) -> String {
+    match &policy.namespace {
+        Some(ns) => format!("{ns}/{}", policy.name),
+        None => policy.name.clone(),
+    }
+}
+
+/// `istio-system/test rules[0]`, or `istio-system/test (no rules)`.
+pub fn rule_label(policies: &[&AuthorizationPolicyDecl], r: RuleRef) -> String {
+    let p = policies[r.policy];
+    match r.rule {
+        Some(i) => format!("{} rules[{i}]", policy_name(p)),
+        None => format!("{} (no rules)", policy_name(p)),
+    }
+}
+
+/// Where a rule (or a rule-less policy) was written.
+pub fn rule_origin(policies: &[&AuthorizationPolicyDecl], r: RuleRef) -> Origin {
+    let p = policies[r.policy];
+    match r.rule {
+        Some(i) => p.rules[i].origin.clone(),
+        None => p.origin.clone(),
+    }
+}
+
+/// Whether `policy` applies to a gateway workload with `labels`: its
+/// `selector.matchLabels` is empty or all of them are among the labels.
+/// (Namespaces are not compared: the Gateway's namespace is not the
+/// gateway workload's, and a root-namespace policy applies everywhere.)
+pub fn applies_to(policy: &AuthorizationPolicyDecl, labels: &BTreeMap<String, String>) -> bool {
+    policy
+        .selector
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Decides `request` under `policies` (those that apply to the workload).
+pub fn evaluate(policies: &[&AuthorizationPolicyDecl], request: &Request<'_>) -> Decision {
+    let matching = |action: AuthzAction| {
+        let mut unknown: Option<RuleRef> = None;
+        for (pi, p) in policies.iter().enumerate() {
+            if p.action != action {
+                continue;
+            }
+            for (ri, rule) in p.rules.iter().enumerate() {
+                let r = RuleRef {
+                    policy: pi,
+                    rule: Some(ri),
+                };
+                match rule_matches(rule, request) {
+                    Match::Yes => return (Match::Yes, Some(r)),
+                    Match::Unknown => unknown = unknown.or(Some(r)),
+                    Match::No => {}
+                }
+            }
+        }
+        match unknown {
+            Some(r) => (Match::Unknown, Some(r)),
+            None => (Match::No, None),
+        }
+    };
+    let label = |r: RuleRef| rule_label(policies, r);
+    let decision = |outcome, by, reason| Decision {
+        outcome,
+        by,
+        reason,
+    };
+
+    match matching(AuthzAction::Custom) {
+        (Match::No, _) => {}
+        (_, Some(r)) => {
+            return decision(
+                Outcome::Unknown,
+                Some(r),
+                format!(
+                    "CUSTOM {} may match: the external authorizer decides",
+                    label(r)
+                ),
+            )
+        }
+        (_, None) => {}
+    }
+    match matching(AuthzAction::Deny) {
+        (Match::Yes, Some(r)) => {
+            return decision(Outcome::Deny, Some(r), format!("DENY {} matches", label(r)))
+        }
+        (Match::Unknown, Some(r)) => {
+            return decision(
+                Outcome::Unknown,
+                Some(r),
+                format!(
+                    "DENY {} depends on a condition a scanner cannot see",
+                    label(r)
+                ),
+            )
+        }
+        _ => {}
+    }
+    let allow_policies: Vec<usize> = (0..policies.len())
+        .filter(|&i| policies[i].action == AuthzAction::Allow)
+        .collect();
+    if allow_policies.is_empty() {
+        return decision(
+            Outcome::Allow,
+            None,
+            "no DENY rule matches and no ALLOW policy applies".to_owned(),
+        );
+    }
+    match matching(AuthzAction::Allow) {
+        (Match::Yes, Some(r)) => decision(
+            Outcome::Allow,
+            Some(r),
+            format!("ALLOW {} matches", label(r)),
+        ),
+        (Match::Unknown, Some(r)) => decision(
+            Outcome::Unknown,
+            Some(r),
+            format!(
+                "ALLOW {} depends on a condition a scanner cannot see",
+                label(r)
+            ),
+        ),
+        _ => {
+            let names: Vec<String> = allow_policies
+                .iter()
+                .map(|&i| policy_name(policies[i]))
+                .collect();
+            decision(
+                Outcome::Deny,
+                Some(RuleRef {
+                    policy: allow_policies[0],
+                    rule: None,
+                }),
+                format!(
+                    "no ALLOW rule matches (ALLOW {} applies: deny by default)",
+                    names.join(", ")
+                ),
+            )
+        }
+    }
+}
+
+/// A rule matches when every part it has matches: any one `from` source,
+/// any one `to` operation, every `when` condition.
+fn rule_matches(rule: &AuthzRule, request: &Request<'_>) -> Match {
+    let mut m = Match::Yes;
+    if !rule.from.is_empty() {
+        m = m.and(Match::any(
+            rule.from.iter().map(|s| source_matches(s, request)),
+        ));
+    }
+    if !rule.to.is_empty() {
+        m = m.and(Match::any(
+            rule.to.iter().map(|o| operation_matches(o, request)),
+        ));
+    }
+    if !rule.when.is_empty() {
+        // request.headers, source.ip, request.auth.claims …: not decidable
+        // from the scanner's side.
+        m = m.and(Match::Unknown);
+    }
+    m
+}
+
+/// Each list set in the source must match (the `not…` lists must not).
+fn source_matches(s: &AuthzSource, request: &Request<'_>) -> Match {
+    let mut m = Match::Yes;
+    let principal = request.principal;
+    if !s.principals.is_empty() {
+        m = m.and(Match::from(any_value(&s.principals, principal)));
+    }
+    if !s.not_principals.is_empty() {
+        m = m.and(Match::from(!any_value(&s.not_principals, principal)));
+    }
+    if !s.request_principals.is_empty() {
+        m = m.and(Match::from(any_value(
+            &s.request_principals,
+            request.request_principal,
+        )));
+    }
+    if !s.not_request_principals.is_empty() {
+        m = m.and(Match::from(!any_value(
+            &s.not_request_principals,
+            request.request_principal,
+        )));
+    }
+    let namespace = principal.and_then(spiffe_namespace);
+    if !s.namespaces.is_empty() {
+        m = m.and(Match::from(any_value(&s.namespaces, namespace)));
+    }
+    if !s.not_namespaces.is_empty() {
+        m = m.and(Match::from(!any_value(&s.not_namespaces, namespace)));
+    }
+    let ip_lists = [
+        &s.ip_blocks,
+        &s.not_ip_blocks,
+        &s.remote_ip_blocks,
+        &s.not_remote_ip_blocks,
+    ];
+    if ip_lists.iter().any(|l| !l.is_empty()) {
+        m = m.and(Match::Unknown);
+    }
+    m
+}
+
+fn operation_matches(o: &AuthzOperation, request: &Request<'_>) -> Match {
+    let mut m = Match::Yes;
+    if !o.hosts.is_empty() {
+        m = m.and(Match::from(any_host(&o.hosts, request.host)));
+    }
+    if !o.not_hosts.is_empty() {
+        m = m.and(Match::from(!any_host(&o.not_hosts, request.host)));
+    }
+    if !o.methods.is_empty() {
+        m = m.and(Match::from(o.methods.iter().any(|x| x == request.method)));
+    }
+    if !o.not_methods.is_empty() {
+        m = m.and(Match::from(
+            !o.not_methods.iter().any(|x| x == request.method),
+        ));
+    }
+    if !o.paths.is_empty() {
+        m = m.and(Match::from(any_value(&o.paths, Some(request.path))));
+    }
+    if !o.not_paths.is_empty() {
+        m = m.and(Match::from(!any_value(&o.not_paths, Some(request.path))));
+    }
+    if !o.ports.is_empty() || !o.not_ports.is_empty() {
+        // The workload's port, not the address scanned: not decidable here.
+        m = m.and(Match::Unknown);
+    }
+    m
+}
+
+/// Istio's string match: exact, `*` (present, any value), `prefix*`,
+/// `*suffix`. An absent value matches nothing.
+pub fn value_matches(pattern: &str, value: Option<&str>) -> bool {
+    let Some(value) = value else {
+        return false;
+    };
+    if pattern == "*" {
+        true
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        value.ends_with(suffix)
+    } else if let Some(prefix) = pattern.strip_suffix('*') {
+        value.starts_with(prefix)
+    } else {
+        value == pattern
+    }
+}
+
+fn any_value(patterns: &[String], value: Option<&str>) -> bool {
+    patterns.iter().any(|p| value_matches(p, value))
+}
+
+/// Hosts compare case-insensitively, and a `host:port` authority also
+/// matches its bare host (Istio generates both forms).
+fn any_host(patterns: &[String], host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let bare = host.rsplit_once(':').map(|(h, _)| h.to_owned());
+    patterns.iter().any(|p| {
+        let p = p.to_ascii_lowercase();
+        value_matches(&p, Some(&host))
+            || bare.as_deref().is_some_and(|b| value_matches(&p, Some(b)))
+    })
+}
+
+/// `cluster.local/ns/foo/sa/bar` → `foo`.
+fn spiffe_namespace(principal: &str) -> Option<&str> {
+    let mut parts = principal.split('/');
+    while let Some(part) = parts.next() {
+        if part == "ns" {
+            return parts.next();
+        }
+    }
+    None
+}
+
+/// A client identity the scanner can present: its name in reports and the
+/// principal Istio sees (`None`: no certificate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeIdentity {
+    pub name: String,
+    pub principal: Option<String>,
+}
+
+/// One request the scanner will make, and what the gateway must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedProbe {
+    pub identity: String,
+    pub method: String,
+    pub path: String,
+    pub host: String,
+    /// Allow or Deny, never Unknown (those are skipped with a note).
+    pub expected: Outcome,
+    /// The rule this probe exercises: `istio-system/test rules[0]`.
+    pub rule: String,
+    /// Where that rule was written.
+    pub origin: Origin,
+    /// Why [`evaluate`] expects what it does.
+    pub because: String,
+}
+
+/// Probes and what could not be probed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub probes: Vec<PlannedProbe>,
+    pub notes: Vec<String>,
+}
+
+/// The path segment put into wildcard paths and hosts.
+pub const PROBE_SEGMENT: &str = "tlsposture-probe";
+/// A path no rule is expected to name.
+pub const CONTROL_PATH: &str = "/tlsposture-control";
+
+/// A concrete path a path pattern matches: `/x/*` → `/x/tlsposture-probe`,
+/// `*.png` → `/tlsposture-probe.png`, `*` → `/tlsposture-probe`.
+pub fn concrete_path(pattern: &str) -> String {
+    if pattern == "*" {
+        format!("/{PROBE_SEGMENT}")
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        format!("/{PROBE_SEGMENT}{suffix}")
+    } else if let Some(prefix) = pattern.strip_suffix('*') {
+        format!("{prefix}{PROBE_SEGMENT}")
+    } else {
+        pattern.to_owned()
+    }
+}
+
+/// A concrete host a host pattern matches: `*.example.com` →
+/// `tlsposture-probe.example.com`, `*` → the default host.
+fn concrete_host(pattern: &str, default_host: &str) -> String {
+    if pattern == "*" {
+        default_host.to_owned()
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        format!("{PROBE_SEGMENT}{suffix}")
+    } else if let Some(prefix) = pattern.strip_suffix('*') {
+        format!("{prefix}{PROBE_SEGMENT}")
+    } else {
+        pattern.to_owned()
+    }
+}
+
+/// The requests (method, path, host) that exercise one rule: each path,
+/// notPath, method, notMethod and host it names (varied one at a time, so
+/// the count stays linear), plus the control path.
+pub(crate) fn requests_for(
+    rule: Option<&AuthzRule>,
+    default_host: &str,
+) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    let mut push = |m: &str, p: &str, h: &str| {
+        let r = (m.to_owned(), p.to_owned(), h.to_owned());
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    };
+    let ops: Vec<&AuthzOperation> = rule.map(|r| r.to.iter().collect()).unwrap_or_default();
+    if ops.is_empty() {
+        push("GET", "/", default_host);
+    }
+    for op in &ops {
+        let paths: Vec<String> = op
+            .paths
+            .iter()
+            .chain(&op.not_paths)
+            .map(|p| concrete_path(p))
+            .collect();
+        let methods: Vec<&str> = op
+            .methods
+            .iter()
+            .chain(&op.not_methods)
+            .map(String::as_str)
+            .collect();
+        let hosts: Vec<String> = op
+            .hosts
+            .iter()
+            .chain(&op.not_hosts)
+            .map(|h| concrete_host(h, default_host))
+            .collect();
+        let path0 = paths.first().cloned().unwrap_or_else(|| "/".to_owned());
+        let method0 = methods.first().copied().unwrap_or("GET");
+        let host0 = hosts
+            .first()
+            .cloned()
+            .unwrap_or_else(|| default_host.to_owned());
+        push(method0, &path0, &host0);
+        for p in &paths {
+            push(method0, p, &host0);
+        }
+        for m in &methods {
+            push(m, &path0, &host0);
+        }
+        for h in &hosts {
+            push(method0, &path0, h);
+        }
+        // The control: a path the operation does not name.
+        push(method0, CONTROL_PATH, &host0);
+    }
+    out
+}
+
+/// Whether the rule's `from` sources accept `identity`'s principal (a
+/// rule without `from` accepts everyone).
+fn from_matches(rule: &AuthzRule, identity: &ProbeIdentity) -> Match {
+    if rule.from.is_empty() {
+        return Match::Yes;
+    }
+    let request = Request {
+        principal: identity.principal.as_deref(),
+        request_principal: None,
+        method: "GET",
+        path: "/",
+        host: "",
+    };
+    Match::any(rule.from.iter().map(|s| source_matches(s, &request)))
+}
+
+/// Derives the probes for `policies` (those that apply to the workload)
+/// with the given identities; `default_host` is the Host for operations
+/// that name none (the SNI).
+pub fn plan(
+    policies: &[&AuthorizationPolicyDecl],
+    identities: &[ProbeIdentity],
+    default_host: &str,
+) -> Plan {
+    let mut plan = Plan::default();
+    if identities.is_empty() {
+        if !policies.is_empty() {
+            plan.notes.push(
+                "authorization not probed: no client identity to present (--identity)".to_owned(),
+            );
+        }
+        return plan;
+    }
+    for (pi, policy) in policies.iter().enumerate() {
+        if policy.action == AuthzAction::Audit {
+            continue;
+        }
+        let refs: Vec<(RuleRef, Option<&AuthzRule>)> = if policy.rules.is_empty() {
+            // ALLOW without rules denies everything; DENY / CUSTOM without
+            // rules never match — either way a request shows it.
+            vec![(
+                RuleRef {
+                    policy: pi,
+                    rule: None,
+                },
+                None,
+            )]
+        } else {
+            policy
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(ri, r)| {
+                    (
+                        RuleRef {
+                            policy: pi,
+                            rule: Some(ri),
+                        },
+                        Some(r),
+                    )
+                })
+                .collect()
+        };
+        for (r, rule) in refs {
+            let label = rule_label(policies, r);
+            let origin = rule_origin(policies, r);
+            let chosen: Vec<&ProbeIdentity> = match rule {
+                None => identities.iter().take(1).collect(),
+                Some(rule) => {
+                    let matching = identities
+                        .iter()
+                        .find(|i| from_matches(rule, i) == Match::Yes);
+                    let other = identities
+                        .iter()
+                        .find(|i| from_matches(rule, i) == Match::No);
+                    let about_jwt = rule.from.iter().any(|s| {
+                        !s.request_principals.is_empty() || !s.not_request_principals.is_empty()
+                    });
+                    if matching.is_none() && about_jwt {
+                        plan.notes.push(format!(
+                            "{label} ({}:{}): its sources name requestPrincipals: requests \
+                             without a token are probed here, with tokens by the JWT probes",
+                            origin.file, origin.line
+                        ));
+                    } else if matching.is_none() {
+                        plan.notes.push(format!(
+                            "{label} ({}:{}): no given identity matches its sources; \
+                             only a non-matching one is probed",
+                            origin.file, origin.line
+                        ));
+                    } else if other.is_none() && !rule.from.is_empty() {
+                        plan.notes.push(format!(
+                            "{label} ({}:{}): every given identity matches its sources; \
+                             give one that does not (--identity) to probe the other side",
+                            origin.file, origin.line
+                        ));
+                    }
+                    matching.into_iter().chain(other).collect()
+                }
+            };
+            for identity in chosen {
+                for (method, path, host) in requests_for(rule, default_host) {
+                    let request = Request {
+                        principal: identity.principal.as_deref(),
+                        request_principal: None,
+                        method: &method,
+                        path: &path,
+                        host: &host,
+                    };
+                    let decision = evaluate(policies, &request);
+                    let duplicate = plan.probes.iter().any(|p| {
+                        p.identity == identity.name
+                            && p.method == method
+                            && p.path == path
+                            && p.host == host
+                    });
+                    if duplicate {
+                        continue;
+                    }
+                    if decision.outcome == Outcome::Unknown {
+                        plan.notes.push(format!(
+                            "{label}: {} {method} {host}{path} not probed: {}",
+                            identity.name, decision.reason
+                        ));
+                        continue;
+                    }
+                    plan.probes.push(PlannedProbe {
+                        identity: identity.name.clone(),
+                        method,
+                        path,
+                        host,
+                        expected: decision.outcome,
+                        rule: label.clone(),
+                        origin: origin.clone(),
+                        because: decision.reason,
+                    });
+                }
+            }
+        }
+    }
+    plan
+}
+
+impl fmt::Display for PlannedProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}{} → {} ({})",
+            self.identity,
+            self.method,
+            self.host,
+            self.path,
+            self.expected.name(),
+            self.because
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::model::AuthzSource;
+
+    fn policy(action: AuthzAction, rules: Vec<AuthzRule>) -> AuthorizationPolicyDecl {
+        AuthorizationPolicyDecl {
+            name: "test".into(),
+            namespace: Some("istio-system".into()),
+            origin: Origin::default(),
+            action,
+            selector: BTreeMap::from([("istio".into(), "ingressgateway".into())]),
+            provider: None,
+            rules,
+        }
+    }
+
+    fn rule(principals: &[&str], paths: &[&str]) -> AuthzRule {
+        AuthzRule {
+            from: if principals.is_empty() {
+                vec![]
+            } else {
+                vec![AuthzSource {
+                    principals: principals.iter().map(|s| s.to_string()).collect(),
+                    ..AuthzSource::default()
+                }]
+            },
+            to: if paths.is_empty() {
+                vec![]
+            } else {
+                vec![AuthzOperation {
+                    paths: paths.iter().map(|s| s.to_string()).collect(),
+                    ..AuthzOperation::default()
+                }]
+            },
+            ..AuthzRule::default()
+        }
+    }
+
+    fn req<'a>(principal: Option<&'a str>, method: &'a str, path: &'a str) -> Request<'a> {
+        Request {
+            principal,
+            request_principal: None,
+            method,
+            path,
+            host: "test.com",
+        }
+    }
+
+    fn outcome(p: &[&AuthorizationPolicyDecl], r: Request<'_>) -> Outcome {
+        evaluate(p, &r).outcome
+    }
+
+    #[test]
+    fn seed_004_denies_test_client_on_418_only() {
+        let p = policy(
+            AuthzAction::Deny,
+            vec![rule(&["test.client"], &["/status/418"])],
+        );
+        let set = [&p];
+        let d = evaluate(&set, &req(Some("test.client"), "GET", "/status/418"));
+        assert_eq!(d.outcome, Outcome::Deny);
+        assert_eq!(d.reason, "DENY istio-system/test rules[0] matches");
+        assert_eq!(
+            outcome(&set, req(Some("test.client"), "GET", "/status/200")),
+            Outcome::Allow
+        );
+        assert_eq!(
+            outcome(&set, req(Some("other.client"), "GET", "/status/418")),
+            Outcome::Allow
+        );
+        assert_eq!(
+            outcome(&set, req(None, "GET", "/status/418")),
+            Outcome::Allow
+        );
+    }
+
+    #[test]
+    fn seed_004_plan_probes_both_identities_and_a_control() {
+        let p = policy(
+            AuthzAction::Deny,
+            vec![rule(&["test.client"], &["/status/418"])],
+        );
+        let ids = [
+            ProbeIdentity {
+                name: "test.client".into(),
+                principal: Some("test.client".into()),
+            },
+            ProbeIdentity {
+                name: "other".into(),
+                principal: Some("example.org/other".into()),
+            },
+        ];
+        let plan = plan(&[&p], &ids, "test.com");
+        let lines: Vec<String> = plan
+            .probes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {} {}",
+                    p.identity,
+                    p.method,
+                    p.path,
+                    p.expected.name()
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "test.client GET /status/418 deny",
+                "test.client GET /tlsposture-control allow",
+                "other GET /status/418 allow",
+                "other GET /tlsposture-control allow",
+            ]
+        );
+        assert!(plan
+            .probes
+            .iter()
+            .all(|p| p.rule == "istio-system/test rules[0]"));
+        assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+    }
+
+    #[test]
+    fn allow_policy_denies_by_default() {
+        let p = policy(
+            AuthzAction::Allow,
+            vec![rule(&["good.client"], &["/api/*"])],
+        );
+        let set = [&p];
+        assert_eq!(
+            outcome(&set, req(Some("good.client"), "GET", "/api/x")),
+            Outcome::Allow
+        );
+        let d = evaluate(&set, &req(Some("good.client"), "GET", "/other"));
+        assert_eq!(d.outcome, Outcome::Deny);
+        assert!(d.reason.contains("deny by default"), "{}", d.reason);
+        assert_eq!(
+            outcome(&set, req(Some("bad.client"), "GET", "/api/x")),
+            Outcome::Deny
+        );
+        // ALLOW with no rules: nothing is allowed.
+        let none = policy(AuthzAction::Allow, vec![]);
+        assert_eq!(outcome(&[&none], req(Some("a"), "GET", "/")), Outcome::Deny);
+        // DENY with no rules: matches nothing.
+        let deny_none = policy(AuthzAction::Deny, vec![]);
+        assert_eq!(
+            outcome(&[&deny_none], req(Some("a"), "GET", "/")),
+            Outcome::Allow
+        );
+    }
+
+    #[test]
+    fn deny_wins_over_allow() {
+        let allow = policy(AuthzAction::Allow, vec![rule(&[], &[])]);
+        let deny = policy(AuthzAction::Deny, vec![rule(&[], &["/admin"])]);
+        let set = [&allow, &deny];
+        assert_eq!(outcome(&set, req(None, "GET", "/admin")), Outcome::Deny);
+        assert_eq!(outcome(&set, req(None, "GET", "/x")), Outcome::Allow);
+    }
+
+    #[test]
+    fn not_paths_and_methods() {
+        let mut r = rule(&[], &[]);
+        r.to = vec![AuthzOperation {
+            methods: vec!["GET".into()],
+            not_paths: vec!["/private/*".into()],
+            ..AuthzOperation::default()
+        }];
+        let p = policy(AuthzAction::Allow, vec![r]);
+        let set = [&p];
+        assert_eq!(outcome(&set, req(None, "GET", "/public")), Outcome::Allow);
+        assert_eq!(outcome(&set, req(None, "GET", "/private/a")), Outcome::Deny);
+        assert_eq!(outcome(&set, req(None, "POST", "/public")), Outcome::Deny);
+
+        let mut r = rule(&[], &[]);
+        r.to = vec![AuthzOperation {
+            not_methods: vec!["DELETE".into()],
+            ..AuthzOperation::default()
+        }];
+        let p = policy(AuthzAction::Allow, vec![r]);
+        assert_eq!(outcome(&[&p], req(None, "DELETE", "/")), Outcome::Deny);
+        assert_eq!(outcome(&[&p], req(None, "PUT", "/")), Outcome::Allow);
+    }
+
+    #[test]
+    fn principal_prefix_suffix_presence_and_not_principals() {
+        let p = policy(
+            AuthzAction::Deny,
+            vec![
+                rule(&["cluster.local/ns/bad/*"], &[]),
+                rule(&["*.evil"], &[]),
+            ],
+        );
+        let set = [&p];
+        assert_eq!(
+            outcome(&set, req(Some("cluster.local/ns/bad/sa/x"), "GET", "/")),
+            Outcome::Deny
+        );
+        assert_eq!(
+            outcome(&set, req(Some("x.evil"), "GET", "/")),
+            Outcome::Deny
+        );
+        assert_eq!(
+            outcome(&set, req(Some("cluster.local/ns/good/sa/x"), "GET", "/")),
+            Outcome::Allow
+        );
+        // `*` means "has a certificate identity".
+        let any = policy(AuthzAction::Allow, vec![rule(&["*"], &[])]);
+        assert_eq!(outcome(&[&any], req(None, "GET", "/")), Outcome::Deny);
+        assert_eq!(outcome(&[&any], req(Some("a"), "GET", "/")), Outcome::Allow);
+        // notPrincipals: everyone but test.client is denied.
+        let mut r = rule(&[], &[]);
+        r.from = vec![AuthzSource {
+            not_principals: vec!["test.client".into()],
+            ..AuthzSource::default()
+        }];
+        let p = policy(AuthzAction::Deny, vec![r]);
+        assert_eq!(
+            outcome(&[&p], req(Some("test.client"), "GET", "/")),
+            Outcome::Allow
+        );
+        assert_eq!(
+            outcome(&[&p], req(Some("other"), "GET", "/")),
+            Outcome::Deny
+        );
+        assert_eq!(outcome(&[&p], req(None, "GET", "/")), Outcome::Deny);
+    }
+
+    #[test]
+    fn paths_exact_prefix_suffix_and_concrete_forms() {
+        assert!(value_matches("/x/*", Some("/x/y")));
+        assert!(!value_matches("/x/*", Some("/x")));
+        assert!(value_matches("*.png", Some("/a/b.png")));
+        assert!(value_matches("*", Some("/")));
+        assert!(!value_matches("/a", Some("/a/")));
+        assert_eq!(concrete_path("/x/*"), "/x/tlsposture-probe");
+        assert_eq!(concrete_path("*.png"), "/tlsposture-probe.png");
+        assert_eq!(concrete_path("*"), "/tlsposture-probe");
+        for pattern in ["/x/*", "*.png", "*", "/exact"] {
+            assert!(value_matches(pattern, Some(&concrete_path(pattern))));
+        }
+    }
+
+    #[test]
+    fn hosts_and_unknowable_conditions() {
+        let mut r = rule(&[], &[]);
+        r.to = vec![AuthzOperation {
+            hosts: vec!["*.example.com".into()],
+            ..AuthzOperation::default()
+        }];
+        let p = policy(AuthzAction::Deny, vec![r]);
+        let mut q = req(None, "GET", "/");
+        q.host = "A.Example.com:443";
+        assert_eq!(outcome(&[&p], q.clone()), Outcome::Deny);
+        q.host = "test.com";
+        assert_eq!(outcome(&[&p], q), Outcome::Allow);
+
+        let mut r = rule(&["test.client"], &[]);
+        r.when = vec![crate::policy::model::AuthzCondition {
+            key: "request.headers[x]".into(),
+            values: vec!["1".into()],
+            not_values: vec![],
+        }];
+        let p = policy(AuthzAction::Deny, vec![r]);
+        assert_eq!(
+            outcome(&[&p], req(Some("test.client"), "GET", "/")),
+            Outcome::Unknown
+        );
+        // A condition on a rule whose principal does not match is moot.
+        assert_eq!(outcome(&[&p], req(Some("x"), "GET", "/")), Outcome::Allow);
+    }
+
+    #[test]
+    fn selectors() {
+        let p = policy(AuthzAction::Deny, vec![]);
+        let gw = BTreeMap::from([("istio".to_owned(), "ingressgateway".to_owned())]);
+        assert!(applies_to(&p, &gw));
+        assert!(!applies_to(&p, &BTreeMap::new()));
+        let mut any = p.clone();
+        any.selector.clear();
+        assert!(applies_to(&any, &BTreeMap::new()));
+    }
+
+    #[test]
+    fn no_identity_matching_a_principal_is_noted() {
+        let p = policy(
+            AuthzAction::Deny,
+            vec![rule(&["test.client"], &["/status/418"])],
+        );
+        let ids = [ProbeIdentity {
+            name: "other".into(),
+            principal: Some("other".into()),
+        }];
+        let plan = plan(&[&p], &ids, "test.com");
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(plan.probes.iter().all(|p| p.expected == Outcome::Allow));
+    }
+}

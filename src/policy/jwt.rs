@@ -1,0 +1,273 @@
+//! JWT probes derived from the declared `RequestAuthentication`s and the
+//! AuthorizationPolicy rules that name `requestPrincipals`: which token to
+//! send on which request, and what Envoy's `jwt_authn` and RBAC filters, as
+//! istiod configures them, must answer.
+//!
+//! Istio's behaviour, from its RequestAuthentication reference and Envoy's
+//! jwt_authn status messages: a request *without* a token passes
+//! authentication (it only has no request principal), so only an
+//! AuthorizationPolicy can refuse it (403); a token that is present but
+//! invalid is refused by authentication itself with 401 — malformed
+//! (`Jwt is not in the form of Header.Payload.Signature…`), expired (`Jwt
+//! is expired`: the time check comes before the signature's), or signed by
+//! a key the issuer's JWKS does not hold (`Jwt verification fails`, or
+//! `Jwks doesn't have key to match kid or alg from Jwt`). Only the 401 is
+//! judged; the message is evidence. A
+//! valid token (`--jwt`) carries the request principal `iss/sub`.
+//!
+//! Pure: the tokens themselves are minted by `scan::jwt`.
+
+use super::authz::{self, Outcome, ProbeIdentity, Request};
+use super::model::{AuthorizationPolicyDecl, Origin, RequestAuthenticationDecl};
+
+/// Which token a probe sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// No token at all.
+    Missing,
+    /// Not three dot-separated base64url parts.
+    Malformed,
+    /// Well-formed, the rule's issuer and audience, signed by a key made up
+    /// for the scan.
+    UnknownKey,
+    /// Like `UnknownKey`, expired an hour ago.
+    Expired,
+    /// The token given with `--jwt`.
+    Given,
+}
+
+impl TokenKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenKind::Missing => "none",
+            TokenKind::Malformed => "malformed",
+            TokenKind::UnknownKey => "unknown-key",
+            TokenKind::Expired => "expired",
+            TokenKind::Given => "given",
+        }
+    }
+}
+
+/// What a JWT probe must get back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtExpectation {
+    /// 401 from authentication, with this body.
+    Reject(&'static str),
+    /// Through authentication; then RBAC's outcome (Allow, or Deny = 403).
+    Authorized(Outcome),
+}
+
+pub const BODY_MALFORMED: &str =
+    "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections";
+pub const BODY_EXPIRED: &str = "Jwt is expired";
+/// Envoy says one or the other, depending on whether the JWKS holds a key
+/// of the token's `kid` / `alg` at all (seen on the lab: the latter).
+pub const BODY_VERIFICATION_FAILS: &str =
+    "Jwt verification fails / Jwks doesn't have key to match kid or alg from Jwt";
+
+/// One JWT probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedJwtProbe {
+    pub token: TokenKind,
+    /// The client identity presented with it (the gateway may be MUTUAL).
+    pub identity: String,
+    pub method: String,
+    pub path: String,
+    pub host: String,
+    /// Header name and value prefix the token goes in
+    /// (`Authorization`, `Bearer `).
+    pub header: (String, String),
+    /// Claims for minted tokens.
+    pub issuer: String,
+    pub audience: Option<String>,
+    pub expected: JwtExpectation,
+    /// `istio-system/jwt jwtRules[0]`.
+    pub rule: String,
+    pub origin: Origin,
+    pub because: String,
+}
+
+/// JWT probes and what could not be probed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JwtPlan {
+    pub probes: Vec<PlannedJwtProbe>,
+    pub notes: Vec<String>,
+}
+
+/// The probes for `authns` and `policies` (both already those applying to
+/// the workload). `identity`: what to present (its principal counts in
+/// RBAC); `given`: the request principal (`iss/sub`) of the `--jwt` token.
+pub fn plan_jwt(
+    authns: &[&RequestAuthenticationDecl],
+    policies: &[&AuthorizationPolicyDecl],
+    identity: &ProbeIdentity,
+    given: Option<&str>,
+    default_host: &str,
+) -> JwtPlan {
+    let mut plan = JwtPlan::default();
+    // The requests the requestPrincipals rules are about, else `/`.
+    let mut requests: Vec<(String, String, String)> = Vec::new();
+    for p in policies {
+        for rule in &p.rules {
+            let names_jwt = rule
+                .from
+                .iter()
+                .any(|s| !s.request_principals.is_empty() || !s.not_request_principals.is_empty());
+            if names_jwt {
+                if let Some(r) = authz::requests_for(Some(rule), default_host)
+                    .into_iter()
+                    .next()
+                {
+                    if !requests.contains(&r) {
+                        requests.push(r);
+                    }
+                }
+            }
+        }
+    }
+    if requests.is_empty() {
+        requests.push(("GET".into(), "/".into(), default_host.to_owned()));
+    }
+    for authn in authns {
+        let name = match &authn.namespace {
+            Some(ns) => format!("{ns}/{}", authn.name),
+            None => authn.name.clone(),
+        };
+        for (i, jwt) in authn.jwt_rules.iter().enumerate() {
+            let rule = format!("{name} jwtRules[{i}]");
+            let header = jwt
+                .from_headers
+                .first()
+                .map(|(h, prefix)| (h.clone(), prefix.clone().unwrap_or_default()))
+                .unwrap_or_else(|| ("Authorization".to_owned(), "Bearer ".to_owned()));
+            let mut kinds = vec![
+                TokenKind::Missing,
+                TokenKind::Malformed,
+                TokenKind::UnknownKey,
+                TokenKind::Expired,
+            ];
+            if given.is_some() {
+                kinds.push(TokenKind::Given);
+            }
+            for (method, path, host) in &requests {
+                for &token in &kinds {
+                    let (expected, because) = match token {
+                        TokenKind::Malformed => (
+                            JwtExpectation::Reject(BODY_MALFORMED),
+                            "an invalid token is refused by authentication (401)".to_owned(),
+                        ),
+                        TokenKind::Expired => (
+                            JwtExpectation::Reject(BODY_EXPIRED),
+                            "an expired token is refused by authentication (401)".to_owned(),
+                        ),
+                        TokenKind::UnknownKey => (
+                            JwtExpectation::Reject(BODY_VERIFICATION_FAILS),
+                            format!(
+                                "a token of issuer {} signed by a key its JWKS does not hold \
+                                 is refused by authentication (401)",
+                                jwt.issuer
+                            ),
+                        ),
+                        TokenKind::Missing | TokenKind::Given => {
+                            let request_principal = if token == TokenKind::Given {
+                                given
+                            } else {
+                                None
+                            };
+                            let d = authz::evaluate(
+                                policies,
+                                &Request {
+                                    principal: identity.principal.as_deref(),
+                                    request_principal,
+                                    method,
+                                    path,
+                                    host,
+                                },
+                            );
+                            if d.outcome == Outcome::Unknown {
+                                plan.notes.push(format!(
+                                    "{rule}: token {} on {method} {host}{path} not probed: {}",
+                                    token.name(),
+                                    d.reason
+                                ));
+                                continue;
+                            }
+                            let lead = if token == TokenKind::Missing {
+                                "no token passes authentication; "
+                            } else {
+                                "the given token passes authentication; "
+                            };
+                            (
+                                JwtExpectation::Authorized(d.outcome),
+                                format!("{lead}{}", d.reason),
+                            )
+                        }
+                    };
+                    plan.probes.push(PlannedJwtProbe {
+                        token,
+                        identity: identity.name.clone(),
+                        method: method.clone(),
+                        path: path.clone(),
+                        host: host.clone(),
+                        header: header.clone(),
+                        issuer: jwt.issuer.clone(),
+                        audience: jwt.audiences.first().cloned(),
+                        expected,
+                        rule: rule.clone(),
+                        origin: jwt.origin.clone(),
+                        because,
+                    });
+                }
+            }
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::load_str;
+
+    const SEED_003: &str = include_str!("../../fixtures/policy/istio-mutual-003.yaml");
+
+    #[test]
+    fn seed_003_missing_token_is_403_invalid_ones_401() {
+        let policy = load_str("003.yaml", SEED_003).expect("parses");
+        let authns: Vec<_> = policy.request_authentications.iter().collect();
+        let policies: Vec<_> = policy.authorization_policies.iter().collect();
+        let id = ProbeIdentity {
+            name: "test.client".into(),
+            principal: Some("test.client".into()),
+        };
+        let plan = plan_jwt(
+            &authns,
+            &policies,
+            &id,
+            Some("testing@secure.istio.io/testing@secure.istio.io"),
+            "httpbin.example.com",
+        );
+        let got: Vec<(&str, JwtExpectation)> = plan
+            .probes
+            .iter()
+            .map(|p| (p.token.name(), p.expected))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("none", JwtExpectation::Authorized(Outcome::Deny)),
+                ("malformed", JwtExpectation::Reject(BODY_MALFORMED)),
+                (
+                    "unknown-key",
+                    JwtExpectation::Reject(BODY_VERIFICATION_FAILS)
+                ),
+                ("expired", JwtExpectation::Reject(BODY_EXPIRED)),
+                ("given", JwtExpectation::Authorized(Outcome::Allow)),
+            ],
+            "{:#?}",
+            plan
+        );
+        assert!(plan.probes[0].rule.ends_with("jwtRules[0]"));
+        assert_eq!(plan.probes[0].header.0, "Authorization");
+    }
+}

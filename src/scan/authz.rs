@@ -1,0 +1,295 @@
+//! Runs the authorization probes a [`Plan`] lists (one TLS connection and
+//! one HTTP request each, with the planned client identity) and adds each
+//! given identity to the mTLS probes. Observation only: whether a probe
+//! passed is `verdict::authz`'s call.
+//!
+//! Client identities come from `--identity NAME=CERT,KEY`; the key is read
+//! into memory and never printed (`ClientIdentity`'s `Debug` hides it).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use x509_parser::extensions::GeneralName;
+
+use super::http::{http_exchange, HttpOutcome, HttpRequest};
+use super::jwt::{self, GivenJwt};
+use super::{probe_identity, Prober, IDENTITY_NONE};
+use crate::policy::authz::{self, Plan, ProbeIdentity};
+use crate::policy::DeclaredPolicy;
+use crate::report::model::{AuthzProbe, TargetReport};
+use crate::tls_client::{ClientIdentity, HandshakeOptions};
+
+/// A client identity to present, with its report name and the principal
+/// Istio sees in its certificate.
+#[derive(Debug, Clone)]
+pub struct NamedIdentity {
+    pub name: String,
+    /// The `spiffe://` URI SAN without the scheme, when there is one.
+    pub principal: Option<String>,
+    pub identity: ClientIdentity,
+}
+
+impl NamedIdentity {
+    /// Parses `NAME=CERT,KEY` or `CERT,KEY` (the name is then the
+    /// certificate's principal) and reads both PEM files.
+    ///
+    /// # Errors
+    /// A message naming the file that cannot be read or parsed, or the
+    /// missing name when the certificate has no `spiffe://` URI SAN.
+    pub fn load(spec: &str) -> Result<NamedIdentity, String> {
+        let (name, files) = match spec.split_once('=') {
+            Some((n, f)) if !n.is_empty() => (Some(n.to_owned()), f),
+            _ => (None, spec),
+        };
+        let (cert, key) = files
+            .split_once(',')
+            .ok_or_else(|| format!("{spec:?}: expected [NAME=]CERT,KEY"))?;
+        let read = |p: &str| {
+            std::fs::read_to_string(Path::new(p)).map_err(|e| format!("cannot read {p}: {e}"))
+        };
+        let identity = ClientIdentity::from_pem(&read(cert)?, &read(key)?)
+            .map_err(|e| format!("{cert} / {key}: {e}"))?;
+        let principal = spiffe_principal(identity.leaf_der());
+        let name = name.or_else(|| principal.clone()).ok_or_else(|| {
+            format!("{cert}: no spiffe:// URI SAN to name the identity; use NAME={cert},{key}")
+        })?;
+        Ok(NamedIdentity {
+            name,
+            principal,
+            identity,
+        })
+    }
+}
+
+/// The certificate's first `spiffe://` URI SAN without the scheme, as
+/// Istio matches `principals`.
+pub fn spiffe_principal(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let san = cert.subject_alternative_name().ok()??;
+    san.value.general_names.iter().find_map(|n| match n {
+        GeneralName::URI(uri) => uri.strip_prefix("spiffe://").map(str::to_owned),
+        _ => None,
+    })
+}
+
+/// What the authorization step needs about the target.
+#[derive(Debug, Clone)]
+pub struct AuthzContext<'a> {
+    pub policy: &'a DeclaredPolicy,
+    /// `namespace/name` of the Gateway whose server is scanned.
+    pub gateway: &'a str,
+    /// Whether the server requires a client certificate (MUTUAL): no
+    /// request is then made without one.
+    pub mutual: bool,
+    /// The server name and Host for requests that name no host.
+    pub sni: Option<&'a str>,
+    /// The valid token given with `--jwt`.
+    pub jwt: Option<&'a GivenJwt>,
+    /// An expired certificate from the gateway's client CA (`--ca-key`):
+    /// probed for mTLS only, it must be refused.
+    pub expired: Option<&'a NamedIdentity>,
+}
+
+/// The labels of the gateway workload: the Gateway's selector.
+pub fn workload_labels(ctx: &AuthzContext<'_>) -> BTreeMap<String, String> {
+    ctx.policy
+        .gateways
+        .iter()
+        .find(|g| g.qualified_name() == ctx.gateway)
+        .map(|g| g.selector.clone())
+        .unwrap_or_default()
+}
+
+/// The policies applying to the gateway's workload, and the probe plan.
+pub fn plan_for(ctx: &AuthzContext<'_>, identities: &[NamedIdentity]) -> Plan {
+    let labels = workload_labels(ctx);
+    let policies: Vec<_> = ctx
+        .policy
+        .authorization_policies
+        .iter()
+        .filter(|p| authz::applies_to(p, &labels))
+        .collect();
+    let mut ids: Vec<ProbeIdentity> = identities
+        .iter()
+        .map(|i| ProbeIdentity {
+            name: i.name.clone(),
+            principal: i.principal.clone(),
+        })
+        .collect();
+    if !ctx.mutual {
+        ids.push(ProbeIdentity {
+            name: IDENTITY_NONE.to_owned(),
+            principal: None,
+        });
+    }
+    authz::plan(&policies, &ids, ctx.sni.unwrap_or("localhost"))
+}
+
+/// Each identity through the mTLS probe, then every planned request.
+/// Results go into `target.mtls.probes`, `target.authorization` and
+/// `target.authorization_notes`; the connections count as handshakes.
+pub async fn scan_authorization(
+    prober: &Prober,
+    target: &mut TargetReport,
+    ctx: &AuthzContext<'_>,
+    identities: &[NamedIdentity],
+) {
+    if let Some(mtls) = target.mtls.as_mut() {
+        for id in identities.iter().chain(ctx.expired) {
+            let probe = probe_identity(prober, ctx.sni, &id.name, &id.identity).await;
+            mtls.probes.push(probe);
+        }
+    }
+    let plan = plan_for(ctx, identities);
+    target
+        .authorization_notes
+        .extend(plan.notes.iter().cloned());
+    let opts = HandshakeOptions {
+        sni: ctx.sni.map(str::to_owned),
+        ..HandshakeOptions::default()
+    };
+    let runs = plan.probes.iter().map(|planned| {
+        let identity = identities
+            .iter()
+            .find(|i| i.name == planned.identity)
+            .map(|i| &i.identity);
+        let opts = &opts;
+        async move {
+            let request = HttpRequest {
+                method: planned.method.clone(),
+                path: planned.path.clone(),
+                host: planned.host.clone(),
+                headers: Vec::new(),
+            };
+            let outcome = match prober.connect().await {
+                Ok((stream, _permit)) => {
+                    http_exchange(stream, opts, identity, &request, prober.timeouts().read).await
+                }
+                Err(e) => HttpOutcome::Failed {
+                    reason: e.to_string(),
+                },
+            };
+            observed(planned, &outcome)
+        }
+    });
+    target.authorization = futures::future::join_all(runs).await;
+    jwt::scan_jwt(prober, target, ctx, identities).await;
+}
+
+/// The probe as observed; `verdict` stays empty for `verdict::authz`.
+fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzProbe {
+    let (status, kind, body, headers) = match outcome {
+        HttpOutcome::Response {
+            status,
+            headers,
+            body_snippet,
+        } => (
+            Some(*status),
+            "answered",
+            Some(body_snippet.clone()),
+            headers.clone(),
+        ),
+        HttpOutcome::Refused { .. } => (None, "refused", None, Vec::new()),
+        HttpOutcome::Closed { .. } => (None, "closed", None, Vec::new()),
+        HttpOutcome::Failed { .. } => (None, "error", None, Vec::new()),
+    };
+    AuthzProbe {
+        identity: planned.identity.clone(),
+        method: planned.method.clone(),
+        path: planned.path.clone(),
+        host: planned.host.clone(),
+        token: None,
+        expected: planned.expected.name().to_owned(),
+        status,
+        outcome: kind.to_owned(),
+        body_snippet: body,
+        headers,
+        verdict: String::new(),
+        rule: planned.rule.clone(),
+        declared_at: format!("{}:{}", planned.origin.file, planned.origin.line),
+        evidence: format!("{}; observed {}", planned.because, outcome.describe()),
+    }
+}
+
+/// [`scan_authorization`] on a scanned target (its resolved address), with
+/// its own connection limit; the connections are added to the target's
+/// handshake count. Nothing happens for a target that could not be
+/// scanned.
+pub async fn authorize_target(
+    target: &mut TargetReport,
+    ctx: &AuthzContext<'_>,
+    identities: &[NamedIdentity],
+    timeouts: crate::probe::ProbeTimeouts,
+    max_connections: usize,
+) {
+    if target.error.is_some() {
+        return;
+    }
+    let Some(ip) = target.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
+        return;
+    };
+    let prober = Prober::new(
+        std::net::SocketAddr::new(ip, target.port),
+        timeouts,
+        max_connections,
+    );
+    scan_authorization(&prober, target, ctx, identities).await;
+    target.stats.handshakes += prober.handshakes();
+}
+
+/// Without a declared policy: each identity through the mTLS probe only
+/// (when the mtls check ran), on the target's address and SNI.
+pub async fn probe_identities_target(
+    target: &mut TargetReport,
+    identities: &[NamedIdentity],
+    timeouts: crate::probe::ProbeTimeouts,
+    max_connections: usize,
+) {
+    if target.error.is_some() || target.mtls.is_none() || identities.is_empty() {
+        return;
+    }
+    let Some(ip) = target.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
+        return;
+    };
+    let prober = Prober::new(
+        std::net::SocketAddr::new(ip, target.port),
+        timeouts,
+        max_connections,
+    );
+    let sni = target.sni.clone();
+    for id in identities {
+        let probe = probe_identity(&prober, sni.as_deref(), &id.name, &id.identity).await;
+        if let Some(mtls) = target.mtls.as_mut() {
+            mtls.probes.push(probe);
+        }
+    }
+    target.stats.handshakes += prober.handshakes();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{issue_client_cert, LabCa};
+
+    #[test]
+    fn identities_are_named_after_their_spiffe_san_unless_named() {
+        let ca = LabCa::generate().expect("CA");
+        let issued = issue_client_cert(&ca, "spiffe://cluster.local/ns/a/sa/b").expect("cert");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = issued.write(dir.path(), "c").expect("write");
+        let (cert, key) = (files.cert.display(), files.key.display());
+        let id = NamedIdentity::load(&format!("{cert},{key}")).expect("loads");
+        assert_eq!(id.name, "cluster.local/ns/a/sa/b");
+        assert_eq!(id.principal.as_deref(), Some("cluster.local/ns/a/sa/b"));
+        let id = NamedIdentity::load(&format!("alice={cert},{key}")).expect("loads");
+        assert_eq!(id.name, "alice");
+        assert_eq!(id.principal.as_deref(), Some("cluster.local/ns/a/sa/b"));
+        assert!(NamedIdentity::load(&cert.to_string())
+            .unwrap_err()
+            .contains("[NAME=]CERT,KEY"));
+        let missing = NamedIdentity::load("/nonexistent.pem,/nonexistent.key").unwrap_err();
+        assert!(missing.contains("/nonexistent.pem"), "{missing}");
+        // The key stays out of Debug output.
+        assert!(!format!("{id:?}").contains("PRIVATE"));
+    }
+}

@@ -1,0 +1,331 @@
+//! Runs the JWT probes `policy::jwt` plans: mints the tokens (malformed,
+//! signed by an ES256 key made up for the scan, expired), sends each in the
+//! header the jwtRule reads, and records what came back. The `--jwt` token
+//! is sent as given and reported only by fingerprint.
+
+use std::sync::OnceLock;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+
+use super::authz::{workload_labels, AuthzContext, NamedIdentity};
+use super::http::{http_exchange, HttpOutcome, HttpRequest};
+use super::{Prober, IDENTITY_NONE};
+use crate::policy::authz::{self as rules, ProbeIdentity};
+use crate::policy::jwt::{plan_jwt, JwtExpectation, PlannedJwtProbe, TokenKind};
+use crate::report::model::{AuthzProbe, TargetReport};
+use crate::tls_client::HandshakeOptions;
+
+/// A token given with `--jwt`: kept in memory, shown only as a
+/// fingerprint.
+#[derive(Clone)]
+pub struct GivenJwt {
+    token: String,
+    /// `iss/sub` of its payload, as Istio builds request principals.
+    pub request_principal: Option<String>,
+    /// `sha256:` and the first 12 hex digits of the token's hash.
+    pub fingerprint: String,
+}
+
+impl std::fmt::Debug for GivenJwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GivenJwt")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GivenJwt {
+    /// Reads the payload's `iss` and `sub` (the signature is the gateway's
+    /// to check).
+    ///
+    /// # Errors
+    /// When the token is not three base64url parts with a JSON payload.
+    pub fn parse(token: &str) -> Result<GivenJwt, String> {
+        let token = token.trim();
+        let parts: Vec<&str> = token.split('.').collect();
+        if parts.len() != 3 {
+            return Err("not a JWT (three dot-separated parts)".to_owned());
+        }
+        let payload = base64url_decode(parts[1]).ok_or("payload is not base64url")?;
+        let claims: serde_json::Value =
+            serde_json::from_slice(&payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+        let iss = claims["iss"].as_str();
+        let sub = claims["sub"].as_str();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let hex: String = digest.as_ref()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(GivenJwt {
+            token: token.to_owned(),
+            request_principal: iss.zip(sub).map(|(i, s)| format!("{i}/{s}")),
+            fingerprint: format!("sha256:{hex}"),
+        })
+    }
+}
+
+/// The JWT probes for the RequestAuthentications applying to the gateway,
+/// appended to `target.authorization` (notes to `authorization_notes`).
+pub async fn scan_jwt(
+    prober: &Prober,
+    target: &mut TargetReport,
+    ctx: &AuthzContext<'_>,
+    identities: &[NamedIdentity],
+) {
+    let labels = workload_labels(ctx);
+    let applies = |sel: &std::collections::BTreeMap<String, String>| {
+        sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+    };
+    let authns: Vec<_> = ctx
+        .policy
+        .request_authentications
+        .iter()
+        .filter(|a| applies(&a.selector))
+        .collect();
+    if authns.is_empty() {
+        return;
+    }
+    let policies: Vec<_> = ctx
+        .policy
+        .authorization_policies
+        .iter()
+        .filter(|p| rules::applies_to(p, &labels))
+        .collect();
+    let presented = match identities.first() {
+        Some(i) => ProbeIdentity {
+            name: i.name.clone(),
+            principal: i.principal.clone(),
+        },
+        None if !ctx.mutual => ProbeIdentity {
+            name: IDENTITY_NONE.to_owned(),
+            principal: None,
+        },
+        None => {
+            target.authorization_notes.push(
+                "JWT not probed: the gateway requires a client certificate and no --identity \
+                 was given"
+                    .to_owned(),
+            );
+            return;
+        }
+    };
+    let given = ctx.jwt.and_then(|g| g.request_principal.as_deref());
+    let plan = plan_jwt(
+        &authns,
+        &policies,
+        &presented,
+        given,
+        ctx.sni.unwrap_or("localhost"),
+    );
+    target
+        .authorization_notes
+        .extend(plan.notes.iter().cloned());
+    let identity = identities.first().map(|i| &i.identity);
+    let opts = HandshakeOptions {
+        sni: ctx.sni.map(str::to_owned),
+        ..HandshakeOptions::default()
+    };
+    let runs = plan.probes.iter().map(|planned| {
+        let opts = &opts;
+        async move {
+            let token = match planned.token {
+                TokenKind::Missing => None,
+                TokenKind::Given => ctx.jwt.map(|g| g.token.clone()),
+                kind => Some(mint(kind, &planned.issuer, planned.audience.as_deref())),
+            };
+            let request = HttpRequest {
+                method: planned.method.clone(),
+                path: planned.path.clone(),
+                host: planned.host.clone(),
+                headers: token
+                    .map(|t| vec![(planned.header.0.clone(), format!("{}{t}", planned.header.1))])
+                    .unwrap_or_default(),
+            };
+            let outcome = match prober.connect().await {
+                Ok((stream, _permit)) => {
+                    http_exchange(stream, opts, identity, &request, prober.timeouts().read).await
+                }
+                Err(e) => HttpOutcome::Failed {
+                    reason: e.to_string(),
+                },
+            };
+            observed(planned, ctx.jwt, &outcome)
+        }
+    });
+    let probes = futures::future::join_all(runs).await;
+    target.authorization.extend(probes);
+}
+
+fn observed(
+    planned: &PlannedJwtProbe,
+    given: Option<&GivenJwt>,
+    outcome: &HttpOutcome,
+) -> AuthzProbe {
+    let (status, kind, body, headers) = match outcome {
+        HttpOutcome::Response {
+            status,
+            headers,
+            body_snippet,
+        } => (
+            Some(*status),
+            "answered",
+            Some(body_snippet.clone()),
+            headers.clone(),
+        ),
+        HttpOutcome::Refused { .. } => (None, "refused", None, Vec::new()),
+        HttpOutcome::Closed { .. } => (None, "closed", None, Vec::new()),
+        HttpOutcome::Failed { .. } => (None, "error", None, Vec::new()),
+    };
+    let token = match planned.token {
+        TokenKind::Given => format!(
+            "given {}",
+            given.map(|g| g.fingerprint.as_str()).unwrap_or("?")
+        ),
+        kind => kind.name().to_owned(),
+    };
+    let expected = match planned.expected {
+        JwtExpectation::Reject(body) => ("reject", format!(" (401 {body:?})")),
+        JwtExpectation::Authorized(o) => (o.name(), String::new()),
+    };
+    AuthzProbe {
+        identity: planned.identity.clone(),
+        method: planned.method.clone(),
+        path: planned.path.clone(),
+        host: planned.host.clone(),
+        token: Some(token),
+        expected: expected.0.to_owned(),
+        status,
+        outcome: kind.to_owned(),
+        body_snippet: body,
+        headers,
+        verdict: String::new(),
+        rule: planned.rule.clone(),
+        declared_at: format!("{}:{}", planned.origin.file, planned.origin.line),
+        evidence: format!(
+            "{}{}; observed {}",
+            planned.because,
+            expected.1,
+            outcome.describe()
+        ),
+    }
+}
+
+/// A token of `kind` (not `Missing` / `Given`) for `issuer`.
+fn mint(kind: TokenKind, issuer: &str, audience: Option<&str>) -> String {
+    if kind == TokenKind::Malformed {
+        return "tlsposture.malformed-token".to_owned();
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (iat, exp) = if kind == TokenKind::Expired {
+        (now - 7200, now - 3600)
+    } else {
+        (now - 60, now + 3600)
+    };
+    let mut claims = serde_json::json!({
+        "iss": issuer,
+        "sub": "tlsposture-probe",
+        "iat": iat,
+        "exp": exp,
+    });
+    if let Some(aud) = audience {
+        claims["aud"] = serde_json::json!(aud);
+    }
+    let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": "tlsposture-unknown"});
+    let signing_input = format!(
+        "{}.{}",
+        base64url(header.to_string().as_bytes()),
+        base64url(claims.to_string().as_bytes())
+    );
+    let signature = match made_up_key() {
+        Some(key) => key
+            .sign(&SystemRandom::new(), signing_input.as_bytes())
+            .map(|s| s.as_ref().to_vec())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    format!("{signing_input}.{}", base64url(&signature))
+}
+
+/// One P-256 key per process, known to no JWKS.
+fn made_up_key() -> Option<&'static EcdsaKeyPair> {
+    static KEY: OnceLock<Option<EcdsaKeyPair>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .ok()?;
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).ok()
+    })
+    .as_ref()
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// base64url without padding (RFC 7515).
+fn base64url(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in text.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_round_trips() {
+        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"\xff\xfe\x00"] {
+            assert_eq!(base64url_decode(&base64url(data)).as_deref(), Some(data));
+        }
+        assert_eq!(base64url(b"\xfb\xff"), "-_8");
+    }
+
+    #[test]
+    fn minted_tokens_are_well_formed_and_carry_the_claims() {
+        let t = mint(TokenKind::Expired, "issuer@example", Some("aud1"));
+        let given = GivenJwt::parse(&t).expect("parses");
+        assert_eq!(
+            given.request_principal.as_deref(),
+            Some("issuer@example/tlsposture-probe")
+        );
+        let payload: serde_json::Value = serde_json::from_slice(
+            &base64url_decode(t.split('.').nth(1).expect("payload")).expect("b64"),
+        )
+        .expect("json");
+        assert!(payload["exp"].as_i64() < Some(time::OffsetDateTime::now_utc().unix_timestamp()));
+        assert_eq!(payload["aud"], "aud1");
+        // ES256: a 64-byte fixed signature.
+        let sig = base64url_decode(t.split('.').nth(2).expect("sig")).expect("b64");
+        assert_eq!(sig.len(), 64);
+        assert!(GivenJwt::parse("tlsposture.malformed-token").is_err());
+        assert!(!format!("{given:?}").contains(&t));
+    }
+}

@@ -1,0 +1,88 @@
+//! Test client certificates minted under the user's own CA (`--ca` and
+//! `--ca-key`): one that expired yesterday (a MUTUAL gateway must refuse
+//! it) and one with a `spiffe://` identity no policy names (it must get in
+//! at the TLS level, and be the "other" client of every authorization
+//! rule). Kept in memory only.
+
+use rcgen::{
+    CertificateParams, DistinguishedName, ExtendedKeyUsagePurpose, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+};
+use time::{Duration, OffsetDateTime};
+
+use super::authz::NamedIdentity;
+use crate::tls_client::ClientIdentity;
+
+/// The report name of the expired certificate's probe.
+pub const IDENTITY_EXPIRED: &str = "expired-cert";
+/// The identity of the minted certificate no policy names.
+pub const WRONG_SAN_PRINCIPAL: &str = "tlsposture.invalid/wrong-san";
+
+/// Both minted identities.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    /// Valid from the user's CA an hour … a day ago, expired since.
+    pub expired: NamedIdentity,
+    /// Valid now, `spiffe://tlsposture.invalid/wrong-san`.
+    pub wrong_san: NamedIdentity,
+}
+
+/// Mints [`Minted`] under the CA certificate `ca_pem` (the first one in
+/// the PEM text) and its key `key_pem`.
+///
+/// # Errors
+/// A message when the CA certificate or key does not parse or rcgen
+/// cannot sign with them.
+pub fn mint(ca_pem: &str, key_pem: &str) -> Result<Minted, String> {
+    let key = KeyPair::from_pem(key_pem).map_err(|e| format!("CA key: {e}"))?;
+    let issuer =
+        Issuer::from_ca_cert_pem(ca_pem, key).map_err(|e| format!("CA certificate: {e}"))?;
+    let now = OffsetDateTime::now_utc();
+    let expired = leaf(
+        &issuer,
+        &format!("spiffe://{WRONG_SAN_PRINCIPAL}"),
+        now - Duration::days(2),
+        now - Duration::days(1),
+    )?;
+    let wrong_san = leaf(
+        &issuer,
+        &format!("spiffe://{WRONG_SAN_PRINCIPAL}"),
+        now - Duration::hours(1),
+        now + Duration::days(1),
+    )?;
+    Ok(Minted {
+        expired: NamedIdentity {
+            name: IDENTITY_EXPIRED.to_owned(),
+            principal: Some(WRONG_SAN_PRINCIPAL.to_owned()),
+            identity: expired,
+        },
+        wrong_san: NamedIdentity {
+            name: "wrong-san".to_owned(),
+            principal: Some(WRONG_SAN_PRINCIPAL.to_owned()),
+            identity: wrong_san,
+        },
+    })
+}
+
+fn leaf(
+    issuer: &Issuer<'_, KeyPair>,
+    uri: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<ClientIdentity, String> {
+    let err = |e: rcgen::Error| e.to_string();
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params.subject_alt_names = vec![SanType::URI(
+        rcgen::string::Ia5String::try_from(uri).map_err(err)?,
+    )];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = not_before;
+    params.not_after = not_after;
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let cert = params.signed_by(&key, issuer).map_err(err)?;
+    ClientIdentity::from_der(vec![cert.der().to_vec()], key.serialize_der())
+        .map_err(|e| e.to_string())
+}
