@@ -58,10 +58,16 @@ fn offline_prediction_equals_the_live_result_for_every_profile() {
         "fixtures/policy/sds-multi-host.yaml",
         "fixtures/policy/asm-mtls-authz-004.yaml",
     ];
+    let cases = fixtures.iter().map(|f| (*f, "rsa")).chain([
+        ("fixtures/policy/asm-min-tls12.yaml", "ecdsa"),
+        ("fixtures/policy/asm-min-tls12.yaml", "both"),
+        ("fixtures/policy/smcp-v1-tls.yaml", "both"),
+        ("fixtures/policy/weak-legacy.yaml", "both"),
+    ]);
     let mut mismatches = Vec::new();
     let mut compared = 0;
-    for fixture in fixtures {
-        let lab = PolicyLab::start(fixture);
+    for (fixture, cert_type) in cases {
+        let lab = PolicyLab::start_with(fixture, &["--cert-type", cert_type]);
         for &(port, addr) in &lab.tls {
             let port_text = port.to_string();
             let (_, live) = json_of(&[
@@ -82,6 +88,8 @@ fn offline_prediction_equals_the_live_result_for_every_profile() {
                 fixture,
                 "--declared-port",
                 &port_text,
+                "--cert-type",
+                cert_type,
                 "--json",
                 "-",
             ]);
@@ -116,13 +124,15 @@ fn offline_prediction_equals_the_live_result_for_every_profile() {
                     let client = sim["client"].as_str().expect("client name");
                     let Some(prediction) = predicted.get(&(server.to_string(), client.to_string()))
                     else {
-                        mismatches.push(format!("{fixture} {server}: {client} not predicted"));
+                        mismatches.push(format!(
+                            "{fixture} ({cert_type}) {server}: {client} not predicted"
+                        ));
                         continue;
                     };
                     compared += 1;
                     if key(sim) != key(prediction) {
                         mismatches.push(format!(
-                            "{fixture} {server} {client}: live {} ({}) / offline {} ({})",
+                            "{fixture} ({cert_type}) {server} {client}: live {} ({}) / offline {} ({})",
                             key(sim),
                             sim["reason"].as_str().unwrap_or(""),
                             key(prediction),

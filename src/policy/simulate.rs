@@ -179,24 +179,28 @@ pub fn simulate(client: &SimClient, exp: &Expectation, cert: ServerCert) -> SimO
     // picks one per connection before BoringSSL sees the hello: ECDSA for a
     // client that can use it (an ECDSA P-256 signature scheme and P-256;
     // Envoy's `selectTlsContext`), else RSA.
-    let mut usable_certs = CertKeyTypes {
+    let usable_certs = CertKeyTypes {
         rsa: cert.types.rsa && client.accepts.rsa,
         ecdsa: cert.types.ecdsa && client.accepts.ecdsa,
     };
     if usable_certs.rsa && usable_certs.ecdsa {
         let ecdsa_capable = client.groups.contains(&0x0017)
             && (client.sigalgs.is_empty() || client.sigalgs.contains(&0x0403));
-        usable_certs = if ecdsa_capable {
-            CertKeyTypes {
-                rsa: false,
-                ecdsa: true,
-            }
-        } else {
-            CertKeyTypes {
-                rsa: true,
-                ecdsa: false,
-            }
+        let only = |rsa: bool| ServerCert {
+            types: CertKeyTypes { rsa, ecdsa: !rsa },
+            ..cert
         };
+        if !ecdsa_capable {
+            return simulate(client, exp, only(true));
+        }
+        // ECDSA first; when the declared suites leave it nothing to
+        // negotiate, the handshake goes ahead with the RSA certificate (seen
+        // on Envoy 1.40 with an RSA-only cipher list and both certificates).
+        let ecdsa = simulate(client, exp, only(false));
+        if ecdsa.connected {
+            return ecdsa;
+        }
+        return simulate(client, exp, only(true));
     }
     let server_versions = exp.versions(cert.types);
     let Some(version) = server_versions

@@ -277,11 +277,15 @@ pub fn apply_observations(
     report: &TargetReport,
     sni: Option<&str>,
 ) {
-    let leaf = report
+    // A gateway with RSA and ECDSA certificates serves each client the one
+    // it can use (Envoy picks per hello): a client fails only when every
+    // leaf served for this name breaks one of its limits.
+    let leaves: Vec<_> = report
         .certificates
         .iter()
-        .find(|c| c.sni.as_deref() == sni && c.refused.is_none())
-        .and_then(|c| c.chain.first());
+        .filter(|c| c.sni.as_deref() == sni && c.refused.is_none())
+        .filter_map(|c| c.chain.first())
+        .collect();
     let cert_required = report
         .mtls
         .as_ref()
@@ -290,11 +294,16 @@ pub fn apply_observations(
         if !sim.connected {
             continue;
         }
-        if let Some(leaf) = leaf.filter(|_| sim.protocol == Some(ProtocolVersion::Tls13)) {
-            if let Some(problem) = certificate_problem(profile, leaf) {
+        if sim.protocol == Some(ProtocolVersion::Tls13) && !leaves.is_empty() {
+            let problems: Vec<String> = leaves
+                .iter()
+                .filter_map(|leaf| certificate_problem(profile, leaf))
+                .collect();
+            if problems.len() == leaves.len() {
                 sim.connected = false;
                 sim.reason = Some(format!(
-                    "{problem} (certificate from the certificates scan)"
+                    "{} (certificate from the certificates scan)",
+                    problems[0]
                 ));
                 continue;
             }

@@ -19,9 +19,15 @@ pub struct PolicyLab {
 
 impl PolicyLab {
     pub fn start(policy: &str) -> PolicyLab {
+        PolicyLab::start_with(policy, &[])
+    }
+
+    /// With more `lab` flags, e.g. `--cert-type ecdsa`.
+    pub fn start_with(policy: &str, extra: &[&str]) -> PolicyLab {
         let mut child = Command::cargo_bin("tlsposture")
             .expect("the tlsposture binary is built")
             .args(["lab", "--policy", policy, "--port-base", "0"])
+            .args(extra)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
