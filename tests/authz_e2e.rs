@@ -110,19 +110,52 @@ fn scan_with(lab: &Lab, policy: &str, sni: &str, extra: &[&str]) -> (i32, Value)
     (out.status.code().expect("exit code"), report)
 }
 
+/// `--identity CERT,KEY` for a client identity the lab printed.
+fn identity_arg(lab: &Lab, uri: &str) -> String {
+    let marker = format!("client identity {uri}:");
+    let cert = lab.after(&marker, "--cert");
+    let key = lab.after(&marker, "--key");
+    format!("{cert},{key}")
+}
+
 #[test]
 fn seed_004_on_the_lab_denies_test_client_on_418_only() {
     let lab = Lab::start(SEED_004);
-    let (code, report) = scan(&lab, SEED_004);
+    // The lab also issues an identity no policy names: the other side of
+    // the rule.
+    let other = identity_arg(&lab, "spiffe://other.client");
+    let (code, report) = scan_with(&lab, SEED_004, "test.com", &["--identity", &other]);
     let target = &report["targets"][0];
     assert_eq!(code, 0, "{target:#}");
+    // MUTUAL: no certificate and an unknown CA are refused, both
+    // identities accepted.
+    assert_eq!(target["mtls"]["client_cert_required"], true, "{target:#}");
+    let mtls = target["mtls"]["probes"].as_array().expect("mtls probes");
+    let handshake = |identity: &str| {
+        mtls.iter()
+            .find(|p| p["identity"] == identity)
+            .map(|p| p["outcome"].clone())
+            .unwrap_or_else(|| panic!("no {identity} mtls probe: {mtls:#?}"))
+    };
+    assert_eq!(handshake("none"), "refused");
+    assert_eq!(handshake("unknown-ca"), "refused");
+    assert_eq!(handshake("test.client"), "accepted");
+    assert_eq!(handshake("other.client"), "accepted");
     let probes = target["authorization"].as_array().expect("authorization");
-    let deny = probes
-        .iter()
-        .find(|p| p["path"] == "/status/418")
-        .expect("the deny probe");
+    let probe = |identity: &str, path: &str| {
+        probes
+            .iter()
+            .find(|p| p["identity"] == identity && p["path"] == path)
+            .unwrap_or_else(|| panic!("no {identity} {path} probe: {probes:#?}"))
+    };
+    let deny = probe("test.client", "/status/418");
+    assert_eq!(deny["expected"], "deny");
     assert_eq!(deny["status"], 403);
     assert_eq!(deny["body_snippet"], "RBAC: access denied");
+    let teapot = probe("other.client", "/status/418");
+    assert_eq!(teapot["expected"], "allow", "{teapot:#}");
+    assert_eq!(teapot["status"], 418, "{teapot:#}");
+    assert_eq!(teapot["verdict"], "pass", "{teapot:#}");
     assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
 
     // A declaration the gateway does not enforce: exit 1, naming the rule.
@@ -135,6 +168,16 @@ fn seed_004_on_the_lab_denies_test_client_on_418_only() {
     std::fs::write(&unenforced, text).expect("write");
     let (code, report) = scan(&lab, unenforced.to_str().expect("utf-8"));
     assert_eq!(code, 1);
+    // test.client gets 200 on /status/200 (the declared deny not enforced).
+    let admitted = report["targets"][0]["authorization"]
+        .as_array()
+        .expect("authorization")
+        .iter()
+        .find(|p| p["identity"] == "test.client" && p["path"] == "/status/200")
+        .cloned()
+        .expect("the test.client /status/200 probe");
+    assert_eq!(admitted["status"], 200, "{admitted:#}");
+    assert_eq!(admitted["verdict"], "fail", "{admitted:#}");
     let finding = report["targets"][0]["findings"]
         .as_array()
         .expect("findings")
