@@ -30,9 +30,9 @@ use tlsposture::report::model::{PolicyContext, Report, TargetReport, ToolInfo, S
 use tlsposture::report::{explain, json, junit, simulation, terminal};
 use tlsposture::scan::authz::{self, AuthzContext, NamedIdentity};
 use tlsposture::scan::jwt::GivenJwt;
-use tlsposture::scan::mint;
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
-use tlsposture::target::TargetSpec;
+use tlsposture::scan::{mint, redirect};
+use tlsposture::target::{Host, TargetSpec};
 use tlsposture::verdict::{self, exit};
 
 /// A failure that ends the run, with the exit code it means.
@@ -251,40 +251,67 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         }
         Some(policy) => {
             let all = effective::expectations(policy);
-            let chosen = effective::for_port(&all, spec.port, args.declared_port).map_err(|e| {
-                usage(anyhow!(
-                    "{}: {e}",
-                    args.policy
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?;
-            let chosen = select_by_sni(chosen, &args.sni, args.no_sni);
-            if chosen.is_empty() {
-                return Err(usage(anyhow!(
-                    "no server declared on that port serves SNI {}",
-                    args.sni.first().map(String::as_str).unwrap_or("(none)")
-                )));
+            let wanted = args.declared_port.unwrap_or(spec.port);
+            let plain: Vec<_> = effective::expectations_http(policy)
+                .into_iter()
+                .filter(|e| e.port == wanted)
+                .collect();
+            if !plain.is_empty() && !all.iter().any(|e| e.port == wanted) {
+                let mut ctx = policy_context(policy, &args.policy, &[]);
+                for exp in &plain {
+                    let hosts = if args.sni.is_empty() {
+                        exp.request_hosts(&host_header(&spec))
+                    } else {
+                        args.sni.clone()
+                    };
+                    let mut target =
+                        redirect::scan_plain_http(&spec, &hosts, args.common.timeout).await;
+                    if let Some(error) = &target.error {
+                        eprintln!("tlsposture: {spec}: {error}");
+                    }
+                    target.label = Some(exp.label());
+                    verdict::redirect::apply(&mut target, exp);
+                    ctx.servers.push(exp.label());
+                    targets.push(target);
+                }
+                context = Some(ctx);
+            } else {
+                let chosen =
+                    effective::for_port(&all, spec.port, args.declared_port).map_err(|e| {
+                        usage(anyhow!(
+                            "{}: {e}",
+                            args.policy
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?;
+                let chosen = select_by_sni(chosen, &args.sni, args.no_sni);
+                if chosen.is_empty() {
+                    return Err(usage(anyhow!(
+                        "no server declared on that port serves SNI {}",
+                        args.sni.first().map(String::as_str).unwrap_or("(none)")
+                    )));
+                }
+                for exp in &chosen {
+                    let names = if args.sni.is_empty() {
+                        exp.probe_names()
+                    } else {
+                        args.sni.clone()
+                    };
+                    let mut options = scan_options(&args.common, names, roots.clone());
+                    require_clients(&mut options, &args.require_client)?;
+                    let mut target = scan_one(&spec, &options).await;
+                    target.label = Some(exp.label());
+                    verdict::policy::apply(&mut target, exp);
+                    let given = (&identities[..], jwt.as_ref(), minted.as_ref());
+                    authorize(&mut target, policy, exp, given, &args.common).await;
+                    judge_baselines(&mut target, &baselines);
+                    targets.push(target);
+                }
+                context = Some(policy_context(policy, &args.policy, &chosen));
             }
-            for exp in &chosen {
-                let names = if args.sni.is_empty() {
-                    exp.probe_names()
-                } else {
-                    args.sni.clone()
-                };
-                let mut options = scan_options(&args.common, names, roots.clone());
-                require_clients(&mut options, &args.require_client)?;
-                let mut target = scan_one(&spec, &options).await;
-                target.label = Some(exp.label());
-                verdict::policy::apply(&mut target, exp);
-                let given = (&identities[..], jwt.as_ref(), minted.as_ref());
-                authorize(&mut target, policy, exp, given, &args.common).await;
-                judge_baselines(&mut target, &baselines);
-                targets.push(target);
-            }
-            context = Some(policy_context(policy, &args.policy, &chosen));
         }
     }
     if !baselines.is_empty() {
@@ -298,6 +325,16 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     report.policy = context;
     emit(&report, &args.common, color)?;
     Ok(report.summary.exit_code)
+}
+
+/// The `Host` of a plain-HTTP request to a server declared for `*`: the
+/// target's host as given (an IPv6 address in brackets).
+fn host_header(spec: &TargetSpec) -> String {
+    match &spec.host {
+        Host::Ip(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+        Host::Ip(ip) => ip.to_string(),
+        Host::Name(name) => name.clone(),
+    }
 }
 
 /// The mTLS probes of each `--identity` and the authorization probes the

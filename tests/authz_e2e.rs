@@ -23,10 +23,12 @@ struct Lab {
 }
 
 impl Lab {
-    fn start(policy: &str) -> Lab {
+    fn start(policies: &[&str]) -> Lab {
         let mut child = Command::cargo_bin("tlsposture")
             .expect("the tlsposture binary is built")
-            .args(["lab", "--policy", policy, "--port-base", "0"])
+            .arg("lab")
+            .args(policies.iter().flat_map(|p| ["--policy", p]))
+            .args(["--port-base", "0"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -83,10 +85,10 @@ impl Drop for Lab {
 }
 
 fn scan(lab: &Lab, policy: &str) -> (i32, Value) {
-    scan_with(lab, policy, "test.com", &[])
+    scan_with(lab, &[policy], "test.com", &[])
 }
 
-fn scan_with(lab: &Lab, policy: &str, sni: &str, extra: &[&str]) -> (i32, Value) {
+fn scan_with(lab: &Lab, policies: &[&str], sni: &str, extra: &[&str]) -> (i32, Value) {
     let addr = lab.find("port 443 →", "https://");
     let ca = lab
         .output
@@ -99,7 +101,8 @@ fn scan_with(lab: &Lab, policy: &str, sni: &str, extra: &[&str]) -> (i32, Value)
     let out = Command::cargo_bin("tlsposture")
         .expect("binary")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["scan", &addr, "--sni", sni, "--policy", policy])
+        .args(["scan", &addr, "--sni", sni])
+        .args(policies.iter().flat_map(|p| ["--policy", p]))
         .args(["--declared-port", "443", "--checks", "mtls", "--ca", &ca])
         .args(["--identity", &format!("{cert},{key}"), "--json", "-"])
         .args(extra)
@@ -110,20 +113,79 @@ fn scan_with(lab: &Lab, policy: &str, sni: &str, extra: &[&str]) -> (i32, Value)
     (out.status.code().expect("exit code"), report)
 }
 
-#[test]
-fn seed_004_on_the_lab_denies_test_client_on_418_only() {
-    let lab = Lab::start(SEED_004);
-    let (code, report) = scan(&lab, SEED_004);
+/// `--identity CERT,KEY` for a client identity the lab printed.
+fn identity_arg(lab: &Lab, uri: &str) -> String {
+    let marker = format!("client identity {uri}:");
+    let cert = lab.after(&marker, "--cert");
+    let key = lab.after(&marker, "--key");
+    format!("{cert},{key}")
+}
+
+/// The mTLS probe of `identity`: (outcome, evidence).
+fn handshake(target: &Value, identity: &str) -> (String, String) {
+    let mtls = target["mtls"]["probes"].as_array().expect("mtls probes");
+    mtls.iter()
+        .find(|p| p["identity"] == identity)
+        .map(|p| {
+            (
+                p["outcome"].as_str().unwrap_or_default().to_owned(),
+                p["evidence"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .unwrap_or_else(|| panic!("no {identity} mtls probe: {mtls:#?}"))
+}
+
+/// MUTUAL: client certificate required; no certificate and one from an
+/// unknown CA refused (each refusal's evidence contains `refusal`, e.g.
+/// `during handshake (TLS1.2)`); the given identities accepted.
+fn assert_mutual(target: &Value, refusal: &str, identities: &[&str]) {
+    assert_eq!(target["mtls"]["client_cert_required"], true, "{target:#}");
+    for refused in ["none", "unknown-ca"] {
+        let (outcome, evidence) = handshake(target, refused);
+        assert_eq!(outcome, "refused", "{refused}: {evidence}");
+        assert!(evidence.contains(refusal), "{refused}: {evidence}");
+    }
+    for identity in identities {
+        let (outcome, evidence) = handshake(target, identity);
+        assert_eq!(outcome, "accepted", "{identity}: {evidence}");
+    }
+}
+
+/// Seed 004 through the binary on a lab started from `policies`, scanned
+/// against them, with the lab's other.client as a second identity: exit 0,
+/// MUTUAL (refusals containing `refusal`), test.client 403 `RBAC: access
+/// denied` on /status/418, other.client 418 there; every probe passes.
+fn seed_004_as_declared(lab: &Lab, policies: &[&str], refusal: &str) {
+    // The lab also issues an identity no policy names: the other side of
+    // the rule.
+    let other = identity_arg(lab, "spiffe://other.client");
+    let (code, report) = scan_with(lab, policies, "test.com", &["--identity", &other]);
     let target = &report["targets"][0];
     assert_eq!(code, 0, "{target:#}");
+    assert_mutual(target, refusal, &["test.client", "other.client"]);
     let probes = target["authorization"].as_array().expect("authorization");
-    let deny = probes
-        .iter()
-        .find(|p| p["path"] == "/status/418")
-        .expect("the deny probe");
+    let probe = |identity: &str, path: &str| {
+        probes
+            .iter()
+            .find(|p| p["identity"] == identity && p["path"] == path)
+            .unwrap_or_else(|| panic!("no {identity} {path} probe: {probes:#?}"))
+    };
+    let deny = probe("test.client", "/status/418");
+    assert_eq!(deny["expected"], "deny");
     assert_eq!(deny["status"], 403);
     assert_eq!(deny["body_snippet"], "RBAC: access denied");
+    let teapot = probe("other.client", "/status/418");
+    assert_eq!(teapot["expected"], "allow", "{teapot:#}");
+    assert_eq!(teapot["status"], 418, "{teapot:#}");
+    assert_eq!(teapot["verdict"], "pass", "{teapot:#}");
     assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
+}
+
+#[test]
+fn seed_004_on_the_lab_denies_test_client_on_418_only() {
+    let lab = Lab::start(&[SEED_004]);
+    // The lab listener offers TLS 1.2 and 1.3; the scanner gets TLS 1.3.
+    seed_004_as_declared(&lab, &[SEED_004], "after handshake (TLS1.3)");
 
     // A declaration the gateway does not enforce: exit 1, naming the rule.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -135,6 +197,16 @@ fn seed_004_on_the_lab_denies_test_client_on_418_only() {
     std::fs::write(&unenforced, text).expect("write");
     let (code, report) = scan(&lab, unenforced.to_str().expect("utf-8"));
     assert_eq!(code, 1);
+    // test.client gets 200 on /status/200 (the declared deny not enforced).
+    let admitted = report["targets"][0]["authorization"]
+        .as_array()
+        .expect("authorization")
+        .iter()
+        .find(|p| p["identity"] == "test.client" && p["path"] == "/status/200")
+        .cloned()
+        .expect("the test.client /status/200 probe");
+    assert_eq!(admitted["status"], 200, "{admitted:#}");
+    assert_eq!(admitted["verdict"], "fail", "{admitted:#}");
     let finding = report["targets"][0]["findings"]
         .as_array()
         .expect("findings")
@@ -153,12 +225,12 @@ fn seed_004_on_the_lab_denies_test_client_on_418_only() {
 #[test]
 fn seed_003_on_the_lab_jwt_probes_get_the_statuses_istio_gives() {
     const SEED_003: &str = "fixtures/policy/istio-mutual-003.yaml";
-    let lab = Lab::start(SEED_003);
+    let lab = Lab::start(&[SEED_003]);
     let token_path = lab.after("valid token", "token");
     let token = std::fs::read_to_string(token_path).expect("the lab's token");
     let (code, report) = scan_with(
         &lab,
-        SEED_003,
+        &[SEED_003],
         "httpbin.example.com",
         &["--jwt", token.trim()],
     );
@@ -179,4 +251,73 @@ fn seed_003_on_the_lab_jwt_probes_get_the_statuses_istio_gives() {
     assert_eq!(status("given sha256:"), 200);
     assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
     assert!(!report.to_string().contains(token.trim()));
+    // Seed 003's gateway is MUTUAL as well.
+    assert_mutual(target, "after handshake (TLS1.3)", &["test.client"]);
+}
+
+/// Seed 003 on a lab that authenticates tokens but lacks the
+/// AuthorizationPolicy requiring one, scanned against the full seed: the
+/// request without a token is let in, so the scan exits 1 naming the rule.
+#[test]
+fn seed_003_unenforced_token_requirement_exits_1_naming_the_rule() {
+    const SEED_003: &str = "fixtures/policy/istio-mutual-003.yaml";
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED_003))
+            .expect("seed 003");
+    let cut = text
+        .find("kind: AuthorizationPolicy")
+        .and_then(|at| text[..at].rfind("---"))
+        .expect("seed 003's AuthorizationPolicy document");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lenient = dir.path().join("no-authz.yaml");
+    std::fs::write(&lenient, &text[..cut]).expect("write");
+    let lab = Lab::start(&[lenient.to_str().expect("utf-8")]);
+    let token_path = lab.after("valid token", "token");
+    let token = std::fs::read_to_string(token_path).expect("the lab's token");
+    let (code, report) = scan_with(
+        &lab,
+        &[SEED_003],
+        "httpbin.example.com",
+        &["--jwt", token.trim()],
+    );
+    let target = &report["targets"][0];
+    assert_eq!(code, 1, "{target:#}");
+    let finding = target["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == "authz.wrong_client_admitted")
+        .cloned()
+        .unwrap_or_else(|| panic!("no critical finding: {target:#}"));
+    assert!(
+        finding["title"].as_str().is_some_and(|t| {
+            t.contains("istio-system/require-jwt rules[0]") && t.contains("istio-mutual-003.yaml:")
+        }),
+        "{finding:#}"
+    );
+    assert!(!report.to_string().contains(token.trim()));
+}
+
+/// Seed 004 on a MUTUAL listener pinned to TLS 1.2: a missing or unknown
+/// client certificate is refused with an alert during the handshake.
+#[test]
+fn seed_004_on_a_tls12_only_mutual_listener() {
+    let policies = [
+        "fixtures/policy/mutual-tls12-only.yaml",
+        "fixtures/policy/authz-deny-test-client.yaml",
+    ];
+    let lab = Lab::start(&policies);
+    seed_004_as_declared(&lab, &policies, "during handshake (TLS1.2)");
+}
+
+/// Seed 004 on a MUTUAL listener pinned to TLS 1.3: the refusal arrives
+/// only on the first read after a handshake the client saw complete.
+#[test]
+fn seed_004_on_a_tls13_only_mutual_listener() {
+    let policies = [
+        "fixtures/policy/mutual-tls13-only.yaml",
+        "fixtures/policy/authz-deny-test-client.yaml",
+    ];
+    let lab = Lab::start(&policies);
+    seed_004_as_declared(&lab, &policies, "after handshake (TLS1.3)");
 }

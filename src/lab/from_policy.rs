@@ -49,6 +49,10 @@ use crate::policy::{
 /// The identity given to clients when the policy names no principal.
 pub const DEFAULT_CLIENT_IDENTITY: &str = "spiffe://test.client";
 
+/// The identity no policy names, issued beside the named ones so a scan can
+/// probe the non-matching side of every rule (`--identity` it as well).
+pub const OTHER_CLIENT_IDENTITY: &str = "spiffe://other.client";
+
 /// How to turn a policy into a lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyLabOptions {
@@ -97,7 +101,8 @@ pub struct PolicyLab {
     pub listeners: Vec<PolicyListener>,
     pub skipped: Vec<SkippedServer>,
     /// `spiffe://` URIs to issue client certificates for: every principal
-    /// the AuthorizationPolicies name (wildcards left out), else
+    /// the AuthorizationPolicies name (wildcards left out) and
+    /// [`OTHER_CLIENT_IDENTITY`], which none names; else
     /// [`DEFAULT_CLIENT_IDENTITY`].
     pub client_identities: Vec<String>,
     pub bind: IpAddr,
@@ -594,7 +599,8 @@ fn with_first_chain(spec: ListenerSpec, chain: &HostChain) -> ListenerSpec {
 }
 
 /// Principals of every AuthorizationPolicy (`principals` and
-/// `notPrincipals`, without wildcards) as `spiffe://` URIs, else
+/// `notPrincipals`, without wildcards) as `spiffe://` URIs, then
+/// [`OTHER_CLIENT_IDENTITY`] (or a variant of it no policy names); else
 /// [`DEFAULT_CLIENT_IDENTITY`].
 fn client_identities(policy: &DeclaredPolicy) -> Vec<String> {
     let mut uris: Vec<String> = Vec::new();
@@ -620,7 +626,14 @@ fn client_identities(policy: &DeclaredPolicy) -> Vec<String> {
     }
     if uris.is_empty() {
         uris.push(DEFAULT_CLIENT_IDENTITY.to_owned());
+        return uris;
     }
+    let other = std::iter::successors(Some(OTHER_CLIENT_IDENTITY.to_owned()), |u| {
+        Some(format!("{u}-unnamed"))
+    })
+    .find(|u| !uris.contains(u))
+    .unwrap_or_else(|| OTHER_CLIENT_IDENTITY.to_owned());
+    uris.push(other);
     uris
 }
 
@@ -952,7 +965,11 @@ mod tests {
         let lab = listeners_from_policy(&p, &PolicyLabOptions::default()).unwrap();
         assert_eq!(
             lab.client_identities,
-            ["spiffe://test.client", "spiffe://cluster.local/ns/b/sa/c"]
+            [
+                "spiffe://test.client",
+                "spiffe://cluster.local/ns/b/sa/c",
+                OTHER_CLIENT_IDENTITY
+            ]
         );
     }
 

@@ -595,7 +595,7 @@ pub fn expectations(policy: &DeclaredPolicy) -> Vec<Expectation> {
             let Some(tls) = &server.tls else { continue };
             let is_redirect_only = tls.mode.is_none()
                 && tls.https_redirect.as_ref().is_some_and(|r| r.value)
-                && matches!(server.protocol.as_str(), "HTTP" | "HTTP2" | "GRPC");
+                && is_http_protocol(&server.protocol);
             if is_redirect_only {
                 continue;
             }
@@ -716,6 +716,109 @@ fn expectation_for(
         params,
         sources,
     }
+}
+
+/// A declared plain-HTTP server (`HTTP`, `HTTP2`, `GRPC` without TLS
+/// termination): what a client speaking plain HTTP to it must get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedirectExpectation {
+    pub gateway: String,
+    pub server: Origin,
+    pub port: u16,
+    /// Declared hosts, `namespace/` stripped.
+    pub hosts: Vec<String>,
+    /// Where `tls.httpsRedirect: true` is written, when it is: Istio then
+    /// sets the virtual host's `require_tls: ALL`, so Envoy answers every
+    /// plain request with `301` and `location: https://…`.
+    pub https_redirect: Option<Origin>,
+}
+
+impl RedirectExpectation {
+    /// A one-line label: `gateway default/gw servers[0] port 80`.
+    pub fn label(&self) -> String {
+        let field = self
+            .server
+            .field
+            .rsplit('.')
+            .next()
+            .unwrap_or(&self.server.field);
+        format!("gateway {} {} port {}", self.gateway, field, self.port)
+    }
+
+    /// The `Host` of each request: each declared host, `*.d` as
+    /// `tlsposture-probe.d`, `*` as `fallback` (the target's address);
+    /// duplicates dropped.
+    pub fn request_hosts(&self, fallback: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for host in &self.hosts {
+            let name = match host.strip_prefix('*') {
+                Some("") => fallback.to_owned(),
+                Some(suffix) => format!("tlsposture-probe{suffix}"),
+                None => host.clone(),
+            };
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        if out.is_empty() {
+            out.push(fallback.to_owned());
+        }
+        out
+    }
+
+    /// Whether an answer is what the declaration asks for: with
+    /// `httpsRedirect`, a `301` or `308` whose `location` is `https://…`;
+    /// without it, anything.
+    pub fn accepts(&self, status: u16, location: Option<&str>) -> bool {
+        self.https_redirect.is_none()
+            || (matches!(status, 301 | 308)
+                && location.is_some_and(|l| {
+                    l.get(..8)
+                        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+                }))
+    }
+}
+
+fn is_http_protocol(protocol: &str) -> bool {
+    matches!(protocol, "HTTP" | "HTTP2" | "GRPC")
+}
+
+/// One expectation per declared plain-HTTP server (the servers
+/// [`expectations`] leaves out: HTTP without `tls`, or with only
+/// `httpsRedirect`), in document order.
+pub fn expectations_http(policy: &DeclaredPolicy) -> Vec<RedirectExpectation> {
+    let mut out = Vec::new();
+    for gateway in &policy.gateways {
+        for server in &gateway.servers {
+            if !is_http_protocol(&server.protocol) {
+                continue;
+            }
+            let redirect = server
+                .tls
+                .as_ref()
+                .and_then(|t| t.https_redirect.as_ref())
+                .filter(|r| r.value);
+            let plain = match &server.tls {
+                None => true,
+                Some(tls) => tls.mode.is_none() && redirect.is_some(),
+            };
+            if !plain {
+                continue;
+            }
+            out.push(RedirectExpectation {
+                gateway: gateway.qualified_name(),
+                server: server.origin.clone(),
+                port: server.port,
+                hosts: server
+                    .hosts
+                    .iter()
+                    .map(|h| bare_host(h).to_string())
+                    .collect(),
+                https_redirect: redirect.map(|r| r.origin.clone()),
+            });
+        }
+    }
+    out
 }
 
 /// Istio/Envoy SNI matching for a server host: exact (case-insensitive), or
@@ -994,5 +1097,38 @@ mod tests {
         assert!(for_port(&exp, 8443, Some(444))
             .unwrap_err()
             .contains("--declared-port"));
+    }
+
+    #[test]
+    fn plain_http_servers_expect_a_redirect_only_when_declared() {
+        let mut policy = gateway(ServerTls {
+            https_redirect: Some(loc(true, "spec.servers[0].tls.httpsRedirect")),
+            ..ServerTls::default()
+        });
+        policy.gateways[0].servers[0].protocol = "HTTP".into();
+        policy.gateways[0].servers[0].port = 80;
+        policy.gateways[0].servers[0].hosts = vec!["ns/test.com".into(), "*.example.com".into()];
+        assert!(expectations(&policy).is_empty());
+        let http = expectations_http(&policy);
+        assert_eq!(http.len(), 1);
+        let exp = &http[0];
+        assert_eq!(exp.port, 80);
+        assert!(exp.https_redirect.is_some());
+        assert_eq!(
+            exp.request_hosts("127.0.0.1"),
+            ["test.com", "tlsposture-probe.example.com"]
+        );
+        assert!(exp.accepts(301, Some("https://test.com/")));
+        assert!(exp.accepts(308, Some("HTTPS://test.com/x")));
+        assert!(!exp.accepts(200, None));
+        assert!(!exp.accepts(301, Some("http://test.com/")));
+        assert!(!exp.accepts(302, Some("https://test.com/")));
+
+        policy.gateways[0].servers[0].tls = None;
+        policy.gateways[0].servers[0].hosts = vec!["*".into()];
+        let http = expectations_http(&policy);
+        assert_eq!(http[0].https_redirect, None);
+        assert_eq!(http[0].request_hosts("10.0.0.1"), ["10.0.0.1"]);
+        assert!(http[0].accepts(200, None));
     }
 }

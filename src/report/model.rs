@@ -112,6 +112,11 @@ pub struct TargetReport {
     /// What could not be probed for authorization, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorization_notes: Vec<String>,
+    /// One plain-HTTP request per declared host of a plain-HTTP server
+    /// (with `--policy` on a declared `HTTP` port): the `httpsRedirect`
+    /// check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<RedirectProbe>,
     pub findings: Vec<Finding>,
     pub stats: Stats,
 }
@@ -138,6 +143,7 @@ impl TargetReport {
             client_simulation_stats: None,
             authorization: Vec::new(),
             authorization_notes: Vec::new(),
+            redirects: Vec::new(),
             findings: Vec::new(),
             stats: Stats::default(),
         }
@@ -416,7 +422,7 @@ pub struct AuthzProbe {
     /// The first bytes of the body (at most 200), lossily decoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_snippet: Option<String>,
-    /// `server`, `content-type`, `www-authenticate` when present.
+    /// `server`, `content-type`, `www-authenticate`, `location` when present.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
     /// `pass`, `fail`, or `error` (no conclusive answer: see `evidence`).
@@ -426,6 +432,33 @@ pub struct AuthzProbe {
     /// Where that rule is declared (`file:line`).
     pub declared_at: String,
     /// Why the policy expects what it does, then what was seen.
+    pub evidence: String,
+}
+
+/// One plain-HTTP request to a declared plain-HTTP server, and whether the
+/// answer is the declared `httpsRedirect`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct RedirectProbe {
+    /// The `Host` header sent (a declared host, or the target's address
+    /// for `*`).
+    pub host: String,
+    pub path: String,
+    /// `redirect to https` (`httpsRedirect: true`: 301 or 308 with
+    /// `location: https://…`) or `any` (no redirect declared).
+    pub expected: String,
+    /// HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// The `location` header, when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// `answered`, `closed` (no answer) or `error`.
+    pub outcome: String,
+    /// `pass`, `fail`, `error` (no answer), or `note` (nothing declared to
+    /// check).
+    pub verdict: String,
+    /// Where `httpsRedirect` (else the server) is declared (`file:line`).
+    pub declared_at: String,
+    /// What was seen: status, location, body snippet or why no answer.
     pub evidence: String,
 }
 

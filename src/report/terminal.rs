@@ -261,6 +261,39 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
     }
     render_client_simulations(out, target, style);
     render_authorization(out, target, style);
+    render_redirects(out, target, style);
+}
+
+/// "Plain HTTP": one line per request to a declared plain-HTTP server,
+/// e.g. `GET http://test.com/ → 301 location: https://test.com/  expected
+/// redirect to https  pass`.
+fn render_redirects(out: &mut String, target: &TargetReport, style: Style) {
+    if target.redirects.is_empty() {
+        return;
+    }
+    out.push_str("Plain HTTP (httpsRedirect)\n");
+    for p in &target.redirects {
+        let observed = match (p.status, &p.location) {
+            (Some(status), Some(location)) => format!("{status} location: {location}"),
+            (Some(status), None) => status.to_string(),
+            (None, _) => p.evidence.clone(),
+        };
+        let color = match p.verdict.as_str() {
+            "pass" => Color::Green,
+            "fail" => Color::Red,
+            "note" => Color::Reset,
+            _ => Color::Yellow,
+        };
+        let _ = writeln!(
+            out,
+            "  GET http://{}{} → {observed}  expected {}  {} ({})",
+            p.host,
+            p.path,
+            p.expected,
+            paint(&p.verdict, color, style),
+            p.declared_at
+        );
+    }
 }
 
 /// "mTLS and authorization": one row per request, its expected and

@@ -20,7 +20,7 @@ use crate::tls_client::{alert_in, connect_for_data, ClientIdentity, HandshakeOpt
 use crate::wire::AlertDescription;
 
 /// Headers worth keeping from an answer (lower-case).
-pub const KEPT_HEADERS: [&str; 3] = ["server", "content-type", "www-authenticate"];
+pub const KEPT_HEADERS: [&str; 4] = ["server", "content-type", "www-authenticate", "location"];
 /// Body bytes kept.
 pub const SNIPPET_BYTES: usize = 200;
 
@@ -136,9 +136,27 @@ pub async fn http_exchange(
     }
 }
 
-async fn exchange(tls: crate::tls_client::DataStream, request: &HttpRequest) -> HttpOutcome {
+/// One plain-HTTP/1.1 request on `stream` (no TLS: a declared `HTTP`
+/// server). `timeout` applies to the answer. Never fails.
+pub async fn plain_http_exchange(
+    stream: TcpStream,
+    request: &HttpRequest,
+    timeout: Duration,
+) -> HttpOutcome {
+    match tokio::time::timeout(timeout, exchange(stream, request)).await {
+        Ok(outcome) => outcome,
+        Err(_) => HttpOutcome::Failed {
+            reason: format!("no answer within {} ms", timeout.as_millis()),
+        },
+    }
+}
+
+async fn exchange<S>(io: S, request: &HttpRequest) -> HttpOutcome
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, connection) =
-        match hyper::client::conn::http1::handshake(TokioIo::new(tls)).await {
+        match hyper::client::conn::http1::handshake(TokioIo::new(io)).await {
             Ok(pair) => pair,
             Err(e) => {
                 return HttpOutcome::Failed {

@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod mint;
 mod preference;
 mod protocols;
+pub mod redirect;
 mod removal;
 mod sigalgs;
 mod suites;

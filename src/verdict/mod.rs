@@ -12,6 +12,7 @@ mod certificates;
 pub mod clients;
 pub mod policy;
 mod protocols;
+pub mod redirect;
 mod suites;
 
 pub use certificates::certificate_findings;

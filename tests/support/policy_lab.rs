@@ -13,6 +13,8 @@ pub struct PolicyLab {
     child: Child,
     /// (declared port, bound address) of every TLS listener.
     pub tls: Vec<(u16, SocketAddr)>,
+    /// (declared port, bound address) of every plain-HTTP listener.
+    pub http: Vec<(u16, SocketAddr)>,
     pub ca: PathBuf,
     pub output: String,
 }
@@ -51,16 +53,18 @@ impl PolicyLab {
         // Keep draining stdout so the lab never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         let mut tls = Vec::new();
+        let mut http = Vec::new();
         let mut ca = None;
         for line in output.lines() {
             if let Some((_, rest)) = line.split_once(": port ") {
                 let (port, rest) = rest.split_once(' ').expect("port then address");
-                if let Some(addr) = rest
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|u| u.strip_prefix("https://"))
-                {
-                    tls.push((
+                let url = rest.split_whitespace().nth(1).unwrap_or_default();
+                let (list, addr) = match url.strip_prefix("https://") {
+                    Some(addr) => (&mut tls, Some(addr)),
+                    None => (&mut http, url.strip_prefix("http://")),
+                };
+                if let Some(addr) = addr {
+                    list.push((
                         port.parse().expect("declared port"),
                         addr.parse().expect("bound address"),
                     ));
@@ -74,6 +78,7 @@ impl PolicyLab {
         PolicyLab {
             child,
             tls,
+            http,
             ca: ca.unwrap_or_else(|| panic!("no CA path in:\n{output}")),
             output,
         }

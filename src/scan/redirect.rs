@@ -1,0 +1,109 @@
+//! A declared plain-HTTP server: one HTTP/1.1 `GET /` over plain TCP per
+//! `Host`, with hyper (the client of [`super::http`]). The answers are
+//! observations ([`RedirectProbe`] with `expected`, `verdict` and
+//! `declared_at` left empty); `verdict::redirect` judges them against the
+//! declared `httpsRedirect`.
+
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+
+use super::http::{plain_http_exchange, HttpOutcome, HttpRequest};
+use crate::report::model::{ProtocolResult, RedirectProbe, Stats, TargetReport};
+use crate::target::TargetSpec;
+use crate::wire::ProtocolVersion;
+
+/// The path requested.
+pub const REDIRECT_PATH: &str = "/";
+
+/// Requests `GET /` with each of `hosts` as `Host`, one connection each.
+/// A target that cannot be resolved or connected to at all is unreachable
+/// (`error` set: exit 2). TLS is not probed: `protocols` lists the six
+/// versions as undetermined.
+pub async fn scan_plain_http(
+    spec: &TargetSpec,
+    hosts: &[String],
+    timeout: Duration,
+) -> TargetReport {
+    let started = Instant::now();
+    let mut report = TargetReport::new(spec.to_string(), spec.port, None);
+    report.protocols = ProtocolVersion::ALL
+        .iter()
+        .map(|&version| ProtocolResult {
+            version,
+            offered: None,
+            evidence: "not probed: declared plain-HTTP server".to_owned(),
+            negotiated: None,
+            cipher: None,
+        })
+        .collect();
+    let addr = match spec.resolve().await {
+        Ok(addrs) => addrs[0],
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    report.ip = Some(addr.ip().to_string());
+    let mut connect_errors = Vec::new();
+    for host in hosts {
+        let request = HttpRequest {
+            method: "GET".to_owned(),
+            path: REDIRECT_PATH.to_owned(),
+            host: host.clone(),
+            headers: Vec::new(),
+        };
+        let outcome = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => plain_http_exchange(stream, &request, timeout).await,
+            Ok(Err(e)) => {
+                connect_errors.push(format!("cannot connect to {addr}: {e}"));
+                continue;
+            }
+            Err(_) => {
+                connect_errors.push(format!(
+                    "cannot connect to {addr}: no answer within {} ms",
+                    timeout.as_millis()
+                ));
+                continue;
+            }
+        };
+        report.redirects.push(observed(&request, &outcome));
+    }
+    report.reachable = !report.redirects.is_empty();
+    if !report.reachable {
+        report.error = connect_errors.into_iter().next();
+    }
+    report.stats = Stats {
+        handshakes: 0,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    report
+}
+
+fn observed(request: &HttpRequest, outcome: &HttpOutcome) -> RedirectProbe {
+    let (status, location, kind) = match outcome {
+        HttpOutcome::Response {
+            status, headers, ..
+        } => (
+            Some(*status),
+            headers
+                .iter()
+                .find(|(k, _)| k == "location")
+                .map(|(_, v)| v.clone()),
+            "answered",
+        ),
+        HttpOutcome::Closed { .. } => (None, None, "closed"),
+        HttpOutcome::Refused { .. } | HttpOutcome::Failed { .. } => (None, None, "error"),
+    };
+    RedirectProbe {
+        host: request.host.clone(),
+        path: request.path.clone(),
+        expected: String::new(),
+        status,
+        location,
+        outcome: kind.to_owned(),
+        verdict: String::new(),
+        declared_at: String::new(),
+        evidence: outcome.describe(),
+    }
+}
