@@ -29,11 +29,12 @@ pub async fn simulate_clients(
     profiles: &[&'static ClientProfile],
 ) -> (Vec<ClientSimulation>, Stats) {
     let started = Instant::now();
-    let before = prober.handshakes();
     let runs = profiles.iter().map(|p| simulate_one(prober, sni, p));
     let results = join_all(runs).await;
+    // One hello per profile. The prober's counter is shared with the checks
+    // running at the same time, so its delta would count theirs too.
     let stats = Stats {
-        handshakes: prober.handshakes().saturating_sub(before),
+        handshakes: u32::try_from(results.len()).unwrap_or(u32::MAX),
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     (results, stats)
