@@ -149,18 +149,25 @@ fn require_clients(options: &mut ScanOptions, patterns: &[String]) -> Result<(),
     if patterns.is_empty() {
         return Ok(());
     }
-    for p in patterns {
-        if tlsposture::clients::matching(p).is_empty() {
-            return Err(usage(anyhow!(
-                "--require-client {p:?} matches no client profile (see `tlsposture clients list`)"
-            )));
-        }
-    }
+    check_client_patterns("--require-client", patterns)?;
     options.checks.clients = true;
     if let Some(chosen) = &options.clients {
         options.clients = Some(format!("{chosen},{}", patterns.join(",")));
     }
     Ok(())
+}
+
+/// Each pattern must name at least one client profile; else a usage error.
+fn check_client_patterns(flag: &str, patterns: &[String]) -> Result<(), Failure> {
+    match patterns
+        .iter()
+        .find(|p| tlsposture::clients::matching(p).is_empty())
+    {
+        Some(p) => Err(usage(anyhow!(
+            "{flag} {p:?} matches no client profile (see `tlsposture clients list`)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `clients list [PATTERN]`: the embedded profiles as a table.
@@ -517,41 +524,50 @@ fn emit(report: &Report, flags: &ScanFlags, color: bool) -> Result<(), Failure> 
             },
         width: terminal_width(),
     };
-    if json_to_stdout {
-        eprint!("{}", terminal::render(report, style));
-        let mut out = std::io::stdout().lock();
-        out.write_all(json::render(report).as_bytes())
-            .and_then(|_| out.flush())
-            .map_err(|e| unscannable(anyhow!("cannot write the JSON report to stdout: {e}")))?;
-    } else {
-        print!("{}", terminal::render(report, style));
-        if let Some(path) = &flags.json {
-            std::fs::write(path, json::render(report))
-                .with_context(|| format!("cannot write the JSON report to {}", path.display()))
-                .map_err(usage)?;
-        }
-    }
-    Ok(())
+    write_outputs(
+        &terminal::render(report, style),
+        || json::render(report),
+        flags.json.as_deref(),
+    )
 }
 
-/// `policy lint`: read every file (64 on the first unreadable or invalid
-/// one, naming file:line:col and field), lint, print, exit 0 or 1.
-fn run_policy_explain(args: ExplainArgs) -> Result<i32, Failure> {
-    let policy = load_policy(&args.files)?;
-    let expectations = effective::expectations(&policy);
-    let certs = cert_types(args.cert_type);
-    let json = || serde_json::to_string_pretty(&expectations).unwrap_or_default() + "\n";
-    match args.json.as_deref() {
-        Some(p) if p == Path::new("-") => print!("{}", json()),
+/// Every command's output contract: with `--json -` the JSON alone on
+/// stdout and the text on stderr; otherwise the text on stdout and the
+/// JSON, if asked for, in its file.
+fn write_outputs(
+    text: &str,
+    json: impl FnOnce() -> String,
+    json_path: Option<&Path>,
+) -> Result<(), Failure> {
+    match json_path {
+        Some(path) if path == Path::new("-") => {
+            eprint!("{text}");
+            let mut out = std::io::stdout().lock();
+            out.write_all(json().as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| unscannable(anyhow!("cannot write the JSON report to stdout: {e}")))
+        }
         other => {
-            print!("{}", explain::render(&expectations, certs));
-            if let Some(path) = other {
-                std::fs::write(path, json())
-                    .with_context(|| format!("cannot write {}", path.display()))
-                    .map_err(usage)?;
+            print!("{text}");
+            match other {
+                Some(path) => std::fs::write(path, json())
+                    .with_context(|| format!("cannot write the JSON report to {}", path.display()))
+                    .map_err(usage),
+                None => Ok(()),
             }
         }
     }
+}
+
+/// `policy explain`: the effective posture per declared server, no network.
+fn run_policy_explain(args: ExplainArgs) -> Result<i32, Failure> {
+    let policy = load_policy(&args.files)?;
+    let expectations = effective::expectations(&policy);
+    write_outputs(
+        &explain::render(&expectations, cert_types(args.cert_type)),
+        || serde_json::to_string_pretty(&expectations).unwrap_or_default() + "\n",
+        args.json.as_deref(),
+    )?;
     Ok(exit::CLEAN)
 }
 
@@ -608,19 +624,9 @@ fn simulate_policy(
 /// `simulate`: the offline what-if, or the diff between two policies.
 fn run_simulate(args: SimulateArgs) -> Result<i32, Failure> {
     let pattern = args.clients.clone().unwrap_or_else(|| "all".into());
+    check_client_patterns("--clients", std::slice::from_ref(&pattern))?;
+    check_client_patterns("--require-client", &args.require_client)?;
     let profiles = tlsposture::clients::matching(&pattern);
-    if profiles.is_empty() {
-        return Err(usage(anyhow!(
-            "--clients {pattern:?} matches no client profile (see `tlsposture clients list`)"
-        )));
-    }
-    for p in &args.require_client {
-        if tlsposture::clients::matching(p).is_empty() {
-            return Err(usage(anyhow!(
-                "--require-client {p:?} matches no client profile (see `tlsposture clients list`)"
-            )));
-        }
-    }
     let (text, json, judged) = if args.from.is_empty() {
         let servers = simulate_policy(&args.policy, &args, &profiles)?;
         let text = simulation::render(&servers);
@@ -684,21 +690,11 @@ fn run_simulate(args: SimulateArgs) -> Result<i32, Failure> {
     for f in &failing {
         text.push_str(&format!("required client: {f}\n"));
     }
-    let rendered = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
-    match args.json.as_deref() {
-        Some(p) if p == Path::new("-") => {
-            eprint!("{text}");
-            print!("{rendered}");
-        }
-        other => {
-            print!("{text}");
-            if let Some(path) = other {
-                std::fs::write(path, rendered)
-                    .with_context(|| format!("cannot write {}", path.display()))
-                    .map_err(usage)?;
-            }
-        }
-    }
+    write_outputs(
+        &text,
+        || serde_json::to_string_pretty(&json).unwrap_or_default() + "\n",
+        args.json.as_deref(),
+    )?;
     Ok(if failing.is_empty() {
         exit::CLEAN
     } else {
@@ -706,6 +702,8 @@ fn run_simulate(args: SimulateArgs) -> Result<i32, Failure> {
     })
 }
 
+/// `policy lint`: read every file (64 on the first unreadable or invalid
+/// one, naming file:line:col and field), lint, print, exit 0 or 1.
 fn run_policy_lint(args: LintArgs) -> Result<i32, Failure> {
     use tlsposture::policy::{self, lint};
     use tlsposture::report::lint as render;
@@ -717,22 +715,11 @@ fn run_policy_lint(args: LintArgs) -> Result<i32, Failure> {
     } else {
         exit::CLEAN
     };
-    let text = render::render_text(&findings, &policy);
-    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
-    if json_to_stdout {
-        eprint!("{text}");
-        let mut out = std::io::stdout().lock();
-        out.write_all(render::render_json(&findings, &policy, code).as_bytes())
-            .and_then(|_| out.flush())
-            .map_err(|e| usage(anyhow!("cannot write the JSON report to stdout: {e}")))?;
-    } else {
-        print!("{text}");
-        if let Some(path) = &args.json {
-            std::fs::write(path, render::render_json(&findings, &policy, code))
-                .with_context(|| format!("cannot write the JSON report to {}", path.display()))
-                .map_err(usage)?;
-        }
-    }
+    write_outputs(
+        &render::render_text(&findings, &policy),
+        || render::render_json(&findings, &policy, code),
+        args.json.as_deref(),
+    )?;
     Ok(code)
 }
 

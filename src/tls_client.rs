@@ -785,3 +785,13 @@ pub fn alert_in(error: &(dyn std::error::Error + 'static)) -> Option<u8> {
     }
     None
 }
+
+/// The offered versions a full (rustls) handshake can use: TLS 1.2 and 1.3.
+/// Older servers are reached through the raw-hello probes instead.
+pub fn rustls_versions(offered: &[ProtocolVersion]) -> Vec<ProtocolVersion> {
+    offered
+        .iter()
+        .copied()
+        .filter(|v| matches!(v, ProtocolVersion::Tls12 | ProtocolVersion::Tls13))
+        .collect()
+}

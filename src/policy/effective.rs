@@ -195,6 +195,17 @@ fn mesh_curves(mesh: &MeshTlsDefaults) -> Vec<Located<String>> {
     }
 }
 
+/// A declared version replaces the one below it; TLS_AUTO (or unset)
+/// leaves it (Istio sets `TlsParameters` only for non-AUTO values).
+fn override_version(
+    slot: &mut Option<ProtocolVersion>,
+    declared: &Option<Located<TlsVersionSetting>>,
+) {
+    if let Some(v) = declared.as_ref().and_then(|v| v.value.version()) {
+        *slot = Some(v);
+    }
+}
+
 /// The downstream `TlsParameters` istiod generates for `server`.
 ///
 /// Rule order (istio/istio `buildGatewayListenerTLSContext`): for SIMPLE,
@@ -240,35 +251,11 @@ pub fn envoy_tls_params(server: &ServerDecl, mesh: Option<&MeshTlsDefaults>) -> 
             }
         }
         ciphers = mesh_ciphers(mesh);
-        if let Some(v) = mesh
-            .min_protocol_version
-            .as_ref()
-            .and_then(|v| v.value.version())
-        {
-            params.min_version = Some(v);
-        }
-        if let Some(v) = mesh
-            .max_protocol_version
-            .as_ref()
-            .and_then(|v| v.value.version())
-        {
-            params.max_version = Some(v);
-        }
+        override_version(&mut params.min_version, &mesh.min_protocol_version);
+        override_version(&mut params.max_version, &mesh.max_protocol_version);
     }
-    if let Some(v) = tls
-        .min_protocol_version
-        .as_ref()
-        .and_then(|v| v.value.version())
-    {
-        params.min_version = Some(v);
-    }
-    if let Some(v) = tls
-        .max_protocol_version
-        .as_ref()
-        .and_then(|v| v.value.version())
-    {
-        params.max_version = Some(v);
-    }
+    override_version(&mut params.min_version, &tls.min_protocol_version);
+    override_version(&mut params.max_version, &tls.max_protocol_version);
     if !tls.cipher_suites.is_empty() {
         ciphers = tls.cipher_suites.clone();
     }

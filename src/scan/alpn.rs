@@ -20,11 +20,7 @@ pub async fn scan_alpn(
     sni: Option<&str>,
     offered: &[ProtocolVersion],
 ) -> AlpnResult {
-    let versions: Vec<ProtocolVersion> = offered
-        .iter()
-        .copied()
-        .filter(|v| matches!(v, ProtocolVersion::Tls12 | ProtocolVersion::Tls13))
-        .collect();
+    let versions = crate::tls_client::rustls_versions(offered);
     if versions.is_empty() {
         return AlpnResult {
             h2: None,

@@ -178,21 +178,12 @@ pub async fn scan_authorization(
 
 /// The probe as observed; `verdict` stays empty for `verdict::authz`.
 fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzProbe {
-    let (status, kind, body, headers) = match outcome {
-        HttpOutcome::Response {
-            status,
-            headers,
-            body_snippet,
-        } => (
-            Some(*status),
-            "answered",
-            Some(body_snippet.clone()),
-            headers.clone(),
-        ),
-        HttpOutcome::Refused { .. } => (None, "refused", None, Vec::new()),
-        HttpOutcome::Closed { .. } => (None, "closed", None, Vec::new()),
-        HttpOutcome::Failed { .. } => (None, "error", None, Vec::new()),
-    };
+    let crate::scan::http::ReportFields {
+        status,
+        kind,
+        body_snippet: body,
+        headers,
+    } = outcome.report_fields();
     AuthzProbe {
         identity: planned.identity.clone(),
         method: planned.method.clone(),

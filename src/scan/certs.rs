@@ -75,11 +75,7 @@ async fn fetch(
     both_kinds: bool,
     offered: &[ProtocolVersion],
 ) -> Vec<Fetched> {
-    let versions: Vec<ProtocolVersion> = offered
-        .iter()
-        .copied()
-        .filter(|v| matches!(v, ProtocolVersion::Tls12 | ProtocolVersion::Tls13))
-        .collect();
+    let versions = crate::tls_client::rustls_versions(offered);
     let legacy = [
         ProtocolVersion::Tls11,
         ProtocolVersion::Tls10,

@@ -45,11 +45,7 @@ pub async fn scan_client_auth(
     sni: Option<&str>,
     offered: &[ProtocolVersion],
 ) -> MtlsResult {
-    let versions: Vec<ProtocolVersion> = offered
-        .iter()
-        .copied()
-        .filter(|v| matches!(v, ProtocolVersion::Tls12 | ProtocolVersion::Tls13))
-        .collect();
+    let versions = crate::tls_client::rustls_versions(offered);
     if versions.is_empty() {
         return MtlsResult {
             client_cert_required: None,

@@ -60,7 +60,52 @@ pub enum HttpOutcome {
     Failed { reason: String },
 }
 
+/// An outcome as probe reports record it.
+pub struct ReportFields {
+    pub status: Option<u16>,
+    /// `answered`, `refused`, `closed` or `error`.
+    pub kind: &'static str,
+    pub body_snippet: Option<String>,
+    /// The kept headers, lower-case names.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ReportFields {
+    /// A kept header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl HttpOutcome {
+    /// What a probe report keeps of an outcome.
+    pub fn report_fields(&self) -> ReportFields {
+        let (status, kind, body_snippet, headers) = match self {
+            HttpOutcome::Response {
+                status,
+                headers,
+                body_snippet,
+            } => (
+                Some(*status),
+                "answered",
+                Some(body_snippet.clone()),
+                headers.clone(),
+            ),
+            HttpOutcome::Refused { .. } => (None, "refused", None, Vec::new()),
+            HttpOutcome::Closed { .. } => (None, "closed", None, Vec::new()),
+            HttpOutcome::Failed { .. } => (None, "error", None, Vec::new()),
+        };
+        ReportFields {
+            status,
+            kind,
+            body_snippet,
+            headers,
+        }
+    }
+
     /// One line for evidence, e.g. `403 (server: envoy) "RBAC: access
     /// denied"` or `alert certificate_required after handshake`.
     pub fn describe(&self) -> String {

@@ -162,21 +162,12 @@ fn observed(
     given: Option<&GivenJwt>,
     outcome: &HttpOutcome,
 ) -> AuthzProbe {
-    let (status, kind, body, headers) = match outcome {
-        HttpOutcome::Response {
-            status,
-            headers,
-            body_snippet,
-        } => (
-            Some(*status),
-            "answered",
-            Some(body_snippet.clone()),
-            headers.clone(),
-        ),
-        HttpOutcome::Refused { .. } => (None, "refused", None, Vec::new()),
-        HttpOutcome::Closed { .. } => (None, "closed", None, Vec::new()),
-        HttpOutcome::Failed { .. } => (None, "error", None, Vec::new()),
-    };
+    let crate::scan::http::ReportFields {
+        status,
+        kind,
+        body_snippet: body,
+        headers,
+    } = outcome.report_fields();
     let token = match planned.token {
         TokenKind::Given => format!(
             "given {}",

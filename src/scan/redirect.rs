@@ -81,26 +81,19 @@ pub async fn scan_plain_http(
 }
 
 fn observed(request: &HttpRequest, outcome: &HttpOutcome) -> RedirectProbe {
-    let (status, location, kind) = match outcome {
-        HttpOutcome::Response {
-            status, headers, ..
-        } => (
-            Some(*status),
-            headers
-                .iter()
-                .find(|(k, _)| k == "location")
-                .map(|(_, v)| v.clone()),
-            "answered",
-        ),
-        HttpOutcome::Closed { .. } => (None, None, "closed"),
-        HttpOutcome::Refused { .. } | HttpOutcome::Failed { .. } => (None, None, "error"),
+    let fields = outcome.report_fields();
+    // Plain HTTP has no TLS refusal; anything but an answer or a close is
+    // an error.
+    let kind = match fields.kind {
+        "answered" | "closed" => fields.kind,
+        _ => "error",
     };
     RedirectProbe {
         host: request.host.clone(),
         path: request.path.clone(),
         expected: String::new(),
-        status,
-        location,
+        status: fields.status,
+        location: fields.header("location").map(str::to_owned),
         outcome: kind.to_owned(),
         verdict: String::new(),
         declared_at: String::new(),

@@ -409,39 +409,37 @@ fn group_drift(
             .collect();
         let names = |codes: &[u16]| codes.iter().map(|c| group_name(*c)).collect::<Vec<_>>();
         let source = exp.source("ecdh_curves");
+        let field = field_of(exp, "ecdh_curves", "ecdhCurves");
+        let finding = |id: &str, severity, title: String, remedy: String| Finding {
+            id: id.into(),
+            severity,
+            title,
+            expected: json!({"protocol": version, "groups": names(expected)}),
+            observed: json!({"protocol": version, "groups": names(&observed)}),
+            evidence: format!("group enumeration; declared curves from {}", cite(source)),
+            remedy,
+        };
         if !extra.is_empty() {
-            findings.push(Finding {
-                id: "policy.group_undeclared".into(),
-                severity: Severity::Medium,
-                title: format!(
+            findings.push(finding(
+                "policy.group_undeclared",
+                Severity::Medium,
+                format!(
                     "{version}: group(s) accepted but not declared: {}",
                     names(&extra).join(", ")
                 ),
-                expected: json!({"protocol": version, "groups": names(expected)}),
-                observed: json!({"protocol": version, "groups": names(&observed)}),
-                evidence: format!("group enumeration; declared curves from {}", cite(source)),
-                remedy: format!(
-                    "apply the declared curves: {}",
-                    field_of(exp, "ecdh_curves", "ecdhCurves")
-                ),
-            });
+                format!("apply the declared curves: {field}"),
+            ));
         }
         if !missing.is_empty() {
-            findings.push(Finding {
-                id: "policy.group_missing".into(),
-                severity: Severity::Low,
-                title: format!(
+            findings.push(finding(
+                "policy.group_missing",
+                Severity::Low,
+                format!(
                     "{version}: declared group(s) not accepted: {}",
                     names(&missing).join(", ")
                 ),
-                expected: json!({"protocol": version, "groups": names(expected)}),
-                observed: json!({"protocol": version, "groups": names(&observed)}),
-                evidence: format!("group enumeration; declared curves from {}", cite(source)),
-                remedy: format!(
-                    "apply the declared curves, or declare what runs in {}",
-                    field_of(exp, "ecdh_curves", "ecdhCurves")
-                ),
-            });
+                format!("apply the declared curves, or declare what runs in {field}"),
+            ));
         }
     }
 }
