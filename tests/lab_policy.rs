@@ -12,154 +12,78 @@ use std::process::{Command, Stdio};
 
 use support::{s_client, served_leaf_sha256};
 use tlsposture::lab::{listeners_from_policy, Lab, PolicyLab, PolicyLabOptions};
-use tlsposture::policy::{
-    DeclaredPolicy, GatewayDecl, GatewayFlavor, Located, Origin, ServerDecl, ServerTls, TlsMode,
-    TlsVersionSetting,
-};
-use tlsposture::wire::ProtocolVersion::{self, Tls12, Tls13};
+use tlsposture::policy::DeclaredPolicy;
 
-fn origin(field: &str) -> Origin {
-    Origin {
-        file: "gateway.yaml".into(),
-        line: 1,
-        column: 1,
-        field: field.into(),
-    }
-}
+/// The scenarios, as a team would declare them (read by the real reader).
+const POLICY: &str = r#"
+# ASM: minProtocolVersion TLSV1_2 on hosts '*'.
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: mysdsgateway, namespace: default}
+spec:
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ['*']
+    tls: {mode: SIMPLE, credentialName: cred, minProtocolVersion: TLSV1_2}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: tls13, namespace: default}
+spec:
+  servers:
+  - port: {number: 444, name: https, protocol: HTTPS}
+    hosts: [tls13.com]
+    tls: {mode: SIMPLE, credentialName: cred, minProtocolVersion: TLSV1_3, maxProtocolVersion: TLSV1_3}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ciphers, namespace: default}
+spec:
+  servers:
+  - port: {number: 445, name: https, protocol: HTTPS}
+    hosts: [ciphers.com]
+    tls:
+      mode: SIMPLE
+      credentialName: cred
+      cipherSuites:
+      - ECDHE-RSA-AES256-GCM-SHA384
+      # Not a BoringSSL name: Envoy would NACK the whole listener; Istio
+      # drops it first.
+      - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: mutual, namespace: default}
+spec:
+  servers:
+  - port: {number: 446, name: https, protocol: HTTPS}
+    hosts: [test.com]
+    tls: {mode: MUTUAL, credentialName: cred}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: shared, namespace: default}
+spec:
+  servers:
+  - port: {number: 447, name: https-a, protocol: HTTPS}
+    hosts: [default/a.com]
+    tls: {mode: SIMPLE, credentialName: cred, maxProtocolVersion: TLSV1_2}
+  - port: {number: 447, name: https-b, protocol: HTTPS}
+    hosts: [b.com]
+    tls: {mode: SIMPLE, credentialName: cred, minProtocolVersion: TLSV1_3}
+  - port: {number: 447, name: https-wild, protocol: HTTPS}
+    hosts: ['*.wild.com']
+    tls: {mode: SIMPLE, credentialName: cred}
+  - port: {number: 448, name: tls, protocol: TLS}
+    hosts: ['*']
+    tls: {mode: PASSTHROUGH}
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ['*']
+    tls: {httpsRedirect: true}
+"#;
 
-fn loc<T>(value: T) -> Located<T> {
-    Located::new(value, origin("x"))
-}
-
-fn version(v: ProtocolVersion) -> Option<Located<TlsVersionSetting>> {
-    Some(loc(TlsVersionSetting::Version(v)))
-}
-
-fn tls(mode: TlsMode) -> ServerTls {
-    ServerTls {
-        mode: Some(loc(mode)),
-        credential_name: Some(loc("cred".to_owned())),
-        ..ServerTls::default()
-    }
-}
-
-fn server(port: u16, protocol: &str, hosts: &[&str], tls: Option<ServerTls>) -> ServerDecl {
-    ServerDecl {
-        port,
-        port_name: None,
-        protocol: protocol.into(),
-        hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
-        tls,
-        origin: origin("spec.servers[]"),
-    }
-}
-
-fn gateway(name: &str, servers: Vec<ServerDecl>) -> GatewayDecl {
-    GatewayDecl {
-        name: name.into(),
-        namespace: Some("default".into()),
-        api_version: "networking.istio.io/v1".into(),
-        flavor: GatewayFlavor::Istio,
-        selector: Default::default(),
-        origin: origin(""),
-        servers,
-    }
-}
-
-/// The seed scenarios as Gateways, one declared port each.
 fn policy() -> DeclaredPolicy {
-    let gateways = vec![
-        // ASM: minProtocolVersion TLSV1_2 on hosts '*'.
-        gateway(
-            "mysdsgateway",
-            vec![server(
-                443,
-                "HTTPS",
-                &["*"],
-                Some(ServerTls {
-                    min_protocol_version: version(Tls12),
-                    ..tls(TlsMode::Simple)
-                }),
-            )],
-        ),
-        gateway(
-            "tls13",
-            vec![server(
-                444,
-                "HTTPS",
-                &["tls13.com"],
-                Some(ServerTls {
-                    min_protocol_version: version(Tls13),
-                    max_protocol_version: version(Tls13),
-                    ..tls(TlsMode::Simple)
-                }),
-            )],
-        ),
-        gateway(
-            "ciphers",
-            vec![server(
-                445,
-                "HTTPS",
-                &["ciphers.com"],
-                Some(ServerTls {
-                    cipher_suites: vec![
-                        loc("ECDHE-RSA-AES256-GCM-SHA384".to_owned()),
-                        // Not a BoringSSL name: Envoy would NACK the whole
-                        // listener; Istio drops it first.
-                        loc("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".to_owned()),
-                    ],
-                    ..tls(TlsMode::Simple)
-                }),
-            )],
-        ),
-        gateway(
-            "mutual",
-            vec![server(
-                446,
-                "HTTPS",
-                &["test.com"],
-                Some(tls(TlsMode::Mutual)),
-            )],
-        ),
-        gateway(
-            "shared",
-            vec![
-                server(
-                    447,
-                    "HTTPS",
-                    &["default/a.com"],
-                    Some(ServerTls {
-                        max_protocol_version: version(Tls12),
-                        ..tls(TlsMode::Simple)
-                    }),
-                ),
-                server(
-                    447,
-                    "HTTPS",
-                    &["b.com"],
-                    Some(ServerTls {
-                        min_protocol_version: version(Tls13),
-                        ..tls(TlsMode::Simple)
-                    }),
-                ),
-                server(447, "HTTPS", &["*.wild.com"], Some(tls(TlsMode::Simple))),
-                server(448, "TLS", &["*"], Some(tls(TlsMode::Passthrough))),
-                server(
-                    80,
-                    "HTTP",
-                    &["*"],
-                    Some(ServerTls {
-                        https_redirect: Some(loc(true)),
-                        ..ServerTls::default()
-                    }),
-                ),
-            ],
-        ),
-    ];
-    DeclaredPolicy {
-        gateways,
-        ..DeclaredPolicy::default()
-    }
+    tlsposture::policy::load_str("gateway.yaml", POLICY).expect("the test policy is valid")
 }
 
 fn start(plab: &PolicyLab) -> Lab {
