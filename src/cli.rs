@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use tlsposture::report::model::Severity;
+use tlsposture::finding::Severity;
 use tlsposture::scan::Checks;
 
 #[derive(Debug, Parser)]

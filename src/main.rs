@@ -21,6 +21,7 @@ use cli::{
 };
 use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{self, CertKinds, Lab, LabOptions, PolicyLab, PolicyLabOptions};
+use tlsposture::observe::TargetObservation;
 use tlsposture::policy::baseline::{self, Baseline};
 use tlsposture::policy::effective::{self, Expectation};
 use tlsposture::policy::TlsMode;
@@ -33,7 +34,7 @@ use tlsposture::scan::jwt::GivenJwt;
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::scan::{mint, redirect};
 use tlsposture::target::{Host, TargetSpec};
-use tlsposture::verdict::{self, exit};
+use tlsposture::verdict::{self, exit, Against, Judged, Judgement};
 
 /// A failure that ends the run, with the exit code it means.
 struct Failure {
@@ -241,8 +242,14 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         .transpose()
         .map_err(|e| usage(anyhow!("--jwt: {e}")))?;
     let started_at = now();
-    let mut targets = Vec::new();
+    let mut judged: Vec<(TargetObservation, Judgement)> = Vec::new();
     let mut context = None;
+    let against = |server, redirect| Against {
+        server,
+        redirect,
+        baselines: &baselines,
+        required_clients: &args.require_client,
+    };
     match &declared {
         None => {
             let mut options = scan_options(
@@ -253,8 +260,8 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
             require_clients(&mut options, &args.require_client)?;
             let mut target = scan_one(&spec, &options).await;
             identity_probes(&mut target, &identities, &args.common).await;
-            judge_baselines(&mut target, &baselines);
-            targets.push(target);
+            let judgement = verdict::judge(&target, &against(None, None));
+            judged.push((target, judgement));
         }
         Some(policy) => {
             let all = effective::expectations(policy);
@@ -277,9 +284,9 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                         eprintln!("tlsposture: {spec}: {error}");
                     }
                     target.label = Some(exp.label());
-                    verdict::redirect::apply(&mut target, exp);
                     ctx.servers.push(exp.label());
-                    targets.push(target);
+                    let judgement = verdict::judge(&target, &against(None, Some(exp)));
+                    judged.push((target, judgement));
                 }
                 context = Some(ctx);
             } else {
@@ -311,24 +318,25 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                     require_clients(&mut options, &args.require_client)?;
                     let mut target = scan_one(&spec, &options).await;
                     target.label = Some(exp.label());
-                    verdict::policy::apply(&mut target, exp);
                     let given = (&identities[..], jwt.as_ref(), minted.as_ref());
                     authorize(&mut target, policy, exp, given, &args.common).await;
-                    judge_baselines(&mut target, &baselines);
-                    targets.push(target);
+                    let judgement = verdict::judge(&target, &against(Some(exp), None));
+                    judged.push((target, judgement));
                 }
                 context = Some(policy_context(policy, &args.policy, &chosen));
             }
         }
     }
+    let baseline_names: Vec<String> = baselines.iter().map(|b| b.name.clone()).collect();
     if !baselines.is_empty() {
         let ctx = context.get_or_insert_with(PolicyContext::default);
-        ctx.baselines = baselines.iter().map(|b| b.name.clone()).collect();
+        ctx.baselines = baseline_names.clone();
     }
-    for target in &mut targets {
-        verdict::clients::require_clients(target, &args.require_client);
-    }
-    let mut report = assemble(targets, started_at, &args.common);
+    let scope = Judged {
+        policy: declared.is_some(),
+        baselines: &baseline_names,
+    };
+    let mut report = assemble(judged, started_at, &args.common, scope);
     report.policy = context;
     emit(&report, &args.common, color)?;
     Ok(report.summary.exit_code)
@@ -347,7 +355,7 @@ fn host_header(spec: &TargetSpec) -> String {
 /// The mTLS probes of each `--identity` and the authorization probes the
 /// declared AuthorizationPolicies call for, judged.
 async fn authorize(
-    target: &mut TargetReport,
+    target: &mut TargetObservation,
     policy: &DeclaredPolicy,
     exp: &Expectation,
     (identities, jwt, expired): (&[NamedIdentity], Option<&GivenJwt>, Option<&NamedIdentity>),
@@ -369,13 +377,12 @@ async fn authorize(
     };
     let limit = usize::from(flags.max_connections);
     authz::authorize_target(target, &ctx, identities, timeouts, limit).await;
-    verdict::authz::apply(target, mutual);
 }
 
 /// Without a policy: each `--identity` through the mTLS probe; a gateway
 /// that requires client certificates must accept them.
 async fn identity_probes(
-    target: &mut TargetReport,
+    target: &mut TargetObservation,
     identities: &[NamedIdentity],
     flags: &ScanFlags,
 ) {
@@ -385,11 +392,6 @@ async fn identity_probes(
     };
     let limit = usize::from(flags.max_connections);
     authz::probe_identities_target(target, identities, timeouts, limit).await;
-    let required = target
-        .mtls
-        .as_ref()
-        .is_some_and(|m| m.client_cert_required == Some(true));
-    verdict::authz::apply(target, required);
 }
 
 /// Reads `--policy` files; an unreadable or invalid file is a usage error
@@ -466,35 +468,32 @@ fn policy_context(
     }
 }
 
-fn judge_baselines(target: &mut TargetReport, baselines: &[&Baseline]) {
-    if target.error.is_some() {
-        return;
-    }
-    for b in baselines {
-        let found = verdict::baseline::baseline_findings(target, b);
-        target.findings.extend(found);
-    }
-    target
-        .findings
-        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
-}
-
-/// Scans and judges one target; a target that could not be scanned is
-/// reported (one line on stderr) and kept in the report with its error.
-async fn scan_one(spec: &TargetSpec, options: &ScanOptions) -> TargetReport {
-    let mut target = match scan_target(spec, options).await {
+/// Scans one target; a target that could not be scanned is reported (one
+/// line on stderr) and kept in the report with its error.
+async fn scan_one(spec: &TargetSpec, options: &ScanOptions) -> TargetObservation {
+    match scan_target(spec, options).await {
         Ok(target) => target,
         Err((target, error)) => {
             eprintln!("tlsposture: {spec}: {error}");
             target
         }
-    };
-    verdict::judge(&mut target);
-    target
+    }
 }
 
-fn assemble(targets: Vec<TargetReport>, started_at: String, flags: &ScanFlags) -> Report {
-    let summary = verdict::summarize(&targets, flags.fail_on);
+/// The report of judged targets: the summary decided once over all their
+/// judgements, then each target's observations with its verdict.
+fn assemble(
+    judged: Vec<(TargetObservation, Judgement)>,
+    started_at: String,
+    flags: &ScanFlags,
+    scope: Judged<'_>,
+) -> Report {
+    let judgements: Vec<&Judgement> = judged.iter().map(|(_, j)| j).collect();
+    let summary = verdict::summarize(&judgements, flags.fail_on, scope);
+    let targets: Vec<TargetReport> = judged
+        .into_iter()
+        .map(|(observed, judgement)| TargetReport::new(observed, judgement))
+        .collect();
     Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::default(),
@@ -870,7 +869,7 @@ async fn run_demo(args: DemoArgs, color: bool) -> Result<i32, Failure> {
         lab.listeners().len()
     );
     let started_at = now();
-    let mut targets = Vec::new();
+    let mut judged = Vec::new();
     // The lab's own CA, unless the user asked for another: the demo's
     // certificates are then trusted, as a gateway's are by its clients.
     let roots = match &args.common.ca {
@@ -886,9 +885,10 @@ async fn run_demo(args: DemoArgs, color: bool) -> Result<i32, Failure> {
         );
         let mut target = scan_one(&spec, &options).await;
         target.label = Some(listener.name.clone());
-        targets.push(target);
+        let judgement = verdict::judge(&target, &Against::default());
+        judged.push((target, judgement));
     }
-    let report = assemble(targets, started_at, &args.common);
+    let report = assemble(judged, started_at, &args.common, Judged::default());
     let stopped = lab.stop().await;
     emit(&report, &args.common, color)?;
     stopped.context("stopping the lab").map_err(unscannable)?;

@@ -37,9 +37,18 @@ fn simulate(listener: &str, pattern: &str) -> TargetReport {
         clients: Some(pattern.to_string()),
         ..ScanOptions::default()
     };
-    support::runtime()
-        .block_on(scan_target(&spec, &options))
-        .unwrap_or_else(|(_, e)| panic!("{listener}: {e}"))
+    judged(
+        support::runtime()
+            .block_on(scan_target(&spec, &options))
+            .unwrap_or_else(|(_, e)| panic!("{listener}: {e}")),
+    )
+}
+
+/// The scan's observations with the verdict on them (whether each client
+/// connected is the verdict's call).
+fn judged(observed: tlsposture::observe::TargetObservation) -> TargetReport {
+    let judgement = tlsposture::verdict::judge(&observed, &Default::default());
+    TargetReport::new(observed, judgement)
 }
 
 fn get<'a>(report: &'a TargetReport, name: &str) -> &'a ClientSimulation {
@@ -250,9 +259,11 @@ fn simulate_at(addr: std::net::SocketAddr, pattern: &str) -> TargetReport {
         clients: Some(pattern.to_string()),
         ..ScanOptions::default()
     };
-    support::runtime()
-        .block_on(scan_target(&spec, &options))
-        .unwrap_or_else(|(_, e)| panic!("{addr}: {e}"))
+    judged(
+        support::runtime()
+            .block_on(scan_target(&spec, &options))
+            .unwrap_or_else(|(_, e)| panic!("{addr}: {e}")),
+    )
 }
 
 /// openssl s_server offering only DHE with its automatic 2048-bit group

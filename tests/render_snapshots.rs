@@ -2,23 +2,87 @@
 //! fixed set of observations, so any change in what users or CI scripts read
 //! is reviewed.
 
-use tlsposture::registry::{self, GroupKind};
-use tlsposture::report::model::{
-    AlpnResult, AuthzProbe, CertificateInfo, CertificateResult, ClientSimulation, GroupResult,
-    MtlsProbe, MtlsResult, PreferenceResult, ProtocolResult, Report, SignatureResult, Stats,
-    SuiteResult, TargetReport, ToolInfo, SCHEMA_VERSION,
+use std::ops::{Deref, DerefMut};
+
+use tlsposture::observe::{
+    AlpnResult, AuthzRequest, CertRequest, CertificateInfo, CertificateResult, Expected,
+    GroupResult, GroupVia, HttpAnswer, Identity, MtlsOutcome, MtlsProbe, MtlsResult,
+    PreferenceResult, ProtocolResult, SignatureResult, Stats, SuiteResult, TargetObservation,
 };
+use tlsposture::registry::{self, GroupKind};
+use tlsposture::report::model::{Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::report::{json, terminal};
-use tlsposture::verdict;
+use tlsposture::verdict::{self, Against, ClientSimulation, Judged};
 use tlsposture::wire::ProtocolVersion::*;
 
-fn legacy_target() -> TargetReport {
-    let mut t = TargetReport::new(
-        "127.0.0.1:8446".into(),
-        8446,
-        Some("gateway.lab.test".into()),
-    );
-    t.ip = Some("127.0.0.1".into());
+/// A target's observations, and client simulation results as the verdict
+/// would give them (the renderer only prints them).
+struct Case {
+    observed: TargetObservation,
+    client_simulations: Vec<ClientSimulation>,
+}
+
+impl Deref for Case {
+    type Target = TargetObservation;
+    fn deref(&self) -> &TargetObservation {
+        &self.observed
+    }
+}
+
+impl DerefMut for Case {
+    fn deref_mut(&mut self) -> &mut TargetObservation {
+        &mut self.observed
+    }
+}
+
+impl Case {
+    fn new(address: &str, port: u16, sni: Option<&str>) -> Case {
+        Case {
+            observed: TargetObservation::new(address.into(), port, sni.map(Into::into)),
+            client_simulations: Vec::new(),
+        }
+    }
+}
+
+/// Judges each case against `against`, and the report of them all.
+fn judged_report(
+    cases: Vec<Case>,
+    against: Against<'_>,
+    fail_on: tlsposture::finding::Severity,
+    scope: Judged<'_>,
+) -> Report {
+    let judged: Vec<_> = cases
+        .into_iter()
+        .map(|case| {
+            let mut judgement = verdict::judge(&case.observed, &against);
+            if !case.client_simulations.is_empty() {
+                judgement.client_simulations = case.client_simulations;
+            }
+            (case.observed, judgement)
+        })
+        .collect();
+    let judgements: Vec<_> = judged.iter().map(|(_, j)| j).collect();
+    let summary = verdict::summarize(&judgements, fail_on, scope);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "tlsposture".into(),
+            version: "0.0.0-test".into(),
+        },
+        started_at: "2026-11-22T21:00:00Z".into(),
+        finished_at: "2026-11-22T21:00:01Z".into(),
+        targets: judged
+            .into_iter()
+            .map(|(o, j)| TargetReport::new(o, j))
+            .collect(),
+        policy: None,
+        summary,
+    }
+}
+
+fn legacy_target() -> Case {
+    let mut t = Case::new("127.0.0.1:8446", 8446, Some("gateway.lab.test"));
+    t.ip = Some([127, 0, 0, 1].into());
     t.label = Some("legacy-tls10".into());
     t.reachable = true;
     t.protocols = vec![
@@ -53,7 +117,6 @@ fn legacy_target() -> TargetReport {
         handshakes: 6,
         elapsed_ms: 9,
     };
-    verdict::judge(&mut t);
     t
 }
 
@@ -72,7 +135,7 @@ fn suite(
 }
 
 /// A legacy listener with everything-offered sections filled in.
-fn full_target() -> TargetReport {
+fn full_target() -> Case {
     let mut t = legacy_target();
     t.cipher_suites = vec![
         suite(Tls12, 0xC02F, Some("x25519")),
@@ -97,24 +160,24 @@ fn full_target() -> TargetReport {
     t.groups = vec![
         GroupResult {
             protocol: Tls13,
-            code: "0x11EC".into(),
+            code: 0x11EC,
             name: "X25519MLKEM768".into(),
             kind: GroupKind::HybridPq,
             rank: 1,
-            via: "hello_retry_request".into(),
+            via: GroupVia::HelloRetryRequest,
         },
         GroupResult {
             protocol: Tls13,
-            code: "0x001D".into(),
+            code: 0x001D,
             name: "x25519".into(),
             kind: GroupKind::Ecdhe,
             rank: 2,
-            via: "hello_retry_request".into(),
+            via: GroupVia::HelloRetryRequest,
         },
     ];
     t.signature_algorithms = vec![SignatureResult {
         protocol: Tls13,
-        code: "0x0804".into(),
+        code: 0x0804,
         name: "rsa_pss_rsae_sha256".into(),
         key_type: Some("RSA".into()),
     }];
@@ -142,7 +205,7 @@ fn full_target() -> TargetReport {
     t.certificates = vec![
         CertificateResult {
             sni: Some("gateway.lab.test".into()),
-            request: "requested".into(),
+            request: CertRequest::Requested,
             refused: None,
             key_type: None,
             protocol: Some(Tls13),
@@ -156,7 +219,7 @@ fn full_target() -> TargetReport {
         },
         CertificateResult {
             sni: Some("tlsposture-probe.invalid".into()),
-            request: "unknown".into(),
+            request: CertRequest::Unknown,
             refused: Some("alert unrecognized_name".into()),
             key_type: None,
             protocol: None,
@@ -177,8 +240,8 @@ fn full_target() -> TargetReport {
             .into(),
         probes: vec![
             MtlsProbe {
-                identity: "none".into(),
-                outcome: "refused".into(),
+                identity: Identity::None,
+                outcome: MtlsOutcome::Refused,
                 protocol: Some(Tls13),
                 http_status: None,
                 evidence: "CertificateRequest naming 1 acceptable CA(s), no certificate sent; \
@@ -186,8 +249,8 @@ fn full_target() -> TargetReport {
                     .into(),
             },
             MtlsProbe {
-                identity: "unknown-ca".into(),
-                outcome: "refused".into(),
+                identity: Identity::UnknownCa,
+                outcome: MtlsOutcome::Refused,
                 protocol: Some(Tls13),
                 http_status: None,
                 evidence: "CertificateRequest, certificate sent; alert unknown_ca after handshake (TLS1.3)"
@@ -266,12 +329,11 @@ fn full_target() -> TargetReport {
         handshakes: 5,
         elapsed_ms: 3,
     });
-    tlsposture::verdict::judge(&mut t);
     t
 }
 
 /// A listener that asks for a client certificate but serves without one.
-fn optional_mtls_target() -> TargetReport {
+fn optional_mtls_target() -> Case {
     let mut t = legacy_target();
     t.label = Some("optional-mtls".into());
     t.mtls = Some(MtlsResult {
@@ -281,8 +343,8 @@ fn optional_mtls_target() -> TargetReport {
         evidence: "optional: requested, but without a certificate: answered \"HTTP/1.1 200 OK\" (TLS1.3)".into(),
         probes: vec![
             MtlsProbe {
-                identity: "none".into(),
-                outcome: "accepted".into(),
+                identity: Identity::None,
+                outcome: MtlsOutcome::Accepted,
                 protocol: Some(Tls13),
                 http_status: Some(200),
                 evidence: "CertificateRequest naming 0 acceptable CA(s), no certificate sent; \
@@ -290,8 +352,8 @@ fn optional_mtls_target() -> TargetReport {
                     .into(),
             },
             MtlsProbe {
-                identity: "unknown-ca".into(),
-                outcome: "refused".into(),
+                identity: Identity::UnknownCa,
+                outcome: MtlsOutcome::Refused,
                 protocol: Some(Tls12),
                 http_status: None,
                 evidence: "CertificateRequest, certificate sent; alert unknown_ca during handshake (TLS1.2)"
@@ -305,13 +367,13 @@ fn optional_mtls_target() -> TargetReport {
 /// Seed 004 on a MUTUAL gateway: test.client denied on /status/418 as
 /// declared, and another identity let through where an ALLOW policy's
 /// default deny should keep it out.
-fn authz_target() -> TargetReport {
+fn authz_target() -> Case {
     let mut t = full_target();
     t.label = Some("gateway default/httpbin servers[1] port 443".into());
     if let Some(mtls) = t.mtls.as_mut() {
         mtls.probes.push(MtlsProbe {
-            identity: "test.client".into(),
-            outcome: "accepted".into(),
+            identity: Identity::Named("test.client".into()),
+            outcome: MtlsOutcome::Accepted,
             protocol: Some(Tls13),
             http_status: Some(200),
             evidence: "CertificateRequest, certificate sent; answered \"HTTP/1.1 200 OK\" (TLS1.3)"
@@ -324,18 +386,21 @@ fn authz_target() -> TargetReport {
                  status: u16,
                  body: &str,
                  rule: &str,
-                 line: u32| AuthzProbe {
-        identity: identity.into(),
+                 line: u32| AuthzRequest {
+        identity: Identity::Named(identity.into()),
         method: "GET".into(),
         path: path.into(),
         host: "test.com".into(),
         token: None,
-        expected: expected.into(),
+        expected: match expected {
+            "deny" => Expected::Deny,
+            "reject" => Expected::Reject,
+            _ => Expected::Allow,
+        },
         status: Some(status),
-        outcome: "answered".into(),
+        outcome: HttpAnswer::Answered,
         body_snippet: Some(body.into()),
         headers: vec![("server".into(), "envoy".into())],
-        verdict: String::new(),
         rule: rule.into(),
         declared_at: format!("authz.yaml:{line}"),
         evidence: format!("policy says {expected}; observed {status} {body:?}"),
@@ -392,13 +457,12 @@ fn authz_target() -> TargetReport {
     t.authorization_notes = vec![
         "istio-system/jwt rules[0] (authz.yaml:70): no given identity matches its sources; only a non-matching one is probed".into(),
     ];
-    verdict::authz::apply(&mut t, true);
     t
 }
 
-fn unreachable_target() -> TargetReport {
-    let mut t = TargetReport::new("127.0.0.1:1".into(), 1, None);
-    t.ip = Some("127.0.0.1".into());
+fn unreachable_target() -> Case {
+    let mut t = Case::new("127.0.0.1:1", 1, None);
+    t.ip = Some([127, 0, 0, 1].into());
     t.error = Some("connection refused by 127.0.0.1:1".into());
     t.stats = Stats {
         handshakes: 0,
@@ -407,20 +471,13 @@ fn unreachable_target() -> TargetReport {
     t
 }
 
-fn report(targets: Vec<TargetReport>) -> Report {
-    let summary = verdict::summarize(&targets, tlsposture::report::model::Severity::Medium);
-    Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "tlsposture".into(),
-            version: "0.0.0-test".into(),
-        },
-        started_at: "2026-11-22T21:00:00Z".into(),
-        finished_at: "2026-11-22T21:00:01Z".into(),
-        targets,
-        policy: None,
-        summary,
-    }
+fn report(cases: Vec<Case>) -> Report {
+    judged_report(
+        cases,
+        Against::default(),
+        tlsposture::finding::Severity::Medium,
+        Judged::default(),
+    )
 }
 
 #[test]
@@ -449,7 +506,15 @@ fn terminal_report_optional_mtls() {
 
 #[test]
 fn terminal_report_mtls_and_authorization() {
-    let mut r = report(vec![authz_target()]);
+    let mut r = judged_report(
+        vec![authz_target()],
+        Against::default(),
+        tlsposture::finding::Severity::Medium,
+        Judged {
+            policy: true,
+            baselines: &[],
+        },
+    );
     r.policy = Some(tlsposture::report::model::PolicyContext {
         files: vec!["authz.yaml".into()],
         ..Default::default()
@@ -505,11 +570,21 @@ spec:
     let policy = tlsposture::policy::load_str("gateway.yaml", yaml).expect("valid policy");
     let expectations = tlsposture::policy::effective::expectations(&policy);
     let mut target = legacy_target();
-    verdict::judge(&mut target);
-    verdict::policy::apply(&mut target, &expectations[0]);
     target.label = Some(expectations[0].label());
-    let mut r = report(vec![target]);
-    r.summary = verdict::summarize(&r.targets, tlsposture::report::model::Severity::High);
+    let against = Against {
+        server: Some(&expectations[0]),
+        ..Against::default()
+    };
+    let scope = Judged {
+        policy: true,
+        baselines: &[],
+    };
+    let mut r = judged_report(
+        vec![target],
+        against,
+        tlsposture::finding::Severity::High,
+        scope,
+    );
     r.policy = Some(tlsposture::report::model::PolicyContext {
         files: vec!["gateway.yaml".into()],
         documents: vec!["Gateway default/mysdsgateway (gateway.yaml:1)".into()],
@@ -521,11 +596,9 @@ spec:
 
 #[test]
 fn junit_report() {
-    let mut target = legacy_target();
-    verdict::judge(&mut target);
-    let r = report(vec![target, unreachable_target()]);
+    let r = report(vec![legacy_target(), unreachable_target()]);
     insta::assert_snapshot!(tlsposture::report::junit::render(
         &r,
-        tlsposture::report::model::Severity::Medium
+        tlsposture::finding::Severity::Medium
     ));
 }

@@ -11,10 +11,11 @@ mod support;
 use std::time::Duration;
 
 use tlsposture::lab::issue_client_cert;
+use tlsposture::observe::{Expected, MtlsOutcome, MtlsResult, TargetObservation};
 use tlsposture::policy::authz::Outcome;
 use tlsposture::policy::load_str;
 use tlsposture::probe::ProbeTimeouts;
-use tlsposture::report::model::{MtlsResult, Severity, TargetReport};
+use tlsposture::report::model::{ProbeVerdict, Severity, TargetReport};
 use tlsposture::scan::authz::{scan_authorization, AuthzContext, NamedIdentity};
 use tlsposture::scan::http::{http_exchange, HttpOutcome, HttpRequest};
 use tlsposture::scan::Prober;
@@ -24,6 +25,19 @@ use tlsposture::verdict;
 use support::{runtime, ClientVerify, OpensslServer};
 
 const SEED_004: &str = include_str!("../fixtures/policy/asm-mtls-authz-004.yaml");
+
+/// The authorization verdict alone (a MUTUAL gateway) on the probes'
+/// observations.
+fn judged(observed: TargetObservation) -> TargetReport {
+    let (authorization, findings) = verdict::authz::judge(&observed, true);
+    let judgement = verdict::Judgement {
+        findings,
+        authorization,
+        scanned: true,
+        ..Default::default()
+    };
+    TargetReport::new(observed, judgement)
+}
 
 fn timeouts() -> ProbeTimeouts {
     ProbeTimeouts {
@@ -119,7 +133,7 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
         jwt: None,
         expired: None,
     };
-    let mut target = TargetReport::new(server.addr().to_string(), server.addr().port(), None);
+    let mut target = TargetObservation::new(server.addr().to_string(), server.addr().port(), None);
     target.mtls = Some(MtlsResult {
         client_cert_required: Some(true),
         client_cert_requested: Some(true),
@@ -129,7 +143,7 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
     });
     let prober = Prober::new(server.addr(), timeouts(), 4);
     runtime().block_on(scan_authorization(&prober, &mut target, &ctx, &identities));
-    verdict::authz::apply(&mut target, true);
+    let target = judged(target);
 
     // Both identities pass the mTLS handshake.
     let mtls = target.mtls.as_ref().expect("mtls");
@@ -137,24 +151,24 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
         let p = mtls
             .probes
             .iter()
-            .find(|p| p.identity == name)
+            .find(|p| p.identity.name() == name)
             .expect("probe");
-        assert_eq!(p.outcome, "accepted", "{p:?}");
+        assert_eq!(p.outcome, MtlsOutcome::Accepted, "{p:?}");
     }
     let deny = target
         .authorization
         .iter()
-        .find(|p| p.identity == "test.client" && p.path == "/status/418")
+        .find(|p| p.request.identity.name() == "test.client" && p.request.path == "/status/418")
         .expect("the deny probe");
-    assert_eq!(deny.expected, Outcome::Deny.name());
-    assert_eq!(deny.status, Some(200));
-    assert_eq!(deny.verdict, "fail");
-    assert_eq!(deny.rule, "istio-system/test rules[0]");
+    assert_eq!(deny.request.expected.name(), Outcome::Deny.name());
+    assert_eq!(deny.request.status, Some(200));
+    assert_eq!(deny.verdict, ProbeVerdict::Fail);
+    assert_eq!(deny.request.rule, "istio-system/test rules[0]");
     // Everything else is allowed, and s_server allows it.
     for p in target.authorization.iter().filter(|p| p != &deny) {
         assert_eq!(
-            (p.expected.as_str(), p.verdict.as_str()),
-            ("allow", "pass"),
+            (p.request.expected, p.verdict),
+            (Expected::Allow, ProbeVerdict::Pass),
             "{p:?}"
         );
     }
@@ -248,15 +262,15 @@ fn a_gateway_that_does_not_check_tokens_fails_every_invalid_token_probe() {
         jwt: Some(&given),
         expired: None,
     };
-    let mut target = TargetReport::new(server.addr().to_string(), server.addr().port(), None);
+    let mut target = TargetObservation::new(server.addr().to_string(), server.addr().port(), None);
     let prober = Prober::new(server.addr(), timeouts(), 4);
     runtime().block_on(scan_authorization(&prober, &mut target, &ctx, &identities));
-    verdict::authz::apply(&mut target, true);
+    let target = judged(target);
     let by_token = |t: &str| {
         target
             .authorization
             .iter()
-            .find(|p| p.token.as_deref().is_some_and(|x| x.starts_with(t)))
+            .find(|p| p.request.token.as_deref().is_some_and(|x| x.starts_with(t)))
             .unwrap_or_else(|| panic!("no {t} probe: {:#?}", target.authorization))
     };
     for (token, expected, verdict) in [
@@ -268,11 +282,11 @@ fn a_gateway_that_does_not_check_tokens_fails_every_invalid_token_probe() {
     ] {
         let p = by_token(token);
         assert_eq!(
-            (p.expected.as_str(), p.verdict.as_str()),
+            (p.request.expected.name(), p.verdict.name()),
             (expected, verdict),
             "{p:#?}"
         );
-        assert_eq!(p.status, Some(200));
+        assert_eq!(p.request.status, Some(200));
     }
     let ids: Vec<&str> = target.findings.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(

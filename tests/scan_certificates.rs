@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use tlsposture::cert::{self, TrustRoots};
 use tlsposture::lab::{seed_listeners, CertKinds, Lab, ListenerSpec};
+use tlsposture::observe::code::hex;
+use tlsposture::observe::CertificateResult;
 use tlsposture::probe::ProbeTimeouts;
-use tlsposture::report::model::CertificateResult;
 use tlsposture::scan::{self, Prober};
 use tlsposture::wire::ProtocolVersion::{self, Tls12, Tls13};
 
@@ -59,7 +60,10 @@ fn lab_roots() -> TrustRoots {
 }
 
 fn by_request<'a>(results: &'a [CertificateResult], request: &str) -> Vec<&'a CertificateResult> {
-    results.iter().filter(|r| r.request == request).collect()
+    results
+        .iter()
+        .filter(|r| r.request.name() == request)
+        .collect()
 }
 
 #[test]
@@ -225,12 +229,14 @@ fn tls13_signature_schemes_of_envoy_rsa_and_dual_listeners() {
         ("0x0805", "rsa_pss_rsae_sha384"),
         ("0x0806", "rsa_pss_rsae_sha512"),
     ];
-    let seen: Vec<(&str, &str, Option<&str>)> = found
+    let seen: Vec<(String, &str, Option<&str>)> = found
         .iter()
-        .map(|s| (s.code.as_str(), s.name.as_str(), s.key_type.as_deref()))
+        .map(|s| (hex(s.code), s.name.as_str(), s.key_type.as_deref()))
         .collect();
-    let expected: Vec<(&str, &str, Option<&str>)> =
-        rsae.iter().map(|(c, n)| (*c, *n, Some("RSA"))).collect();
+    let expected: Vec<(String, &str, Option<&str>)> = rsae
+        .iter()
+        .map(|(c, n)| (c.to_string(), *n, Some("RSA")))
+        .collect();
     assert_eq!(seen, expected);
     assert!(found.iter().all(|s| s.protocol == Tls13));
     // One handshake per scheme, plus the refusal that ends the walk.

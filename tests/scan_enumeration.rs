@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tlsposture::lab::{seed_listeners, CertKinds, Lab, ListenerSpec};
+use tlsposture::observe::{GroupResult, GroupVia, SignatureResult};
 use tlsposture::probe::ProbeTimeouts;
-use tlsposture::report::model::{GroupResult, SignatureResult};
 use tlsposture::scan::{
     enumerate_groups, enumerate_suites, enumerate_tls12_signatures, scan_protocols, Prober,
     SuiteScan,
@@ -37,7 +37,7 @@ impl Enumeration {
             .suites
             .iter()
             .filter(|s| s.protocol == version)
-            .map(|s| s.code.clone())
+            .map(|s| tlsposture::observe::code::suite::hex(s.code))
             .collect()
     }
 
@@ -241,9 +241,9 @@ fn envoy_default_listener() {
     assert_eq!(e.groups(Tls12), ENVOY_TLS12_GROUPS);
     assert!(e.groups.iter().all(|g| g.via
         == if g.protocol == Tls13 {
-            "hello_retry_request"
+            GroupVia::HelloRetryRequest
         } else {
-            "server_key_exchange"
+            GroupVia::ServerKeyExchange
         }));
     // TLS 1.3 suites come from HelloRetryRequests naming the preferred group.
     for s in e.suites.suites.iter().filter(|s| s.protocol == Tls13) {

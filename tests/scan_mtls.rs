@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use tlsposture::observe::{MtlsOutcome, MtlsProbe, MtlsResult, TargetObservation};
 use tlsposture::probe::ProbeTimeouts;
-use tlsposture::report::model::{MtlsProbe, MtlsResult, TargetReport};
 use tlsposture::scan::{self, Checks, Prober, ScanOptions};
 use tlsposture::target::TargetSpec;
 use tlsposture::tls_client::{self, ExchangeEnd, HandshakeOptions};
@@ -46,7 +46,7 @@ fn probe<'a>(result: &'a MtlsResult, identity: &str) -> &'a MtlsProbe {
     result
         .probes
         .iter()
-        .find(|p| p.identity == identity)
+        .find(|p| p.identity.name() == identity)
         .unwrap_or_else(|| panic!("no {identity} probe: {result:#?}"))
 }
 
@@ -60,7 +60,7 @@ fn optional(version_flag: &str) -> OpensslServer {
 
 fn assert_unknown_ca_refused(result: &MtlsResult, version: ProtocolVersion) {
     let p = probe(result, "unknown-ca");
-    assert_eq!(p.outcome, "refused", "{result:#?}");
+    assert_eq!(p.outcome, MtlsOutcome::Refused, "{result:#?}");
     assert_eq!(p.protocol, Some(version), "{result:#?}");
     assert!(p.evidence.contains("certificate sent"), "{result:#?}");
     // OpenSSL 3 with -verify_return_error: unknown_ca (48).
@@ -75,7 +75,7 @@ fn required_tls12_refuses_during_the_handshake() {
     assert_eq!(result.client_cert_requested, Some(true));
     assert_eq!(result.acceptable_ca_names, vec![LAB_CA.to_owned()]);
     let none = probe(&result, "none");
-    assert_eq!(none.outcome, "refused");
+    assert_eq!(none.outcome, MtlsOutcome::Refused);
     assert_eq!(none.protocol, Some(Tls12));
     assert_eq!(none.http_status, None);
     assert!(
@@ -95,7 +95,7 @@ fn required_tls13_refuses_after_the_handshake() {
     assert_eq!(result.client_cert_requested, Some(true));
     assert!(result.acceptable_ca_names.iter().any(|n| n == LAB_CA));
     let none = probe(&result, "none");
-    assert_eq!(none.outcome, "refused");
+    assert_eq!(none.outcome, MtlsOutcome::Refused);
     assert_eq!(none.protocol, Some(Tls13));
     assert!(
         none.evidence
@@ -157,7 +157,7 @@ fn optional_serves_without_a_certificate_in_both_versions() {
         assert_eq!(result.client_cert_requested, Some(true), "{result:#?}");
         assert_eq!(result.acceptable_ca_names, vec![LAB_CA.to_owned()]);
         let none = probe(&result, "none");
-        assert_eq!(none.outcome, "accepted", "{result:#?}");
+        assert_eq!(none.outcome, MtlsOutcome::Accepted, "{result:#?}");
         assert_eq!(none.protocol, Some(version));
         // s_server -www answers `HTTP/1.0 200 ok`.
         assert_eq!(none.http_status, Some(200), "{result:#?}");
@@ -176,7 +176,7 @@ fn no_client_auth_is_not_requested_and_takes_one_handshake() {
         assert_eq!(result.client_cert_requested, Some(false), "{result:#?}");
         assert!(result.acceptable_ca_names.is_empty());
         assert_eq!(result.probes.len(), 1, "no unknown-CA probe: {result:#?}");
-        assert_eq!(result.probes[0].outcome, "accepted");
+        assert_eq!(result.probes[0].outcome, MtlsOutcome::Accepted);
         assert_eq!(result.probes[0].http_status, Some(200));
         assert!(result.probes[0]
             .evidence
@@ -200,12 +200,16 @@ fn legacy_only_server_is_unknown_with_the_reason() {
     assert_eq!(result.client_cert_required, None, "{result:#?}");
     assert_eq!(result.client_cert_requested, None);
     assert_eq!(result.probes.len(), 1);
-    assert_eq!(result.probes[0].outcome, "refused", "{result:#?}");
+    assert_eq!(
+        result.probes[0].outcome,
+        MtlsOutcome::Refused,
+        "{result:#?}"
+    );
     assert!(result.evidence.starts_with("unknown"), "{result:#?}");
     assert_eq!(handshakes, 1);
 }
 
-fn full_scan(addr: SocketAddr) -> TargetReport {
+fn full_scan(addr: SocketAddr) -> TargetObservation {
     let spec = TargetSpec::parse(&addr.to_string()).expect("target");
     let options = ScanOptions {
         timeouts: timeouts(),
@@ -227,19 +231,15 @@ fn other_checks_work_against_a_server_requiring_a_certificate() {
             OpensslServer::start_with_client_auth(ClientVerify::Required, &[flag, "-alpn", "h2"])
                 .addr(),
         );
-        let offered = |t: &TargetReport| {
+        let offered = |t: &TargetObservation| {
             t.protocols
                 .iter()
                 .map(|p| (p.version, p.offered))
                 .collect::<Vec<_>>()
         };
         assert_eq!(offered(&mutual), offered(&plain), "{flag}");
-        let codes = |t: &TargetReport| {
-            t.cipher_suites
-                .iter()
-                .map(|s| s.code.clone())
-                .collect::<Vec<_>>()
-        };
+        let codes =
+            |t: &TargetObservation| t.cipher_suites.iter().map(|s| s.code).collect::<Vec<_>>();
         assert!(!codes(&mutual).is_empty(), "{flag}");
         assert_eq!(codes(&mutual), codes(&plain), "{flag}");
         assert_eq!(mutual.groups, plain.groups, "{flag}");

@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
-use crate::report::model::CertificateInfo;
+use crate::observe::CertificateInfo;
 
 /// Why a certificate or CA file could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,8 @@ use super::effective::{
 };
 use super::model::*;
 use super::parse::node::closest;
+use crate::finding::Severity;
 use crate::registry::{self, Strength};
-use crate::report::model::Severity;
 use crate::wire::ProtocolVersion;
 
 /// One problem in a declared policy, pointing at the line to change.

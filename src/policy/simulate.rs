@@ -149,12 +149,6 @@ fn iana(code: u16) -> String {
         .unwrap_or_else(|| format!("0x{code:04X}"))
 }
 
-fn group_name(code: u16) -> String {
-    registry::named_group(code)
-        .map(|g| g.name.clone())
-        .unwrap_or_else(|| format!("0x{code:04X}"))
-}
-
 /// The first server group the client also supports (server preference).
 fn shared_group(server: &[u16], client: &[u16]) -> Option<u16> {
     server.iter().copied().find(|g| client.contains(g))
@@ -246,7 +240,7 @@ fn tls13(client: &SimClient, exp: &Expectation, certs: CertKeyTypes) -> SimOutco
         connected: true,
         protocol: Some(ProtocolVersion::Tls13),
         cipher: Some(iana(suite)),
-        group: Some(group_name(group)),
+        group: Some(registry::group_name(group)),
         hello_retry: !client.key_shares.contains(&group),
         reason: None,
     }
@@ -300,7 +294,11 @@ fn tls12_or_older(
         connected: true,
         protocol: Some(version),
         cipher: Some(iana(code)),
-        group: if ecdhe { group.map(group_name) } else { None },
+        group: if ecdhe {
+            group.map(registry::group_name)
+        } else {
+            None
+        },
         hello_retry: false,
         reason: None,
     }

@@ -87,6 +87,12 @@ pub fn named_group(code: u16) -> Option<&'static NamedGroup> {
     super::find_by_code(named_groups(), code, |g| g.code)
 }
 
+/// The group's registry name (`x25519`, `X25519MLKEM768`), or its code as
+/// `0x0A0A` for one the registry does not know (GREASE, private use).
+pub fn group_name(code: u16) -> String {
+    named_group(code).map_or_else(|| format!("0x{code:04X}"), |g| g.name.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ pub use cipher_suite::{
     cipher_suite, cipher_suite_by_name, cipher_suites, is_scsv, suites_for, CipherSuite,
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV,
 };
-pub use group::{named_group, named_groups, GroupKind, NamedGroup};
+pub use group::{group_name, named_group, named_groups, GroupKind, NamedGroup};
 pub use signature::{signature_scheme, signature_schemes, SignatureScheme};
 pub use sslv2::{sslv2_cipher_kind, sslv2_cipher_kinds, Sslv2CipherKind};
 pub use strength::Strength;

@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::model::{MtlsResult, ProtocolResult, Report, Severity, TargetReport};
+use super::model::{
+    AuthzProbe, CertRequest, MtlsResult, ProbeVerdict, ProtocolResult, RedirectProbe, Report,
+    Severity, TargetReport,
+};
 use crate::registry::Strength;
 use crate::wire::ProtocolVersion;
 
@@ -41,8 +44,8 @@ pub fn render(report: &Report, style: Style) -> String {
 /// One target: header, protocol table, findings, statistics.
 pub fn render_target(target: &TargetReport, style: Style) -> String {
     let mut out = String::new();
-    let ip = target
-        .ip
+    let ip = target.ip.map(|ip| ip.to_string());
+    let ip = ip
         .as_deref()
         .filter(|ip| {
             !target.address.starts_with(ip) && !target.address.contains(&format!("[{ip}]"))
@@ -126,7 +129,7 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
             };
             table.add_row(vec![
                 Cell::new(s.protocol.name()),
-                Cell::new(&s.code),
+                Cell::new(crate::observe::code::suite::hex(s.code)),
                 Cell::new(s.openssl.as_deref().unwrap_or("-")),
                 Cell::new(&s.iana),
                 strength,
@@ -216,8 +219,8 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
             ],
         );
         for c in &target.certificates {
-            let request = match (&c.sni, c.request.as_str()) {
-                (_, "none") => "no SNI".to_string(),
+            let request = match (&c.sni, c.request) {
+                (_, CertRequest::None) => "no SNI".to_string(),
                 (Some(n), _) => n.clone(),
                 (None, r) => r.to_string(),
             };
@@ -272,26 +275,20 @@ fn render_redirects(out: &mut String, target: &TargetReport, style: Style) {
         return;
     }
     out.push_str("Plain HTTP (httpsRedirect)\n");
-    for p in &target.redirects {
+    for RedirectProbe { request: p, judged } in &target.redirects {
         let observed = match (p.status, &p.location) {
             (Some(status), Some(location)) => format!("{status} location: {location}"),
             (Some(status), None) => status.to_string(),
             (None, _) => p.evidence.clone(),
-        };
-        let color = match p.verdict.as_str() {
-            "pass" => Color::Green,
-            "fail" => Color::Red,
-            "note" => Color::Reset,
-            _ => Color::Yellow,
         };
         let _ = writeln!(
             out,
             "  GET http://{}{} → {observed}  expected {}  {} ({})",
             p.host,
             p.path,
-            p.expected,
-            paint(&p.verdict, color, style),
-            p.declared_at
+            judged.expected,
+            paint(judged.verdict.name(), verdict_color(judged.verdict), style),
+            judged.declared_at
         );
     }
 }
@@ -304,14 +301,14 @@ fn render_authorization(out: &mut String, target: &TargetReport, style: Style) {
     if probes.is_empty() && target.authorization_notes.is_empty() {
         return;
     }
-    let count = |v: &str| probes.iter().filter(|p| p.verdict == v).count();
+    let count = |v: ProbeVerdict| probes.iter().filter(|p| p.verdict == v).count();
     let _ = writeln!(
         out,
         "mTLS and authorization: {} requests, {} pass, {} fail, {} inconclusive",
         probes.len(),
-        count("pass"),
-        count("fail"),
-        count("error")
+        count(ProbeVerdict::Pass),
+        count(ProbeVerdict::Fail),
+        count(ProbeVerdict::Error)
     );
     if !probes.is_empty() {
         let mut table = listing(
@@ -320,31 +317,32 @@ fn render_authorization(out: &mut String, target: &TargetReport, style: Style) {
                 "identity", "request", "expected", "observed", "verdict", "rule",
             ],
         );
-        for p in probes {
+        for AuthzProbe {
+            request: p,
+            verdict,
+        } in probes
+        {
             let observed = match p.status {
                 Some(status) => status.to_string(),
-                None => p.outcome.clone(),
-            };
-            let color = match p.verdict.as_str() {
-                "pass" => Color::Green,
-                "fail" => Color::Red,
-                _ => Color::Yellow,
+                None => p.outcome.to_string(),
             };
             table.add_row(vec![
                 Cell::new(match &p.token {
                     Some(token) => format!("{} jwt:{token}", p.identity),
-                    None => p.identity.clone(),
+                    None => p.identity.to_string(),
                 }),
                 Cell::new(format!("{} {}{}", p.method, p.host, p.path)),
-                Cell::new(&p.expected),
+                Cell::new(p.expected.name()),
                 Cell::new(observed),
-                Cell::new(paint(&p.verdict, color, style)),
+                Cell::new(paint(verdict.name(), verdict_color(*verdict), style)),
                 Cell::new(format!("{} ({})", p.rule, p.declared_at)),
             ]);
         }
         out.push_str(&table.trim_fmt());
         out.push('\n');
-        for p in probes.iter().filter(|p| p.verdict != "pass") {
+        for AuthzProbe { request: p, .. } in
+            probes.iter().filter(|p| p.verdict != ProbeVerdict::Pass)
+        {
             let _ = writeln!(
                 out,
                 "  {} {} {}{}: {}",
@@ -560,6 +558,15 @@ fn verdict_text(p: &ProtocolResult) -> (&'static str, Color) {
     }
 }
 
+fn verdict_color(verdict: ProbeVerdict) -> Color {
+    match verdict {
+        ProbeVerdict::Pass => Color::Green,
+        ProbeVerdict::Fail => Color::Red,
+        ProbeVerdict::Note => Color::Reset,
+        ProbeVerdict::Error => Color::Yellow,
+    }
+}
+
 fn severity_color(severity: Severity) -> Color {
     match severity {
         Severity::Critical | Severity::High => Color::Red,
@@ -600,46 +607,20 @@ pub fn summary_line(report: &Report) -> String {
         1 => format!("1 finding: {}", detail.join(", ")),
         n => format!("{n} findings: {}", detail.join(", ")),
     };
-    let judged = report.policy.as_ref().map(|p| {
-        let mut parts = Vec::new();
-        let count = |prefix: &str| {
-            report
-                .targets
-                .iter()
-                .flat_map(|t| &t.findings)
-                .filter(|f| f.id.starts_with(prefix))
-                .count()
-        };
-        let unscanned = report.targets.iter().any(|t| t.error.is_some());
-        if !p.files.is_empty() {
-            // Authorization and identity findings are drift from the
-            // declared AuthorizationPolicy / RequestAuthentication too.
-            let drift = count("policy.") + count("authz.") + count("mtls.");
-            parts.push(if drift > 0 {
-                "drift from declared policy".to_string()
-            } else if unscanned {
-                "declared policy not verified".to_string()
-            } else {
-                "matches declared policy".to_string()
-            });
-        }
-        for b in &p.baselines {
-            let outside = report
-                .targets
-                .iter()
-                .flat_map(|t| &t.findings)
-                .any(|f| f.id.starts_with("baseline.") && f.expected["baseline"] == *b);
-            parts.push(if outside {
-                format!("outside {b}")
-            } else {
-                format!("within {b}")
-            });
-        }
-        parts.iter().map(|p| format!(" — {p}")).collect::<String>()
-    });
+    let summary = &report.summary;
+    let judged: String = summary
+        .policy
+        .map(|p| p.phrase().to_string())
+        .into_iter()
+        .chain(summary.baselines.iter().map(|b| {
+            let side = if b.within { "within" } else { "outside" };
+            format!("{side} {}", b.name)
+        }))
+        .map(|part| format!(" — {part}"))
+        .collect();
     format!(
         "{findings}{} — {} target(s), {handshakes} handshakes — exit {}",
-        judged.unwrap_or_default(),
+        judged,
         report.targets.len(),
         report.summary.exit_code
     )

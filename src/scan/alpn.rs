@@ -7,7 +7,7 @@
 
 use super::certs::full_handshake;
 use super::Prober;
-use crate::report::model::AlpnResult;
+use crate::observe::AlpnResult;
 use crate::tls_client::HandshakeOptions;
 use crate::wire::ProtocolVersion;
 

@@ -13,10 +13,10 @@ use x509_parser::extensions::GeneralName;
 
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::jwt::{self, GivenJwt};
-use super::{probe_identity, Prober, IDENTITY_NONE};
+use super::{probe_identity, Prober};
+use crate::observe::{AuthzRequest, Expected, Identity, TargetObservation};
 use crate::policy::authz::{self, Plan, ProbeIdentity};
 use crate::policy::DeclaredPolicy;
-use crate::report::model::{AuthzProbe, TargetReport};
 use crate::tls_client::{ClientIdentity, HandshakeOptions};
 
 /// A client identity to present, with its report name and the principal
@@ -118,7 +118,7 @@ pub fn plan_for(ctx: &AuthzContext<'_>, identities: &[NamedIdentity]) -> Plan {
         .collect();
     if !ctx.mutual {
         ids.push(ProbeIdentity {
-            name: IDENTITY_NONE.to_owned(),
+            name: Identity::None.name().to_owned(),
             principal: None,
         });
     }
@@ -130,13 +130,17 @@ pub fn plan_for(ctx: &AuthzContext<'_>, identities: &[NamedIdentity]) -> Plan {
 /// `target.authorization_notes`; the connections count as handshakes.
 pub async fn scan_authorization(
     prober: &Prober,
-    target: &mut TargetReport,
+    target: &mut TargetObservation,
     ctx: &AuthzContext<'_>,
     identities: &[NamedIdentity],
 ) {
     if let Some(mtls) = target.mtls.as_mut() {
-        for id in identities.iter().chain(ctx.expired) {
-            let probe = probe_identity(prober, ctx.sni, &id.name, &id.identity).await;
+        let named = identities
+            .iter()
+            .map(|id| (Identity::Named(id.name.clone()), id));
+        let expired = ctx.expired.map(|id| (Identity::Expired, id));
+        for (name, id) in named.chain(expired) {
+            let probe = probe_identity(prober, ctx.sni, name, &id.identity).await;
             mtls.probes.push(probe);
         }
     }
@@ -177,25 +181,27 @@ pub async fn scan_authorization(
 }
 
 /// The probe as observed; `verdict` stays empty for `verdict::authz`.
-fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzProbe {
+fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzRequest {
     let crate::scan::http::ReportFields {
         status,
         kind,
         body_snippet: body,
         headers,
     } = outcome.report_fields();
-    AuthzProbe {
-        identity: planned.identity.clone(),
+    AuthzRequest {
+        identity: Identity::from_name(&planned.identity),
         method: planned.method.clone(),
         path: planned.path.clone(),
         host: planned.host.clone(),
         token: None,
-        expected: planned.expected.name().to_owned(),
+        expected: match planned.expected {
+            authz::Outcome::Deny => Expected::Deny,
+            _ => Expected::Allow,
+        },
         status,
-        outcome: kind.to_owned(),
+        outcome: kind,
         body_snippet: body,
         headers,
-        verdict: String::new(),
         rule: planned.rule.clone(),
         declared_at: format!("{}:{}", planned.origin.file, planned.origin.line),
         evidence: format!("{}; observed {}", planned.because, outcome.describe()),
@@ -207,7 +213,7 @@ fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzProbe 
 /// handshake count. Nothing happens for a target that could not be
 /// scanned.
 pub async fn authorize_target(
-    target: &mut TargetReport,
+    target: &mut TargetObservation,
     ctx: &AuthzContext<'_>,
     identities: &[NamedIdentity],
     timeouts: crate::probe::ProbeTimeouts,
@@ -216,7 +222,7 @@ pub async fn authorize_target(
     if target.error.is_some() {
         return;
     }
-    let Some(ip) = target.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
+    let Some(ip) = target.ip else {
         return;
     };
     let prober = Prober::new(
@@ -231,7 +237,7 @@ pub async fn authorize_target(
 /// Without a declared policy: each identity through the mTLS probe only
 /// (when the mtls check ran), on the target's address and SNI.
 pub async fn probe_identities_target(
-    target: &mut TargetReport,
+    target: &mut TargetObservation,
     identities: &[NamedIdentity],
     timeouts: crate::probe::ProbeTimeouts,
     max_connections: usize,
@@ -239,7 +245,7 @@ pub async fn probe_identities_target(
     if target.error.is_some() || target.mtls.is_none() || identities.is_empty() {
         return;
     }
-    let Some(ip) = target.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
+    let Some(ip) = target.ip else {
         return;
     };
     let prober = Prober::new(
@@ -249,7 +255,13 @@ pub async fn probe_identities_target(
     );
     let sni = target.sni.clone();
     for id in identities {
-        let probe = probe_identity(&prober, sni.as_deref(), &id.name, &id.identity).await;
+        let probe = probe_identity(
+            &prober,
+            sni.as_deref(),
+            Identity::Named(id.name.clone()),
+            &id.identity,
+        )
+        .await;
         if let Some(mtls) = target.mtls.as_mut() {
             mtls.probes.push(probe);
         }

@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 
 use super::{hello_for, HelloSize, Prober};
 use crate::cert::{self, TrustRoots};
+use crate::observe::{CertRequest, CertificateResult};
 use crate::probe::{Outcome, StopAt};
-use crate::report::model::CertificateResult;
 use crate::tls_client::{record_handshake, HandshakeOptions, HandshakeRecord};
 use crate::wire::{ProtocolVersion, ServerMessage};
 
@@ -44,20 +44,20 @@ pub async fn scan_certificates(
     roots: &TrustRoots,
 ) -> Vec<CertificateResult> {
     let now = OffsetDateTime::now_utc();
-    let mut requests: Vec<(Option<&str>, &'static str)> = Vec::new();
+    let mut requests: Vec<(Option<&str>, CertRequest)> = Vec::new();
     for name in requested {
         if !requests.iter().any(|(n, _)| *n == Some(name.as_str())) {
-            requests.push((Some(name.as_str()), "requested"));
+            requests.push((Some(name.as_str()), CertRequest::Requested));
         }
     }
-    requests.push((None, "none"));
-    requests.push((Some(UNKNOWN_SNI), "unknown"));
+    requests.push((None, CertRequest::None));
+    requests.push((Some(UNKNOWN_SNI), CertRequest::Unknown));
 
     let tasks = requests.iter().map(|(sni, request)| async move {
-        let fetched = fetch(prober, *sni, *request == "requested", offered).await;
+        let fetched = fetch(prober, *sni, *request == CertRequest::Requested, offered).await;
         fetched
             .into_iter()
-            .map(|f| analyse(*sni, request, f, roots, now))
+            .map(|f| analyse(*sni, *request, f, roots, now))
             .collect::<Vec<_>>()
     });
     join_all(tasks).await.into_iter().flatten().collect()
@@ -212,14 +212,14 @@ async fn fetch_raw(
 
 fn analyse(
     sni: Option<&str>,
-    request: &str,
+    request: CertRequest,
     fetched: Fetched,
     roots: &TrustRoots,
     now: OffsetDateTime,
 ) -> CertificateResult {
     let mut result = CertificateResult {
         sni: sni.map(str::to_owned),
-        request: request.to_owned(),
+        request,
         refused: None,
         key_type: fetched.key_type,
         protocol: None,

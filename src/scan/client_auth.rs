@@ -23,7 +23,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
 use super::Prober;
-use crate::report::model::{MtlsProbe, MtlsResult};
+use crate::observe::{Identity, MtlsOutcome, MtlsProbe, MtlsResult};
 use crate::tls_client::{
     exchange_with_client_auth, ClientAuthExchange, ClientIdentity, ExchangeEnd, HandshakeOptions,
 };
@@ -32,10 +32,6 @@ use crate::wire::{AlertDescription, ProtocolVersion};
 /// The only identity of the unknown-CA client certificate (URI SAN):
 /// `.invalid` is reserved (RFC 2606), so no mesh can know it.
 pub const UNKNOWN_CA_SPIFFE_ID: &str = "spiffe://tlsposture.invalid/unknown-ca";
-
-/// Probe identity names, as reported.
-pub const IDENTITY_NONE: &str = "none";
-pub const IDENTITY_UNKNOWN_CA: &str = "unknown-ca";
 
 /// One or two handshakes (see the module docs) under the prober's limit,
 /// with `sni` (or the IP address) as server name and HTTP `Host`. Never
@@ -74,8 +70,8 @@ pub async fn scan_client_auth(
 
     let without = exchange(prober, &opts, None, request.as_bytes()).await;
     let (none_probe, none_exchange) = match without {
-        Ok(x) => (probe_result(IDENTITY_NONE, &x), Some(x)),
-        Err(why) => (error_probe(IDENTITY_NONE, why), None),
+        Ok(x) => (probe_result(Identity::None, &x), Some(x)),
+        Err(why) => (error_probe(Identity::None, why), None),
     };
     let mut result = classify(none_exchange.as_ref(), &none_probe);
     result.probes.push(none_probe);
@@ -84,12 +80,12 @@ pub async fn scan_client_auth(
         let probe = match unknown_ca_identity() {
             Ok(identity) => {
                 match exchange(prober, &opts, Some(&identity), request.as_bytes()).await {
-                    Ok(x) => probe_result(IDENTITY_UNKNOWN_CA, &x),
-                    Err(why) => error_probe(IDENTITY_UNKNOWN_CA, why),
+                    Ok(x) => probe_result(Identity::UnknownCa, &x),
+                    Err(why) => error_probe(Identity::UnknownCa, why),
                 }
             }
             Err(why) => error_probe(
-                IDENTITY_UNKNOWN_CA,
+                Identity::UnknownCa,
                 format!("could not generate the client certificate: {why}"),
             ),
         };
@@ -98,12 +94,12 @@ pub async fn scan_client_auth(
     result
 }
 
-/// One handshake (and request) presenting `identity`, reported under
+/// One handshake (and request) presenting `identity`, reported as
 /// `name`: a MUTUAL gateway must accept each identity its users hold.
 pub async fn probe_identity(
     prober: &Prober,
     sni: Option<&str>,
-    name: &str,
+    name: Identity,
     identity: &ClientIdentity,
 ) -> MtlsProbe {
     let opts = HandshakeOptions {
@@ -159,17 +155,17 @@ fn classify(exchange: Option<&ClientAuthExchange>, probe: &MtlsProbe) -> MtlsRes
                 .iter()
                 .map(|der| readable_name(der))
                 .collect();
-            match probe.outcome.as_str() {
-                "refused" => {
+            match probe.outcome {
+                MtlsOutcome::Refused => {
                     result.client_cert_required = Some(true);
                     result.evidence = format!("required: without a certificate: {ending}");
                 }
-                "accepted" => {
+                MtlsOutcome::Accepted => {
                     result.client_cert_required = Some(false);
                     result.evidence =
                         format!("optional: requested, but without a certificate: {ending}");
                 }
-                _ => {
+                MtlsOutcome::Error => {
                     result.evidence = format!("unknown: requested, then {ending}");
                 }
             }
@@ -189,13 +185,13 @@ fn classify(exchange: Option<&ClientAuthExchange>, probe: &MtlsProbe) -> MtlsRes
     result
 }
 
-fn probe_result(identity: &str, x: &ClientAuthExchange) -> MtlsProbe {
+fn probe_result(identity: Identity, x: &ClientAuthExchange) -> MtlsProbe {
     let protocol = x.handshake.protocol;
     let version = protocol.map(|v| v.name()).unwrap_or("version unknown");
     let mut notes: Vec<String> = Vec::new();
-    match (&x.certificate_request, identity) {
+    match (&x.certificate_request, &identity) {
         (None, _) if x.handshake_complete => notes.push("no CertificateRequest".to_owned()),
-        (Some(r), IDENTITY_NONE) => notes.push(format!(
+        (Some(r), Identity::None) => notes.push(format!(
             "CertificateRequest naming {} acceptable CA(s), no certificate sent",
             r.acceptable_issuers.len()
         )),
@@ -217,13 +213,13 @@ fn probe_result(identity: &str, x: &ClientAuthExchange) -> MtlsProbe {
     let (outcome, http_status) = match &x.end {
         ExchangeEnd::Response { first_line } => {
             notes.push(format!("answered {first_line:?} ({version})"));
-            ("accepted", http_status(first_line))
+            (MtlsOutcome::Accepted, http_status(first_line))
         }
         ExchangeEnd::ClosedCleanly => {
             notes.push(format!(
                 "closed cleanly without an answer after handshake ({version})"
             ));
-            ("accepted", None)
+            (MtlsOutcome::Accepted, None)
         }
         ExchangeEnd::Broken {
             during_handshake,
@@ -235,7 +231,7 @@ fn probe_result(identity: &str, x: &ClientAuthExchange) -> MtlsProbe {
                 AlertDescription::from_u8(*code).name(),
                 stage(*during_handshake)
             ));
-            ("refused", None)
+            (MtlsOutcome::Refused, None)
         }
         ExchangeEnd::Broken {
             during_handshake,
@@ -243,7 +239,7 @@ fn probe_result(identity: &str, x: &ClientAuthExchange) -> MtlsProbe {
             reason,
         } => {
             notes.push(format!("{reason} {} ({version})", stage(*during_handshake)));
-            ("error", None)
+            (MtlsOutcome::Error, None)
         }
         ExchangeEnd::TimedOut {
             during_handshake,
@@ -254,22 +250,22 @@ fn probe_result(identity: &str, x: &ClientAuthExchange) -> MtlsProbe {
                 limit.as_millis(),
                 stage(*during_handshake)
             ));
-            ("error", None)
+            (MtlsOutcome::Error, None)
         }
     };
     MtlsProbe {
-        identity: identity.to_owned(),
-        outcome: outcome.to_owned(),
+        identity,
+        outcome,
         protocol,
         http_status,
         evidence: notes.join("; "),
     }
 }
 
-fn error_probe(identity: &str, why: String) -> MtlsProbe {
+fn error_probe(identity: Identity, why: String) -> MtlsProbe {
     MtlsProbe {
-        identity: identity.to_owned(),
-        outcome: "error".to_owned(),
+        identity,
+        outcome: MtlsOutcome::Error,
         protocol: None,
         http_status: None,
         evidence: why,

@@ -9,15 +9,14 @@
 
 use futures::future::join_all;
 
+use crate::observe::{GroupResult, GroupVia};
 use crate::probe::StopAt;
 use crate::registry::{self, GroupKind};
-use crate::report::model::GroupResult;
 use crate::wire::ProtocolVersion;
 
 use super::removal::{
     all_groups, all_sigalgs, hello_at, raw_hello, remove_iteratively, suite_pick, Pick,
 };
-use super::suites::group_name;
 use super::Prober;
 
 /// Enumerates the groups of TLS 1.3 and TLS 1.2, when offered, concurrently.
@@ -63,9 +62,9 @@ async fn enumerate_version(
         .collect();
     let hello = |groups: &[u16]| raw_hello(version, sni, &suites, groups, &sigalgs);
     let (stop, via) = if tls13 {
-        (StopAt::ServerHello, "hello_retry_request")
+        (StopAt::ServerHello, GroupVia::HelloRetryRequest)
     } else {
-        (StopAt::FlightEnd, "server_key_exchange")
+        (StopAt::FlightEnd, GroupVia::ServerKeyExchange)
     };
     let removal = remove_iteratively(prober, candidates, stop, false, hello, |o| {
         let group = if tls13 {
@@ -82,11 +81,11 @@ async fn enumerate_version(
         .zip(1u32..)
         .map(|(pick, rank)| GroupResult {
             protocol: version,
-            code: format!("0x{:04X}", pick.code),
-            name: group_name(pick.code),
+            code: pick.code,
+            name: registry::group_name(pick.code),
             kind: registry::named_group(pick.code).map_or(GroupKind::Other, |g| g.kind),
             rank,
-            via: via.to_string(),
+            via,
         })
         .collect()
 }

@@ -16,6 +16,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::observe::HttpAnswer;
 use crate::tls_client::{alert_in, connect_for_data, ClientIdentity, HandshakeOptions};
 use crate::wire::AlertDescription;
 
@@ -63,8 +64,7 @@ pub enum HttpOutcome {
 /// An outcome as probe reports record it.
 pub struct ReportFields {
     pub status: Option<u16>,
-    /// `answered`, `refused`, `closed` or `error`.
-    pub kind: &'static str,
+    pub kind: HttpAnswer,
     pub body_snippet: Option<String>,
     /// The kept headers, lower-case names.
     pub headers: Vec<(String, String)>,
@@ -90,13 +90,13 @@ impl HttpOutcome {
                 body_snippet,
             } => (
                 Some(*status),
-                "answered",
+                HttpAnswer::Answered,
                 Some(body_snippet.clone()),
                 headers.clone(),
             ),
-            HttpOutcome::Refused { .. } => (None, "refused", None, Vec::new()),
-            HttpOutcome::Closed { .. } => (None, "closed", None, Vec::new()),
-            HttpOutcome::Failed { .. } => (None, "error", None, Vec::new()),
+            HttpOutcome::Refused { .. } => (None, HttpAnswer::Refused, None, Vec::new()),
+            HttpOutcome::Closed { .. } => (None, HttpAnswer::Closed, None, Vec::new()),
+            HttpOutcome::Failed { .. } => (None, HttpAnswer::Error, None, Vec::new()),
         };
         ReportFields {
             status,

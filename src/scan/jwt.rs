@@ -10,10 +10,10 @@ use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
 use super::authz::{workload_labels, AuthzContext, NamedIdentity};
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
-use super::{Prober, IDENTITY_NONE};
+use super::Prober;
+use crate::observe::{AuthzRequest, Expected, Identity, TargetObservation};
 use crate::policy::authz::{self as rules, ProbeIdentity};
 use crate::policy::jwt::{plan_jwt, JwtExpectation, PlannedJwtProbe, TokenKind};
-use crate::report::model::{AuthzProbe, TargetReport};
 use crate::tls_client::HandshakeOptions;
 
 /// A token given with `--jwt`: kept in memory, shown only as a
@@ -69,7 +69,7 @@ impl GivenJwt {
 /// appended to `target.authorization` (notes to `authorization_notes`).
 pub async fn scan_jwt(
     prober: &Prober,
-    target: &mut TargetReport,
+    target: &mut TargetObservation,
     ctx: &AuthzContext<'_>,
     identities: &[NamedIdentity],
 ) {
@@ -98,7 +98,7 @@ pub async fn scan_jwt(
             principal: i.principal.clone(),
         },
         None if !ctx.mutual => ProbeIdentity {
-            name: IDENTITY_NONE.to_owned(),
+            name: Identity::None.name().to_owned(),
             principal: None,
         },
         None => {
@@ -161,7 +161,7 @@ fn observed(
     planned: &PlannedJwtProbe,
     given: Option<&GivenJwt>,
     outcome: &HttpOutcome,
-) -> AuthzProbe {
+) -> AuthzRequest {
     let crate::scan::http::ReportFields {
         status,
         kind,
@@ -176,21 +176,21 @@ fn observed(
         kind => kind.name().to_owned(),
     };
     let expected = match planned.expected {
-        JwtExpectation::Reject(body) => ("reject", format!(" (401 {body:?})")),
-        JwtExpectation::Authorized(o) => (o.name(), String::new()),
+        JwtExpectation::Reject(body) => (Expected::Reject, format!(" (401 {body:?})")),
+        JwtExpectation::Authorized(rules::Outcome::Deny) => (Expected::Deny, String::new()),
+        JwtExpectation::Authorized(_) => (Expected::Allow, String::new()),
     };
-    AuthzProbe {
-        identity: planned.identity.clone(),
+    AuthzRequest {
+        identity: Identity::from_name(&planned.identity),
         method: planned.method.clone(),
         path: planned.path.clone(),
         host: planned.host.clone(),
         token: Some(token),
-        expected: expected.0.to_owned(),
+        expected: expected.0,
         status,
-        outcome: kind.to_owned(),
+        outcome: kind,
         body_snippet: body,
         headers,
-        verdict: String::new(),
         rule: planned.rule.clone(),
         declared_at: format!("{}:{}", planned.origin.file, planned.origin.line),
         evidence: format!(

@@ -2,8 +2,9 @@
 //! per-target connection limit and counts handshakes, and each scan step
 //! (`protocols`, …) turns probe outcomes into observations for the report.
 //!
-//! No rendering and no judging here: `verdict` turns observations into
-//! findings, `report` prints them.
+//! No rendering and no judging here: scans fill in `observe` types,
+//! `verdict` turns them into findings, `report` prints them. Must not
+//! import `verdict` or `report`.
 
 mod alpn;
 pub mod authz;
@@ -26,11 +27,8 @@ mod watch;
 
 pub use alpn::scan_alpn;
 pub use certs::{scan_certificates, UNKNOWN_SNI};
-pub use client_auth::{
-    probe_identity, readable_name, scan_client_auth, IDENTITY_NONE, IDENTITY_UNKNOWN_CA,
-    UNKNOWN_CA_SPIFFE_ID,
-};
-pub use clients::{apply_observations, judge as judge_client, simulate_clients};
+pub use client_auth::{probe_identity, readable_name, scan_client_auth, UNKNOWN_CA_SPIFFE_ID};
+pub use clients::{facts as client_facts, simulate_clients};
 pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use preference::{preference, tiers};
@@ -48,8 +46,8 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::observe::{Stats, TargetObservation};
 use crate::probe::{self, ConnectError, Outcome, ProbeTimeouts, StopAt};
-use crate::report::model::{Stats, TargetReport};
 use crate::target::{TargetError, TargetSpec};
 use crate::wire::ProtocolVersion;
 
@@ -242,16 +240,22 @@ impl Prober {
 pub async fn scan_target(
     spec: &TargetSpec,
     options: &ScanOptions,
-) -> Result<TargetReport, (TargetReport, ScanError)> {
+) -> Result<TargetObservation, (TargetObservation, ScanError)> {
     let started = Instant::now();
-    let mut report = TargetReport::new(spec.to_string(), spec.port, options.sni.clone());
+    let mut report = TargetObservation::new(spec.to_string(), spec.port, options.sni.clone());
     let addrs = match spec.resolve().await {
         Ok(a) => a,
         Err(e) => return Err(fail(report, started, 0, e.into())),
     };
     // The first address is what a client would try first.
-    let addr = addrs[0];
-    report.ip = Some(addr.ip().to_string());
+    let Some(&addr) = addrs.first() else {
+        let e = TargetError::Unresolvable {
+            host: spec.to_string(),
+            reason: "no address".to_owned(),
+        };
+        return Err(fail(report, started, 0, e.into()));
+    };
+    report.ip = Some(addr.ip());
     let prober = Arc::new(Prober::new(addr, options.timeouts, options.max_connections));
 
     let protocols = match scan_protocols(&prober, options.sni.as_deref()).await {
@@ -280,7 +284,7 @@ async fn run_checks(
     prober: &Prober,
     options: &ScanOptions,
     offered: &[ProtocolVersion],
-    report: &mut TargetReport,
+    report: &mut TargetObservation,
 ) {
     let checks = options.checks;
     let sni = options.sni.as_deref();
@@ -326,9 +330,8 @@ async fn run_checks(
     report.alpn = alpn;
     report.certificates = certificates.unwrap_or_default();
     report.mtls = mtls;
-    if let Some((mut sims, stats)) = simulations {
-        apply_observations(&mut sims, &profiles, report, sni);
-        report.client_simulations = sims;
+    if let Some((handshakes, stats)) = simulations {
+        report.client_handshakes = handshakes;
         report.client_simulation_stats = Some(stats);
     }
 }
@@ -343,11 +346,11 @@ async fn when<T>(enabled: bool, step: impl std::future::Future<Output = T>) -> O
 }
 
 fn fail(
-    mut report: TargetReport,
+    mut report: TargetObservation,
     started: Instant,
     handshakes: u32,
     e: ScanError,
-) -> (TargetReport, ScanError) {
+) -> (TargetObservation, ScanError) {
     report.error = Some(e.to_string());
     report.stats = stats(started, handshakes);
     (report, e)

@@ -9,8 +9,8 @@
 //! decide inside the group only, so exactly its members flip. Cutting both
 //! sequences wherever their prefixes hold the same set gives those tiers.
 
+use crate::observe::PreferenceResult;
 use crate::registry;
-use crate::report::model::PreferenceResult;
 use crate::wire::ProtocolVersion;
 
 /// Tiers of equal preference, most preferred first, each in forward order.

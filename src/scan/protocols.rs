@@ -8,9 +8,9 @@
 use futures::future::join_all;
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use crate::observe::ProtocolResult;
 use crate::probe::{ConnectError, Outcome, StopAt};
 use crate::registry;
-use crate::report::model::ProtocolResult;
 use crate::wire::{ProtocolVersion, WireError};
 
 use super::{hello_for, HelloSize, Prober, ScanError};

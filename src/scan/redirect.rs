@@ -1,15 +1,14 @@
 //! A declared plain-HTTP server: one HTTP/1.1 `GET /` over plain TCP per
 //! `Host`, with hyper (the client of [`super::http`]). The answers are
-//! observations ([`RedirectProbe`] with `expected`, `verdict` and
-//! `declared_at` left empty); `verdict::redirect` judges them against the
-//! declared `httpsRedirect`.
+//! observations ([`RedirectRequest`]); `verdict::redirect` judges them
+//! against the declared `httpsRedirect`.
 
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
 use super::http::{plain_http_exchange, HttpOutcome, HttpRequest};
-use crate::report::model::{ProtocolResult, RedirectProbe, Stats, TargetReport};
+use crate::observe::{HttpAnswer, ProtocolResult, RedirectRequest, Stats, TargetObservation};
 use crate::target::TargetSpec;
 use crate::wire::ProtocolVersion;
 
@@ -24,9 +23,9 @@ pub async fn scan_plain_http(
     spec: &TargetSpec,
     hosts: &[String],
     timeout: Duration,
-) -> TargetReport {
+) -> TargetObservation {
     let started = Instant::now();
-    let mut report = TargetReport::new(spec.to_string(), spec.port, None);
+    let mut report = TargetObservation::new(spec.to_string(), spec.port, None);
     report.protocols = ProtocolVersion::ALL
         .iter()
         .map(|&version| ProtocolResult {
@@ -38,13 +37,17 @@ pub async fn scan_plain_http(
         })
         .collect();
     let addr = match spec.resolve().await {
-        Ok(addrs) => addrs[0],
+        Ok(addrs) if !addrs.is_empty() => addrs[0],
+        Ok(_) => {
+            report.error = Some(format!("{spec} resolves to no address"));
+            return report;
+        }
         Err(e) => {
             report.error = Some(e.to_string());
             return report;
         }
     };
-    report.ip = Some(addr.ip().to_string());
+    report.ip = Some(addr.ip());
     let mut connect_errors = Vec::new();
     for host in hosts {
         let request = HttpRequest {
@@ -80,23 +83,20 @@ pub async fn scan_plain_http(
     report
 }
 
-fn observed(request: &HttpRequest, outcome: &HttpOutcome) -> RedirectProbe {
+fn observed(request: &HttpRequest, outcome: &HttpOutcome) -> RedirectRequest {
     let fields = outcome.report_fields();
     // Plain HTTP has no TLS refusal; anything but an answer or a close is
     // an error.
     let kind = match fields.kind {
-        "answered" | "closed" => fields.kind,
-        _ => "error",
+        HttpAnswer::Answered | HttpAnswer::Closed => fields.kind,
+        HttpAnswer::Refused | HttpAnswer::Error => HttpAnswer::Error,
     };
-    RedirectProbe {
+    RedirectRequest {
         host: request.host.clone(),
         path: request.path.clone(),
-        expected: String::new(),
         status: fields.status,
         location: fields.header("location").map(str::to_owned),
-        outcome: kind.to_owned(),
-        verdict: String::new(),
-        declared_at: String::new(),
+        outcome: kind,
         evidence: outcome.describe(),
     }
 }

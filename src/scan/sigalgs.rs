@@ -9,9 +9,9 @@
 
 use futures::future::join_all;
 
+use crate::observe::SignatureResult;
 use crate::probe::StopAt;
 use crate::registry;
-use crate::report::model::SignatureResult;
 use crate::wire::ProtocolVersion;
 
 use super::removal::{all_groups, all_sigalgs, raw_hello, remove_iteratively, suite_pick, Pick};
@@ -89,7 +89,7 @@ async fn enumerate_key_type(
         .into_iter()
         .map(|code| SignatureResult {
             protocol: TLS12,
-            code: format!("0x{code:04X}"),
+            code,
             name: registry::signature_scheme(code)
                 .map(|s| s.name.clone())
                 .unwrap_or_else(|| format!("0x{code:04X}")),

@@ -15,9 +15,9 @@
 
 use futures::future::join_all;
 
+use crate::observe::{PreferenceResult, SuiteResult};
 use crate::probe::{Outcome, StopAt};
 use crate::registry::{self, Strength};
-use crate::report::model::{PreferenceResult, SuiteResult};
 use crate::wire::ProtocolVersion;
 
 use super::preference::preference;
@@ -92,7 +92,7 @@ pub fn sslv2_suites(kinds: &[u32]) -> Vec<SuiteResult> {
             let kind = registry::sslv2_cipher_kind(*code);
             SuiteResult {
                 protocol: ProtocolVersion::Ssl2,
-                code: format!("0x{code:06X}"),
+                code: *code,
                 iana: kind
                     .map(|k| k.name.clone())
                     .unwrap_or_else(|| format!("SSL2_UNKNOWN_0x{code:06X}")),
@@ -209,17 +209,10 @@ async fn enumerate_version(
 fn suite_result(version: ProtocolVersion, pick: &Pick) -> Option<SuiteResult> {
     let suite = registry::cipher_suite(pick.code)?;
     Some(SuiteResult {
-        group: pick.group.map(group_name),
+        group: pick.group.map(registry::group_name),
         dh_bits: pick.dh_bits,
         ..SuiteResult::new(version, suite)
     })
-}
-
-/// The IANA name of a group, or its code for one the registry lacks.
-pub(crate) fn group_name(code: u16) -> String {
-    registry::named_group(code)
-        .map(|g| g.name.clone())
-        .unwrap_or_else(|| format!("0x{code:04X}"))
 }
 
 #[cfg(test)]
@@ -230,16 +223,16 @@ mod tests {
     fn sslv2_kinds_become_weak_or_export_suites() {
         // RC4_128_WITH_MD5, RC4_128_EXPORT40_WITH_MD5, and a kind no registry knows.
         let suites = sslv2_suites(&[0x010080, 0x020080, 0xFF0000]);
-        let seen: Vec<(&str, Strength, u16)> = suites
+        let seen: Vec<(String, Strength, u16)> = suites
             .iter()
-            .map(|s| (s.code.as_str(), s.strength, s.bits))
+            .map(|s| (crate::observe::code::suite::hex(s.code), s.strength, s.bits))
             .collect();
         assert_eq!(
             seen,
             vec![
-                ("0x010080", Strength::Weak, 128),
-                ("0x020080", Strength::Export, 40),
-                ("0xFF0000", Strength::Weak, 0),
+                ("0x010080".to_owned(), Strength::Weak, 128),
+                ("0x020080".to_owned(), Strength::Export, 40),
+                ("0xFF0000".to_owned(), Strength::Weak, 0),
             ]
         );
         assert!(suites.iter().all(|s| s.protocol == ProtocolVersion::Ssl2));

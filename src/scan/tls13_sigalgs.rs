@@ -9,8 +9,8 @@
 
 use super::certs::full_handshake;
 use super::Prober;
+use crate::observe::SignatureResult;
 use crate::registry::{signature_scheme, signature_schemes};
-use crate::report::model::SignatureResult;
 use crate::tls_client::HandshakeOptions;
 use crate::wire::ProtocolVersion;
 
@@ -46,7 +46,7 @@ pub async fn enumerate_tls13_signatures(
         remaining.retain(|c| *c != code);
         found.push(SignatureResult {
             protocol: ProtocolVersion::Tls13,
-            code: format!("0x{code:04X}"),
+            code,
             name: signature_scheme(code)
                 .map(|s| s.name.clone())
                 .unwrap_or_else(|| format!("unknown_0x{code:04X}")),

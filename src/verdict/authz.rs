@@ -12,110 +12,113 @@
 
 use serde_json::json;
 
-use crate::report::model::{AuthzProbe, Finding, Severity, TargetReport};
+use super::ProbeVerdict;
+use crate::finding::{Finding, Severity};
+use crate::observe::{
+    AuthzRequest, Expected, HttpAnswer, Identity, MtlsOutcome, TargetObservation,
+};
 
 /// Envoy's RBAC filter's body for a denied HTTP request.
 pub const RBAC_DENIED_BODY: &str = "RBAC: access denied";
 
-/// Sets each probe's verdict and adds the findings. `mutual`: the server is
-/// declared MUTUAL, so every given identity must be accepted.
-pub fn apply(target: &mut TargetReport, mutual: bool) {
+/// Each authorization request's verdict (with a note for its evidence) and
+/// the findings. `mutual`: the server requires client certificates, so
+/// every given identity must be accepted and an expired one refused.
+pub fn judge(
+    observed: &TargetObservation,
+    mutual: bool,
+) -> (Vec<(ProbeVerdict, String)>, Vec<Finding>) {
     let mut findings = Vec::new();
-    for probe in &mut target.authorization {
-        let (verdict, note) = judge_probe(probe);
-        probe.verdict = verdict.to_owned();
-        if !note.is_empty() {
-            probe.evidence.push_str(&format!("; {note}"));
+    let verdicts = observed
+        .authorization
+        .iter()
+        .map(|probe| {
+            let (verdict, note) = judge_probe(probe);
+            if verdict == ProbeVerdict::Fail {
+                findings.push(finding(probe));
+            }
+            (verdict, note)
+        })
+        .collect();
+    if let (true, Some(mtls)) = (mutual, &observed.mtls) {
+        for p in mtls
+            .probes
+            .iter()
+            .filter(|p| p.identity == Identity::Expired && p.outcome == MtlsOutcome::Accepted)
+        {
+            findings.push(Finding {
+                id: "mtls.expired_client_accepted".to_owned(),
+                severity: Severity::Critical,
+                title: "MUTUAL gateway accepts an expired client certificate from its CA"
+                    .to_owned(),
+                expected: json!("refused"),
+                observed: json!(p.outcome),
+                evidence: p.evidence.clone(),
+                remedy: "The gateway does not check client certificate validity: check the \
+                         proxy's certificate validation settings."
+                    .to_owned(),
+            });
         }
-        if verdict == "fail" {
-            findings.push(finding(probe));
+        for p in mtls
+            .probes
+            .iter()
+            .filter(|p| p.outcome == MtlsOutcome::Refused && p.identity.is_given())
+        {
+            findings.push(Finding {
+                id: "mtls.identity_refused".to_owned(),
+                severity: Severity::High,
+                title: format!(
+                    "MUTUAL gateway refuses the handshake of identity {}",
+                    p.identity
+                ),
+                expected: json!("accepted"),
+                observed: json!(p.outcome),
+                evidence: p.evidence.clone(),
+                remedy: "Check that the certificate is issued by a CA in the gateway's \
+                         credential (ca.crt), is within its validity, and carries the \
+                         clientAuth extended key usage."
+                    .to_owned(),
+            });
         }
     }
-    if mutual {
-        if let Some(mtls) = &target.mtls {
-            let expired = crate::scan::mint::IDENTITY_EXPIRED;
-            for p in mtls
-                .probes
-                .iter()
-                .filter(|p| p.identity == expired && p.outcome == "accepted")
-            {
-                findings.push(Finding {
-                    id: "mtls.expired_client_accepted".to_owned(),
-                    severity: Severity::Critical,
-                    title: "MUTUAL gateway accepts an expired client certificate from its CA"
-                        .to_owned(),
-                    expected: json!("refused"),
-                    observed: json!(p.outcome),
-                    evidence: p.evidence.clone(),
-                    remedy: "The gateway does not check client certificate validity: check the \
-                             proxy's certificate validation settings."
-                        .to_owned(),
-                });
-            }
-            for p in mtls.probes.iter().filter(|p| {
-                p.outcome == "refused"
-                    && p.identity != crate::scan::IDENTITY_NONE
-                    && p.identity != crate::scan::IDENTITY_UNKNOWN_CA
-                    && p.identity != expired
-            }) {
-                findings.push(Finding {
-                    id: "mtls.identity_refused".to_owned(),
-                    severity: Severity::High,
-                    title: format!(
-                        "MUTUAL gateway refuses the handshake of identity {}",
-                        p.identity
-                    ),
-                    expected: json!("accepted"),
-                    observed: json!(p.outcome),
-                    evidence: p.evidence.clone(),
-                    remedy: "Check that the certificate is issued by a CA in the gateway's \
-                             credential (ca.crt), is within its validity, and carries the \
-                             clientAuth extended key usage."
-                        .to_owned(),
-                });
-            }
-        }
-    }
-    target.findings.extend(findings);
-    target
-        .findings
-        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+    (verdicts, findings)
 }
 
-/// `pass` / `fail` / `error`, and a note for the evidence.
-pub fn judge_probe(probe: &AuthzProbe) -> (&'static str, String) {
-    let denied = match (probe.outcome.as_str(), probe.status) {
-        ("answered", Some(401 | 403)) => true,
-        ("answered", Some(_)) => false,
-        ("refused" | "closed", _) => true,
-        _ => return ("error", "no conclusive answer".to_owned()),
+/// The verdict on one request, and a note for the evidence.
+pub fn judge_probe(probe: &AuthzRequest) -> (ProbeVerdict, String) {
+    use ProbeVerdict::{Error, Fail, Pass};
+    let denied = match (probe.outcome, probe.status) {
+        (HttpAnswer::Answered, Some(401 | 403)) => true,
+        (HttpAnswer::Answered, Some(_)) => false,
+        (HttpAnswer::Refused | HttpAnswer::Closed, _) => true,
+        _ => return (Error, "no conclusive answer".to_owned()),
     };
     let body = probe.body_snippet.as_deref().unwrap_or_default();
-    if probe.expected == "reject" {
-        return match (denied, probe.status) {
-            (true, Some(401)) => ("pass", String::new()),
-            (true, Some(status)) => (
-                "pass",
+    match (probe.expected, denied) {
+        (Expected::Reject, true) => match probe.status {
+            Some(401) => (Pass, String::new()),
+            Some(status) => (
+                Pass,
                 format!("refused with {status}, not 401 from JWT authentication"),
             ),
-            (true, None) => ("pass", "refused by closing the connection".to_owned()),
-            (false, _) => ("fail", String::new()),
-        };
-    }
-    match (probe.expected.as_str(), denied) {
-        ("deny", true) if probe.status == Some(403) && !body.contains(RBAC_DENIED_BODY) => (
-            "pass",
-            format!("denied, though the body is not {RBAC_DENIED_BODY:?}"),
-        ),
-        ("deny", true) if probe.outcome != "answered" => {
-            ("pass", "denied by closing the connection".to_owned())
+            None => (Pass, "refused by closing the connection".to_owned()),
+        },
+        (Expected::Reject, false) => (Fail, String::new()),
+        (Expected::Deny, true) if probe.status == Some(403) && !body.contains(RBAC_DENIED_BODY) => {
+            (
+                Pass,
+                format!("denied, though the body is not {RBAC_DENIED_BODY:?}"),
+            )
         }
-        ("deny", true) | ("allow", false) => ("pass", String::new()),
-        _ => ("fail", String::new()),
+        (Expected::Deny, true) if probe.outcome != HttpAnswer::Answered => {
+            (Pass, "denied by closing the connection".to_owned())
+        }
+        (Expected::Deny, true) | (Expected::Allow, false) => (Pass, String::new()),
+        (Expected::Deny, false) | (Expected::Allow, true) => (Fail, String::new()),
     }
 }
 
-fn finding(probe: &AuthzProbe) -> Finding {
+fn finding(probe: &AuthzRequest) -> Finding {
     let request = format!("{} {}{}", probe.method, probe.host, probe.path);
     let observed = match probe.status {
         Some(s) => json!(s),
@@ -123,9 +126,9 @@ fn finding(probe: &AuthzProbe) -> Finding {
     };
     let who = match &probe.token {
         Some(token) => format!("{} with token {token}", probe.identity),
-        None => probe.identity.clone(),
+        None => probe.identity.to_string(),
     };
-    if probe.expected == "reject" {
+    if probe.expected == Expected::Reject {
         Finding {
             id: "authz.invalid_token_admitted".to_owned(),
             severity: Severity::Critical,
@@ -143,7 +146,7 @@ fn finding(probe: &AuthzProbe) -> Finding {
                 probe.rule, probe.declared_at
             ),
         }
-    } else if probe.expected == "deny" {
+    } else if probe.expected == Expected::Deny {
         Finding {
             id: "authz.wrong_client_admitted".to_owned(),
             severity: Severity::Critical,
@@ -186,19 +189,23 @@ fn finding(probe: &AuthzProbe) -> Finding {
 mod tests {
     use super::*;
 
-    fn probe(expected: &str, outcome: &str, status: Option<u16>, body: &str) -> AuthzProbe {
-        AuthzProbe {
-            identity: "test.client".into(),
+    fn probe(
+        expected: Expected,
+        outcome: HttpAnswer,
+        status: Option<u16>,
+        body: &str,
+    ) -> AuthzRequest {
+        AuthzRequest {
+            identity: Identity::Named("test.client".into()),
             method: "GET".into(),
             path: "/status/418".into(),
             host: "test.com".into(),
             token: None,
-            expected: expected.into(),
+            expected,
             status,
-            outcome: outcome.into(),
+            outcome,
             body_snippet: Some(body.into()),
             headers: Vec::new(),
-            verdict: String::new(),
             rule: "istio-system/test rules[0]".into(),
             declared_at: "authz.yaml:12".into(),
             evidence: String::new(),
@@ -207,31 +214,39 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        let v = |p: AuthzProbe| judge_probe(&p).0;
+        use Expected::{Allow, Deny, Reject};
+        use HttpAnswer::{Answered, Closed, Error, Refused};
+        let v = |p: AuthzRequest| judge_probe(&p).0;
         assert_eq!(
-            v(probe("deny", "answered", Some(403), RBAC_DENIED_BODY)),
-            "pass"
+            v(probe(Deny, Answered, Some(403), RBAC_DENIED_BODY)),
+            ProbeVerdict::Pass
         );
-        assert_eq!(v(probe("deny", "answered", Some(418), "teapot")), "fail");
-        assert_eq!(v(probe("deny", "closed", None, "")), "pass");
-        assert_eq!(v(probe("allow", "answered", Some(200), "")), "pass");
-        assert_eq!(v(probe("allow", "answered", Some(401), "")), "fail");
-        assert_eq!(v(probe("allow", "refused", None, "")), "fail");
-        assert_eq!(v(probe("allow", "error", None, "")), "error");
         assert_eq!(
-            v(probe("reject", "answered", Some(401), "Jwt is expired")),
-            "pass"
+            v(probe(Deny, Answered, Some(418), "teapot")),
+            ProbeVerdict::Fail
         );
-        assert_eq!(v(probe("reject", "answered", Some(200), "")), "fail");
+        assert_eq!(v(probe(Deny, Closed, None, "")), ProbeVerdict::Pass);
+        assert_eq!(v(probe(Allow, Answered, Some(200), "")), ProbeVerdict::Pass);
+        assert_eq!(v(probe(Allow, Answered, Some(401), "")), ProbeVerdict::Fail);
+        assert_eq!(v(probe(Allow, Refused, None, "")), ProbeVerdict::Fail);
+        assert_eq!(v(probe(Allow, Error, None, "")), ProbeVerdict::Error);
+        assert_eq!(
+            v(probe(Reject, Answered, Some(401), "Jwt is expired")),
+            ProbeVerdict::Pass
+        );
+        assert_eq!(
+            v(probe(Reject, Answered, Some(200), "")),
+            ProbeVerdict::Fail
+        );
     }
 
     #[test]
     fn wrong_client_admitted_is_critical_and_names_the_rule() {
-        let mut t = TargetReport::new("127.0.0.1:1".into(), 1, None);
-        t.authorization = vec![probe("deny", "answered", Some(200), "ok")];
-        apply(&mut t, true);
-        assert_eq!(t.authorization[0].verdict, "fail");
-        let f = &t.findings[0];
+        let mut t = TargetObservation::new("127.0.0.1:1".into(), 1, None);
+        t.authorization = vec![probe(Expected::Deny, HttpAnswer::Answered, Some(200), "ok")];
+        let (verdicts, findings) = judge(&t, true);
+        assert_eq!(verdicts[0].0, ProbeVerdict::Fail);
+        let f = &findings[0];
         assert_eq!(f.id, "authz.wrong_client_admitted");
         assert_eq!(f.severity, Severity::Critical);
         assert!(

@@ -4,21 +4,18 @@
 
 use serde_json::json;
 
+use crate::finding::{Finding, Severity};
+use crate::observe::TargetObservation;
 use crate::policy::baseline::Baseline;
 use crate::policy::TlsVersionSetting;
 use crate::registry;
-use crate::report::model::{Finding, Severity, TargetReport};
 use crate::wire::ProtocolVersion;
 
 fn istio_name(v: Option<&ProtocolVersion>) -> &'static str {
     v.map_or("TLS_AUTO", |v| TlsVersionSetting::Version(*v).istio_name())
 }
 
-fn code(text: &str) -> Option<u16> {
-    u16::from_str_radix(text.trim_start_matches("0x"), 16).ok()
-}
-
-pub fn baseline_findings(target: &TargetReport, baseline: &Baseline) -> Vec<Finding> {
+pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec<Finding> {
     let mut findings = Vec::new();
     let name = &baseline.name;
     let allowed: Vec<String> = baseline.protocols.iter().map(|v| v.to_string()).collect();
@@ -74,7 +71,7 @@ pub fn baseline_findings(target: &TargetReport, baseline: &Baseline) -> Vec<Find
             .cipher_suites
             .iter()
             .filter(|s| s.protocol == version && baseline.protocols.contains(&version))
-            .filter(|s| code(&s.code).is_some_and(|c| !list.contains(&c)))
+            .filter(|s| s.iana_code().is_some_and(|c| !list.contains(&c)))
             .map(|s| s.openssl.as_deref().unwrap_or(&s.iana))
             .collect();
         if !extra.is_empty() {
@@ -96,7 +93,7 @@ pub fn baseline_findings(target: &TargetReport, baseline: &Baseline) -> Vec<Find
     let extra_groups: Vec<String> = target
         .groups
         .iter()
-        .filter(|g| code(&g.code).is_some_and(|c| !baseline.allows_group(c)))
+        .filter(|g| !baseline.allows_group(g.code))
         .map(|g| format!("{} ({})", g.name, g.protocol))
         .collect();
     if !extra_groups.is_empty() {

@@ -2,15 +2,16 @@
 
 use serde_json::json;
 
-use crate::report::model::{CertificateResult, Finding, Severity};
+use crate::finding::{Finding, Severity};
+use crate::observe::{CertRequest, CertificateResult};
 
 /// Days before expiry at which an expiring certificate is worth a note.
 const EXPIRY_WARNING_DAYS: i64 = 30;
 
 fn who(c: &CertificateResult) -> String {
-    let name = match (&c.sni, c.request.as_str()) {
-        (_, "none") => "no SNI".to_string(),
-        (Some(n), "unknown") => format!("unknown SNI {n}"),
+    let name = match (&c.sni, c.request) {
+        (_, CertRequest::None) => "no SNI".to_string(),
+        (Some(n), CertRequest::Unknown) => format!("unknown SNI {n}"),
         (Some(n), _) => format!("SNI {n}"),
         (None, _) => "no SNI".to_string(),
     };
@@ -89,7 +90,7 @@ pub fn certificate_findings(certs: &[CertificateResult]) -> Vec<Finding> {
                 "issue a certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key",
             ));
         }
-        if c.request == "requested" && c.hostname_match == Some(false) {
+        if c.request == CertRequest::Requested && c.hostname_match == Some(false) {
             out.push(finding(
                 "cert.hostname_mismatch",
                 Severity::High,
@@ -127,7 +128,7 @@ pub fn certificate_findings(certs: &[CertificateResult]) -> Vec<Finding> {
                 "put the leaf first, then each issuer, without the root",
             ));
         }
-        if c.request == "unknown" {
+        if c.request == CertRequest::Unknown {
             out.push(finding(
                 "cert.default_served",
                 Severity::Info,

@@ -1,10 +1,18 @@
-//! Judging: observations in, findings out, and the exit code they add up
-//! to. No I/O and no rendering.
+//! Judging: observations in, one [`Judgement`] per target out, and the
+//! [`Summary`] a run adds up to (exit code, and whether the run matches its
+//! declared policy and baselines). No I/O and no rendering; `report`
+//! copies what is decided here and decides nothing itself.
+//!
+//! Every finding of a target is computed in one pass ([`judge`]) over all
+//! its observations and the expectations it is judged against, so no
+//! result depends on the order in which checks ran or were applied.
 //!
 //! Severities are the tool's contract with CI: SSLv2/SSLv3 offered is
 //! critical (DROWN, POODLE), TLS 1.0/1.1 medium (RFC 8996 deprecates them),
 //! no TLS 1.2 or 1.3 at all high, TLS 1.3 missing info; suites and
 //! certificates have their own tables in `suites` and `certificates`.
+//!
+//! Must not import `scan` or `report`.
 
 pub mod authz;
 pub mod baseline;
@@ -16,10 +24,19 @@ pub mod redirect;
 mod suites;
 
 pub use certificates::certificate_findings;
+pub use clients::ClientSimulation;
 pub use protocols::protocol_findings;
+pub use redirect::{RedirectExpected, RedirectJudgement};
 pub use suites::suite_findings;
 
-use crate::report::model::{Severity, Summary, TargetReport};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Finding, Severity, SeverityCounts};
+use crate::observe::TargetObservation;
+use crate::policy::baseline::Baseline;
+use crate::policy::effective::{Expectation, RedirectExpectation};
+use crate::policy::TlsMode;
 
 /// Exit codes of the CI contract (DESIGN.md).
 pub mod exit {
@@ -33,39 +50,223 @@ pub mod exit {
     pub const USAGE: i32 = 64;
 }
 
-/// Adds every finding the observations support to a scanned target.
-pub fn judge(target: &mut TargetReport) {
-    if target.error.is_some() {
-        return;
+/// What one target is judged against, besides the tool's own posture rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Against<'a> {
+    /// The declared TLS server the target should be.
+    pub server: Option<&'a Expectation>,
+    /// The declared plain-HTTP server the target should be (its
+    /// `httpsRedirect`); such a target is judged on its redirects alone.
+    pub redirect: Option<&'a RedirectExpectation>,
+    /// `--baseline` allow-lists.
+    pub baselines: &'a [&'static Baseline],
+    /// `--require-client` patterns.
+    pub required_clients: &'a [String],
+}
+
+/// How a probe's answer compares with what was expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeVerdict {
+    Pass,
+    Fail,
+    /// No conclusive answer (see the evidence).
+    Error,
+    /// Nothing declared to check; the answer is noted.
+    Note,
+}
+
+impl ProbeVerdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeVerdict::Pass => "pass",
+            ProbeVerdict::Fail => "fail",
+            ProbeVerdict::Error => "error",
+            ProbeVerdict::Note => "note",
+        }
     }
-    target.findings = protocol_findings(&target.protocols);
-    target
-        .findings
-        .extend(suite_findings(&target.cipher_suites));
-    target
-        .findings
-        .extend(certificate_findings(&target.certificates));
-    target
-        .findings
-        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+}
+
+impl std::fmt::Display for ProbeVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Everything decided about one target.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Judgement {
+    /// Most severe first.
+    pub findings: Vec<Finding>,
+    /// One per client handshake observed, in the same order.
+    pub client_simulations: Vec<ClientSimulation>,
+    /// One per authorization request observed, in the same order: the
+    /// verdict and a note for the evidence (empty when none).
+    pub authorization: Vec<(ProbeVerdict, String)>,
+    /// One per redirect request observed, in the same order.
+    pub redirects: Vec<RedirectJudgement>,
+    /// The target could be scanned.
+    pub scanned: bool,
+}
+
+/// Judges one target's observations against what it should be.
+pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
+    let mut judgement = Judgement {
+        scanned: observed.scanned(),
+        ..Judgement::default()
+    };
+    if let Some(exp) = against.redirect {
+        let (redirects, findings) = redirect::judge(&observed.redirects, exp);
+        judgement.redirects = redirects;
+        judgement.findings = findings;
+        Finding::sort(&mut judgement.findings);
+        return judgement;
+    }
+    judgement.client_simulations = clients::simulations(observed);
+    let mut findings = Vec::new();
+    if observed.scanned() {
+        findings.extend(protocol_findings(&observed.protocols));
+        findings.extend(suite_findings(&observed.cipher_suites));
+        findings.extend(certificate_findings(&observed.certificates));
+    }
+    if let Some(exp) = against.server {
+        let drift = policy::judge(observed, exp);
+        policy::drop_superseded(&mut findings, &drift);
+        findings.extend(drift);
+    }
+    // A given identity must get into a gateway that requires client
+    // certificates: the declared MUTUAL mode, else what the mtls probe saw.
+    let mutual = match against.server {
+        Some(exp) => exp.mode == TlsMode::Mutual,
+        None => observed
+            .mtls
+            .as_ref()
+            .is_some_and(|m| m.client_cert_required == Some(true)),
+    };
+    let (verdicts, authz_findings) = authz::judge(observed, mutual);
+    judgement.authorization = verdicts;
+    findings.extend(authz_findings);
+    if observed.scanned() {
+        for b in against.baselines {
+            findings.extend(baseline::baseline_findings(observed, b));
+        }
+        findings.extend(clients::required_findings(
+            &judgement.client_simulations,
+            against.required_clients,
+        ));
+    }
+    Finding::sort(&mut findings);
+    judgement.findings = findings;
+    judgement
+}
+
+/// Whether a finding is drift from the declared policy (the Gateway's TLS
+/// settings, its AuthorizationPolicies and RequestAuthentications, its
+/// client-certificate mode) rather than a posture note: the `policy.`,
+/// `authz.` and `mtls.` ids. `declared.*` notes are about the declaration
+/// itself and are not drift.
+pub fn is_drift(finding: &Finding) -> bool {
+    ["policy.", "authz.", "mtls."]
+        .iter()
+        .any(|prefix| finding.id.starts_with(prefix))
+}
+
+/// Whether a finding puts the target outside the baseline `name`.
+fn outside_baseline(finding: &Finding, name: &str) -> bool {
+    finding.id.starts_with("baseline.") && finding.expected["baseline"] == name
+}
+
+/// Whether the run's targets behave as declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyVerdict {
+    /// Every target scanned, no drift finding.
+    Matches,
+    /// At least one drift finding.
+    Drift,
+    /// No drift seen, but some target could not be scanned: nothing can be
+    /// vouched for.
+    NotVerified,
+}
+
+impl PolicyVerdict {
+    /// The words the terminal's closing line uses.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            PolicyVerdict::Matches => "matches declared policy",
+            PolicyVerdict::Drift => "drift from declared policy",
+            PolicyVerdict::NotVerified => "declared policy not verified",
+        }
+    }
+}
+
+/// Whether the run stays inside one `--baseline`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BaselineVerdict {
+    pub name: String,
+    /// No target offers anything the baseline does not allow.
+    pub within: bool,
+}
+
+/// What a run was judged against, for the summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Judged<'a> {
+    /// A declared policy (`--policy`) was given.
+    pub policy: bool,
+    /// The `--baseline` names.
+    pub baselines: &'a [String],
+}
+
+/// The run's closing judgement: the counts, the exit code and, when a
+/// policy or baseline was given, whether the run matches it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct Summary {
+    pub findings: SeverityCounts,
+    pub exit_code: i32,
+    /// With `--policy`: `matches`, `drift` or `not_verified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyVerdict>,
+    /// With `--baseline`: whether the run stays within each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baselines: Vec<BaselineVerdict>,
 }
 
 /// Counts findings and decides the exit code: 2 if any target could not be
 /// scanned (never reported as compliant), else 1 if any finding is at or
-/// above `fail_on`, else 0.
-pub fn summarize(targets: &[TargetReport], fail_on: Severity) -> Summary {
+/// above `fail_on`, else 0. With a policy or baselines, also whether the
+/// run matches them.
+pub fn summarize(targets: &[&Judgement], fail_on: Severity, judged: Judged<'_>) -> Summary {
     let mut summary = Summary::default();
     let mut failing = false;
-    for finding in targets.iter().flat_map(|t| &t.findings) {
+    let findings = || targets.iter().flat_map(|t| &t.findings);
+    for finding in findings() {
         summary.findings.add(finding.severity);
         failing |= finding.severity >= fail_on;
     }
-    summary.exit_code = if targets.is_empty() || targets.iter().any(|t| t.error.is_some()) {
+    let unscanned = targets.is_empty() || targets.iter().any(|t| !t.scanned);
+    summary.exit_code = if unscanned {
         exit::UNSCANNABLE
     } else if failing {
         exit::FINDINGS
     } else {
         exit::CLEAN
     };
+    if judged.policy {
+        summary.policy = Some(if findings().any(is_drift) {
+            PolicyVerdict::Drift
+        } else if unscanned {
+            PolicyVerdict::NotVerified
+        } else {
+            PolicyVerdict::Matches
+        });
+    }
+    summary.baselines = judged
+        .baselines
+        .iter()
+        .map(|name| BaselineVerdict {
+            name: name.clone(),
+            within: !findings().any(|f| outside_baseline(f, name)),
+        })
+        .collect();
     summary
 }

@@ -10,16 +10,17 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
+use crate::finding::{Finding, Severity};
+use crate::observe::{code::hex, Identity, MtlsOutcome, SuiteResult, TargetObservation};
 use crate::policy::effective::{CertKeyTypes, ClientCertExpectation, Expectation, RuleSource};
 use crate::policy::{TlsMode, TlsVersionSetting};
 use crate::registry::{self, Strength};
-use crate::report::model::{Finding, Severity, TargetReport};
 use crate::wire::ProtocolVersion;
 
 /// The certificate key types the target was seen to serve: from the
 /// certificates fetched, else from the suites' authentication; RSA when
 /// nothing tells (what a `credentialName` secret usually holds).
-pub fn observed_cert_types(target: &TargetReport) -> CertKeyTypes {
+pub fn observed_cert_types(target: &TargetObservation) -> CertKeyTypes {
     let mut types = CertKeyTypes::default();
     for cert in &target.certificates {
         match cert.chain.first().map(|c| c.key_type.as_str()) {
@@ -32,10 +33,7 @@ pub fn observed_cert_types(target: &TargetReport) -> CertKeyTypes {
         if suite.protocol == ProtocolVersion::Tls13 {
             continue;
         }
-        if let Some(s) = u16::from_str_radix(suite.code.trim_start_matches("0x"), 16)
-            .ok()
-            .and_then(registry::cipher_suite)
-        {
+        if let Some(s) = suite.registry_entry() {
             match s.auth.as_str() {
                 "RSA" => types.rsa = true,
                 "ECDSA" => types.ecdsa = true,
@@ -49,19 +47,9 @@ pub fn observed_cert_types(target: &TargetReport) -> CertKeyTypes {
     types
 }
 
-fn hex(code: u16) -> String {
-    format!("0x{code:04X}")
-}
-
 fn suite_name(code: u16) -> String {
     registry::cipher_suite(code)
         .map(|s| s.openssl.clone().unwrap_or_else(|| s.iana.clone()))
-        .unwrap_or_else(|| hex(code))
-}
-
-fn group_name(code: u16) -> String {
-    registry::named_group(code)
-        .map(|g| g.name.clone())
         .unwrap_or_else(|| hex(code))
 }
 
@@ -100,7 +88,7 @@ fn field_of(exp: &Expectation, setting: &str, yaml_field: &str) -> String {
 }
 
 /// All drift findings for one scanned target and the server it should be.
-pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding> {
+pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Finding> {
     let mut findings = Vec::new();
     if !exp.mode.terminates() {
         findings.push(Finding {
@@ -135,7 +123,7 @@ pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding>
         let unknown_ca_in = mtls
             .probes
             .iter()
-            .find(|p| p.identity == "unknown-ca" && p.outcome == "accepted");
+            .find(|p| p.identity == Identity::UnknownCa && p.outcome == MtlsOutcome::Accepted);
         if let (Some(probe), ClientCertExpectation::Required | ClientCertExpectation::Optional) =
             (unknown_ca_in, exp.client_cert)
         {
@@ -175,7 +163,7 @@ pub fn policy_findings(target: &TargetReport, exp: &Expectation) -> Vec<Finding>
 }
 
 fn protocol_drift(
-    target: &TargetReport,
+    target: &TargetObservation,
     exp: &Expectation,
     certs: CertKeyTypes,
     findings: &mut Vec<Finding>,
@@ -263,7 +251,7 @@ fn list_or_none(items: &[String]) -> String {
 }
 
 fn suite_drift(
-    target: &TargetReport,
+    target: &TargetObservation,
     exp: &Expectation,
     certs: CertKeyTypes,
     findings: &mut Vec<Finding>,
@@ -285,7 +273,7 @@ fn suite_drift(
             .cipher_suites
             .iter()
             .filter(|s| s.protocol == *version)
-            .filter_map(|s| u16::from_str_radix(s.code.trim_start_matches("0x"), 16).ok())
+            .filter_map(SuiteResult::iana_code)
             .collect();
         let expected = exp.suites_at(*version, certs);
         let extra: Vec<u16> = observed
@@ -373,7 +361,7 @@ fn suite_drift(
 }
 
 fn group_drift(
-    target: &TargetReport,
+    target: &TargetObservation,
     exp: &Expectation,
     certs: CertKeyTypes,
     findings: &mut Vec<Finding>,
@@ -391,7 +379,7 @@ fn group_drift(
             .groups
             .iter()
             .filter(|g| g.protocol == version)
-            .filter_map(|g| u16::from_str_radix(g.code.trim_start_matches("0x"), 16).ok())
+            .map(|g| g.code)
             .collect();
         if observed.is_empty() {
             // Not scanned, or the version is not offered (reported above).
@@ -407,7 +395,12 @@ fn group_drift(
             .copied()
             .filter(|c| !observed.contains(c))
             .collect();
-        let names = |codes: &[u16]| codes.iter().map(|c| group_name(*c)).collect::<Vec<_>>();
+        let names = |codes: &[u16]| {
+            codes
+                .iter()
+                .map(|c| registry::group_name(*c))
+                .collect::<Vec<_>>()
+        };
         let source = exp.source("ecdh_curves");
         let field = field_of(exp, "ecdh_curves", "ecdhCurves");
         let finding = |id: &str, severity, title: String, remedy: String| Finding {
@@ -444,16 +437,14 @@ fn group_drift(
     }
 }
 
-/// Adds the drift findings to a judged target. A declared host whose
-/// certificate does not cover it is reported once, as drift naming the
-/// credential, instead of also as the generic `cert.hostname_mismatch`.
-pub fn apply(target: &mut TargetReport, exp: &Expectation) {
+/// Every drift finding of one target against the server it should be.
+pub fn judge(target: &TargetObservation, exp: &Expectation) -> Vec<Finding> {
     if let Some(error) = &target.error {
         // Reachable, but every hello for the declared name was refused: the
         // run still cannot vouch for anything (exit 2), but the reason is a
         // declared host the gateway does not serve, not the network.
-        if let (true, Some(sni)) = (target.reachable, &target.sni) {
-            target.findings.push(Finding {
+        return match (target.reachable, &target.sni) {
+            (true, Some(sni)) => vec![Finding {
                 id: "policy.host_not_served".into(),
                 severity: Severity::High,
                 title: format!("{sni}: declared on {} but every hello is refused", exp.label()),
@@ -464,27 +455,29 @@ pub fn apply(target: &mut TargetReport, exp: &Expectation) {
                     "apply the declared Gateway (hosts at {}:{}), or check the SNI routing in front of it",
                     exp.server.file, exp.server.line
                 ),
-            });
-        }
-        return;
+            }],
+            _ => Vec::new(),
+        };
     }
-    let drift = policy_findings(target, exp);
-    let covered: Vec<serde_json::Value> = drift
+    policy_findings(target, exp)
+}
+
+/// Drops the posture findings a drift finding says better: a hostname
+/// mismatch on a declared host is `policy.certificate_hosts`, which names
+/// the declaration.
+pub fn drop_superseded(posture: &mut Vec<Finding>, drift: &[Finding]) {
+    let covered: Vec<&serde_json::Value> = drift
         .iter()
         .filter(|f| f.id == "policy.certificate_hosts")
-        .map(|f| f.expected["sni"].clone())
+        .map(|f| &f.expected["sni"])
         .collect();
-    target
-        .findings
-        .retain(|f| !(f.id == "cert.hostname_mismatch" && covered.contains(&f.expected["covers"])));
-    target.findings.extend(drift);
-    target
-        .findings
-        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+    posture.retain(|f| {
+        !(f.id == "cert.hostname_mismatch" && covered.contains(&&f.expected["covers"]))
+    });
 }
 
 /// Each exact declared host must get a certificate valid for it.
-fn host_drift(target: &TargetReport, exp: &Expectation, findings: &mut Vec<Finding>) {
+fn host_drift(target: &TargetObservation, exp: &Expectation, findings: &mut Vec<Finding>) {
     for name in exp.probe_names() {
         let Some(cert) = target
             .certificates

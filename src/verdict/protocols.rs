@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use crate::report::model::{Finding, ProtocolResult, Severity};
+use crate::finding::{Finding, Severity};
+use crate::observe::ProtocolResult;
 use crate::wire::ProtocolVersion;
 
 /// One finding per offered legacy version, plus the absence of modern ones.

@@ -5,32 +5,81 @@
 //! answer is `policy.https_redirect_unverified` (medium). Without a
 //! declared redirect the answers are noted, never judged.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::ProbeVerdict;
+use crate::finding::{Finding, Severity};
+use crate::observe::RedirectRequest;
 use crate::policy::effective::RedirectExpectation;
-use crate::report::model::{Finding, Severity, TargetReport};
 
-/// Sets each redirect probe's `expected`, `verdict` and `declared_at`, and
-/// adds the findings.
-pub fn apply(target: &mut TargetReport, exp: &RedirectExpectation) {
+/// What the declaration asks of a plain-HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RedirectExpected {
+    /// `httpsRedirect: true`: 301 or 308 with `location: https://…`.
+    #[serde(rename = "redirect to https")]
+    RedirectToHttps,
+    /// No redirect declared: any answer.
+    #[serde(rename = "any")]
+    Any,
+}
+
+impl RedirectExpected {
+    pub fn name(self) -> &'static str {
+        match self {
+            RedirectExpected::RedirectToHttps => "redirect to https",
+            RedirectExpected::Any => "any",
+        }
+    }
+}
+
+impl std::fmt::Display for RedirectExpected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// The verdict on one plain-HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RedirectJudgement {
+    pub expected: RedirectExpected,
+    /// `pass`, `fail`, `error` (no answer), or `note` (nothing declared to
+    /// check).
+    pub verdict: ProbeVerdict,
+    /// Where `httpsRedirect` (else the server) is declared (`file:line`).
+    pub declared_at: String,
+}
+
+/// Each request's verdict, and the findings.
+pub fn judge(
+    requests: &[RedirectRequest],
+    exp: &RedirectExpectation,
+) -> (Vec<RedirectJudgement>, Vec<Finding>) {
     let declared = exp.https_redirect.as_ref().unwrap_or(&exp.server);
     let declared_at = format!("{}:{}", declared.file, declared.line);
+    let judged = |expected, verdict| RedirectJudgement {
+        expected,
+        verdict,
+        declared_at: declared_at.clone(),
+    };
     let mut findings = Vec::new();
-    for probe in &mut target.redirects {
-        probe.declared_at = declared_at.clone();
+    let mut verdicts = Vec::new();
+    for probe in requests {
         let Some(redirect) = &exp.https_redirect else {
-            probe.expected = "any".to_owned();
-            probe.verdict = "note".to_owned();
+            verdicts.push(judged(RedirectExpected::Any, ProbeVerdict::Note));
             continue;
         };
-        probe.expected = "redirect to https".to_owned();
         let observed = json!({"status": probe.status, "location": probe.location});
         let evidence = format!(
             "GET http://{}{}: {}",
             probe.host, probe.path, probe.evidence
         );
         let Some(status) = probe.status else {
-            probe.verdict = "error".to_owned();
+            verdicts.push(judged(
+                RedirectExpected::RedirectToHttps,
+                ProbeVerdict::Error,
+            ));
             findings.push(Finding {
                 id: "policy.https_redirect_unverified".to_owned(),
                 severity: Severity::Medium,
@@ -47,10 +96,16 @@ pub fn apply(target: &mut TargetReport, exp: &RedirectExpectation) {
             continue;
         };
         if exp.accepts(status, probe.location.as_deref()) {
-            probe.verdict = "pass".to_owned();
+            verdicts.push(judged(
+                RedirectExpected::RedirectToHttps,
+                ProbeVerdict::Pass,
+            ));
             continue;
         }
-        probe.verdict = "fail".to_owned();
+        verdicts.push(judged(
+            RedirectExpected::RedirectToHttps,
+            ProbeVerdict::Fail,
+        ));
         findings.push(Finding {
             id: "policy.https_redirect_missing".to_owned(),
             severity: Severity::High,
@@ -76,17 +131,14 @@ pub fn apply(target: &mut TargetReport, exp: &RedirectExpectation) {
             ),
         });
     }
-    target.findings.extend(findings);
-    target
-        .findings
-        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+    (verdicts, findings)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::HttpAnswer;
     use crate::policy::Origin;
-    use crate::report::model::RedirectProbe;
 
     fn origin(line: usize) -> Origin {
         Origin {
@@ -97,25 +149,19 @@ mod tests {
         }
     }
 
-    fn target(status: Option<u16>, location: Option<&str>) -> TargetReport {
-        let mut t = TargetReport::new("127.0.0.1:80".into(), 80, None);
-        t.redirects.push(RedirectProbe {
+    fn request(status: Option<u16>, location: Option<&str>) -> Vec<RedirectRequest> {
+        vec![RedirectRequest {
             host: "test.com".into(),
             path: "/".into(),
-            expected: String::new(),
             status,
             location: location.map(str::to_owned),
             outcome: if status.is_some() {
-                "answered"
+                HttpAnswer::Answered
             } else {
-                "error"
-            }
-            .into(),
-            verdict: String::new(),
-            declared_at: String::new(),
+                HttpAnswer::Error
+            },
             evidence: "…".into(),
-        });
-        t
+        }]
     }
 
     fn exp(redirect: bool) -> RedirectExpectation {
@@ -130,30 +176,27 @@ mod tests {
 
     #[test]
     fn a_declared_redirect_must_be_a_301_to_https() {
-        let mut t = target(Some(301), Some("https://test.com/"));
-        apply(&mut t, &exp(true));
-        assert_eq!(t.redirects[0].verdict, "pass");
-        assert!(t.findings.is_empty());
+        let (v, f) = judge(&request(Some(301), Some("https://test.com/")), &exp(true));
+        assert_eq!(v[0].verdict, ProbeVerdict::Pass);
+        assert!(f.is_empty());
 
-        let mut t = target(Some(200), None);
-        apply(&mut t, &exp(true));
-        assert_eq!(t.redirects[0].verdict, "fail");
-        assert_eq!(t.redirects[0].declared_at, "gw.yaml:17");
-        assert_eq!(t.findings[0].id, "policy.https_redirect_missing");
-        assert_eq!(t.findings[0].severity, Severity::High);
-        assert!(t.findings[0].evidence.contains("GET http://test.com/"));
+        let (v, f) = judge(&request(Some(200), None), &exp(true));
+        assert_eq!(v[0].verdict, ProbeVerdict::Fail);
+        assert_eq!(v[0].declared_at, "gw.yaml:17");
+        assert_eq!(f[0].id, "policy.https_redirect_missing");
+        assert_eq!(f[0].severity, Severity::High);
+        assert!(f[0].evidence.contains("GET http://test.com/"));
 
-        let mut t = target(None, None);
-        apply(&mut t, &exp(true));
-        assert_eq!(t.findings[0].id, "policy.https_redirect_unverified");
+        let (_, f) = judge(&request(None, None), &exp(true));
+        assert_eq!(f[0].id, "policy.https_redirect_unverified");
     }
 
     #[test]
     fn without_a_declared_redirect_the_answer_is_a_note() {
-        let mut t = target(Some(200), None);
-        apply(&mut t, &exp(false));
-        assert_eq!(t.redirects[0].verdict, "note");
-        assert_eq!(t.redirects[0].declared_at, "gw.yaml:10");
-        assert!(t.findings.is_empty());
+        let (v, f) = judge(&request(Some(200), None), &exp(false));
+        assert_eq!(v[0].verdict, ProbeVerdict::Note);
+        assert_eq!(v[0].expected, RedirectExpected::Any);
+        assert_eq!(v[0].declared_at, "gw.yaml:10");
+        assert!(f.is_empty());
     }
 }

@@ -4,8 +4,9 @@
 
 use serde_json::json;
 
-use crate::registry::{self, Strength};
-use crate::report::model::{Finding, Severity, SuiteResult};
+use crate::finding::{Finding, Severity};
+use crate::observe::SuiteResult;
+use crate::registry::Strength;
 use crate::wire::ProtocolVersion;
 
 /// A weakness class: which suites it covers and how bad it is.
@@ -54,7 +55,10 @@ const CLASSES: &[Class] = &[
         matches: |s| {
             s.protocol != ProtocolVersion::Tls13
                 && s.strength >= Strength::Weak
-                && registry::cipher_suite(code_of(s)).is_some_and(|c| !c.forward_secrecy)
+                // SSLv2 cipher kinds are all RSA key transport.
+                && s
+                    .registry_entry()
+                    .map_or(s.protocol == ProtocolVersion::Ssl2, |c| !c.forward_secrecy)
         },
     },
     Class {
@@ -66,12 +70,8 @@ const CLASSES: &[Class] = &[
     },
 ];
 
-fn code_of(s: &SuiteResult) -> u16 {
-    u16::from_str_radix(s.code.trim_start_matches("0x"), 16).unwrap_or(0)
-}
-
 fn is_64bit_block(s: &SuiteResult) -> bool {
-    registry::cipher_suite(code_of(s)).is_some_and(|c| {
+    s.registry_entry().is_some_and(|c| {
         let cipher = c.cipher.to_ascii_uppercase();
         cipher.contains("3DES")
             || cipher.contains("DES-EDE")
@@ -114,7 +114,7 @@ mod tests {
     fn suite(protocol: ProtocolVersion, code: u16) -> SuiteResult {
         SuiteResult::new(
             protocol,
-            registry::cipher_suite(code).expect("registry suite"),
+            crate::registry::cipher_suite(code).expect("registry suite"),
         )
     }
 
