@@ -42,8 +42,10 @@ fn finding(
 }
 
 /// Expiry, key size, name and trust problems of every served chain, and
-/// which certificate a client gets without a known name.
-pub fn certificate_findings(certs: &[CertificateResult]) -> Vec<Finding> {
+/// which certificate a client gets without a known name. A name in
+/// `declared` is judged against its declaration instead
+/// (`policy.certificate_hosts`), so its mismatch is not repeated here.
+pub fn certificate_findings(certs: &[CertificateResult], declared: &[String]) -> Vec<Finding> {
     let mut out = Vec::new();
     for c in certs {
         let Some(leaf) = c.chain.first() else {
@@ -90,7 +92,11 @@ pub fn certificate_findings(certs: &[CertificateResult]) -> Vec<Finding> {
                 "issue a certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key",
             ));
         }
-        if c.request == CertRequest::Requested && c.hostname_match == Some(false) {
+        let judged_as_declared = c.sni.as_ref().is_some_and(|n| declared.contains(n));
+        if c.request == CertRequest::Requested
+            && c.hostname_match == Some(false)
+            && !judged_as_declared
+        {
             out.push(finding(
                 "cert.hostname_mismatch",
                 Severity::High,

@@ -107,6 +107,8 @@ pub struct Judgement {
     pub redirects: Vec<RedirectJudgement>,
     /// The target could be scanned.
     pub scanned: bool,
+    /// The `--baseline` names the target offers something outside of.
+    pub outside_baselines: Vec<String>,
 }
 
 /// Judges one target's observations against what it should be.
@@ -125,14 +127,16 @@ pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
     judgement.client_simulations = clients::simulations(observed);
     let mut findings = Vec::new();
     if observed.scanned() {
+        let declared = against
+            .server
+            .map(policy::declared_hosts)
+            .unwrap_or_default();
         findings.extend(protocol_findings(&observed.protocols));
         findings.extend(suite_findings(&observed.cipher_suites));
-        findings.extend(certificate_findings(&observed.certificates));
+        findings.extend(certificate_findings(&observed.certificates, &declared));
     }
     if let Some(exp) = against.server {
-        let drift = policy::judge(observed, exp);
-        policy::drop_superseded(&mut findings, &drift);
-        findings.extend(drift);
+        findings.extend(policy::judge(observed, exp));
     }
     // A given identity must get into a gateway that requires client
     // certificates: the declared MUTUAL mode, else what the mtls probe saw.
@@ -148,7 +152,11 @@ pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
     findings.extend(authz_findings);
     if observed.scanned() {
         for b in against.baselines {
-            findings.extend(baseline::baseline_findings(observed, b));
+            let outside = baseline::baseline_findings(observed, b);
+            if !outside.is_empty() {
+                judgement.outside_baselines.push(b.name.clone());
+            }
+            findings.extend(outside);
         }
         findings.extend(clients::required_findings(
             &judgement.client_simulations,
@@ -169,11 +177,6 @@ pub fn is_drift(finding: &Finding) -> bool {
     ["policy.", "authz.", "mtls."]
         .iter()
         .any(|prefix| finding.id.starts_with(prefix))
-}
-
-/// Whether a finding puts the target outside the baseline `name`.
-fn outside_baseline(finding: &Finding, name: &str) -> bool {
-    finding.id.starts_with("baseline.") && finding.expected["baseline"] == name
 }
 
 /// Whether the run's targets behave as declared.
@@ -265,8 +268,111 @@ pub fn summarize(targets: &[&Judgement], fail_on: Severity, judged: Judged<'_>) 
         .iter()
         .map(|name| BaselineVerdict {
             name: name.clone(),
-            within: !findings().any(|f| outside_baseline(f, name)),
+            within: !targets.iter().any(|t| t.outside_baselines.contains(name)),
         })
         .collect();
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn finding(id: &str, severity: Severity) -> Finding {
+        Finding {
+            id: id.to_owned(),
+            severity,
+            title: String::new(),
+            expected: json!(null),
+            observed: json!(null),
+            evidence: String::new(),
+            remedy: String::new(),
+        }
+    }
+
+    fn judged(findings: Vec<Finding>, scanned: bool, outside: &[&str]) -> Judgement {
+        Judgement {
+            findings,
+            scanned,
+            outside_baselines: outside.iter().map(|s| s.to_string()).collect(),
+            ..Judgement::default()
+        }
+    }
+
+    const POLICY: Judged<'static> = Judged {
+        policy: true,
+        baselines: &[],
+    };
+
+    #[test]
+    fn the_policy_verdict_is_drift_matches_or_not_verified() {
+        let posture = judged(vec![finding("suite.cbc", Severity::Low)], true, &[]);
+        let drift = judged(
+            vec![finding("authz.wrong_client_admitted", Severity::Critical)],
+            true,
+            &[],
+        );
+        let note = judged(
+            vec![finding("declared.not_terminated", Severity::Info)],
+            true,
+            &[],
+        );
+        let unscanned = judged(Vec::new(), false, &[]);
+
+        let s = summarize(&[&posture, &note], Severity::High, POLICY);
+        assert_eq!(
+            (s.policy, s.exit_code),
+            (Some(PolicyVerdict::Matches), exit::CLEAN)
+        );
+        let s = summarize(&[&posture, &drift], Severity::High, POLICY);
+        assert_eq!(
+            (s.policy, s.exit_code),
+            (Some(PolicyVerdict::Drift), exit::FINDINGS)
+        );
+        let s = summarize(&[&posture, &unscanned], Severity::High, POLICY);
+        assert_eq!(
+            (s.policy, s.exit_code),
+            (Some(PolicyVerdict::NotVerified), exit::UNSCANNABLE)
+        );
+        // Drift seen on one target outweighs another that could not be scanned.
+        let s = summarize(&[&drift, &unscanned], Severity::High, POLICY);
+        assert_eq!(s.policy, Some(PolicyVerdict::Drift));
+        // Without a policy there is no policy verdict, and none in the JSON.
+        let s = summarize(&[&drift], Severity::High, Judged::default());
+        assert_eq!(s.policy, None);
+        assert!(serde_json::to_value(&s).unwrap().get("policy").is_none());
+        assert_eq!(s.findings.critical, 1);
+    }
+
+    #[test]
+    fn each_baseline_is_within_unless_a_target_is_outside_it() {
+        let names = [
+            "mozilla-intermediate".to_owned(),
+            "mozilla-modern".to_owned(),
+        ];
+        let a = judged(Vec::new(), true, &["mozilla-modern"]);
+        let b = judged(Vec::new(), true, &[]);
+        let s = summarize(
+            &[&a, &b],
+            Severity::High,
+            Judged {
+                policy: false,
+                baselines: &names,
+            },
+        );
+        let within: Vec<(&str, bool)> = s
+            .baselines
+            .iter()
+            .map(|b| (b.name.as_str(), b.within))
+            .collect();
+        assert_eq!(
+            within,
+            [("mozilla-intermediate", true), ("mozilla-modern", false)]
+        );
+        assert_eq!(
+            summarize(&[], Severity::High, POLICY).exit_code,
+            exit::UNSCANNABLE
+        );
+    }
 }
