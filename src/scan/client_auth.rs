@@ -63,14 +63,7 @@ pub async fn scan_client_auth(
         versions,
         signature_schemes: None,
     };
-    let host = match sni {
-        Some(name) => name.to_owned(),
-        None => match prober.addr().ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        },
-    };
-    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = root_request(prober, sni);
 
     let without = exchange(prober, &opts, None, request.as_bytes()).await;
     let (none_probe, none_exchange) = match without {
@@ -110,18 +103,21 @@ pub async fn probe_identity(
         sni: sni.map(str::to_owned),
         ..HandshakeOptions::default()
     };
-    let host = match sni {
-        Some(name) => name.to_owned(),
-        None => match prober.addr().ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        },
-    };
-    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = root_request(prober, sni);
     match exchange(prober, &opts, Some(identity), request.as_bytes()).await {
         Ok(x) => probe_result(name, &x),
         Err(why) => error_probe(name, why),
     }
+}
+
+/// `GET /` with `sni` (or the address) as `Host`, closing the connection
+/// after the answer.
+fn root_request(prober: &Prober, sni: Option<&str>) -> String {
+    let host = match sni {
+        Some(name) => name.to_owned(),
+        None => crate::target::host_for_header(prober.addr().ip()),
+    };
+    format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
 }
 
 async fn exchange(
