@@ -17,7 +17,11 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tlsposture::lab::{offered_listeners, seed_listeners, Lab, LabOptions, RunningListener};
+mod common;
+#[path = "../tests/support/testssl.rs"]
+mod testssl;
+
+use tlsposture::lab::{Lab, RunningListener};
 use tlsposture::scan::{scan_target, ScanOptions};
 use tlsposture::target::TargetSpec;
 
@@ -40,29 +44,10 @@ const PEERS: &[Peer] = &[
     // tlsposture's scan steps cover.
     Peer {
         name: "testssl -p -E",
-        probe: || runs(&["testssl", "--version"]),
+        probe: || testssl::binary().is_some(),
         command: |addr, sni| {
-            let mut cmd = strings(&[
-                "testssl",
-                "--quiet",
-                "--color",
-                "0",
-                "--warnings",
-                "off",
-                "--nodns",
-                "min",
-                "-p",
-                "-E",
-            ]);
-            match sni {
-                // The URI's host becomes the SNI; --ip says where to connect.
-                Some(sni) => cmd.extend(strings(&[
-                    "--ip",
-                    &addr.ip().to_string(),
-                    &format!("{sni}:{}", addr.port()),
-                ])),
-                None => cmd.push(addr.to_string()),
-            }
+            let mut cmd = vec![testssl::binary().unwrap_or("testssl").to_owned()];
+            cmd.extend(testssl::protocols_and_suites_args(addr, sni, None));
             cmd
         },
     },
@@ -113,19 +98,8 @@ fn main() {
         println!("peers: benchmark; run it with `cargo bench --bench peers`");
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let mut listeners = seed_listeners();
-        listeners.extend(offered_listeners());
-        let lab = Lab::start(LabOptions {
-            listeners,
-            ..LabOptions::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("cannot start the lab: {e}"));
+    common::runtime().block_on(async {
+        let lab = common::start_lab().await;
 
         let available: Vec<&Peer> = PEERS.iter().filter(|p| (p.probe)()).collect();
         for peer in PEERS.iter().filter(|p| !(p.probe)()) {

@@ -1,16 +1,22 @@
 //! Benchmark: how fast tlsposture scans the lab's Envoy listeners (loopback
 //! only), per scan depth — protocols only, protocols + cipher suites (with
 //! server order), and the full "what is offered" scan (groups, signature
-//! schemes, ALPN, certificates per SNI too). Prints the handshakes each scan
-//! makes and the median and p95 wall time over repeated scans. Peers
-//! (testssl.sh, sslscan, sslyze) are compared in `benches/peers.rs`.
+//! schemes, ALPN, certificates per SNI too), plus protocols + the client
+//! simulation alone (every profile in `clients/`). Prints the handshakes
+//! each scan makes and the median and p95 wall time over repeated scans.
+//! Last, a silent peer (accepts, never answers) at a 300 ms deadline: the
+//! version probes run side by side, so it should cost about one deadline,
+//! not six. Peers (testssl.sh, sslscan, sslyze) are compared in
+//! `benches/peers.rs`.
 //!
 //! Run: `cargo bench --bench scan_speed` (release build). Under `cargo test
 //! --all-targets` it only prints a line.
 
-use std::time::Instant;
+mod common;
 
-use tlsposture::lab::{offered_listeners, seed_listeners, Lab, LabOptions};
+use std::time::{Duration, Instant};
+
+use tlsposture::probe::ProbeTimeouts;
 use tlsposture::scan::{scan_target, Checks, ScanOptions};
 use tlsposture::target::TargetSpec;
 
@@ -21,25 +27,21 @@ fn main() {
         println!("scan_speed: benchmark; run it with `cargo bench --bench scan_speed`");
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let mut listeners = seed_listeners();
-        listeners.extend(offered_listeners());
-        let lab = Lab::start(LabOptions {
-            listeners,
-            ..LabOptions::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("cannot start the lab: {e}"));
+    common::runtime().block_on(async {
+        let lab = common::start_lab().await;
         let depths = [
             ("protocols", Checks::PROTOCOLS_ONLY),
             (
                 "+suites",
                 Checks {
                     suites: true,
+                    ..Checks::PROTOCOLS_ONLY
+                },
+            ),
+            (
+                "clients",
+                Checks {
+                    clients: true,
                     ..Checks::PROTOCOLS_ONLY
                 },
             ),
@@ -68,17 +70,58 @@ fn main() {
                     times.push(started.elapsed());
                     handshakes = report.stats.handshakes;
                 }
-                times.sort();
-                println!(
-                    "{:<20} {:<10} {:>10} {:>7.1} ms {:>7.1} ms",
-                    listener.name,
-                    depth,
-                    handshakes,
-                    times[ROUNDS / 2].as_secs_f64() * 1e3,
-                    times[ROUNDS * 95 / 100].as_secs_f64() * 1e3,
-                );
+                print_row(&listener.name, depth, handshakes, times);
             }
         }
         let _ = lab.stop().await;
+        silent_peer().await;
     });
+}
+
+fn print_row(name: &str, depth: &str, handshakes: u32, mut times: Vec<Duration>) {
+    times.sort();
+    println!(
+        "{:<20} {:<10} {:>10} {:>7.1} ms {:>7.1} ms",
+        name,
+        depth,
+        handshakes,
+        times[times.len() / 2].as_secs_f64() * 1e3,
+        times[times.len() * 95 / 100].as_secs_f64() * 1e3,
+    );
+}
+
+/// A loopback peer that accepts and never answers, scanned with a 300 ms
+/// read deadline until the scan gives up (an error: nothing to report).
+async fn silent_peer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local address");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let spec = TargetSpec::parse(&addr.to_string()).unwrap();
+    let options = ScanOptions {
+        timeouts: ProbeTimeouts {
+            read: Duration::from_millis(300),
+            ..ProbeTimeouts::default()
+        },
+        ..ScanOptions::default()
+    };
+    let mut times = Vec::with_capacity(ROUNDS);
+    let mut handshakes = 0;
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let outcome = scan_target(&spec, &options).await;
+        times.push(started.elapsed());
+        handshakes = match outcome {
+            Ok(report) => report.stats.handshakes,
+            Err((report, _)) => report.stats.handshakes,
+        };
+    }
+    print_row("silent peer", "300 ms", handshakes, times);
+    holder.abort();
 }

@@ -17,6 +17,27 @@ pub enum Host {
     Name(String),
 }
 
+impl Host {
+    /// The host as an HTTP `Host` header or a URL authority carries it:
+    /// see [`host_for_header`]; a name as given.
+    pub fn for_header(&self) -> String {
+        match self {
+            Host::Ip(ip) => host_for_header(*ip),
+            Host::Name(name) => name.clone(),
+        }
+    }
+}
+
+/// `ip` as an HTTP `Host` header or a URL authority carries it: an IPv6
+/// address in brackets (RFC 3986 §3.2.2), so that its colons do not read
+/// as a port separator; IPv4 as dotted decimal.
+pub fn host_for_header(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    }
+}
+
 /// A parsed `HOST[:PORT]` argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetSpec {
@@ -150,11 +171,7 @@ impl TargetSpec {
 
 impl fmt::Display for TargetSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.host {
-            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]:{}", self.port),
-            Host::Ip(ip) => write!(f, "{ip}:{}", self.port),
-            Host::Name(n) => write!(f, "{n}:{}", self.port),
-        }
+        write!(f, "{}:{}", self.host.for_header(), self.port)
     }
 }
 
@@ -182,6 +199,19 @@ mod tests {
 
     fn ok(input: &str) -> TargetSpec {
         TargetSpec::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"))
+    }
+
+    #[test]
+    fn host_header_brackets_only_ipv6() {
+        assert_eq!(host_for_header(IpAddr::V6(Ipv6Addr::LOCALHOST)), "[::1]");
+        assert_eq!(
+            host_for_header(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            "127.0.0.1"
+        );
+        assert_eq!(Host::Name("gw.test".into()).for_header(), "gw.test");
+        let spec = TargetSpec::parse("[::1]:8443").unwrap();
+        assert_eq!(spec.host.for_header(), "[::1]");
+        assert_eq!(spec.to_string(), "[::1]:8443");
     }
 
     #[test]

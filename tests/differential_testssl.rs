@@ -34,42 +34,24 @@ struct Seen {
 }
 
 fn testssl_binary() -> &'static str {
-    for name in ["testssl", "testssl.sh"] {
-        if Process::new(name).arg("--version").output().is_ok() {
-            return name;
-        }
-    }
-    panic!(
-        "testssl.sh is needed for this test: apt-get install testssl.sh (or run scripts/setup.sh)"
-    );
+    support::testssl::binary().unwrap_or_else(|| {
+        panic!(
+            "testssl.sh is needed for this test: apt-get install testssl.sh (or run scripts/setup.sh)"
+        )
+    })
 }
 
 /// testssl.sh with `--ip` and the name as host sends that name as SNI.
 fn testssl(addr: &std::net::SocketAddr, sni: Option<&str>) -> Seen {
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("testssl.json");
+    let json_arg = json.to_str().expect("a UTF-8 temp path");
     let out = Process::new(testssl_binary())
-        .args([
-            "--quiet",
-            "--color",
-            "0",
-            "--warnings",
-            "off",
-            "--nodns",
-            "min",
-            "-p",
-            "-E",
-        ])
-        .arg("--jsonfile")
-        .arg(&json)
-        .args(match sni {
-            Some(name) => vec![
-                "--ip".to_string(),
-                addr.ip().to_string(),
-                format!("{name}:{}", addr.port()),
-            ],
-            None => vec![addr.to_string()],
-        })
+        .args(support::testssl::protocols_and_suites_args(
+            *addr,
+            sni,
+            Some(json_arg),
+        ))
         .output()
         .expect("testssl.sh runs");
     let text = std::fs::read_to_string(&json).unwrap_or_else(|e| {

@@ -136,7 +136,8 @@ fn every_cipher_openssl_knows_is_registered_with_its_name() {
     assert_agrees("openssl ciphers -V ALL", &parse_ciphers_v(&listing));
 
     // The legacy provider adds SEED (and, on builds with weak ciphers, more).
-    // Some builds ship without it; the default listing above still counts.
+    // Debian's libssl3 ships it (ossl-modules/legacy.so), so its absence is
+    // a broken install, not a build without it: fail rather than skip.
     let legacy = [
         "ciphers",
         "-V",
@@ -146,15 +147,21 @@ fn every_cipher_openssl_knows_is_registered_with_its_name() {
         "default",
         spec,
     ];
-    match openssl(&legacy) {
-        Some(listing) => assert_agrees(
-            "openssl ciphers -V (legacy provider)",
-            &parse_ciphers_v(&listing),
-        ),
-        None => {
-            eprintln!("note: this OpenSSL has no legacy provider; SEED suites not cross-checked")
-        }
-    }
+    let listing = openssl(&legacy).unwrap_or_else(|| {
+        panic!(
+            "`openssl {}` failed: OpenSSL's legacy provider (legacy.so in \
+             /usr/lib/<arch>/ossl-modules, from Debian's libssl3) is missing; \
+             apt-get install --reinstall libssl3 openssl",
+            legacy.join(" ")
+        )
+    });
+    let ciphers = parse_ciphers_v(&listing);
+    assert!(
+        ciphers.iter().any(|c| c.name.contains("SEED")),
+        "the legacy provider loaded but lists no SEED suite, so SEED is not \
+         cross-checked:\n{listing}"
+    );
+    assert_agrees("openssl ciphers -V (legacy provider)", &ciphers);
 }
 
 #[test]

@@ -21,6 +21,14 @@ fn committed_schema_matches_the_report_types() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/schema.json");
     let generated = schema_text();
     if std::env::var_os("TLSPOSTURE_BLESS").is_some() {
+        // Blessing writes what it then compares: in CI that would pass any
+        // change to the report types unreviewed.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "TLSPOSTURE_BLESS is set together with CI: refusing to rewrite \
+             reports/schema.json in CI; bless locally (without CI set) and \
+             commit the reviewed diff"
+        );
         std::fs::write(&path, &generated).expect("write reports/schema.json");
     }
     let committed = std::fs::read_to_string(&path).expect("reports/schema.json exists");

@@ -2,7 +2,8 @@
 //! ([`describe`]), whether it is valid for a name ([`hostname_matches`]),
 //! what is wrong with a chain's order or completeness ([`chain_problems`],
 //! [`missing_issuer`]) and whether it chains to trusted roots
-//! ([`verify_trust`]).
+//! ([`verify_trust`]). [`mint`] makes the client certificates the lab and
+//! the mTLS probes present.
 //!
 //! Pure: no sockets and no clock of its own — the caller passes `now`. The
 //! only file read is [`load_ca_file`], at the CLI edge. Certificates come
@@ -10,10 +11,12 @@
 //! not parse is an error value or a problem string, never a panic.
 
 mod chain;
+pub mod mint;
 mod names;
 mod trust;
 
 pub use chain::{chain_problems, missing_issuer};
+pub use mint::{mint_client_cert, ClientLeafSpec, MintError, MintedCert};
 pub use names::hostname_matches;
 pub use trust::{load_ca_file, verify_trust, TrustRoots};
 
@@ -80,7 +83,10 @@ pub fn describe(der: &[u8], now: OffsetDateTime) -> Result<CertificateInfo, Cert
     })
 }
 
-/// Upper-case hex SHA-256 of `der`: the certificate fingerprint.
+/// Upper-case hex SHA-256 of `der`: the certificate fingerprint, as the
+/// report shows it and `openssl x509 -fingerprint` prints it (without the
+/// colons). The lab's fingerprints come from here too, so a lab and a scan
+/// of it compare as plain strings.
 pub fn sha256_hex(der: &[u8]) -> String {
     hex_upper(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref())
 }
@@ -333,6 +339,15 @@ pub(crate) mod test_certs {
 mod tests {
     use super::test_certs::*;
     use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_upper_case_fips_180_vector() {
+        // FIPS 180-2 appendix B.1, in the case `openssl x509 -fingerprint` prints.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+        );
+    }
 
     #[test]
     fn describe_reads_names_key_validity_and_fingerprint() {

@@ -44,6 +44,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::jwt::{issuer_slug, IssuerFiles};
+use crate::policy::matching::{selector_matches, StringPattern};
 use crate::policy::{AuthorizationPolicyDecl, AuthzAction, AuthzRule, DeclaredPolicy};
 
 /// Envoy's filter names.
@@ -157,15 +158,6 @@ pub enum JwksSource {
     Lab { slug: String },
 }
 
-/// Whether a policy `selector` applies to a gateway with `gateway` labels:
-/// empty, or every label equal.
-pub fn selector_applies(
-    selector: &BTreeMap<String, String>,
-    gateway: &BTreeMap<String, String>,
-) -> bool {
-    selector.iter().all(|(k, v)| gateway.get(k) == Some(v))
-}
-
 /// The filters for a listener serving `declared_port`, whose Gateways have
 /// `selectors`.
 pub fn http_policy(
@@ -174,7 +166,7 @@ pub fn http_policy(
     declared_port: u16,
 ) -> HttpPolicy {
     let applies =
-        |sel: &BTreeMap<String, String>| selectors.iter().any(|g| selector_applies(sel, g));
+        |sel: &BTreeMap<String, String>| selectors.iter().any(|g| selector_matches(sel, g));
     let mut out = HttpPolicy::default();
 
     let mut slugs: Vec<(String, String)> = Vec::new();
@@ -614,18 +606,12 @@ fn string_matcher(v: &str) -> Value {
 /// Istio's `StringMatcherWithPrefix` (principals get `spiffe://`): a
 /// suffix pattern becomes the regex `<prefix>.*<suffix>`.
 fn string_matcher_with_prefix(v: &str, prefix: &str) -> Value {
-    if v == "*" {
-        json!({"safe_regex": {"regex": ".+"}})
-    } else if let Some(s) = v.strip_prefix('*') {
-        if prefix.is_empty() {
-            json!({"suffix": s})
-        } else {
-            json!({"safe_regex": {"regex": format!("{prefix}.*{s}")}})
-        }
-    } else if let Some(p) = v.strip_suffix('*') {
-        json!({"prefix": format!("{prefix}{p}")})
-    } else {
-        json!({"exact": format!("{prefix}{v}")})
+    match StringPattern::parse(v) {
+        StringPattern::Any => json!({"safe_regex": {"regex": ".+"}}),
+        StringPattern::Suffix(s) if prefix.is_empty() => json!({"suffix": s}),
+        StringPattern::Suffix(s) => json!({"safe_regex": {"regex": format!("{prefix}.*{s}")}}),
+        StringPattern::Prefix(p) => json!({"prefix": format!("{prefix}{p}")}),
+        StringPattern::Exact(e) => json!({"exact": format!("{prefix}{e}")}),
     }
 }
 
@@ -662,14 +648,13 @@ fn header_matcher(name: &str, v: &str) -> Value {
 /// suffix, `x*` prefix, `*` presence. An exact host does not match
 /// `host:port` (Istio's docs tell users to add `host:*`).
 fn host_rule(v: &str) -> Value {
-    let m = if v == "*" {
-        return json!({"header": {"name": ":authority", "present_match": true}});
-    } else if let Some(s) = v.strip_prefix('*') {
-        json!({"suffix": s, "ignore_case": true})
-    } else if let Some(p) = v.strip_suffix('*') {
-        json!({"prefix": p, "ignore_case": true})
-    } else {
-        json!({"exact": v, "ignore_case": true})
+    let m = match StringPattern::parse(v) {
+        StringPattern::Any => {
+            return json!({"header": {"name": ":authority", "present_match": true}});
+        }
+        StringPattern::Suffix(s) => json!({"suffix": s, "ignore_case": true}),
+        StringPattern::Prefix(p) => json!({"prefix": p, "ignore_case": true}),
+        StringPattern::Exact(e) => json!({"exact": e, "ignore_case": true}),
     };
     json!({"header": {"name": ":authority", "string_match": m}})
 }

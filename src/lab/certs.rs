@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256,
 };
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
+
+use crate::cert::{mint_client_cert, ClientLeafSpec, MintError};
 
 /// Why a certificate could not be made or written.
 #[derive(Debug, Error)]
@@ -70,10 +72,10 @@ pub struct CertFiles {
 }
 
 impl IssuedCert {
-    /// SHA-256 of the DER, lowercase hex without separators: the
-    /// fingerprint a scan reports for the leaf.
+    /// SHA-256 of the DER, upper-case hex without separators: the
+    /// fingerprint a scan reports for the leaf ([`crate::cert::sha256_hex`]).
     pub fn sha256_hex(&self) -> String {
-        sha256_hex(&self.cert_der)
+        crate::cert::sha256_hex(&self.cert_der)
     }
 
     /// Writes `<stem>.pem` and `<stem>.key` into `dir`.
@@ -195,35 +197,31 @@ impl LabCa {
 }
 
 /// A client certificate whose only identity is the `spiffe://` URI SAN, the
-/// way Istio's workload certificates carry it (empty subject, ECDSA P-256).
+/// way Istio's workload certificates carry it (empty subject, ECDSA P-256,
+/// clientAuth and serverAuth), valid as long as the lab's server leaves.
 ///
 /// # Errors
 /// [`CertError::NotSpiffe`] unless `spiffe_uri` starts with `spiffe://`;
 /// [`CertError::Generate`] when rcgen rejects it.
 pub fn issue_client_cert(ca: &LabCa, spiffe_uri: &str) -> Result<IssuedCert, CertError> {
-    if !spiffe_uri.starts_with("spiffe://") || spiffe_uri.len() == "spiffe://".len() {
-        return Err(CertError::NotSpiffe(spiffe_uri.to_owned()));
-    }
-    let what = || format!("client certificate for {spiffe_uri}");
-    let uri = rcgen::string::Ia5String::try_from(spiffe_uri).map_err(gen_err(what))?;
-    let mut params = CertificateParams::default();
-    params.distinguished_name = DistinguishedName::new();
-    params.subject_alt_names = vec![SanType::URI(uri)];
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ClientAuth,
-        ExtendedKeyUsagePurpose::ServerAuth,
-    ];
-    ca.sign(params, KeyKind::EcdsaP256, what)
-}
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    digest.as_ref().iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
+    let (not_before, not_after) = validity();
+    let spec = ClientLeafSpec {
+        spiffe_uri,
+        not_before,
+        not_after,
+        server_auth: true,
+    };
+    let minted = mint_client_cert(&ca.issuer, &spec).map_err(|e| match e {
+        MintError::NotSpiffe(uri) => CertError::NotSpiffe(uri),
+        MintError::Generate { what, reason } => CertError::Generate {
+            what,
+            source: reason,
+        },
+    })?;
+    Ok(IssuedCert {
+        cert_pem: minted.cert_pem,
+        key_pem: minted.key_pem,
+        cert_der: minted.cert_der,
     })
 }
 
@@ -238,9 +236,13 @@ fn name(common_name: &str) -> DistinguishedName {
 /// (days left, not yet valid) see what a freshly issued certificate looks like.
 /// The hour of back-dating absorbs clock skew between tools.
 fn set_validity(params: &mut CertificateParams) {
+    (params.not_before, params.not_after) = validity();
+}
+
+/// An hour ago to a year from now.
+fn validity() -> (OffsetDateTime, OffsetDateTime) {
     let now = OffsetDateTime::now_utc();
-    params.not_before = now - Duration::hours(1);
-    params.not_after = now + Duration::days(365);
+    (now - Duration::hours(1), now + Duration::days(365))
 }
 
 fn gen_err<W: Fn() -> String>(what: W) -> impl FnOnce(rcgen::Error) -> CertError {
@@ -273,10 +275,6 @@ mod tests {
             assert_eq!(leaf.cert_der.first(), Some(&0x30), "a DER SEQUENCE");
             assert_eq!(leaf.sha256_hex().len(), 64);
         }
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

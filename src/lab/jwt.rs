@@ -8,7 +8,8 @@
 //! the lab workdir (`jwt/<issuer-slug>/`).
 //!
 //! Signing uses aws-lc-rs directly (already in the tree for rustls and
-//! rcgen); no JWT crate is needed for ES256 compact serialisation.
+//! rcgen); no JWT crate is needed for ES256 compact serialisation. The
+//! base64 in tokens, JWKS and PEM is the `base64` crate's.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
 use thiserror::Error;
 
@@ -84,14 +89,11 @@ impl JwtSigner {
             context: format!("reading {}", files.key.display()),
             source,
         })?;
-        let b64: String = pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect::<Vec<_>>()
-            .concat();
-        let der = b64_decode(&b64).ok_or(JwtError::KeyGen)?;
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-            .map_err(|_| JwtError::KeyGen)?;
+        let der =
+            PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| JwtError::KeyGen)?;
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der.secret_pkcs8_der())
+                .map_err(|_| JwtError::KeyGen)?;
         Ok(JwtSigner {
             key,
             kid: lab_kid(&files.slug),
@@ -129,7 +131,7 @@ impl JwtSigner {
     /// [`JwtError::KeyGen`] when the key cannot be serialised.
     pub fn private_key_pem(&self) -> Result<String, JwtError> {
         let der = self.key.to_pkcs8v1().map_err(|_| JwtError::KeyGen)?;
-        let b64 = b64(der.as_ref(), STD, true);
+        let b64 = STANDARD.encode(der.as_ref());
         let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
         for line in b64.as_bytes().chunks(64) {
             pem.push_str(&String::from_utf8_lossy(line));
@@ -268,27 +270,6 @@ fn lab_kid(slug: &str) -> String {
     format!("lab-{slug}")
 }
 
-/// Standard base64 (padding and whitespace ignored); `None` on anything
-/// else.
-fn b64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut bits, mut n) = (0u32, 0u32);
-    for c in text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        let v = STD.iter().position(|&a| a == c)? as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    Some(out)
-}
-
 fn io_err(path: &Path, source: io::Error) -> JwtError {
     JwtError::Io {
         context: format!("writing {}", path.display()),
@@ -296,33 +277,9 @@ fn io_err(path: &Path, source: io::Error) -> JwtError {
     }
 }
 
-const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /// Base64url without padding (RFC 7515 §2).
 pub fn b64url(bytes: &[u8]) -> String {
-    b64(bytes, URL, false)
-}
-
-fn b64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..4 {
-            if i < chars {
-                out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else if pad {
-                out.push('=');
-            }
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]
@@ -330,19 +287,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-        ];
-        for (plain, encoded) in cases {
-            assert_eq!(b64(plain.as_bytes(), STD, true), encoded);
-            assert_eq!(b64url(plain.as_bytes()), encoded.trim_end_matches('='));
-        }
+    fn jws_base64_is_url_safe_and_unpadded() {
+        // 0xfb 0xff uses both URL-alphabet characters and needs padding in
+        // standard base64 ("+/8="): RFC 7515 §2 wants "-_8".
         assert_eq!(b64url(&[0xfb, 0xff]), "-_8");
     }
 
@@ -383,8 +330,6 @@ mod tests {
             jwks,
             "same key as the JWKS Envoy verifies with"
         );
-        assert_eq!(b64_decode("Zm9vYmE=").unwrap(), b"fooba");
-        assert!(b64_decode("Zm9v!").is_none());
     }
 
     #[test]
@@ -401,19 +346,6 @@ mod tests {
     }
 
     fn decode_url(text: &str) -> Vec<u8> {
-        let mut bits = 0u32;
-        let mut n = 0;
-        let mut out = Vec::new();
-        for c in text.bytes() {
-            let v = URL.iter().position(|&a| a == c).unwrap() as u32;
-            bits = (bits << 6) | v;
-            n += 6;
-            if n >= 8 {
-                n -= 8;
-                out.push((bits >> n) as u8);
-                bits &= (1 << n) - 1;
-            }
-        }
-        out
+        URL_SAFE_NO_PAD.decode(text).unwrap()
     }
 }

@@ -36,7 +36,7 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 pub use authz::{HttpPolicy, JwksSource, JwtProvider, RbacAction, RbacFilter, RbacRule};
-pub use certs::{issue_client_cert, sha256_hex, CertError, CertFiles, IssuedCert, KeyKind, LabCa};
+pub use certs::{issue_client_cert, CertError, CertFiles, IssuedCert, KeyKind, LabCa};
 pub use config::{
     offered_listeners, seed_listeners, CertKinds, ClientAuth, ConfigError, HostChain, ListenerSpec,
     PlainHttp,
@@ -233,7 +233,7 @@ pub struct ServedCert {
     pub cert_pem: String,
     /// The leaf as sent in the Certificate message.
     pub der: Vec<u8>,
-    /// SHA-256 of `der`, lowercase hex.
+    /// SHA-256 of `der`, upper-case hex ([`crate::cert::sha256_hex`]).
     pub sha256: String,
     /// The SDS secret Envoy knows it by.
     pub secret: String,

@@ -148,10 +148,7 @@ pub fn rule_origin(policies: &[&AuthorizationPolicyDecl], r: RuleRef) -> Origin 
 /// (Namespaces are not compared: the Gateway's namespace is not the
 /// gateway workload's, and a root-namespace policy applies everywhere.)
 pub fn applies_to(policy: &AuthorizationPolicyDecl, labels: &BTreeMap<String, String>) -> bool {
-    policy
-        .selector
-        .iter()
-        .all(|(k, v)| labels.get(k) == Some(v))
+    super::matching::selector_matches(&policy.selector, labels)
 }
 
 /// Decides `request` under `policies` (those that apply to the workload).
@@ -355,18 +352,7 @@ fn operation_matches(o: &AuthzOperation, request: &Request<'_>) -> Match {
 /// Istio's string match: exact, `*` (present, any value), `prefix*`,
 /// `*suffix`. An absent value matches nothing.
 pub fn value_matches(pattern: &str, value: Option<&str>) -> bool {
-    let Some(value) = value else {
-        return false;
-    };
-    if pattern == "*" {
-        true
-    } else if let Some(suffix) = pattern.strip_prefix('*') {
-        value.ends_with(suffix)
-    } else if let Some(prefix) = pattern.strip_suffix('*') {
-        value.starts_with(prefix)
-    } else {
-        value == pattern
-    }
+    value.is_some_and(|v| super::matching::StringPattern::parse(pattern).matches(v))
 }
 
 fn any_value(patterns: &[String], value: Option<&str>) -> bool {

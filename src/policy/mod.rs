@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod effective;
 pub mod jwt;
 pub mod lint;
+pub mod matching;
 pub mod model;
 mod parse;
 pub mod simulate;

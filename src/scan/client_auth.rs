@@ -15,8 +15,8 @@
 use std::sync::OnceLock;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::FromDer;
@@ -59,14 +59,7 @@ pub async fn scan_client_auth(
         versions,
         signature_schemes: None,
     };
-    let host = match sni {
-        Some(name) => name.to_owned(),
-        None => match prober.addr().ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        },
-    };
-    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = root_request(prober, sni);
 
     let without = exchange(prober, &opts, None, request.as_bytes()).await;
     let (none_probe, none_exchange) = match without {
@@ -106,18 +99,21 @@ pub async fn probe_identity(
         sni: sni.map(str::to_owned),
         ..HandshakeOptions::default()
     };
-    let host = match sni {
-        Some(name) => name.to_owned(),
-        None => match prober.addr().ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        },
-    };
-    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = root_request(prober, sni);
     match exchange(prober, &opts, Some(identity), request.as_bytes()).await {
         Ok(x) => probe_result(name, &x),
         Err(why) => error_probe(name, why),
     }
+}
+
+/// `GET /` with `sni` (or the address) as `Host`, closing the connection
+/// after the answer.
+fn root_request(prober: &Prober, sni: Option<&str>) -> String {
+    let host = match sni {
+        Some(name) => name.to_owned(),
+        None => crate::target::host_for_header(prober.addr().ip()),
+    };
+    format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
 }
 
 async fn exchange(
@@ -325,19 +321,14 @@ fn generate_unknown_ca() -> Result<ClientIdentity, String> {
     ca.self_signed(&ca_key).map_err(err)?;
     let issuer = Issuer::new(ca, ca_key);
 
-    let uri = rcgen::string::Ia5String::try_from(UNKNOWN_CA_SPIFFE_ID).map_err(err)?;
-    let mut leaf = CertificateParams::default();
-    leaf.distinguished_name = DistinguishedName::new();
-    leaf.subject_alt_names = vec![SanType::URI(uri)];
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    leaf.use_authority_key_identifier_extension = true;
-    leaf.not_before = now - Duration::hours(1);
-    leaf.not_after = now + Duration::days(7);
-    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
-    let cert = leaf.signed_by(&leaf_key, &issuer).map_err(err)?;
-    ClientIdentity::from_der(vec![cert.der().to_vec()], leaf_key.serialize_der())
-        .map_err(|e| e.to_string())
+    let leaf = crate::cert::ClientLeafSpec {
+        spiffe_uri: UNKNOWN_CA_SPIFFE_ID,
+        not_before: now - Duration::hours(1),
+        not_after: now + Duration::days(7),
+        server_auth: false,
+    };
+    let minted = crate::cert::mint_client_cert(&issuer, &leaf).map_err(|e| e.to_string())?;
+    ClientIdentity::from_der(vec![minted.cert_der], minted.key_der).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -4,13 +4,11 @@
 //! at the TLS level, and be the "other" client of every authorization
 //! rule). Kept in memory only.
 
-use rcgen::{
-    CertificateParams, DistinguishedName, ExtendedKeyUsagePurpose, Issuer, KeyPair,
-    KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
-};
+use rcgen::{Issuer, KeyPair};
 use time::{Duration, OffsetDateTime};
 
 use super::authz::NamedIdentity;
+use crate::cert::{mint_client_cert, ClientLeafSpec};
 use crate::tls_client::ClientIdentity;
 
 /// The report name of the expired certificate's probe.
@@ -70,19 +68,12 @@ fn leaf(
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<ClientIdentity, String> {
-    let err = |e: rcgen::Error| e.to_string();
-    let mut params = CertificateParams::default();
-    params.distinguished_name = DistinguishedName::new();
-    params.subject_alt_names = vec![SanType::URI(
-        rcgen::string::Ia5String::try_from(uri).map_err(err)?,
-    )];
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    params.use_authority_key_identifier_extension = true;
-    params.not_before = not_before;
-    params.not_after = not_after;
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
-    let cert = params.signed_by(&key, issuer).map_err(err)?;
-    ClientIdentity::from_der(vec![cert.der().to_vec()], key.serialize_der())
-        .map_err(|e| e.to_string())
+    let spec = ClientLeafSpec {
+        spiffe_uri: uri,
+        not_before,
+        not_after,
+        server_auth: false,
+    };
+    let minted = mint_client_cert(issuer, &spec).map_err(|e| e.to_string())?;
+    ClientIdentity::from_der(vec![minted.cert_der], minted.key_der).map_err(|e| e.to_string())
 }

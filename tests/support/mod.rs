@@ -9,6 +9,7 @@ pub mod gnutls_server;
 pub mod openssl_client;
 pub mod openssl_server;
 pub mod policy_lab;
+pub mod testssl;
 
 use std::sync::OnceLock;
 use std::time::Duration;

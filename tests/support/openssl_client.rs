@@ -91,7 +91,7 @@ pub fn https_get(addr: SocketAddr, sni: Option<&str>, path: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The SHA-256 fingerprint (lowercase hex, no colons) of the leaf
+/// The SHA-256 fingerprint (upper-case hex, no colons) of the leaf
 /// certificate `openssl s_client` receives, computed by `openssl x509`, so a
 /// test checks the lab's own fingerprints against an independent tool.
 /// `None` when the handshake fails or no certificate arrives.
@@ -129,5 +129,6 @@ pub fn served_leaf_sha256(addr: SocketAddr, sni: Option<&str>, args: &[&str]) ->
     let out = x509.wait_with_output().expect("waiting for openssl x509");
     let line = String::from_utf8_lossy(&out.stdout);
     let hex = line.trim().split_once('=')?.1.replace(':', "");
-    Some(hex.to_ascii_lowercase())
+    // The case the report and the lab use (`tlsposture::cert::sha256_hex`).
+    Some(hex.to_ascii_uppercase())
 }
