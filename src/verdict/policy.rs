@@ -53,6 +53,22 @@ fn suite_name(code: u16) -> String {
         .unwrap_or_else(|| hex(code))
 }
 
+/// What was seen but not declared, and what was declared but not seen,
+/// each in its own list's order.
+fn extra_and_missing(observed: &[u16], expected: &[u16]) -> (Vec<u16>, Vec<u16>) {
+    let extra = observed
+        .iter()
+        .copied()
+        .filter(|c| !expected.contains(c))
+        .collect();
+    let missing = expected
+        .iter()
+        .copied()
+        .filter(|c| !observed.contains(c))
+        .collect();
+    (extra, missing)
+}
+
 /// "from server.tls at gw.yaml:12:9 (spec.servers[0].tls.minProtocolVersion)".
 fn cite(source: Option<&RuleSource>) -> String {
     match source {
@@ -276,16 +292,7 @@ fn suite_drift(
             .filter_map(SuiteResult::iana_code)
             .collect();
         let expected = exp.suites_at(*version, certs);
-        let extra: Vec<u16> = observed
-            .iter()
-            .copied()
-            .filter(|c| !expected.contains(c))
-            .collect();
-        let missing: Vec<u16> = expected
-            .iter()
-            .copied()
-            .filter(|c| !observed.contains(c))
-            .collect();
+        let (extra, missing) = extra_and_missing(&observed, &expected);
         let names = |codes: &[u16]| codes.iter().map(|c| suite_name(*c)).collect::<Vec<_>>();
         let codes = |codes: &[u16]| codes.iter().map(|c| hex(*c)).collect::<Vec<_>>();
         let finding = |id: &str, title: String, remedy: String| Finding {
@@ -385,16 +392,7 @@ fn group_drift(
             // Not scanned, or the version is not offered (reported above).
             continue;
         }
-        let extra: Vec<u16> = observed
-            .iter()
-            .copied()
-            .filter(|c| !expected.contains(c))
-            .collect();
-        let missing: Vec<u16> = expected
-            .iter()
-            .copied()
-            .filter(|c| !observed.contains(c))
-            .collect();
+        let (extra, missing) = extra_and_missing(&observed, expected);
         let names = |codes: &[u16]| {
             codes
                 .iter()
