@@ -32,7 +32,7 @@ use tlsposture::scan::authz::{self, AuthzContext, NamedIdentity};
 use tlsposture::scan::jwt::GivenJwt;
 use tlsposture::scan::{fetch_served, scan_target, ScanOptions};
 use tlsposture::scan::{mint, redirect};
-use tlsposture::target::{Host, TargetSpec};
+use tlsposture::target::{Host, ServerName, TargetSpec};
 use tlsposture::verdict::{self, exit};
 
 /// A failure that ends the run, with the exit code it means.
@@ -203,8 +203,34 @@ fn sni_names(given: &[String], no_sni: bool, spec: &TargetSpec) -> Vec<String> {
     }
 }
 
+/// Each `--sni` as a [`ServerName`]; the first invalid one is a usage
+/// error.
+fn given_names(given: &[String]) -> Result<Vec<ServerName>, Failure> {
+    given
+        .iter()
+        .map(|n| ServerName::parse(n).map_err(|e| usage(anyhow!("--sni: {e}"))))
+        .collect()
+}
+
+/// A declared host about to go on the wire (SNI or Host) must be a valid
+/// server name; else a usage error naming the server's file:line.
+fn declared_names(names: &[String], origin: &policy::Origin) -> Result<(), Failure> {
+    for name in names {
+        ServerName::parse(name).map_err(|e| {
+            usage(anyhow!(
+                "{}:{}: declared host in {}.hosts: {e}",
+                origin.file,
+                origin.line,
+                origin.field
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     let spec = TargetSpec::parse(&args.target).map_err(usage)?;
+    given_names(&args.sni)?;
     let roots = trust_roots(&args.common)?;
     let baselines: Vec<&'static Baseline> = args
         .baseline
@@ -271,6 +297,14 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                     } else {
                         args.sni.clone()
                     };
+                    if args.sni.is_empty() {
+                        let declared: Vec<String> = exp
+                            .request_hosts("")
+                            .into_iter()
+                            .filter(|h| !h.is_empty())
+                            .collect();
+                        declared_names(&declared, &exp.server)?;
+                    }
                     let mut target =
                         redirect::scan_plain_http(&spec, &hosts, args.common.timeout).await;
                     if let Some(error) = &target.error {
@@ -300,6 +334,11 @@ async fn run_scan(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                         "no server declared on that port serves SNI {}",
                         args.sni.first().map(String::as_str).unwrap_or("(none)")
                     )));
+                }
+                if args.sni.is_empty() {
+                    for exp in &chosen {
+                        declared_names(&exp.probe_names(), &exp.server)?;
+                    }
                 }
                 for exp in &chosen {
                     let names = if args.sni.is_empty() {
@@ -902,6 +941,7 @@ async fn run_demo(args: DemoArgs, color: bool) -> Result<i32, Failure> {
 
 async fn run_watch(args: WatchArgs) -> Result<i32, Failure> {
     let spec = TargetSpec::parse(&args.target).map_err(usage)?;
+    given_names(&args.sni)?;
     let addr = *spec
         .resolve()
         .await
