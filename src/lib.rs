@@ -1,6 +1,6 @@
 //! tlsposture: a TLS posture scanner for service-mesh ingress gateways.
 //!
-//! Data flows one way (see DESIGN.md): targets → scan plan (`scan`) → probes
+//! Data flows one way (see DESIGN.md): targets → scan plan (`plan`) → probes
 //! (`probe`, which crafts hellos with `wire`) → observations (`report::model`)
 //! → findings (`verdict`) → renderers (`report`). `wire`, `registry` and
 //! `verdict` never do I/O; `report` only renders.
@@ -8,6 +8,7 @@
 pub mod cert;
 pub mod clients;
 pub mod lab;
+pub mod plan;
 pub mod policy;
 pub mod probe;
 pub mod registry;

@@ -148,10 +148,18 @@ pub fn rule_origin(policies: &[&AuthorizationPolicyDecl], r: RuleRef) -> Origin 
 /// (Namespaces are not compared: the Gateway's namespace is not the
 /// gateway workload's, and a root-namespace policy applies everywhere.)
 pub fn applies_to(policy: &AuthorizationPolicyDecl, labels: &BTreeMap<String, String>) -> bool {
-    policy
-        .selector
-        .iter()
-        .all(|(k, v)| labels.get(k) == Some(v))
+    selector_matches(&policy.selector, labels)
+}
+
+/// Whether a workload selector (`selector.matchLabels`, of an
+/// AuthorizationPolicy or a RequestAuthentication) selects a workload with
+/// `labels`: every selector label is among them (an empty selector selects
+/// every workload).
+pub fn selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// Decides `request` under `policies` (those that apply to the workload).

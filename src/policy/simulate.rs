@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::effective::{CertKeyTypes, Expectation, TLS13_SUITES};
 use crate::clients::ClientProfile;
 use crate::registry;
+use crate::report::simulation::{Change, ServerRows};
 use crate::wire::ProtocolVersion;
 
 /// What the simulator needs to know about a client's hello.
@@ -330,6 +331,46 @@ fn tiers(exp: &Expectation, available: &[u16]) -> Vec<Vec<u16>> {
         }
     }
     out
+}
+
+/// The clients a policy change affects: each server of `after` is paired
+/// with the server of `before` on the same port with the same hosts, else
+/// the first on that port (a rename or re-host); a server new on its port
+/// has nothing to compare. Per paired client: `breaks` (connected before,
+/// not after), `fixed` (the reverse) or `changes` (another protocol or
+/// cipher). Also returns how many client outcomes were compared.
+pub fn diff(before: &[ServerRows], after: &[ServerRows]) -> (Vec<Change>, usize) {
+    let mut changes = Vec::new();
+    let mut compared = 0;
+    for new in after {
+        let old = before
+            .iter()
+            .find(|o| o.port == new.port && o.hosts == new.hosts)
+            .or_else(|| before.iter().find(|o| o.port == new.port));
+        let Some(old) = old else { continue };
+        for (b, a) in old.clients.iter().zip(&new.clients) {
+            compared += 1;
+            let kind = match (b.outcome.connected, a.outcome.connected) {
+                (true, false) => "breaks",
+                (false, true) => "fixed",
+                (true, true)
+                    if (b.outcome.protocol, &b.outcome.cipher)
+                        != (a.outcome.protocol, &a.outcome.cipher) =>
+                {
+                    "changes"
+                }
+                _ => continue,
+            };
+            changes.push(Change {
+                server: new.server.clone(),
+                client: a.client.clone(),
+                kind: kind.into(),
+                before: b.outcome.clone(),
+                after: a.outcome.clone(),
+            });
+        }
+    }
+    (changes, compared)
 }
 
 #[cfg(test)]

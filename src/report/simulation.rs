@@ -22,6 +22,11 @@ pub struct ClientRow {
 pub struct ServerRows {
     /// `gateway default/gw servers[0] port 443`.
     pub server: String,
+    /// The declared port: what pairs a server across two policies
+    /// (`policy::simulate::diff`). Not in the JSON, which names it in
+    /// `server`.
+    #[serde(skip)]
+    pub port: u16,
     pub hosts: Vec<String>,
     pub clients: Vec<ClientRow>,
 }

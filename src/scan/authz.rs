@@ -1,21 +1,21 @@
-//! Runs the authorization probes a [`Plan`] lists (one TLS connection and
-//! one HTTP request each, with the planned client identity) and adds each
-//! given identity to the mTLS probes. Observation only: whether a probe
-//! passed is `verdict::authz`'s call.
+//! Runs the authorization probes an [`AuthzPlan`] lists (one TLS connection
+//! and one HTTP request each, with the planned client identity) and adds
+//! each given identity to the mTLS probes. Observation only: what to probe
+//! was decided by `plan` (this module never sees the declared policy), and
+//! whether a probe passed is `verdict::authz`'s call.
 //!
 //! Client identities come from `--identity NAME=CERT,KEY`; the key is read
 //! into memory and never printed (`ClientIdentity`'s `Debug` hides it).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use x509_parser::extensions::GeneralName;
 
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::jwt::{self, GivenJwt};
-use super::{probe_identity, Prober, IDENTITY_NONE};
-use crate::policy::authz::{self, Plan, ProbeIdentity};
-use crate::policy::DeclaredPolicy;
+use super::{probe_identity, Prober};
+use crate::plan::AuthzPlan;
+use crate::policy::authz;
 use crate::report::model::{AuthzProbe, TargetReport};
 use crate::tls_client::{ClientIdentity, HandshakeOptions};
 
@@ -72,17 +72,14 @@ pub fn spiffe_principal(der: &[u8]) -> Option<String> {
     })
 }
 
-/// What the authorization step needs about the target.
-#[derive(Debug, Clone)]
+/// What the authorization step needs, all of it planned before probing
+/// (`plan::plan_authz`): the declared policy itself is not here.
+#[derive(Debug, Clone, Copy)]
 pub struct AuthzContext<'a> {
-    pub policy: &'a DeclaredPolicy,
-    /// `namespace/name` of the Gateway whose server is scanned.
-    pub gateway: &'a str,
-    /// Whether the server requires a client certificate (MUTUAL): no
-    /// request is then made without one.
-    pub mutual: bool,
     /// The server name and Host for requests that name no host.
     pub sni: Option<&'a str>,
+    /// The requests to make and the notes on what could not be planned.
+    pub plan: &'a AuthzPlan,
     /// The valid token given with `--jwt`.
     pub jwt: Option<&'a GivenJwt>,
     /// An expired certificate from the gateway's client CA (`--ca-key`):
@@ -90,44 +87,9 @@ pub struct AuthzContext<'a> {
     pub expired: Option<&'a NamedIdentity>,
 }
 
-/// The labels of the gateway workload: the Gateway's selector.
-pub fn workload_labels(ctx: &AuthzContext<'_>) -> BTreeMap<String, String> {
-    ctx.policy
-        .gateways
-        .iter()
-        .find(|g| g.qualified_name() == ctx.gateway)
-        .map(|g| g.selector.clone())
-        .unwrap_or_default()
-}
-
-/// The policies applying to the gateway's workload, and the probe plan.
-pub fn plan_for(ctx: &AuthzContext<'_>, identities: &[NamedIdentity]) -> Plan {
-    let labels = workload_labels(ctx);
-    let policies: Vec<_> = ctx
-        .policy
-        .authorization_policies
-        .iter()
-        .filter(|p| authz::applies_to(p, &labels))
-        .collect();
-    let mut ids: Vec<ProbeIdentity> = identities
-        .iter()
-        .map(|i| ProbeIdentity {
-            name: i.name.clone(),
-            principal: i.principal.clone(),
-        })
-        .collect();
-    if !ctx.mutual {
-        ids.push(ProbeIdentity {
-            name: IDENTITY_NONE.to_owned(),
-            principal: None,
-        });
-    }
-    authz::plan(&policies, &ids, ctx.sni.unwrap_or("localhost"))
-}
-
 /// Each identity through the mTLS probe, then every planned request.
 /// Results go into `target.mtls.probes`, `target.authorization` and
-/// `target.authorization_notes`; the connections count as handshakes.
+/// `target.authorization_notes`; the connections count on `prober`.
 pub async fn scan_authorization(
     prober: &Prober,
     target: &mut TargetReport,
@@ -140,15 +102,14 @@ pub async fn scan_authorization(
             mtls.probes.push(probe);
         }
     }
-    let plan = plan_for(ctx, identities);
     target
         .authorization_notes
-        .extend(plan.notes.iter().cloned());
+        .extend(ctx.plan.notes.iter().cloned());
     let opts = HandshakeOptions {
         sni: ctx.sni.map(str::to_owned),
         ..HandshakeOptions::default()
     };
-    let runs = plan.probes.iter().map(|planned| {
+    let runs = ctx.plan.probes.iter().map(|planned| {
         let identity = identities
             .iter()
             .find(|i| i.name == planned.identity)
@@ -176,6 +137,25 @@ pub async fn scan_authorization(
     jwt::scan_jwt(prober, target, ctx, identities).await;
 }
 
+/// Without a declared policy: each identity through the mTLS probe only
+/// (when the mtls check ran), with the target's SNI.
+pub async fn probe_identities(
+    prober: &Prober,
+    target: &mut TargetReport,
+    identities: &[NamedIdentity],
+) {
+    if target.mtls.is_none() || identities.is_empty() {
+        return;
+    }
+    let sni = target.sni.clone();
+    for id in identities {
+        let probe = probe_identity(prober, sni.as_deref(), &id.name, &id.identity).await;
+        if let Some(mtls) = target.mtls.as_mut() {
+            mtls.probes.push(probe);
+        }
+    }
+}
+
 /// The probe as observed; `verdict` stays empty for `verdict::authz`.
 fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzProbe {
     let crate::scan::http::ReportFields {
@@ -200,61 +180,6 @@ fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzProbe 
         declared_at: format!("{}:{}", planned.origin.file, planned.origin.line),
         evidence: format!("{}; observed {}", planned.because, outcome.describe()),
     }
-}
-
-/// [`scan_authorization`] on a scanned target (its resolved address), with
-/// its own connection limit; the connections are added to the target's
-/// handshake count. Nothing happens for a target that could not be
-/// scanned.
-pub async fn authorize_target(
-    target: &mut TargetReport,
-    ctx: &AuthzContext<'_>,
-    identities: &[NamedIdentity],
-    timeouts: crate::probe::ProbeTimeouts,
-    max_connections: usize,
-) {
-    if target.error.is_some() {
-        return;
-    }
-    let Some(ip) = target.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
-        return;
-    };
-    let prober = Prober::new(
-        std::net::SocketAddr::new(ip, target.port),
-        timeouts,
-        max_connections,
-    );
-    scan_authorization(&prober, target, ctx, identities).await;
-    target.stats.handshakes += prober.handshakes();
-}
-
-/// Without a declared policy: each identity through the mTLS probe only
-/// (when the mtls check ran), on the target's address and SNI.
-pub async fn probe_identities_target(
-    target: &mut TargetReport,
-    identities: &[NamedIdentity],
-    timeouts: crate::probe::ProbeTimeouts,
-    max_connections: usize,
-) {
-    if target.error.is_some() || target.mtls.is_none() || identities.is_empty() {
-        return;
-    }
-    let Some(ip) = target.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
-        return;
-    };
-    let prober = Prober::new(
-        std::net::SocketAddr::new(ip, target.port),
-        timeouts,
-        max_connections,
-    );
-    let sni = target.sni.clone();
-    for id in identities {
-        let probe = probe_identity(&prober, sni.as_deref(), &id.name, &id.identity).await;
-        if let Some(mtls) = target.mtls.as_mut() {
-            mtls.probes.push(probe);
-        }
-    }
-    target.stats.handshakes += prober.handshakes();
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! Decides what to probe and runs it: one [`Prober`] per target holds the
-//! per-target connection limit and counts handshakes, and each scan step
-//! (`protocols`, …) turns probe outcomes into observations for the report.
+//! Runs what a plan asks for ([`execute`] runs one `plan::ServerPlan`): one
+//! [`Prober`] per target holds the per-target connection limit and counts
+//! handshakes, and each scan step (`protocols`, …) decides its own probes
+//! and turns their outcomes into observations for the report. The declared
+//! policy is not read here: `plan` already turned it into requests.
 //!
 //! No rendering and no judging here: `verdict` turns observations into
 //! findings, `report` prints them.
@@ -22,7 +24,7 @@ mod removal;
 mod sigalgs;
 mod suites;
 mod tls13_sigalgs;
-mod watch;
+pub mod watch;
 
 pub use alpn::scan_alpn;
 pub use certs::{scan_certificates, UNKNOWN_SNI};
@@ -38,7 +40,7 @@ pub use protocols::{interpret, scan_protocols};
 pub use sigalgs::enumerate_tls12_signatures;
 pub use suites::{enumerate_suites, SuiteScan, BUNDLE, SMALL_BUNDLE};
 pub use tls13_sigalgs::enumerate_tls13_signatures;
-pub use watch::{fetch_served, ServedCert};
+pub use watch::{fetch_served, watch, ServedCert, WatchEnd, WatchEvent, WatchOptions};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -48,6 +50,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::plan::{ProbeSettings, ServerKind, ServerPlan};
 use crate::probe::{self, ConnectError, Outcome, ProbeTimeouts, StopAt};
 use crate::report::model::{Stats, TargetReport};
 use crate::target::{TargetError, TargetSpec};
@@ -244,13 +247,84 @@ pub async fn scan_target(
     options: &ScanOptions,
 ) -> Result<TargetReport, (TargetReport, ScanError)> {
     let started = Instant::now();
-    let mut report = TargetReport::new(spec.to_string(), spec.port, options.sni.clone());
-    let addrs = match spec.resolve().await {
-        Ok(a) => a,
-        Err(e) => return Err(fail(report, started, 0, e.into())),
+    let (mut report, prober, error) = scan_tls(spec, options).await;
+    report.stats = stats(started, prober.as_ref().map_or(0, |p| p.handshakes()));
+    match error {
+        None => Ok(report),
+        Some(e) => {
+            report.error = Some(e.to_string());
+            Err((report, e))
+        }
+    }
+}
+
+/// Runs everything one planned server asks for and nothing else, on ONE
+/// [`Prober`] (one connection limit, one handshake count): the TLS scan,
+/// then the identities' mTLS probes and the planned authorization and JWT
+/// requests; or, for a declared plain-HTTP server, its `GET /` requests.
+/// Observations only: a target that could not be scanned carries its
+/// `error`, and `verdict` judges the rest.
+pub async fn execute(
+    spec: &TargetSpec,
+    server: &ServerPlan,
+    settings: &ProbeSettings,
+) -> TargetReport {
+    let mut report = match &server.kind {
+        ServerKind::PlainHttp(plain) => {
+            redirect::scan_plain_http(spec, &plain.hosts, settings.timeouts.connect).await
+        }
+        ServerKind::Tls(tls) => {
+            let started = Instant::now();
+            let options = tls.scan_options(settings);
+            let (mut report, prober, error) = scan_tls(spec, &options).await;
+            match (&error, &prober) {
+                (Some(e), _) => report.error = Some(e.to_string()),
+                (None, Some(prober)) => match &tls.authz {
+                    Some(plan) => {
+                        let ctx = authz::AuthzContext {
+                            sni: options.sni.as_deref(),
+                            plan,
+                            jwt: settings.jwt.as_ref(),
+                            expired: settings.expired.as_ref(),
+                        };
+                        authz::scan_authorization(prober, &mut report, &ctx, &settings.identities)
+                            .await;
+                    }
+                    None => {
+                        authz::probe_identities(prober, &mut report, &settings.identities).await
+                    }
+                },
+                (None, None) => {}
+            }
+            report.stats = stats(started, prober.as_ref().map_or(0, |p| p.handshakes()));
+            report
+        }
     };
-    // The first address is what a client would try first.
-    let addr = addrs[0];
+    report.label = server.label.clone();
+    report
+}
+
+/// The TLS scan: the report, the prober it ran on (none when the target
+/// did not resolve), and why nothing could be scanned, if so (`report.error`
+/// is left to the caller).
+async fn scan_tls(
+    spec: &TargetSpec,
+    options: &ScanOptions,
+) -> (TargetReport, Option<Arc<Prober>>, Option<ScanError>) {
+    let mut report = TargetReport::new(spec.to_string(), spec.port, options.sni.clone());
+    // The first address is what a client would try first; `resolve`
+    // refuses an empty list.
+    let addr = match spec.resolve().await.map(|a| a.first().copied()) {
+        Ok(Some(addr)) => addr,
+        Ok(None) => {
+            let none = TargetError::Unresolvable {
+                host: spec.to_string(),
+                reason: "no addresses".to_owned(),
+            };
+            return (report, None, Some(none.into()));
+        }
+        Err(e) => return (report, None, Some(e.into())),
+    };
     report.ip = Some(addr.ip().to_string());
     let prober = Arc::new(Prober::new(addr, options.timeouts, options.max_connections));
 
@@ -258,8 +332,7 @@ pub async fn scan_target(
         Ok(protocols) => protocols,
         Err(e) => {
             report.reachable = !matches!(e, ScanError::Connect(_));
-            let handshakes = prober.handshakes();
-            return Err(fail(report, started, handshakes, e));
+            return (report, Some(prober), Some(e));
         }
     };
     report.reachable = true;
@@ -270,8 +343,7 @@ pub async fn scan_target(
         .collect();
     report.protocols = protocols;
     run_checks(&prober, options, &offered, &mut report).await;
-    report.stats = stats(started, prober.handshakes());
-    Ok(report)
+    (report, Some(prober), None)
 }
 
 /// Every step after the protocol scan, concurrently: they share the one
@@ -340,17 +412,6 @@ async fn when<T>(enabled: bool, step: impl std::future::Future<Output = T>) -> O
     } else {
         None
     }
-}
-
-fn fail(
-    mut report: TargetReport,
-    started: Instant,
-    handshakes: u32,
-    e: ScanError,
-) -> (TargetReport, ScanError) {
-    report.error = Some(e.to_string());
-    report.stats = stats(started, handshakes);
-    (report, e)
 }
 
 fn stats(started: Instant, handshakes: u32) -> Stats {
