@@ -518,4 +518,46 @@ mod tests {
         let out = simulate(&client, &gateway(""), ServerCert::default());
         assert!(!out.connected);
     }
+
+    #[test]
+    fn the_diff_pairs_servers_by_port_and_hosts_not_by_label() {
+        use crate::report::simulation::ClientRow;
+        let row = |connected: bool| ClientRow {
+            client: "c".into(),
+            category: "browser".into(),
+            outcome: SimOutcome {
+                connected,
+                protocol: connected.then_some(Tls13),
+                cipher: None,
+                group: None,
+                hello_retry: false,
+                reason: None,
+            },
+        };
+        let server = |label: &str, port: u16, host: &str, connected: bool| ServerRows {
+            server: label.into(),
+            port,
+            hosts: vec![host.into()],
+            clients: vec![row(connected)],
+        };
+        let before = [
+            server("gateway a servers[0] port 443", 443, "a.com", true),
+            server("gateway a servers[1] port 443", 443, "b.com", false),
+        ];
+        // Renamed gateway, same port and hosts: b.com is fixed, a.com kept.
+        let after = [
+            server("gateway z servers[0] port 443", 443, "b.com", true),
+            server("gateway z servers[1] port 443", 443, "a.com", true),
+            server("gateway z servers[2] port 8443", 8443, "a.com", false),
+        ];
+        let (changes, compared) = diff(&before, &after);
+        assert_eq!(compared, 2, "the port-8443 server has nothing to compare");
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].kind, "fixed");
+        assert_eq!(changes[0].server, "gateway z servers[0] port 443");
+        // Re-hosted on the same port: paired with that port's first server.
+        let rehosted = [server("gateway a servers[0] port 443", 443, "c.com", false)];
+        let (changes, _) = diff(&before, &rehosted);
+        assert_eq!(changes[0].kind, "breaks");
+    }
 }

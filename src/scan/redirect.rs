@@ -37,8 +37,14 @@ pub async fn scan_plain_http(
             cipher: None,
         })
         .collect();
-    let addr = match spec.resolve().await {
-        Ok(addrs) => addrs[0],
+    // The first address, as a client would; `resolve` refuses an empty
+    // list, but that stays its promise, not an index here.
+    let addr = match spec.resolve().await.map(|addrs| addrs.first().copied()) {
+        Ok(Some(addr)) => addr,
+        Ok(None) => {
+            report.error = Some(format!("cannot resolve {spec}: no addresses"));
+            return report;
+        }
         Err(e) => {
             report.error = Some(e.to_string());
             return report;
