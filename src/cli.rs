@@ -1,5 +1,6 @@
 //! Command-line flags (clap derive). Phase one of two: flags are parsed here
-//! and turned into validated plans in `main.rs`; nothing here does work.
+//! and turned into validated plans by the command modules (`tlsposture::plan`
+//! for scans); nothing here does work.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use tlsposture::finding::Severity;
+use tlsposture::lab::CertKinds;
+use tlsposture::policy::effective::CertKeyTypes;
 use tlsposture::scan::Checks;
 
 #[derive(Debug, Parser)]
@@ -302,6 +305,35 @@ pub enum CertType {
     Ecdsa,
     /// RSA and ECDSA: Envoy serves ECDSA to clients offering P-256.
     Both,
+}
+
+/// The one mapping of `--cert-type` to the predictor's certificate kinds
+/// (issue 11 unifies this type with `lab::CertKinds`).
+impl From<CertType> for CertKeyTypes {
+    fn from(cert_type: CertType) -> Self {
+        match cert_type {
+            CertType::Rsa => CertKeyTypes::RSA,
+            CertType::Ecdsa => CertKeyTypes {
+                rsa: false,
+                ecdsa: true,
+            },
+            CertType::Both => CertKeyTypes {
+                rsa: true,
+                ecdsa: true,
+            },
+        }
+    }
+}
+
+/// The one mapping of `--cert-type` to the lab's certificate kinds.
+impl From<CertType> for CertKinds {
+    fn from(cert_type: CertType) -> Self {
+        match cert_type {
+            CertType::Rsa => CertKinds::Rsa,
+            CertType::Ecdsa => CertKinds::Ecdsa,
+            CertType::Both => CertKinds::RsaAndEcdsa,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -192,6 +192,125 @@ fn is_valid_hostname(host: &str) -> bool {
         })
 }
 
+/// The most bytes of a rejected name an error message repeats: enough to
+/// recognise it, never a 70 kB line on a CI log.
+const SHOWN_BYTES: usize = 64;
+
+/// A DNS name that may go on the wire as a TLS `server_name` (RFC 6066) or
+/// an HTTP `Host`: non-empty, at most 253 bytes, dot-separated labels of
+/// 1-63 bytes made of ASCII letters, digits, `-` and `_` (RFC 1123 plus the
+/// underscore real service names carry), no label starting or ending with
+/// `-`, and no empty label (so no leading, trailing or doubled dot).
+///
+/// Built once, at plan time, so the hello encoder never sees a name its
+/// 2-byte length prefix cannot hold (the encoder asserts instead of
+/// failing). Case is kept as given: SNI matching is case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerName(String);
+
+/// Which rule a server name broke. `shown` is the name cut to 64 bytes.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ServerNameError {
+    #[error("empty server name")]
+    Empty,
+    #[error("server name {shown:?} is {len} bytes; a DNS name is at most 253")]
+    TooLong { shown: String, len: usize },
+    #[error("server name {shown:?} has an empty label (a leading, trailing or doubled dot)")]
+    EmptyLabel { shown: String },
+    #[error("server name {shown:?} has a label of {len} bytes; a label is 1-63 bytes")]
+    LabelTooLong { shown: String, len: usize },
+    #[error(
+        "server name {shown:?} contains {found:?}; only ASCII letters, digits, '-' and '_' are allowed"
+    )]
+    BadCharacter { shown: String, found: char },
+    #[error("server name {shown:?} has a label that starts or ends with '-'")]
+    EdgeHyphen { shown: String },
+}
+
+impl ServerName {
+    /// The maximum length of a DNS name in bytes (RFC 1035 §2.3.4).
+    pub const MAX_LEN: usize = 253;
+    /// The maximum length of one label in bytes.
+    pub const MAX_LABEL: usize = 63;
+
+    /// Validates `name`.
+    ///
+    /// # Errors
+    /// The first rule `name` breaks, in the order listed on [`ServerName`].
+    pub fn parse(name: &str) -> Result<ServerName, ServerNameError> {
+        if name.is_empty() {
+            return Err(ServerNameError::Empty);
+        }
+        let shown = || shown(name);
+        if name.len() > Self::MAX_LEN {
+            return Err(ServerNameError::TooLong {
+                shown: shown(),
+                len: name.len(),
+            });
+        }
+        for label in name.split('.') {
+            if label.is_empty() {
+                return Err(ServerNameError::EmptyLabel { shown: shown() });
+            }
+            if label.len() > Self::MAX_LABEL {
+                return Err(ServerNameError::LabelTooLong {
+                    shown: shown(),
+                    len: label.len(),
+                });
+            }
+            if let Some(found) = label
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+            {
+                return Err(ServerNameError::BadCharacter {
+                    shown: shown(),
+                    found,
+                });
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(ServerNameError::EdgeHyphen { shown: shown() });
+            }
+        }
+        Ok(ServerName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ServerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for ServerName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for ServerName {
+    type Err = ServerNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ServerName::parse(s)
+    }
+}
+
+/// At most [`SHOWN_BYTES`] of `name`, cut on a character boundary, with
+/// `…` when something was cut.
+fn shown(name: &str) -> String {
+    if name.len() <= SHOWN_BYTES {
+        return name.to_owned();
+    }
+    let mut end = SHOWN_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &name[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +406,54 @@ mod tests {
     #[test]
     fn display_brackets_ipv6() {
         assert_eq!(ok("[::1]:8443").to_string(), "[::1]:8443");
+    }
+
+    #[test]
+    fn server_names_follow_the_wire_rules() {
+        for ok in [
+            "test.com",
+            "a",
+            "_svc.example.com",
+            "tlsposture-probe.x",
+            "127.0.0.1",
+        ] {
+            assert_eq!(
+                ServerName::parse(ok).map(|n| n.to_string()),
+                Ok(ok.to_owned())
+            );
+        }
+        assert_eq!(ServerName::parse(""), Err(ServerNameError::Empty));
+        let long = "a".repeat(70_000);
+        match ServerName::parse(&long) {
+            Err(e @ ServerNameError::TooLong { len: 70_000, .. }) => {
+                assert!(e.to_string().len() < 160, "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let label = format!("{}.com", "b".repeat(64));
+        assert!(matches!(
+            ServerName::parse(&label),
+            Err(ServerNameError::LabelTooLong { len: 64, .. })
+        ));
+        for dots in [".a.com", "a.com.", "a..com"] {
+            assert!(matches!(
+                ServerName::parse(dots),
+                Err(ServerNameError::EmptyLabel { .. })
+            ));
+        }
+        assert!(matches!(
+            ServerName::parse("*.example.com"),
+            Err(ServerNameError::BadCharacter { found: '*', .. })
+        ));
+        assert!(matches!(
+            ServerName::parse("-x.com"),
+            Err(ServerNameError::EdgeHyphen { .. })
+        ));
+        // Cut on a character boundary, never inside one.
+        let wide = "é".repeat(200);
+        assert!(ServerName::parse(&wide)
+            .unwrap_err()
+            .to_string()
+            .contains('…'));
     }
 }

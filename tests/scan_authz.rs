@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tlsposture::lab::issue_client_cert;
 use tlsposture::observe::{Expected, MtlsOutcome, MtlsResult, TargetObservation};
+use tlsposture::plan::plan_authz;
 use tlsposture::policy::authz::Outcome;
 use tlsposture::policy::load_str;
 use tlsposture::probe::ProbeTimeouts;
@@ -125,11 +126,19 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
         named("spiffe://test.client"),
         named("spiffe://other.client"),
     ];
+    // Planned from the policy first, as `plan::build` does: probing never
+    // sees the policy.
+    let planned = plan_authz(
+        &policy,
+        "default/httpbin",
+        true,
+        Some("localhost"),
+        &identities,
+        None,
+    );
     let ctx = AuthzContext {
-        policy: &policy,
-        gateway: "default/httpbin",
-        mutual: true,
         sni: Some("localhost"),
+        plan: &planned,
         jwt: None,
         expired: None,
     };
@@ -254,11 +263,17 @@ fn a_gateway_that_does_not_check_tokens_fails_every_invalid_token_probe() {
         principal: Some("test.client".into()),
         identity: identity(&server, "spiffe://test.client"),
     }];
+    let planned = plan_authz(
+        &policy,
+        "mygateway",
+        true,
+        Some("httpbin.example.com"),
+        &identities,
+        Some(&given),
+    );
     let ctx = AuthzContext {
-        policy: &policy,
-        gateway: "mygateway",
-        mutual: true,
         sni: Some("httpbin.example.com"),
+        plan: &planned,
         jwt: Some(&given),
         expired: None,
     };

@@ -158,6 +158,27 @@ enum Kind {
     Http { redirect: bool },
 }
 
+/// Consecutive ports from `base`, one per listener in order: the one rule
+/// for `lab --port-base`, seed listeners and policy listeners alike.
+///
+/// # Errors
+/// [`FromPolicyError::PortRange`] (with the number of listeners) when they
+/// do not all fit below 65536.
+pub fn assign_ports<'a>(
+    listeners: impl ExactSizeIterator<Item = &'a mut ListenerSpec>,
+    base: u16,
+) -> Result<(), FromPolicyError> {
+    let count = listeners.len();
+    for (i, l) in listeners.enumerate() {
+        l.port = u16::try_from(i)
+            .ok()
+            .and_then(|i| base.checked_add(i))
+            .filter(|p| *p != 0)
+            .ok_or(FromPolicyError::PortRange { base, count })?;
+    }
+    Ok(())
+}
+
 /// Builds the lab listeners for `policy` (see the module docs).
 ///
 /// # Errors
@@ -329,14 +350,7 @@ pub fn listeners_from_policy(
         return Err(FromPolicyError::NothingToServe { skipped });
     }
     if let Some(base) = opts.port_base {
-        let count = listeners.len();
-        for (i, l) in listeners.iter_mut().enumerate() {
-            l.spec.port = u16::try_from(i)
-                .ok()
-                .and_then(|i| base.checked_add(i))
-                .filter(|p| *p != 0)
-                .ok_or(FromPolicyError::PortRange { base, count })?;
-        }
+        assign_ports(listeners.iter_mut().map(|l| &mut l.spec), base)?;
     }
     for l in &mut listeners {
         let selectors: Vec<&BTreeMap<String, String>> = policy

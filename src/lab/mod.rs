@@ -43,8 +43,8 @@ pub use config::{
 };
 pub use envoy::EnvoyError;
 pub use from_policy::{
-    listeners_from_policy, ClientIdentity, FromPolicyError, PolicyLab, PolicyLabOptions,
-    PolicyListener, PolicyServer, SkippedServer,
+    assign_ports, listeners_from_policy, ClientIdentity, FromPolicyError, PolicyLab,
+    PolicyLabOptions, PolicyListener, PolicyServer, SkippedServer,
 };
 pub use jwt::{IssuerFiles, JwtSigner};
 

@@ -151,6 +151,19 @@ pub fn applies_to(policy: &AuthorizationPolicyDecl, labels: &BTreeMap<String, St
     super::matching::selector_matches(&policy.selector, labels)
 }
 
+pub use super::matching::selector_matches;
+
+/// What the declared AuthorizationPolicies and RequestAuthentications ask
+/// of one gateway server, already planned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthzPlan {
+    pub probes: Vec<PlannedProbe>,
+    /// Sent presenting the first identity (or none when not MUTUAL).
+    pub jwt_probes: Vec<super::jwt::PlannedJwtProbe>,
+    /// What could not be probed, and why.
+    pub notes: Vec<String>,
+}
+
 /// Decides `request` under `policies` (those that apply to the workload).
 pub fn evaluate(policies: &[&AuthorizationPolicyDecl], request: &Request<'_>) -> Decision {
     let matching = |action: AuthzAction| {

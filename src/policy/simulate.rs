@@ -330,6 +330,80 @@ fn tiers(exp: &Expectation, available: &[u16]) -> Vec<Vec<u16>> {
     out
 }
 
+/// The clients a policy change affects: each server of `after` is paired
+/// with the server of `before` on the same port with the same hosts, else
+/// the first on that port (a rename or re-host); a server new on its port
+/// has nothing to compare. Per paired client: `breaks` (connected before,
+/// not after), `fixed` (the reverse) or `changes` (another protocol or
+/// cipher). Also returns how many client outcomes were compared.
+pub fn diff(before: &[ServerRows], after: &[ServerRows]) -> (Vec<Change>, usize) {
+    let mut changes = Vec::new();
+    let mut compared = 0;
+    for new in after {
+        let old = before
+            .iter()
+            .find(|o| o.port == new.port && o.hosts == new.hosts)
+            .or_else(|| before.iter().find(|o| o.port == new.port));
+        let Some(old) = old else { continue };
+        for (b, a) in old.clients.iter().zip(&new.clients) {
+            compared += 1;
+            let kind = match (b.outcome.connected, a.outcome.connected) {
+                (true, false) => "breaks",
+                (false, true) => "fixed",
+                (true, true)
+                    if (b.outcome.protocol, &b.outcome.cipher)
+                        != (a.outcome.protocol, &a.outcome.cipher) =>
+                {
+                    "changes"
+                }
+                _ => continue,
+            };
+            changes.push(Change {
+                server: new.server.clone(),
+                client: a.client.clone(),
+                kind: kind.into(),
+                before: b.outcome.clone(),
+                after: a.outcome.clone(),
+            });
+        }
+    }
+    (changes, compared)
+}
+
+/// One client's predicted outcome against one server.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRow {
+    pub client: String,
+    pub category: String,
+    #[serde(flatten)]
+    pub outcome: SimOutcome,
+}
+
+/// Every client against one declared server.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerRows {
+    /// `gateway default/gw servers[0] port 443`.
+    pub server: String,
+    /// The declared port: what pairs a server across two policies
+    /// (`policy::simulate::diff`). Not in the JSON, which names it in
+    /// `server`.
+    #[serde(skip)]
+    pub port: u16,
+    pub hosts: Vec<String>,
+    pub clients: Vec<ClientRow>,
+}
+
+/// A client whose outcome a change alters.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub server: String,
+    pub client: String,
+    /// `breaks`, `fixed`, `changes`.
+    pub kind: String,
+    pub before: SimOutcome,
+    pub after: SimOutcome,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,5 +548,46 @@ mod tests {
         };
         let out = simulate(&client, &gateway(""), ServerCert::default());
         assert!(!out.connected);
+    }
+
+    #[test]
+    fn the_diff_pairs_servers_by_port_and_hosts_not_by_label() {
+        let row = |connected: bool| ClientRow {
+            client: "c".into(),
+            category: "browser".into(),
+            outcome: SimOutcome {
+                connected,
+                protocol: connected.then_some(Tls13),
+                cipher: None,
+                group: None,
+                hello_retry: false,
+                reason: None,
+            },
+        };
+        let server = |label: &str, port: u16, host: &str, connected: bool| ServerRows {
+            server: label.into(),
+            port,
+            hosts: vec![host.into()],
+            clients: vec![row(connected)],
+        };
+        let before = [
+            server("gateway a servers[0] port 443", 443, "a.com", true),
+            server("gateway a servers[1] port 443", 443, "b.com", false),
+        ];
+        // Renamed gateway, same port and hosts: b.com is fixed, a.com kept.
+        let after = [
+            server("gateway z servers[0] port 443", 443, "b.com", true),
+            server("gateway z servers[1] port 443", 443, "a.com", true),
+            server("gateway z servers[2] port 8443", 8443, "a.com", false),
+        ];
+        let (changes, compared) = diff(&before, &after);
+        assert_eq!(compared, 2, "the port-8443 server has nothing to compare");
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].kind, "fixed");
+        assert_eq!(changes[0].server, "gateway z servers[0] port 443");
+        // Re-hosted on the same port: paired with that port's first server.
+        let rehosted = [server("gateway a servers[0] port 443", 443, "c.com", false)];
+        let (changes, _) = diff(&before, &rehosted);
+        assert_eq!(changes[0].kind, "breaks");
     }
 }

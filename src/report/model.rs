@@ -18,6 +18,7 @@ pub use crate::observe::{
     GroupResult, GroupVia, HttpAnswer, Identity, MtlsOutcome, MtlsProbe, MtlsResult,
     PreferenceResult, ProtocolResult, RedirectRequest, SignatureResult, Stats, SuiteResult,
 };
+pub use crate::plan::PolicyContext;
 pub use crate::verdict::{
     BaselineVerdict, ClientSimulation, Judgement, PolicyVerdict, ProbeVerdict, RedirectExpected,
     RedirectJudgement, Summary,
@@ -42,24 +43,6 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyContext>,
     pub summary: Summary,
-}
-
-/// The declared policy and baselines a run was judged against.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
-pub struct PolicyContext {
-    /// `--policy` files, as given.
-    pub files: Vec<String>,
-    /// Documents read and used (`Gateway default/gw (gw.yaml:1)`).
-    pub documents: Vec<String>,
-    /// Documents skipped, with why.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<String>,
-    /// The declared servers the targets were compared with
-    /// (`gateway default/gw servers[0] port 443`).
-    pub servers: Vec<String>,
-    /// `--baseline` names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub baselines: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

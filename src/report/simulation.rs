@@ -4,38 +4,8 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
-
 use crate::policy::simulate::SimOutcome;
-
-/// One client's predicted outcome against one server.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientRow {
-    pub client: String,
-    pub category: String,
-    #[serde(flatten)]
-    pub outcome: SimOutcome,
-}
-
-/// Every client against one declared server.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerRows {
-    /// `gateway default/gw servers[0] port 443`.
-    pub server: String,
-    pub hosts: Vec<String>,
-    pub clients: Vec<ClientRow>,
-}
-
-/// A client whose outcome a change alters.
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub server: String,
-    pub client: String,
-    /// `breaks`, `fixed`, `changes`.
-    pub kind: String,
-    pub before: SimOutcome,
-    pub after: SimOutcome,
-}
+pub use crate::policy::simulate::{Change, ClientRow, ServerRows};
 
 fn line(out: &mut String, row: &ClientRow) {
     let o = &row.outcome;

@@ -1,12 +1,12 @@
-//! Runs the authorization probes a [`Plan`] lists (one TLS connection and
-//! one HTTP request each, with the planned client identity) and adds each
-//! given identity to the mTLS probes. Observation only: whether a probe
-//! passed is `verdict::authz`'s call.
+//! Runs the authorization probes an [`AuthzPlan`] lists (one TLS connection
+//! and one HTTP request each, with the planned client identity) and adds
+//! each given identity to the mTLS probes. Observation only: what to probe
+//! was decided by `plan` (this module never sees the declared policy), and
+//! whether a probe passed is `verdict::authz`'s call.
 //!
 //! Client identities come from `--identity NAME=CERT,KEY`; the key is read
 //! into memory and never printed (`ClientIdentity`'s `Debug` hides it).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use x509_parser::extensions::GeneralName;
@@ -15,8 +15,8 @@ use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::jwt::{self, GivenJwt};
 use super::{probe_identity, Prober};
 use crate::observe::{AuthzRequest, Expected, Identity, TargetObservation};
-use crate::policy::authz::{self, Plan, ProbeIdentity};
-use crate::policy::DeclaredPolicy;
+use crate::policy::authz;
+use crate::policy::authz::AuthzPlan;
 use crate::tls_client::{ClientIdentity, HandshakeOptions};
 
 /// A client identity to present, with its report name and the principal
@@ -72,17 +72,14 @@ pub fn spiffe_principal(der: &[u8]) -> Option<String> {
     })
 }
 
-/// What the authorization step needs about the target.
-#[derive(Debug, Clone)]
+/// What the authorization step needs, all of it planned before probing
+/// (`plan::plan_authz`): the declared policy itself is not here.
+#[derive(Debug, Clone, Copy)]
 pub struct AuthzContext<'a> {
-    pub policy: &'a DeclaredPolicy,
-    /// `namespace/name` of the Gateway whose server is scanned.
-    pub gateway: &'a str,
-    /// Whether the server requires a client certificate (MUTUAL): no
-    /// request is then made without one.
-    pub mutual: bool,
     /// The server name and Host for requests that name no host.
     pub sni: Option<&'a str>,
+    /// The requests to make and the notes on what could not be planned.
+    pub plan: &'a AuthzPlan,
     /// The valid token given with `--jwt`.
     pub jwt: Option<&'a GivenJwt>,
     /// An expired certificate from the gateway's client CA (`--ca-key`):
@@ -90,44 +87,9 @@ pub struct AuthzContext<'a> {
     pub expired: Option<&'a NamedIdentity>,
 }
 
-/// The labels of the gateway workload: the Gateway's selector.
-pub fn workload_labels(ctx: &AuthzContext<'_>) -> BTreeMap<String, String> {
-    ctx.policy
-        .gateways
-        .iter()
-        .find(|g| g.qualified_name() == ctx.gateway)
-        .map(|g| g.selector.clone())
-        .unwrap_or_default()
-}
-
-/// The policies applying to the gateway's workload, and the probe plan.
-pub fn plan_for(ctx: &AuthzContext<'_>, identities: &[NamedIdentity]) -> Plan {
-    let labels = workload_labels(ctx);
-    let policies: Vec<_> = ctx
-        .policy
-        .authorization_policies
-        .iter()
-        .filter(|p| authz::applies_to(p, &labels))
-        .collect();
-    let mut ids: Vec<ProbeIdentity> = identities
-        .iter()
-        .map(|i| ProbeIdentity {
-            name: i.name.clone(),
-            principal: i.principal.clone(),
-        })
-        .collect();
-    if !ctx.mutual {
-        ids.push(ProbeIdentity {
-            name: Identity::None.name().to_owned(),
-            principal: None,
-        });
-    }
-    authz::plan(&policies, &ids, ctx.sni.unwrap_or("localhost"))
-}
-
 /// Each identity through the mTLS probe, then every planned request.
 /// Results go into `target.mtls.probes`, `target.authorization` and
-/// `target.authorization_notes`; the connections count as handshakes.
+/// `target.authorization_notes`; the connections count on `prober`.
 pub async fn scan_authorization(
     prober: &Prober,
     target: &mut TargetObservation,
@@ -144,15 +106,14 @@ pub async fn scan_authorization(
             mtls.probes.push(probe);
         }
     }
-    let plan = plan_for(ctx, identities);
     target
         .authorization_notes
-        .extend(plan.notes.iter().cloned());
+        .extend(ctx.plan.notes.iter().cloned());
     let opts = HandshakeOptions {
         sni: ctx.sni.map(str::to_owned),
         ..HandshakeOptions::default()
     };
-    let runs = plan.probes.iter().map(|planned| {
+    let runs = ctx.plan.probes.iter().map(|planned| {
         let identity = identities
             .iter()
             .find(|i| i.name == planned.identity)
@@ -180,7 +141,27 @@ pub async fn scan_authorization(
     jwt::scan_jwt(prober, target, ctx, identities).await;
 }
 
-/// The probe as observed; `verdict` stays empty for `verdict::authz`.
+/// Without a declared policy: each identity through the mTLS probe only
+/// (when the mtls check ran), with the target's SNI.
+pub async fn probe_identities(
+    prober: &Prober,
+    target: &mut TargetObservation,
+    identities: &[NamedIdentity],
+) {
+    if target.mtls.is_none() || identities.is_empty() {
+        return;
+    }
+    let sni = target.sni.clone();
+    for id in identities {
+        let name = Identity::Named(id.name.clone());
+        let probe = probe_identity(prober, sni.as_deref(), name, &id.identity).await;
+        if let Some(mtls) = target.mtls.as_mut() {
+            mtls.probes.push(probe);
+        }
+    }
+}
+
+/// The request as made and answered; `verdict::authz` judges it.
 fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzRequest {
     let crate::scan::http::ReportFields {
         status,
@@ -194,10 +175,7 @@ fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzReques
         path: planned.path.clone(),
         host: planned.host.clone(),
         token: None,
-        expected: match planned.expected {
-            authz::Outcome::Deny => Expected::Deny,
-            _ => Expected::Allow,
-        },
+        expected: expected(planned.expected),
         status,
         outcome: kind,
         body_snippet: body,
@@ -208,65 +186,14 @@ fn observed(planned: &authz::PlannedProbe, outcome: &HttpOutcome) -> AuthzReques
     }
 }
 
-/// [`scan_authorization`] on a scanned target (its resolved address), with
-/// its own connection limit; the connections are added to the target's
-/// handshake count. Nothing happens for a target that could not be
-/// scanned.
-pub async fn authorize_target(
-    target: &mut TargetObservation,
-    ctx: &AuthzContext<'_>,
-    identities: &[NamedIdentity],
-    timeouts: crate::probe::ProbeTimeouts,
-    max_connections: usize,
-) {
-    if target.error.is_some() {
-        return;
+/// What a planned decision asks of the answer. Planning never lists a
+/// request whose outcome it cannot decide (`Unknown` is a note instead);
+/// should one reach here, "anything but a refusal" is the weaker claim.
+pub(crate) fn expected(decision: authz::Outcome) -> Expected {
+    match decision {
+        authz::Outcome::Deny => Expected::Deny,
+        authz::Outcome::Allow | authz::Outcome::Unknown => Expected::Allow,
     }
-    let Some(ip) = target.ip else {
-        return;
-    };
-    let prober = Prober::new(
-        std::net::SocketAddr::new(ip, target.port),
-        timeouts,
-        max_connections,
-    );
-    scan_authorization(&prober, target, ctx, identities).await;
-    target.stats.handshakes += prober.handshakes();
-}
-
-/// Without a declared policy: each identity through the mTLS probe only
-/// (when the mtls check ran), on the target's address and SNI.
-pub async fn probe_identities_target(
-    target: &mut TargetObservation,
-    identities: &[NamedIdentity],
-    timeouts: crate::probe::ProbeTimeouts,
-    max_connections: usize,
-) {
-    if target.error.is_some() || target.mtls.is_none() || identities.is_empty() {
-        return;
-    }
-    let Some(ip) = target.ip else {
-        return;
-    };
-    let prober = Prober::new(
-        std::net::SocketAddr::new(ip, target.port),
-        timeouts,
-        max_connections,
-    );
-    let sni = target.sni.clone();
-    for id in identities {
-        let probe = probe_identity(
-            &prober,
-            sni.as_deref(),
-            Identity::Named(id.name.clone()),
-            &id.identity,
-        )
-        .await;
-        if let Some(mtls) = target.mtls.as_mut() {
-            mtls.probes.push(probe);
-        }
-    }
-    target.stats.handshakes += prober.handshakes();
 }
 
 #[cfg(test)]

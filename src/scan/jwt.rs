@@ -1,4 +1,4 @@
-//! Runs the JWT probes `policy::jwt` plans: mints the tokens (malformed,
+//! Runs the JWT probes `policy::jwt` planned (through `plan`): mints the tokens (malformed,
 //! signed by an ES256 key made up for the scan, expired), sends each in the
 //! header the jwtRule reads, and records what came back. The `--jwt` token
 //! is sent as given and reported only by fingerprint.
@@ -8,12 +8,14 @@ use std::sync::OnceLock;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
-use super::authz::{workload_labels, AuthzContext, NamedIdentity};
+use base64::engine::general_purpose::{URL_SAFE_NO_PAD, URL_SAFE_NO_PAD_INDIFFERENT};
+use base64::Engine;
+
+use super::authz::{AuthzContext, NamedIdentity};
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::Prober;
 use crate::observe::{AuthzRequest, Expected, Identity, TargetObservation};
-use crate::policy::authz::{self as rules, ProbeIdentity};
-use crate::policy::jwt::{plan_jwt, JwtExpectation, PlannedJwtProbe, TokenKind};
+use crate::policy::jwt::{JwtExpectation, PlannedJwtProbe, TokenKind};
 use crate::tls_client::HandshakeOptions;
 
 /// A token given with `--jwt`: kept in memory, shown only as a
@@ -65,68 +67,23 @@ impl GivenJwt {
     }
 }
 
-/// The JWT probes for the RequestAuthentications applying to the gateway,
-/// appended to `target.authorization` (notes to `authorization_notes`).
+/// The planned JWT probes (`ctx.plan.jwt_probes`), presenting the first
+/// identity, appended to `target.authorization`.
 pub async fn scan_jwt(
     prober: &Prober,
     target: &mut TargetObservation,
     ctx: &AuthzContext<'_>,
     identities: &[NamedIdentity],
 ) {
-    let labels = workload_labels(ctx);
-    let applies = |sel: &std::collections::BTreeMap<String, String>| {
-        sel.iter().all(|(k, v)| labels.get(k) == Some(v))
-    };
-    let authns: Vec<_> = ctx
-        .policy
-        .request_authentications
-        .iter()
-        .filter(|a| applies(&a.selector))
-        .collect();
-    if authns.is_empty() {
+    if ctx.plan.jwt_probes.is_empty() {
         return;
     }
-    let policies: Vec<_> = ctx
-        .policy
-        .authorization_policies
-        .iter()
-        .filter(|p| rules::applies_to(p, &labels))
-        .collect();
-    let presented = match identities.first() {
-        Some(i) => ProbeIdentity {
-            name: i.name.clone(),
-            principal: i.principal.clone(),
-        },
-        None if !ctx.mutual => ProbeIdentity {
-            name: Identity::None.name().to_owned(),
-            principal: None,
-        },
-        None => {
-            target.authorization_notes.push(
-                "JWT not probed: the gateway requires a client certificate and no --identity \
-                 was given"
-                    .to_owned(),
-            );
-            return;
-        }
-    };
-    let given = ctx.jwt.and_then(|g| g.request_principal.as_deref());
-    let plan = plan_jwt(
-        &authns,
-        &policies,
-        &presented,
-        given,
-        ctx.sni.unwrap_or("localhost"),
-    );
-    target
-        .authorization_notes
-        .extend(plan.notes.iter().cloned());
     let identity = identities.first().map(|i| &i.identity);
     let opts = HandshakeOptions {
         sni: ctx.sni.map(str::to_owned),
         ..HandshakeOptions::default()
     };
-    let runs = plan.probes.iter().map(|planned| {
+    let runs = ctx.plan.jwt_probes.iter().map(|planned| {
         let opts = &opts;
         async move {
             let token = match planned.token {
@@ -177,8 +134,7 @@ fn observed(
     };
     let expected = match planned.expected {
         JwtExpectation::Reject(body) => (Expected::Reject, format!(" (401 {body:?})")),
-        JwtExpectation::Authorized(rules::Outcome::Deny) => (Expected::Deny, String::new()),
-        JwtExpectation::Authorized(_) => (Expected::Allow, String::new()),
+        JwtExpectation::Authorized(decision) => (super::authz::expected(decision), String::new()),
     };
     AuthzRequest {
         identity: Identity::from_name(&planned.identity),
@@ -250,41 +206,14 @@ fn made_up_key() -> Option<&'static EcdsaKeyPair> {
     .as_ref()
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /// base64url without padding (RFC 7515).
 fn base64url(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(data)
 }
 
+/// base64url, padded or not (some issuers pad).
 fn base64url_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    URL_SAFE_NO_PAD_INDIFFERENT.decode(text).ok()
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! Decides what to probe and runs it: one [`Prober`] per target holds the
-//! per-target connection limit and counts handshakes, and each scan step
-//! (`protocols`, …) turns probe outcomes into observations for the report.
+//! The probing steps a plan is executed with (`run::execute` runs one
+//! `plan::ServerPlan` through them): one [`Prober`] per target holds the per-target connection limit and counts
+//! handshakes, and each scan step (`protocols`, …) decides its own probes
+//! and turns their outcomes into observations for the report. The declared
+//! policy is not read here: `plan` already turned it into requests.
 //!
 //! No rendering and no judging here: scans fill in `observe` types,
 //! `verdict` turns them into findings, `report` prints them. Must not
@@ -23,7 +25,7 @@ mod removal;
 mod sigalgs;
 mod suites;
 mod tls13_sigalgs;
-mod watch;
+pub mod watch;
 
 pub use alpn::scan_alpn;
 pub use certs::{scan_certificates, UNKNOWN_SNI};
@@ -36,7 +38,7 @@ pub use protocols::{interpret, scan_protocols};
 pub use sigalgs::enumerate_tls12_signatures;
 pub use suites::{enumerate_suites, SuiteScan, BUNDLE, SMALL_BUNDLE};
 pub use tls13_sigalgs::enumerate_tls13_signatures;
-pub use watch::{fetch_served, ServedCert};
+pub use watch::{fetch_served, watch, ServedCert, WatchEnd, WatchEvent, WatchOptions};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -242,18 +244,37 @@ pub async fn scan_target(
     options: &ScanOptions,
 ) -> Result<TargetObservation, (TargetObservation, ScanError)> {
     let started = Instant::now();
+    let (mut report, prober, error) = scan_tls(spec, options).await;
+    report.stats = stats(started, prober.as_ref().map_or(0, |p| p.handshakes()));
+    match error {
+        None => Ok(report),
+        Some(e) => {
+            report.error = Some(e.to_string());
+            Err((report, e))
+        }
+    }
+}
+
+/// The TLS scan: the report, the prober it ran on (none when the target
+/// did not resolve), and why nothing could be scanned, if so (`report.error`
+/// is left to the caller).
+pub(crate) async fn scan_tls(
+    spec: &TargetSpec,
+    options: &ScanOptions,
+) -> (TargetObservation, Option<Arc<Prober>>, Option<ScanError>) {
     let mut report = TargetObservation::new(spec.to_string(), spec.port, options.sni.clone());
-    let addrs = match spec.resolve().await {
-        Ok(a) => a,
-        Err(e) => return Err(fail(report, started, 0, e.into())),
-    };
-    // The first address is what a client would try first.
-    let Some(&addr) = addrs.first() else {
-        let e = TargetError::Unresolvable {
-            host: spec.to_string(),
-            reason: "no address".to_owned(),
-        };
-        return Err(fail(report, started, 0, e.into()));
+    // The first address is what a client would try first; `resolve`
+    // refuses an empty list.
+    let addr = match spec.resolve().await.map(|a| a.first().copied()) {
+        Ok(Some(addr)) => addr,
+        Ok(None) => {
+            let none = TargetError::Unresolvable {
+                host: spec.to_string(),
+                reason: "no addresses".to_owned(),
+            };
+            return (report, None, Some(none.into()));
+        }
+        Err(e) => return (report, None, Some(e.into())),
     };
     report.ip = Some(addr.ip());
     let prober = Arc::new(Prober::new(addr, options.timeouts, options.max_connections));
@@ -262,8 +283,7 @@ pub async fn scan_target(
         Ok(protocols) => protocols,
         Err(e) => {
             report.reachable = !matches!(e, ScanError::Connect(_));
-            let handshakes = prober.handshakes();
-            return Err(fail(report, started, handshakes, e));
+            return (report, Some(prober), Some(e));
         }
     };
     report.reachable = true;
@@ -274,8 +294,7 @@ pub async fn scan_target(
         .collect();
     report.protocols = protocols;
     run_checks(&prober, options, &offered, &mut report).await;
-    report.stats = stats(started, prober.handshakes());
-    Ok(report)
+    (report, Some(prober), None)
 }
 
 /// Every step after the protocol scan, concurrently: they share the one
@@ -345,18 +364,7 @@ async fn when<T>(enabled: bool, step: impl std::future::Future<Output = T>) -> O
     }
 }
 
-fn fail(
-    mut report: TargetObservation,
-    started: Instant,
-    handshakes: u32,
-    e: ScanError,
-) -> (TargetObservation, ScanError) {
-    report.error = Some(e.to_string());
-    report.stats = stats(started, handshakes);
-    (report, e)
-}
-
-fn stats(started: Instant, handshakes: u32) -> Stats {
+pub(crate) fn stats(started: Instant, handshakes: u32) -> Stats {
     Stats {
         handshakes,
         elapsed_ms: duration_ms(started.elapsed()),

@@ -36,10 +36,12 @@ pub async fn scan_plain_http(
             cipher: None,
         })
         .collect();
-    let addr = match spec.resolve().await {
-        Ok(addrs) if !addrs.is_empty() => addrs[0],
-        Ok(_) => {
-            report.error = Some(format!("{spec} resolves to no address"));
+    // The first address, as a client would; `resolve` refuses an empty
+    // list, but that stays its promise, not an index here.
+    let addr = match spec.resolve().await.map(|addrs| addrs.first().copied()) {
+        Ok(Some(addr)) => addr,
+        Ok(None) => {
+            report.error = Some(format!("cannot resolve {spec}: no addresses"));
             return report;
         }
         Err(e) => {

@@ -1,8 +1,12 @@
-//! The core of `tlsposture watch`: which certificate a gateway serves right
-//! now for one name. One full handshake per call, no state: the CLI polls
-//! and compares fingerprints to catch an SDS rotation the moment it lands.
+//! `tlsposture watch`: which certificate a gateway serves right now for one
+//! name ([`fetch_served`], one full handshake, no state), and the polling
+//! loop that compares fingerprints to catch an SDS rotation the moment it
+//! lands ([`watch`]). Printing is the caller's: the loop reports
+//! [`WatchEvent`]s and how it ended, never writes to a terminal.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
@@ -59,4 +63,113 @@ pub async fn fetch_served(
         subject: info.subject,
         not_after: info.not_after,
     })
+}
+
+/// How [`watch`] polls.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// Time between polls.
+    pub interval: Duration,
+    /// Stop after this long, counted from the end of the first round.
+    pub timeout: Option<Duration>,
+    /// End at the first change.
+    pub until_change: bool,
+    /// Per handshake.
+    pub timeouts: ProbeTimeouts,
+}
+
+/// Something a watch saw, for the caller to print.
+#[derive(Debug)]
+pub enum WatchEvent<'a> {
+    /// First round: the certificate served for `sni`.
+    Served {
+        sni: Option<&'a str>,
+        cert: &'a ServedCert,
+    },
+    /// First round: nothing could be fetched for `sni`.
+    Failed {
+        sni: Option<&'a str>,
+        error: &'a str,
+    },
+    /// A later round served another certificate than the last one seen.
+    Changed {
+        sni: Option<&'a str>,
+        before: Option<&'a str>,
+        cert: &'a ServedCert,
+    },
+}
+
+/// How a watch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// The first round fetched no certificate at all.
+    Unreachable,
+    /// `stop` completed (Ctrl-C).
+    Stopped,
+    /// A certificate changed (with `until_change`).
+    Changed,
+    /// The timeout passed (with no change, when `until_change`).
+    TimedOut,
+}
+
+/// Fetches the certificate of each name (`None`: no SNI), then polls every
+/// `interval` and reports each change, until `stop` completes, the timeout
+/// passes, or (with `until_change`) the first change. A failed poll is
+/// skipped: a rotation restarts nothing, but a blip must not count as one.
+pub async fn watch(
+    addr: SocketAddr,
+    names: &[Option<String>],
+    options: &WatchOptions,
+    stop: impl Future<Output = ()>,
+    mut on_event: impl FnMut(WatchEvent<'_>),
+) -> WatchEnd {
+    let mut current: Vec<Option<String>> = Vec::new();
+    for sni in names {
+        match fetch_served(addr, sni.as_deref(), options.timeouts).await {
+            Ok(served) => {
+                on_event(WatchEvent::Served {
+                    sni: sni.as_deref(),
+                    cert: &served,
+                });
+                current.push(Some(served.sha256));
+            }
+            Err(error) => {
+                on_event(WatchEvent::Failed {
+                    sni: sni.as_deref(),
+                    error: &error,
+                });
+                current.push(None);
+            }
+        }
+    }
+    if current.iter().all(Option::is_none) {
+        return WatchEnd::Unreachable;
+    }
+    let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(options.interval) => {}
+            _ = &mut stop => return WatchEnd::Stopped,
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return WatchEnd::TimedOut;
+        }
+        for (sni, seen) in names.iter().zip(current.iter_mut()) {
+            let Ok(served) = fetch_served(addr, sni.as_deref(), options.timeouts).await else {
+                continue;
+            };
+            if seen.as_deref() != Some(served.sha256.as_str()) {
+                on_event(WatchEvent::Changed {
+                    sni: sni.as_deref(),
+                    before: seen.as_deref(),
+                    cert: &served,
+                });
+                *seen = Some(served.sha256);
+                if options.until_change {
+                    return WatchEnd::Changed;
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,80 @@
+//! Where every command's output goes: the text/JSON contract shared by all
+//! commands, and the scan report's renderers (table, JSON, JUnit). Renders
+//! what it is given; decides nothing.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use tlsposture::report::model::Report;
+use tlsposture::report::model::Severity;
+use tlsposture::report::{json, junit, terminal};
+
+use super::{unscannable, usage, Failure};
+
+/// Where a scan report goes besides the terminal.
+pub struct ReportOutputs<'a> {
+    pub json: Option<&'a Path>,
+    pub junit: Option<&'a Path>,
+    pub fail_on: Severity,
+}
+
+fn terminal_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(110)
+}
+
+/// Prints the report: the table on stdout (stderr when the JSON goes to
+/// stdout), the JSON wherever `--json` says, the JUnit file if asked for.
+pub fn emit(report: &Report, outputs: &ReportOutputs<'_>, color: bool) -> Result<(), Failure> {
+    if let Some(path) = outputs.junit {
+        std::fs::write(path, junit::render(report, outputs.fail_on))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))
+            .map_err(usage)?;
+    }
+    let json_to_stdout = outputs.json == Some(Path::new("-"));
+    let style = terminal::Style {
+        color: color
+            && if json_to_stdout {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            },
+        width: terminal_width(),
+    };
+    write_outputs(
+        &terminal::render(report, style),
+        || json::render(report),
+        outputs.json,
+    )
+}
+
+/// Every command's output contract: with `--json -` the JSON alone on
+/// stdout and the text on stderr; otherwise the text on stdout and the
+/// JSON, if asked for, in its file.
+pub fn write_outputs(
+    text: &str,
+    json: impl FnOnce() -> String,
+    json_path: Option<&Path>,
+) -> Result<(), Failure> {
+    match json_path {
+        Some(path) if path == Path::new("-") => {
+            eprint!("{text}");
+            let mut out = std::io::stdout().lock();
+            out.write_all(json().as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| unscannable(anyhow!("cannot write the JSON report to stdout: {e}")))
+        }
+        other => {
+            print!("{text}");
+            match other {
+                Some(path) => std::fs::write(path, json())
+                    .with_context(|| format!("cannot write the JSON report to {}", path.display()))
+                    .map_err(usage),
+                None => Ok(()),
+            }
+        }
+    }
+}

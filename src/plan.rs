@@ -1,0 +1,742 @@
+//! The scan plan: the flags of `tlsposture scan` and the declared policy,
+//! validated once into a [`ScanPlan`] (ripgrep's flags → HiArgs step).
+//!
+//! This module owns every decision taken before the first connection: the
+//! target, the servers it is judged against (port, SNI, expectation), which
+//! checks and client profiles run, the identities and tokens to present,
+//! and the authorization and JWT requests the policy implies. Invalid input
+//! is refused here with a [`PlanError`] (exit 64), never deep in an encoder.
+//!
+//! It must not do network I/O and must not judge: `run::execute` runs a
+//! [`ServerPlan`] and `verdict` judges what came back. Nothing while probing
+//! reads the [`DeclaredPolicy`]; what probing needs of it is in the plan.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cert::{self, CertError, TrustRoots};
+use crate::finding::Severity;
+use crate::observe::Identity;
+use crate::policy::authz::{self, ProbeIdentity};
+use crate::policy::baseline::{self, Baseline};
+use crate::policy::effective::{self, Expectation, RedirectExpectation};
+use crate::policy::jwt as policy_jwt;
+use crate::policy::{DeclaredPolicy, Origin, PolicyError, TlsMode};
+use crate::probe::ProbeTimeouts;
+use crate::scan::authz::NamedIdentity;
+use crate::scan::jwt::GivenJwt;
+use crate::scan::{mint, Checks, ScanOptions};
+use crate::target::{Host, ServerName, ServerNameError, TargetError, TargetSpec};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The declared policy and baselines a run was judged against.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct PolicyContext {
+    /// `--policy` files, as given.
+    pub files: Vec<String>,
+    /// Documents read and used (`Gateway default/gw (gw.yaml:1)`).
+    pub documents: Vec<String>,
+    /// Documents skipped, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// The declared servers the targets were compared with
+    /// (`gateway default/gw servers[0] port 443`).
+    pub servers: Vec<String>,
+    /// `--baseline` names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baselines: Vec<String>,
+}
+
+/// The Host of authorization requests when no SNI is sent.
+const DEFAULT_REQUEST_HOST: &str = "localhost";
+
+/// The flags of a scan as the user gave them, not yet validated.
+#[derive(Debug, Clone)]
+pub struct ScanRequest<'a> {
+    pub target: &'a str,
+    pub sni: &'a [String],
+    pub no_sni: bool,
+    pub policy_files: &'a [PathBuf],
+    pub declared_port: Option<u16>,
+    /// Names already checked by the flag parser.
+    pub baselines: &'a [String],
+    pub require_client: &'a [String],
+    /// `[NAME=]CERT,KEY` each.
+    pub identities: &'a [String],
+    pub jwt: Option<&'a str>,
+    pub ca: Option<&'a Path>,
+    pub ca_key: Option<&'a Path>,
+    pub checks: Checks,
+    pub timeout: Duration,
+    pub max_connections: u16,
+    pub clients: Option<&'a str>,
+    pub fail_on: Severity,
+    pub json: Option<&'a Path>,
+    pub junit: Option<&'a Path>,
+}
+
+/// Everything a scan will do, decided and validated.
+#[derive(Debug, Clone)]
+pub struct ScanPlan {
+    pub target: TargetSpec,
+    /// One per judged server, in the order they are reported.
+    pub servers: Vec<ServerPlan>,
+    pub probing: ProbeSettings,
+    /// `--require-client` patterns, each known to name a profile.
+    pub require_client: Vec<String>,
+    pub baselines: Vec<&'static Baseline>,
+    pub fail_on: Severity,
+    /// What the report says about the declared policy and baselines.
+    pub context: Option<PolicyContext>,
+    pub outputs: Outputs,
+}
+
+/// Where the report goes besides the terminal.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+/// How to probe, the same for every server of the target.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    pub checks: Checks,
+    pub timeouts: ProbeTimeouts,
+    pub max_connections: usize,
+    pub roots: TrustRoots,
+    /// Client profiles to simulate (`None`: all).
+    pub clients: Option<String>,
+    /// `--identity` certificates, then the minted wrong-SAN one.
+    pub identities: Vec<NamedIdentity>,
+    /// The minted expired certificate (`--ca-key`): probed for mTLS only.
+    pub expired: Option<NamedIdentity>,
+    pub jwt: Option<GivenJwt>,
+}
+
+impl Default for ProbeSettings {
+    fn default() -> Self {
+        let options = ScanOptions::default();
+        ProbeSettings {
+            checks: options.checks,
+            timeouts: options.timeouts,
+            max_connections: options.max_connections,
+            roots: options.roots,
+            clients: options.clients,
+            identities: Vec::new(),
+            expired: None,
+            jwt: None,
+        }
+    }
+}
+
+/// One server the target is judged as.
+#[derive(Debug, Clone)]
+pub struct ServerPlan {
+    /// The declared server's label (`gateway default/gw servers[0] port
+    /// 443`), or a lab listener's name.
+    pub label: Option<String>,
+    pub kind: ServerKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ServerKind {
+    Tls(Box<TlsPlan>),
+    PlainHttp(PlainHttpPlan),
+}
+
+/// A TLS server: the names to send and what it must look like.
+#[derive(Debug, Clone, Default)]
+pub struct TlsPlan {
+    /// The server_name of the protocol and suite probes (`None`: no SNI).
+    pub sni: Option<ServerName>,
+    /// Every name whose certificate is fetched (the SNI first).
+    pub cert_names: Vec<ServerName>,
+    /// The declared server, when a policy was given.
+    pub expectation: Option<Expectation>,
+    /// Declared MUTUAL: every given identity must be accepted.
+    pub mutual: bool,
+    /// The authorization and JWT requests the policy implies; `None`
+    /// without a policy (then only the identities' mTLS probes run).
+    pub authz: Option<AuthzPlan>,
+}
+
+impl TlsPlan {
+    /// A server probed with `names` (the first as SNI), judged against
+    /// nothing declared.
+    pub fn with_names(names: Vec<ServerName>) -> TlsPlan {
+        TlsPlan {
+            sni: names.first().cloned(),
+            cert_names: names,
+            ..TlsPlan::default()
+        }
+    }
+
+    /// The options of the TLS scan itself.
+    pub fn scan_options(&self, settings: &ProbeSettings) -> ScanOptions {
+        ScanOptions {
+            sni: self.sni.as_ref().map(ToString::to_string),
+            cert_names: self.cert_names.iter().map(ToString::to_string).collect(),
+            roots: settings.roots.clone(),
+            checks: settings.checks,
+            timeouts: settings.timeouts,
+            max_connections: settings.max_connections,
+            clients: settings.clients.clone(),
+        }
+    }
+}
+
+pub use crate::policy::authz::AuthzPlan;
+
+/// A declared plain-HTTP server: one `GET /` per Host.
+#[derive(Debug, Clone)]
+pub struct PlainHttpPlan {
+    pub hosts: Vec<String>,
+    pub expectation: RedirectExpectation,
+}
+
+/// Why the flags and policy make no plan (exit 64). Each message is one
+/// line naming the flag, or the file:line of the declaration.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("--sni: {0}")]
+    Sni(ServerNameError),
+    #[error("{}:{}: declared host in {}.hosts: {error}", .origin.file, .origin.line, .origin.field)]
+    DeclaredHost {
+        origin: Origin,
+        error: ServerNameError,
+    },
+    #[error("--ca {path}")]
+    Ca {
+        path: String,
+        #[source]
+        source: CertError,
+    },
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("--identity {0}")]
+    Identity(String),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("--ca-key {path}: {reason}")]
+    Mint { path: String, reason: String },
+    #[error("--jwt: {0}")]
+    Jwt(String),
+    #[error("{files}: {reason}")]
+    Port { files: String, reason: String },
+    #[error("no server declared on that port serves SNI {sni}")]
+    NoServer { sni: String },
+    #[error("{flag} {pattern:?} matches no client profile (see `tlsposture clients list`)")]
+    NoClient { flag: &'static str, pattern: String },
+}
+
+/// Validates the flags into a plan. `load` reads the `--policy` files (it
+/// is called only when there are some, after the target and `--ca` were
+/// checked, so the first error a user sees is the same as ever).
+///
+/// # Errors
+/// The first invalid input, as a [`PlanError`].
+pub fn build(
+    req: &ScanRequest<'_>,
+    load: impl FnOnce(&[PathBuf]) -> Result<DeclaredPolicy, PolicyError>,
+) -> Result<ScanPlan, PlanError> {
+    let target = TargetSpec::parse(req.target)?;
+    let given = server_names(req.sni)?;
+    let roots = trust_roots(req.ca)?;
+    let baselines: Vec<&'static Baseline> = req
+        .baselines
+        .iter()
+        .filter_map(|name| baseline::baseline(name))
+        .collect();
+    let declared = if req.policy_files.is_empty() {
+        None
+    } else {
+        Some(load(req.policy_files)?)
+    };
+    let mut identities = req
+        .identities
+        .iter()
+        .map(|spec| NamedIdentity::load(spec).map_err(PlanError::Identity))
+        .collect::<Result<Vec<_>, _>>()?;
+    let expired = match (req.ca_key, req.ca) {
+        (Some(key), Some(ca)) => {
+            let minted = mint::mint(&read(ca)?, &read(key)?).map_err(|reason| PlanError::Mint {
+                path: key.display().to_string(),
+                reason,
+            })?;
+            identities.push(minted.wrong_san.clone());
+            Some(minted.expired)
+        }
+        _ => None,
+    };
+    let jwt = req
+        .jwt
+        .map(GivenJwt::parse)
+        .transpose()
+        .map_err(PlanError::Jwt)?;
+    let mut checks = req.checks;
+    let mut clients = req.clients.map(str::to_owned);
+    // `--require-client`: the required clients are simulated even outside
+    // `--clients`, and the clients check runs even when `--checks` left it
+    // out.
+    if !req.require_client.is_empty() {
+        check_client_patterns("--require-client", req.require_client)?;
+        checks.clients = true;
+        if let Some(chosen) = &clients {
+            clients = Some(format!("{chosen},{}", req.require_client.join(",")));
+        }
+    }
+    let probing = ProbeSettings {
+        checks,
+        timeouts: ProbeTimeouts {
+            connect: req.timeout,
+            read: req.timeout,
+        },
+        max_connections: usize::from(req.max_connections),
+        roots,
+        clients,
+        identities,
+        expired,
+        jwt,
+    };
+    let (servers, mut context) = match &declared {
+        None => {
+            let names = if req.no_sni {
+                Vec::new()
+            } else if given.is_empty() {
+                target
+                    .default_sni()
+                    .map(|n| ServerName::parse(&n))
+                    .transpose()
+                    .map_err(PlanError::Sni)?
+                    .into_iter()
+                    .collect()
+            } else {
+                given
+            };
+            let server = ServerPlan {
+                label: None,
+                kind: ServerKind::Tls(Box::new(TlsPlan::with_names(names))),
+            };
+            (vec![server], None)
+        }
+        Some(policy) => declared_servers(req, &target, policy, &given, &probing)?,
+    };
+    if !baselines.is_empty() {
+        let ctx = context.get_or_insert_with(PolicyContext::default);
+        ctx.baselines = baselines.iter().map(|b| b.name.clone()).collect();
+    }
+    Ok(ScanPlan {
+        target,
+        servers,
+        probing,
+        require_client: req.require_client.to_vec(),
+        baselines,
+        fail_on: req.fail_on,
+        context,
+        outputs: Outputs {
+            json: req.json.map(Path::to_path_buf),
+            junit: req.junit.map(Path::to_path_buf),
+        },
+    })
+}
+
+/// The servers declared on the target's port: its plain-HTTP servers when
+/// that port has no TLS server, else the TLS servers that answer the SNI.
+fn declared_servers(
+    req: &ScanRequest<'_>,
+    target: &TargetSpec,
+    policy: &DeclaredPolicy,
+    given: &[ServerName],
+    probing: &ProbeSettings,
+) -> Result<(Vec<ServerPlan>, Option<PolicyContext>), PlanError> {
+    let all = effective::expectations(policy);
+    let wanted = req.declared_port.unwrap_or(target.port);
+    let plain: Vec<_> = effective::expectations_http(policy)
+        .into_iter()
+        .filter(|e| e.port == wanted)
+        .collect();
+    if !plain.is_empty() && !all.iter().any(|e| e.port == wanted) {
+        let mut ctx = policy_context(policy, req.policy_files, &[]);
+        let mut servers = Vec::new();
+        for exp in plain {
+            let hosts = if given.is_empty() {
+                // `*` becomes the target's own address, which is not a
+                // declared name; every other Host is.
+                for host in exp.request_hosts("") {
+                    if !host.is_empty() {
+                        declared_name(&host, &exp.server)?;
+                    }
+                }
+                exp.request_hosts(&host_header(target))
+            } else {
+                given.iter().map(ToString::to_string).collect()
+            };
+            ctx.servers.push(exp.label());
+            servers.push(ServerPlan {
+                label: Some(exp.label()),
+                kind: ServerKind::PlainHttp(PlainHttpPlan {
+                    hosts,
+                    expectation: exp,
+                }),
+            });
+        }
+        return Ok((servers, Some(ctx)));
+    }
+    let chosen = effective::for_port(&all, target.port, req.declared_port).map_err(|reason| {
+        PlanError::Port {
+            files: req
+                .policy_files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            reason,
+        }
+    })?;
+    let chosen = select_by_sni(chosen, given.first(), req.no_sni);
+    if chosen.is_empty() {
+        return Err(PlanError::NoServer {
+            sni: given
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "(none)".to_owned()),
+        });
+    }
+    let mut servers = Vec::new();
+    // The names each server is probed with: `--sni`, else its declared
+    // hosts, every one checked before any server is planned.
+    let mut declared_names = Vec::new();
+    for exp in &chosen {
+        let names = if given.is_empty() {
+            exp.probe_names()
+                .iter()
+                .map(|n| declared_name(n, &exp.server))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            given.to_vec()
+        };
+        declared_names.push(names);
+    }
+    for (exp, names) in chosen.iter().zip(declared_names) {
+        let mutual = exp.mode == TlsMode::Mutual;
+        let authz = plan_authz(
+            policy,
+            &exp.gateway,
+            mutual,
+            names.first().map(ServerName::as_str),
+            &probing.identities,
+            probing.jwt.as_ref(),
+        );
+        servers.push(ServerPlan {
+            label: Some(exp.label()),
+            kind: ServerKind::Tls(Box::new(TlsPlan {
+                expectation: Some((*exp).clone()),
+                mutual,
+                authz: Some(authz),
+                ..TlsPlan::with_names(names)
+            })),
+        });
+    }
+    let context = policy_context(policy, req.policy_files, &chosen);
+    Ok((servers, Some(context)))
+}
+
+/// The authorization and JWT requests for the Gateway `gateway`'s server:
+/// the policies selecting its workload, probed with each identity (and
+/// with none when the server is not MUTUAL); the JWT probes present the
+/// first identity, and are left out with a note when a MUTUAL server gets
+/// no identity. `sni` is the Host of requests that name none.
+pub fn plan_authz(
+    policy: &DeclaredPolicy,
+    gateway: &str,
+    mutual: bool,
+    sni: Option<&str>,
+    identities: &[NamedIdentity],
+    jwt: Option<&GivenJwt>,
+) -> AuthzPlan {
+    let labels = workload_labels(policy, gateway);
+    let host = sni.unwrap_or(DEFAULT_REQUEST_HOST);
+    let policies: Vec<_> = policy
+        .authorization_policies
+        .iter()
+        .filter(|p| authz::applies_to(p, &labels))
+        .collect();
+    let mut ids: Vec<ProbeIdentity> = identities.iter().map(probe_identity).collect();
+    if !mutual {
+        ids.push(no_identity());
+    }
+    let planned = authz::plan(&policies, &ids, host);
+    let mut out = AuthzPlan {
+        probes: planned.probes,
+        jwt_probes: Vec::new(),
+        notes: planned.notes,
+    };
+    let authns: Vec<_> = policy
+        .request_authentications
+        .iter()
+        .filter(|a| authz::selector_matches(&a.selector, &labels))
+        .collect();
+    if authns.is_empty() {
+        return out;
+    }
+    let presented = match identities.first() {
+        Some(i) => probe_identity(i),
+        None if !mutual => no_identity(),
+        None => {
+            out.notes.push(
+                "JWT not probed: the gateway requires a client certificate and no --identity \
+                 was given"
+                    .to_owned(),
+            );
+            return out;
+        }
+    };
+    let given = jwt.and_then(|g| g.request_principal.as_deref());
+    let planned = policy_jwt::plan_jwt(&authns, &policies, &presented, given, host);
+    out.jwt_probes = planned.probes;
+    out.notes.extend(planned.notes);
+    out
+}
+
+fn probe_identity(i: &NamedIdentity) -> ProbeIdentity {
+    ProbeIdentity {
+        name: i.name.clone(),
+        principal: i.principal.clone(),
+    }
+}
+
+fn no_identity() -> ProbeIdentity {
+    ProbeIdentity {
+        name: Identity::None.name().to_owned(),
+        principal: None,
+    }
+}
+
+/// The labels of the gateway workload: the Gateway's selector.
+fn workload_labels(policy: &DeclaredPolicy, gateway: &str) -> BTreeMap<String, String> {
+    policy
+        .gateways
+        .iter()
+        .find(|g| g.qualified_name() == gateway)
+        .map(|g| g.selector.clone())
+        .unwrap_or_default()
+}
+
+/// Each pattern must name at least one client profile.
+///
+/// # Errors
+/// [`PlanError::NoClient`] for the first that names none.
+pub fn check_client_patterns(flag: &'static str, patterns: &[String]) -> Result<(), PlanError> {
+    match patterns
+        .iter()
+        .find(|p| crate::clients::matching(p).is_empty())
+    {
+        Some(p) => Err(PlanError::NoClient {
+            flag,
+            pattern: p.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `--ca`, else the public web PKI.
+///
+/// # Errors
+/// [`PlanError::Ca`] when the file cannot be read or holds no certificate.
+pub fn trust_roots(ca: Option<&Path>) -> Result<TrustRoots, PlanError> {
+    match ca {
+        Some(path) => cert::load_ca_file(path).map_err(|source| PlanError::Ca {
+            path: path.display().to_string(),
+            source,
+        }),
+        None => Ok(TrustRoots::Public),
+    }
+}
+
+/// Each `--sni` as a [`ServerName`].
+///
+/// # Errors
+/// [`PlanError::Sni`] for the first that is not one.
+pub fn server_names(given: &[String]) -> Result<Vec<ServerName>, PlanError> {
+    given
+        .iter()
+        .map(|n| ServerName::parse(n).map_err(PlanError::Sni))
+        .collect()
+}
+
+/// A declared host about to go on the wire, validated; the error names the
+/// server entry's file:line.
+fn declared_name(name: &str, origin: &Origin) -> Result<ServerName, PlanError> {
+    ServerName::parse(name).map_err(|error| PlanError::DeclaredHost {
+        origin: origin.clone(),
+        error,
+    })
+}
+
+fn read(path: &Path) -> Result<String, PlanError> {
+    std::fs::read_to_string(path).map_err(|e| PlanError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// With `--sni`, only the declared servers that answer that name; with
+/// `--no-sni`, those that answer a client without SNI.
+fn select_by_sni<'a>(
+    chosen: Vec<&'a Expectation>,
+    sni: Option<&ServerName>,
+    no_sni: bool,
+) -> Vec<&'a Expectation> {
+    if no_sni {
+        chosen.into_iter().filter(|e| e.serves(None)).collect()
+    } else if let Some(first) = sni {
+        chosen
+            .into_iter()
+            .filter(|e| e.serves(Some(first.as_str())))
+            .collect()
+    } else {
+        chosen
+    }
+}
+
+/// The `Host` of a plain-HTTP request to a server declared for `*`: the
+/// target's host as given (an IPv6 address in brackets).
+fn host_header(spec: &TargetSpec) -> String {
+    match &spec.host {
+        Host::Ip(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+        Host::Ip(ip) => ip.to_string(),
+        Host::Name(name) => name.clone(),
+    }
+}
+
+fn policy_context(
+    policy: &DeclaredPolicy,
+    files: &[PathBuf],
+    chosen: &[&Expectation],
+) -> PolicyContext {
+    let describe = |d: &crate::policy::DocumentSummary| {
+        format!(
+            "{} {} ({}:{})",
+            d.kind, d.name, d.origin.file, d.origin.line
+        )
+    };
+    PolicyContext {
+        files: files.iter().map(|p| p.display().to_string()).collect(),
+        documents: policy
+            .documents
+            .iter()
+            .filter(|d| d.skipped.is_none())
+            .map(describe)
+            .collect(),
+        skipped: policy
+            .documents
+            .iter()
+            .filter_map(|d| {
+                d.skipped
+                    .as_ref()
+                    .map(|why| format!("{}: {why}", describe(d)))
+            })
+            .collect(),
+        servers: chosen.iter().map(|e| e.label()).collect(),
+        baselines: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(target: &'a str, sni: &'a [String]) -> ScanRequest<'a> {
+        ScanRequest {
+            target,
+            sni,
+            no_sni: false,
+            policy_files: &[],
+            declared_port: None,
+            baselines: &[],
+            require_client: &[],
+            identities: &[],
+            jwt: None,
+            ca: None,
+            ca_key: None,
+            checks: Checks::ALL,
+            timeout: Duration::from_secs(3),
+            max_connections: 8,
+            clients: None,
+            fail_on: Severity::High,
+            json: None,
+            junit: None,
+        }
+    }
+
+    fn no_policy(_: &[PathBuf]) -> Result<DeclaredPolicy, PolicyError> {
+        unreachable!("no --policy given")
+    }
+
+    #[test]
+    fn without_a_policy_one_server_with_the_names_given() {
+        let sni = vec!["a.example".to_owned(), "b.example".to_owned()];
+        let plan = build(&request("127.0.0.1:8443", &sni), no_policy).expect("plans");
+        let [server] = &plan.servers[..] else {
+            panic!("{:?}", plan.servers)
+        };
+        let ServerKind::Tls(tls) = &server.kind else {
+            panic!("{server:?}")
+        };
+        assert_eq!(tls.sni.as_ref().map(ServerName::as_str), Some("a.example"));
+        assert_eq!(tls.cert_names.len(), 2);
+        assert!(tls.authz.is_none() && tls.expectation.is_none());
+        // The host is the SNI when none is given.
+        let plan = build(&request("gw.example:443", &[]), no_policy).expect("plans");
+        let ServerKind::Tls(tls) = &plan.servers[0].kind else {
+            panic!()
+        };
+        assert_eq!(tls.sni.as_ref().map(ServerName::as_str), Some("gw.example"));
+    }
+
+    #[test]
+    fn invalid_flags_are_refused_at_plan_time() {
+        let long = vec!["a".repeat(300)];
+        assert!(matches!(
+            build(&request("127.0.0.1:1", &long), no_policy),
+            Err(PlanError::Sni(ServerNameError::TooLong { len: 300, .. }))
+        ));
+        let mut req = request("127.0.0.1:1", &[]);
+        let patterns = vec!["no-such-client-xyz".to_owned()];
+        req.require_client = &patterns;
+        assert!(matches!(
+            build(&req, no_policy),
+            Err(PlanError::NoClient { .. })
+        ));
+        assert!(matches!(
+            build(&request("bad host", &[]), no_policy),
+            Err(PlanError::Target(_))
+        ));
+    }
+
+    #[test]
+    fn authorization_is_planned_from_the_policy_not_while_probing() {
+        let policy = crate::policy::load_str(
+            "authz.yaml",
+            include_str!("../fixtures/policy/asm-mtls-authz-004.yaml"),
+        )
+        .expect("seed 004 parses");
+        let gateway = policy.gateways[0].qualified_name();
+        // MUTUAL and no identity: nothing can be probed, and it says so.
+        let plan = plan_authz(&policy, &gateway, true, Some("test.com"), &[], None);
+        assert!(plan.probes.is_empty());
+        assert!(!plan.notes.is_empty(), "{plan:?}");
+        // Not MUTUAL: the requests without a client certificate are planned.
+        let plan = plan_authz(&policy, &gateway, false, Some("test.com"), &[], None);
+        assert!(plan
+            .probes
+            .iter()
+            .all(|p| p.identity == Identity::None.name()));
+    }
+}
