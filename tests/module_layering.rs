@@ -7,7 +7,6 @@
 //! that loops back cannot land unnoticed. Test code (`#[cfg(test)]` and
 //! below) is not part of the product's flow and is not checked.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module of the library and the only modules it may
