@@ -27,7 +27,7 @@ use crate::probe::ProbeTimeouts;
 use crate::scan::authz::NamedIdentity;
 use crate::scan::jwt::GivenJwt;
 use crate::scan::{mint, Checks, ScanOptions};
-use crate::target::{Host, ServerName, ServerNameError, TargetError, TargetSpec};
+use crate::target::{ServerName, ServerNameError, TargetError, TargetSpec};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -373,7 +373,8 @@ fn declared_servers(
                         declared_name(&host, &exp.server)?;
                     }
                 }
-                exp.request_hosts(&host_header(target))
+                // A server declared for `*` is asked with the target's host as given.
+                exp.request_hosts(&target.host.for_header())
             } else {
                 given.iter().map(ToString::to_string).collect()
             };
@@ -602,16 +603,6 @@ fn select_by_sni<'a>(
             .collect()
     } else {
         chosen
-    }
-}
-
-/// The `Host` of a plain-HTTP request to a server declared for `*`: the
-/// target's host as given (an IPv6 address in brackets).
-fn host_header(spec: &TargetSpec) -> String {
-    match &spec.host {
-        Host::Ip(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
-        Host::Ip(ip) => ip.to_string(),
-        Host::Name(name) => name.clone(),
     }
 }
 

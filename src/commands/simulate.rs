@@ -8,7 +8,7 @@ use tlsposture::plan;
 use tlsposture::policy::effective::{self, Expectation};
 use tlsposture::policy::simulate::{diff, simulate, ServerCert, SimClient};
 use tlsposture::report::simulation;
-use tlsposture::verdict::exit;
+use tlsposture::verdict::{self, exit, ClientSimulation};
 
 use super::output::write_outputs;
 use super::{load_policy, usage, Failure};
@@ -54,7 +54,16 @@ pub fn run(args: SimulateArgs) -> Result<i32, Failure> {
     let pattern = args.clients.clone().unwrap_or_else(|| "all".into());
     plan::check_client_patterns("--clients", std::slice::from_ref(&pattern)).map_err(usage)?;
     plan::check_client_patterns("--require-client", &args.require_client).map_err(usage)?;
-    let profiles = tlsposture::clients::matching(&pattern);
+    // The required clients are simulated even outside `--clients`, as in
+    // a live scan: the gate must not count a client it never tried.
+    let mut profiles = tlsposture::clients::matching(&pattern);
+    for required in &args.require_client {
+        for profile in tlsposture::clients::matching(required) {
+            if !profiles.iter().any(|p| p.id == profile.id) {
+                profiles.push(profile);
+            }
+        }
+    }
     let (text, json, judged) = if args.from.is_empty() {
         let servers = simulate_policy(&args.policy, &args, &profiles)?;
         let text = simulation::render(&servers);
@@ -68,31 +77,39 @@ pub fn run(args: SimulateArgs) -> Result<i32, Failure> {
         let json = serde_json::json!({ "changes": changes, "after": after });
         (text, json, after)
     };
-    // issue 10: one client gate (verdict)
-    let mut failing = Vec::new();
-    for p in &args.require_client {
-        let wanted = tlsposture::clients::matching(p);
-        for server in &judged {
-            for row in &server.clients {
-                if !row.outcome.connected && wanted.iter().any(|w| w.name == row.client) {
-                    failing.push(format!(
-                        "{} cannot connect to {}",
-                        row.client, server.server
-                    ));
-                }
-            }
-        }
-    }
+    // The client gate is the live scan's (`verdict::clients`), applied to
+    // the predicted outcomes.
     let mut text = text;
-    for f in &failing {
-        text.push_str(&format!("required client: {f}\n"));
+    let mut failing = 0;
+    for server in &judged {
+        let predicted: Vec<ClientSimulation> = server
+            .clients
+            .iter()
+            .map(|row| ClientSimulation {
+                client: row.client.clone(),
+                category: row.category.clone(),
+                connected: row.outcome.connected,
+                protocol: row.outcome.protocol,
+                cipher: row.outcome.cipher.clone(),
+                group: row.outcome.group.clone(),
+                hello_retry: row.outcome.hello_retry,
+                reason: row.outcome.reason.clone(),
+            })
+            .collect();
+        for finding in verdict::clients::required_findings(&predicted, &args.require_client) {
+            failing += 1;
+            text.push_str(&format!(
+                "{}: {} on {} ({})\n",
+                finding.severity, finding.title, server.server, finding.evidence
+            ));
+        }
     }
     write_outputs(
         &text,
         || serde_json::to_string_pretty(&json).unwrap_or_default() + "\n",
         args.json.as_deref(),
     )?;
-    Ok(if failing.is_empty() {
+    Ok(if failing == 0 {
         exit::CLEAN
     } else {
         exit::FINDINGS
