@@ -4,12 +4,12 @@
 //! ALPN, certificate chain, stapled OCSP and the signature scheme it signed
 //! with.
 //!
-//! [`exchange_with_client_auth`] is the client-certificate variant: it
-//! records whether the server sent a CertificateRequest (and which issuers
-//! it accepts), answers with a given [`ClientIdentity`] or none, then sends
-//! one request and reads the first line of the answer — in TLS 1.3 a server
-//! that requires a certificate refuses only after the handshake, on the
-//! first read.
+//! [`handshake_for_data`] is the variant for requests: it records whether
+//! the server sent a CertificateRequest (and which issuers it accepts),
+//! answers with a given [`ClientIdentity`] or none, and hands the finished
+//! session over for HTTP (`scan::http` runs hyper over it) — in TLS 1.3 a
+//! server that requires a certificate refuses only after the handshake, on
+//! the first read, so the handshake record must outlive the handshake.
 //!
 //! The handshake is driven by hand over the TCP stream (not through
 //! tokio-rustls) so that what the connection learnt before a refusal —
@@ -21,7 +21,7 @@
 //! TLS 1.0/1.1 are out of reach here (rustls does not speak them); the raw
 //! hellos of `wire` cover those.
 
-use std::io::{self, Read as _, Write as _};
+use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -132,7 +132,8 @@ pub async fn record_handshake(
         opts.signature_schemes.clone(),
     ));
     let config = client_config(opts, recorder.clone(), None)?;
-    let mut session = Session::new(config, opts.sni.as_deref(), stream)?;
+    let name = server_name(opts.sni.as_deref(), &stream)?;
+    let mut session = Session::new(Arc::new(config), name, stream)?;
     let result = tokio::time::timeout(timeout, session.handshake()).await;
     let mut record = recorder.take();
     session.fill(&mut record);
@@ -230,60 +231,66 @@ pub struct CertificateRequestSeen {
     pub certificate_sent: bool,
 }
 
-/// How a [`exchange_with_client_auth`] ended.
+/// Why [`handshake_for_data`] has no session to hand over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExchangeEnd {
-    /// The server answered the request: the first line of what it sent
-    /// (lossy UTF-8, at most 200 characters).
-    Response { first_line: String },
-    /// The server closed with close_notify without answering.
-    ClosedCleanly,
-    /// The connection broke: a fatal alert (`alert`, its code point), or
-    /// reset / EOF / a protocol error (`alert` is `None`).
+pub enum HandshakeFailure {
+    /// The handshake broke: a fatal alert (`alert`, its code point), or
+    /// reset / EOF / a protocol error (`alert` is `None`); `reason` in
+    /// rustls's words.
     Broken {
-        during_handshake: bool,
         alert: Option<u8>,
         reason: String,
     },
     TimedOut {
-        during_handshake: bool,
         limit: Duration,
     },
 }
 
-/// What one handshake-and-request with (or without) a client certificate
-/// showed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientAuthExchange {
+/// One handshake offering a client certificate (or none), and what it
+/// showed: kept whether or not a session came of it, because a refusal
+/// (TLS 1.2 during the handshake, TLS 1.3 on the first read) is the
+/// answer the mTLS probes look for.
+pub struct DataHandshake {
     /// What the server showed (version, suite, ALPN, chain), also when it
     /// refused.
     pub handshake: HandshakeRecord,
     /// `Some` when the server sent a CertificateRequest.
     pub certificate_request: Option<CertificateRequestSeen>,
-    /// The handshake completed on the client's side.
-    pub handshake_complete: bool,
-    /// The request was written (the server may still refuse on reading it).
-    pub request_sent: bool,
-    pub end: ExchangeEnd,
+    /// The session for requests, when the handshake completed on the
+    /// client's side.
+    pub session: Result<DataStream, HandshakeFailure>,
+}
+
+impl std::fmt::Debug for DataHandshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataHandshake")
+            .field("handshake", &self.handshake)
+            .field("certificate_request", &self.certificate_request)
+            .field("session", &self.session.as_ref().map(|_| "open"))
+            .finish()
+    }
 }
 
 /// Runs one handshake on `stream` offering `identity` (or no certificate)
-/// when the server asks for one, then — whatever was asked — sends
-/// `request` and reads the first line of the answer. `timeout` applies to
-/// the handshake and to the answer, each.
+/// when the server asks for one, and hands the session over for requests.
+/// `timeout` bounds the handshake.
+///
+/// The handshake is driven by hand (like [`record_handshake`]) so that a
+/// refusal still leaves the version, suite, ALPN and chain to report; the
+/// finished connection then moves into a tokio-rustls stream, which any
+/// `AsyncRead + AsyncWrite` client (hyper) can use.
 ///
 /// A refusal is part of the result, not an error.
 ///
 /// # Errors
 /// Only [`TlsClientError::NoVersions`] / [`TlsClientError::Config`]: the
 /// client could not be built.
-pub async fn exchange_with_client_auth(
+pub async fn handshake_for_data(
     stream: TcpStream,
     opts: &HandshakeOptions,
     identity: Option<&ClientIdentity>,
-    request: &[u8],
     timeout: Duration,
-) -> Result<ClientAuthExchange, TlsClientError> {
+) -> Result<DataHandshake, TlsClientError> {
     let recorder = Arc::new(danger::RecordingVerifier::new(
         opts.signature_schemes.clone(),
     ));
@@ -291,43 +298,41 @@ pub async fn exchange_with_client_auth(
         identity: identity.map(|i| i.key.clone()),
         seen: Mutex::default(),
     });
-    let config = client_config(opts, recorder.clone(), Some(resolver.clone()))?;
-    let mut session = Session::new(config, opts.sni.as_deref(), stream)?;
-    let mut exchange = ClientAuthExchange {
-        handshake: HandshakeRecord::default(),
-        certificate_request: None,
-        handshake_complete: false,
-        request_sent: false,
-        end: ExchangeEnd::ClosedCleanly,
-    };
-    exchange.end = match tokio::time::timeout(timeout, session.handshake()).await {
-        Err(_) => ExchangeEnd::TimedOut {
-            during_handshake: true,
-            limit: timeout,
-        },
-        Ok(Err(broken)) => broken.end(true),
-        Ok(Ok(())) => {
-            exchange.handshake_complete = true;
-            exchange.request_sent = session.send(request).await.is_ok();
-            match tokio::time::timeout(timeout, session.first_line()).await {
-                Err(_) => ExchangeEnd::TimedOut {
-                    during_handshake: false,
-                    limit: timeout,
-                },
-                Ok(end) => end,
-            }
+    let config = Arc::new(client_config(
+        opts,
+        recorder.clone(),
+        Some(resolver.clone()),
+    )?);
+    let name = server_name(opts.sni.as_deref(), &stream)?;
+    let mut session = Session::new(config.clone(), name.clone(), stream)?;
+    let ended = tokio::time::timeout(timeout, session.handshake()).await;
+    let mut handshake = recorder.take();
+    session.fill(&mut handshake);
+    let certificate_request = lock_any(&resolver.seen).take();
+    let failure = match ended {
+        Ok(Ok(())) => None,
+        Ok(Err(broken)) => {
+            let reason = broken.reason();
+            handshake.broken_off = Some(reason.clone());
+            Some(HandshakeFailure::Broken {
+                alert: broken.alert(),
+                reason,
+            })
         }
+        Err(_) => Some(HandshakeFailure::TimedOut { limit: timeout }),
     };
-    exchange.handshake = recorder.take();
-    session.fill(&mut exchange.handshake);
-    if !exchange.handshake_complete {
-        if let ExchangeEnd::Broken { reason, .. } = &exchange.end {
-            exchange.handshake.broken_off = Some(reason.clone());
+    let session = match failure {
+        Some(failure) => {
+            session.abort();
+            Err(failure)
         }
-    }
-    exchange.certificate_request = lock_any(&resolver.seen).take();
-    session.abort();
-    Ok(exchange)
+        None => session.into_data_stream(config, name).await,
+    };
+    Ok(DataHandshake {
+        handshake,
+        certificate_request,
+        session,
+    })
 }
 
 /// Answers a CertificateRequest with the identity it holds (or none) and
@@ -379,19 +384,10 @@ impl Broken {
         }
     }
 
-    fn end(self, during_handshake: bool) -> ExchangeEnd {
-        let alert = match &self {
+    fn alert(&self) -> Option<u8> {
+        match self {
             Broken::Tls(rustls::Error::AlertReceived(a)) => Some(u8::from(*a)),
             _ => None,
-        };
-        let reason = match (&self, during_handshake) {
-            (Broken::Eof, false) => "connection closed without close_notify".to_owned(),
-            _ => self.reason(),
-        };
-        ExchangeEnd::Broken {
-            during_handshake,
-            alert,
-            reason,
         }
     }
 }
@@ -406,12 +402,11 @@ struct Session {
 
 impl Session {
     fn new(
-        config: ClientConfig,
-        sni: Option<&str>,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
         tcp: TcpStream,
     ) -> Result<Session, TlsClientError> {
-        let name = server_name(sni, &tcp)?;
-        let conn = ClientConnection::new(Arc::new(config), name)
+        let conn = ClientConnection::new(config, name)
             .map_err(|e| TlsClientError::Config(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
         Ok(Session {
@@ -462,49 +457,25 @@ impl Session {
         }
     }
 
-    async fn send(&mut self, data: &[u8]) -> io::Result<()> {
-        self.conn.writer().write_all(data)?;
-        self.flush().await
-    }
-
-    /// Reads until the first line of the answer (or 200 bytes of it), a
-    /// close or a failure.
-    async fn first_line(&mut self) -> ExchangeEnd {
-        const MAX: usize = 200;
-        let mut got: Vec<u8> = Vec::new();
-        let answered = |got: &[u8]| ExchangeEnd::Response {
-            first_line: String::from_utf8_lossy(
-                got.split(|b| *b == b'\n').next().unwrap_or_default(),
-            )
-            .trim_end()
-            .chars()
-            .take(MAX)
-            .collect(),
-        };
-        loop {
-            let mut chunk = [0u8; 1024];
-            loop {
-                match self.conn.reader().read(&mut chunk) {
-                    Ok(0) if got.is_empty() => return ExchangeEnd::ClosedCleanly,
-                    Ok(0) => return answered(&got),
-                    Ok(n) => {
-                        got.extend_from_slice(&chunk[..n]);
-                        if got.contains(&b'\n') || got.len() >= MAX {
-                            return answered(&got);
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(_) if !got.is_empty() => return answered(&got),
-                    Err(_) => return Broken::Eof.end(false),
-                }
-            }
-            match self.read_once().await {
-                Ok(_) => {}
-                // Data that came before the failure is still the answer.
-                Err(_) if !got.is_empty() => return answered(&got),
-                Err(broken) => return broken.end(false),
-            }
-        }
+    /// The finished connection as a tokio-rustls stream. tokio-rustls
+    /// builds its streams only through a handshake; its `connect_with`
+    /// hook may replace the fresh connection, and a connection that is no
+    /// longer handshaking passes its handshake loop untouched (only
+    /// flushed). Whatever rustls read past the handshake (a ticket, an
+    /// alert) is inside the connection already and stays with it.
+    async fn into_data_stream(
+        self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+    ) -> Result<DataStream, HandshakeFailure> {
+        let Session { conn, tcp, .. } = self;
+        tokio_rustls::TlsConnector::from(config)
+            .connect_with(name, tcp, move |fresh| *fresh = conn)
+            .await
+            .map_err(|e| HandshakeFailure::Broken {
+                alert: alert_in(&e),
+                reason: e.to_string(),
+            })
     }
 
     /// What the connection negotiated, as far as it got.
@@ -709,75 +680,29 @@ fn lock_any<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A TLS stream for application data (the HTTP probes): the same
 /// recording, accept-anything client as every other handshake here,
-/// answering a CertificateRequest with `identity` (or no certificate),
-/// driven by tokio-rustls so an HTTP client can run over it.
+/// answering a CertificateRequest with the identity given (or no
+/// certificate), driven by tokio-rustls so an HTTP client can run over it.
 pub type DataStream = tokio_rustls::client::TlsStream<TcpStream>;
-
-/// Runs the handshake on `stream` and hands back the stream for requests.
-/// In TLS 1.3 a server that refuses the client certificate does so only on
-/// the first read: that refusal surfaces from the HTTP exchange
-/// ([`alert_in`] finds it).
-///
-/// # Errors
-/// [`TlsClientError::NoVersions`] / [`TlsClientError::Config`] when the
-/// client cannot be built; [`TlsClientError::Handshake`] when the server
-/// refuses, with the code of the fatal alert it sent, if any;
-/// [`TlsClientError::Timeout`].
-pub async fn connect_for_data(
-    stream: TcpStream,
-    opts: &HandshakeOptions,
-    identity: Option<&ClientIdentity>,
-    timeout: Duration,
-) -> Result<DataStream, (TlsClientError, Option<u8>)> {
-    let recorder = Arc::new(danger::RecordingVerifier::new(
-        opts.signature_schemes.clone(),
-    ));
-    let resolver = Arc::new(RecordingResolver {
-        identity: identity.map(|i| i.key.clone()),
-        seen: Mutex::default(),
-    });
-    let config = client_config(opts, recorder.clone(), Some(resolver)).map_err(|e| (e, None))?;
-    let name = server_name(opts.sni.as_deref(), &stream).map_err(|e| (e, None))?;
-    let _ = stream.set_nodelay(true);
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    match tokio::time::timeout(timeout, connector.connect(name, stream)).await {
-        Ok(Ok(tls)) => Ok(tls),
-        Ok(Err(e)) => {
-            let alert = alert_in(&e);
-            let mut seen = recorder.take();
-            seen.broken_off = Some(e.to_string());
-            Err((
-                TlsClientError::Handshake {
-                    reason: e.to_string(),
-                    seen: Box::new(seen),
-                },
-                alert,
-            ))
-        }
-        Err(_) => Err((
-            TlsClientError::Timeout {
-                limit: timeout,
-                seen: Box::new(recorder.take()),
-            },
-            None,
-        )),
-    }
-}
 
 /// The fatal alert a connection failure was caused by, anywhere in the
 /// error's chain (an `io::Error` wrapping a `rustls::Error`, as
 /// tokio-rustls and hyper nest them).
 pub fn alert_in(error: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    match tls_error_in(error)? {
+        rustls::Error::AlertReceived(a) => Some(u8::from(*a)),
+        _ => None,
+    }
+}
+
+/// The first TLS error in `error`'s chain, looking inside `io::Error`s
+/// too (their `source()` skips the error they wrap).
+pub fn tls_error_in<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = next {
-        if let Some(rustls::Error::AlertReceived(a)) = e.downcast_ref::<rustls::Error>() {
-            return Some(u8::from(*a));
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
         }
-        // io::Error::source() skips the error it wraps: look inside.
         if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-            if let Some(rustls::Error::AlertReceived(a)) = inner.downcast_ref::<rustls::Error>() {
-                return Some(u8::from(*a));
-            }
             next = Some(inner);
             continue;
         }

@@ -12,9 +12,10 @@ use std::time::Duration;
 use assert_cmd::Command;
 use tlsposture::observe::{MtlsOutcome, MtlsProbe, MtlsResult, TargetObservation};
 use tlsposture::probe::ProbeTimeouts;
+use tlsposture::scan::http::{tls_http_exchange, HttpOutcome, HttpRequest};
 use tlsposture::scan::{self, Checks, Prober, ScanOptions};
 use tlsposture::target::TargetSpec;
-use tlsposture::tls_client::{self, ExchangeEnd, HandshakeOptions};
+use tlsposture::tls_client::HandshakeOptions;
 use tlsposture::wire::ProtocolVersion::{self, Tls10, Tls12, Tls13};
 
 use support::{runtime, ClientVerify, OpensslServer};
@@ -121,28 +122,30 @@ fn tls13_refusal_is_seen_only_after_sending_the_request() {
             versions: vec![Tls13],
             ..HandshakeOptions::default()
         };
-        tls_client::exchange_with_client_auth(
-            stream,
-            &opts,
-            None,
-            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-            Duration::from_secs(3),
-        )
-        .await
-        .expect("client builds")
+        let request = HttpRequest {
+            method: "GET".into(),
+            path: "/".into(),
+            host: "127.0.0.1".into(),
+            headers: Vec::new(),
+        };
+        tls_http_exchange(stream, &opts, None, &request, Duration::from_secs(3))
+            .await
+            .expect("client builds")
     });
     assert!(exchange.handshake_complete, "{exchange:#?}");
     assert!(exchange.request_sent, "{exchange:#?}");
     let request = exchange.certificate_request.as_ref().expect("requested");
     assert!(!request.certificate_sent);
     assert_eq!(
-        exchange.end,
-        ExchangeEnd::Broken {
+        exchange.outcome,
+        HttpOutcome::Refused {
             during_handshake: false,
             alert: Some(116),
             reason: "received fatal alert: CertificateRequired".to_owned(),
         }
     );
+    assert_eq!(exchange.timed_out, None);
+    assert!(!exchange.closed_cleanly);
     assert_eq!(exchange.handshake.protocol, Some(Tls13));
     // With -CAfile, s_server sends its CA after the leaf.
     assert_eq!(exchange.handshake.chain.len(), 2, "leaf and CA");
@@ -161,6 +164,14 @@ fn optional_serves_without_a_certificate_in_both_versions() {
         assert_eq!(none.protocol, Some(version));
         // s_server -www answers `HTTP/1.0 200 ok`.
         assert_eq!(none.http_status, Some(200), "{result:#?}");
+        // The status line as sent, reason phrase included.
+        assert!(
+            none.evidence.ends_with(&format!(
+                "answered \"HTTP/1.0 200 ok\" ({})",
+                version.name()
+            )),
+            "{none:#?}"
+        );
         // A presented certificate that does not verify is still fatal.
         assert_unknown_ca_refused(&result, version);
         assert_eq!(handshakes, 2);

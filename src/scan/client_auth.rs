@@ -22,11 +22,10 @@ use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
+use super::http::{tls_http_exchange, HttpOutcome, HttpRequest, TlsHttpExchange};
 use super::Prober;
 use crate::observe::{Identity, MtlsOutcome, MtlsProbe, MtlsResult};
-use crate::tls_client::{
-    exchange_with_client_auth, ClientAuthExchange, ClientIdentity, ExchangeEnd, HandshakeOptions,
-};
+use crate::tls_client::{ClientIdentity, HandshakeOptions};
 use crate::wire::{AlertDescription, ProtocolVersion};
 
 /// The only identity of the unknown-CA client certificate (URI SAN):
@@ -61,7 +60,7 @@ pub async fn scan_client_auth(
     };
     let request = root_request(prober, sni);
 
-    let without = exchange(prober, &opts, None, request.as_bytes()).await;
+    let without = exchange(prober, &opts, None, &request).await;
     let (none_probe, none_exchange) = match without {
         Ok(x) => (probe_result(Identity::None, &x), Some(x)),
         Err(why) => (error_probe(Identity::None, why), None),
@@ -71,12 +70,10 @@ pub async fn scan_client_auth(
 
     if result.client_cert_requested == Some(true) {
         let probe = match unknown_ca_identity() {
-            Ok(identity) => {
-                match exchange(prober, &opts, Some(&identity), request.as_bytes()).await {
-                    Ok(x) => probe_result(Identity::UnknownCa, &x),
-                    Err(why) => error_probe(Identity::UnknownCa, why),
-                }
-            }
+            Ok(identity) => match exchange(prober, &opts, Some(&identity), &request).await {
+                Ok(x) => probe_result(Identity::UnknownCa, &x),
+                Err(why) => error_probe(Identity::UnknownCa, why),
+            },
             Err(why) => error_probe(
                 Identity::UnknownCa,
                 format!("could not generate the client certificate: {why}"),
@@ -100,36 +97,43 @@ pub async fn probe_identity(
         ..HandshakeOptions::default()
     };
     let request = root_request(prober, sni);
-    match exchange(prober, &opts, Some(identity), request.as_bytes()).await {
+    match exchange(prober, &opts, Some(identity), &request).await {
         Ok(x) => probe_result(name, &x),
         Err(why) => error_probe(name, why),
     }
 }
 
-/// `GET /` with `sni` (or the address) as `Host`, closing the connection
-/// after the answer.
-fn root_request(prober: &Prober, sni: Option<&str>) -> String {
+/// `GET /` with `sni` (or the address) as `Host`; `scan::http` closes
+/// the connection after the answer.
+fn root_request(prober: &Prober, sni: Option<&str>) -> HttpRequest {
     let host = match sni {
         Some(name) => name.to_owned(),
         None => crate::target::host_for_header(prober.addr().ip()),
     };
-    format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+    HttpRequest {
+        method: "GET".to_owned(),
+        path: "/".to_owned(),
+        host,
+        headers: Vec::new(),
+    }
 }
 
+/// The handshake and the request on the HTTP probes' one path; ALPN as
+/// `opts` says (none for these probes, as a plain TLS client would).
 async fn exchange(
     prober: &Prober,
     opts: &HandshakeOptions,
     identity: Option<&ClientIdentity>,
-    request: &[u8],
-) -> Result<ClientAuthExchange, String> {
+    request: &HttpRequest,
+) -> Result<TlsHttpExchange, String> {
     let (stream, _permit) = prober.connect().await.map_err(|e| e.to_string())?;
-    exchange_with_client_auth(stream, opts, identity, request, prober.timeouts().read)
+    tls_http_exchange(stream, opts, identity, request, prober.timeouts().read)
         .await
         .map_err(|e| e.to_string())
 }
 
 /// The verdict-free conclusion from the no-certificate probe.
-fn classify(exchange: Option<&ClientAuthExchange>, probe: &MtlsProbe) -> MtlsResult {
+fn classify(exchange: Option<&TlsHttpExchange>, probe: &MtlsProbe) -> MtlsResult {
     let mut result = MtlsResult {
         client_cert_required: None,
         client_cert_requested: None,
@@ -181,7 +185,7 @@ fn classify(exchange: Option<&ClientAuthExchange>, probe: &MtlsProbe) -> MtlsRes
     result
 }
 
-fn probe_result(identity: Identity, x: &ClientAuthExchange) -> MtlsProbe {
+fn probe_result(identity: Identity, x: &TlsHttpExchange) -> MtlsProbe {
     let protocol = x.handshake.protocol;
     let version = protocol.map(|v| v.name()).unwrap_or("version unknown");
     let mut notes: Vec<String> = Vec::new();
@@ -206,22 +210,34 @@ fn probe_result(identity: Identity, x: &ClientAuthExchange) -> MtlsProbe {
             "after handshake"
         }
     };
-    let (outcome, http_status) = match &x.end {
-        ExchangeEnd::Response { first_line } => {
-            notes.push(format!("answered {first_line:?} ({version})"));
-            (MtlsOutcome::Accepted, http_status(first_line))
-        }
-        ExchangeEnd::ClosedCleanly => {
+    let (outcome, http_status) = match (&x.outcome, x.timed_out) {
+        (_, Some(limit)) => {
             notes.push(format!(
-                "closed cleanly without an answer after handshake ({version})"
+                "no answer within {} ms {} ({version})",
+                limit.as_millis(),
+                stage(!x.handshake_complete)
             ));
-            (MtlsOutcome::Accepted, None)
+            (MtlsOutcome::Error, None)
         }
-        ExchangeEnd::Broken {
-            during_handshake,
-            alert: Some(code),
-            ..
-        } => {
+        (
+            HttpOutcome::Response {
+                status,
+                status_line,
+                ..
+            },
+            None,
+        ) => {
+            notes.push(format!("answered {status_line:?} ({version})"));
+            (MtlsOutcome::Accepted, Some(*status))
+        }
+        (
+            HttpOutcome::Refused {
+                during_handshake,
+                alert: Some(code),
+                ..
+            },
+            None,
+        ) => {
             notes.push(format!(
                 "alert {} {} ({version})",
                 AlertDescription::from_u8(*code).name(),
@@ -229,22 +245,21 @@ fn probe_result(identity: Identity, x: &ClientAuthExchange) -> MtlsProbe {
             ));
             (MtlsOutcome::Refused, None)
         }
-        ExchangeEnd::Broken {
-            during_handshake,
-            alert: None,
-            reason,
-        } => {
-            notes.push(format!("{reason} {} ({version})", stage(*during_handshake)));
-            (MtlsOutcome::Error, None)
-        }
-        ExchangeEnd::TimedOut {
-            during_handshake,
-            limit,
-        } => {
+        _ if x.closed_cleanly => {
             notes.push(format!(
-                "no answer within {} ms {} ({version})",
-                limit.as_millis(),
-                stage(*during_handshake)
+                "closed cleanly without an answer after handshake ({version})"
+            ));
+            (MtlsOutcome::Accepted, None)
+        }
+        (
+            HttpOutcome::Refused { reason, .. }
+            | HttpOutcome::Closed { reason }
+            | HttpOutcome::Failed { reason },
+            None,
+        ) => {
+            notes.push(format!(
+                "{reason} {} ({version})",
+                stage(!x.handshake_complete)
             ));
             (MtlsOutcome::Error, None)
         }
@@ -266,20 +281,6 @@ fn error_probe(identity: Identity, why: String) -> MtlsProbe {
         http_status: None,
         evidence: why,
     }
-}
-
-/// `HTTP/1.1 403 Forbidden` → 403.
-fn http_status(first_line: &str) -> Option<u16> {
-    let mut parts = first_line.split_ascii_whitespace();
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/") {
-        return None;
-    }
-    let code = parts.next()?;
-    if code.len() != 3 {
-        return None;
-    }
-    code.parse().ok()
 }
 
 /// A DER X.500 Name as `O=…, CN=…`; hex when it does not parse.
@@ -334,15 +335,6 @@ fn generate_unknown_ca() -> Result<ClientIdentity, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http_status_reads_the_status_line_only() {
-        assert_eq!(http_status("HTTP/1.1 403 Forbidden"), Some(403));
-        assert_eq!(http_status("HTTP/1.0 200 ok"), Some(200));
-        assert_eq!(http_status("HTTP/1.1 4031"), None);
-        assert_eq!(http_status("<html>"), None);
-        assert_eq!(http_status(""), None);
-    }
 
     #[test]
     fn unknown_ca_identity_is_a_spiffe_client_certificate() {

@@ -1,7 +1,10 @@
-//! One HTTP/1.1 request over our own TLS session: the connection is made
-//! with a chosen client identity (or none) through `tls_client`, and hyper
-//! speaks HTTP over it, so the request is what a client holding that
-//! certificate would send (`Host` = the name asked for, ALPN `http/1.1`).
+//! One HTTP/1.1 request over our own TLS session: the handshake is made
+//! with a chosen client identity (or none) by `tls_client`, which hands the
+//! session over with what the handshake showed, and hyper speaks HTTP over
+//! it, so the request is what a client holding that certificate would send
+//! (`Host` = the name asked for). [`tls_http_exchange`] is that one path,
+//! for the mTLS probes (which report the handshake too) and, through
+//! [`http_exchange`], the authorization and JWT probes.
 //!
 //! The answer is an observation, never judged here: the status, a few
 //! headers and the first bytes of the body; or how the connection ended
@@ -9,15 +12,23 @@
 //! arrives on the first read, after a handshake the client saw complete),
 //! a close without an answer (how a TCP proxy denies), a timeout.
 
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::observe::HttpAnswer;
-use crate::tls_client::{alert_in, connect_for_data, ClientIdentity, HandshakeOptions};
+use crate::tls_client::{
+    handshake_for_data, tls_error_in, CertificateRequestSeen, ClientIdentity, HandshakeFailure,
+    HandshakeOptions, HandshakeRecord, TlsClientError,
+};
 use crate::wire::AlertDescription;
 
 /// Headers worth keeping from an answer (lower-case).
@@ -41,6 +52,9 @@ pub enum HttpOutcome {
     /// An HTTP answer.
     Response {
         status: u16,
+        /// The status line as the server sent it (`HTTP/1.0 200 ok`):
+        /// hyper keeps a reason phrase that is not the standard one.
+        status_line: String,
         /// [`KEPT_HEADERS`] that were present, in that order.
         headers: Vec<(String, String)>,
         /// The first [`SNIPPET_BYTES`] of the body, lossily decoded.
@@ -88,6 +102,7 @@ impl HttpOutcome {
                 status,
                 headers,
                 body_snippet,
+                ..
             } => (
                 Some(*status),
                 HttpAnswer::Answered,
@@ -114,6 +129,7 @@ impl HttpOutcome {
                 status,
                 headers,
                 body_snippet,
+                ..
             } => {
                 let mut s = status.to_string();
                 if !headers.is_empty() {
@@ -148,10 +164,99 @@ impl HttpOutcome {
     }
 }
 
-/// Handshake on `stream` with `identity` (or none), then one request.
-/// `opts.alpn` is replaced by `http/1.1`. `timeout` applies to the
-/// handshake and to the answer, each. Never fails: every ending is an
-/// [`HttpOutcome`].
+/// One request over our own TLS session, and what the handshake showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsHttpExchange {
+    /// What the server showed (version, suite, ALPN, chain), also when it
+    /// refused.
+    pub handshake: HandshakeRecord,
+    /// `Some` when the server sent a CertificateRequest.
+    pub certificate_request: Option<CertificateRequestSeen>,
+    /// The handshake completed on the client's side (the request was
+    /// then always made).
+    pub handshake_complete: bool,
+    /// Request bytes went into the TLS session (the server may still
+    /// refuse on reading them).
+    pub request_sent: bool,
+    /// `Some(limit)` when the ending was a timeout: of the handshake when
+    /// it did not complete, else of the answer.
+    pub timed_out: Option<Duration>,
+    /// The server closed with close_notify (a TLS end of stream) before
+    /// any answer.
+    pub closed_cleanly: bool,
+    pub outcome: HttpOutcome,
+}
+
+/// Handshake on `stream` with `identity` (or none), then — whatever the
+/// server asked for — one request. ALPN is `opts.alpn` as given. `timeout`
+/// applies to the handshake and to the answer, each. Every ending is in
+/// the result.
+///
+/// # Errors
+/// Only when the TLS client cannot be built (no TLS 1.2/1.3 to offer, an
+/// invalid server name).
+pub async fn tls_http_exchange(
+    stream: TcpStream,
+    opts: &HandshakeOptions,
+    identity: Option<&ClientIdentity>,
+    request: &HttpRequest,
+    timeout: Duration,
+) -> Result<TlsHttpExchange, TlsClientError> {
+    let shaken = handshake_for_data(stream, opts, identity, timeout).await?;
+    let mut exchange = TlsHttpExchange {
+        handshake: shaken.handshake,
+        certificate_request: shaken.certificate_request,
+        handshake_complete: false,
+        request_sent: false,
+        timed_out: None,
+        closed_cleanly: false,
+        outcome: HttpOutcome::Failed {
+            reason: String::new(),
+        },
+    };
+    let tls = match shaken.session {
+        Ok(tls) => tls,
+        Err(HandshakeFailure::Broken { alert, reason }) => {
+            exchange.outcome = HttpOutcome::Refused {
+                alert,
+                during_handshake: true,
+                reason,
+            };
+            return Ok(exchange);
+        }
+        Err(HandshakeFailure::TimedOut { limit }) => {
+            exchange.timed_out = Some(limit);
+            // As a refusal, the way the authorization probes have always
+            // counted a handshake that did not complete.
+            exchange.outcome = HttpOutcome::Refused {
+                alert: None,
+                during_handshake: true,
+                reason: format!("no complete handshake within {} ms", limit.as_millis()),
+            };
+            return Ok(exchange);
+        }
+    };
+    exchange.handshake_complete = true;
+    let watched = Watched::new(tls);
+    let seen = watched.seen.clone();
+    exchange.outcome = match tokio::time::timeout(timeout, exchange_over(watched, request)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            exchange.timed_out = Some(timeout);
+            HttpOutcome::Failed {
+                reason: format!("no answer within {} ms", timeout.as_millis()),
+            }
+        }
+    };
+    let seen = lock(&seen).seen;
+    exchange.request_sent = seen.wrote;
+    exchange.closed_cleanly = seen.eof && !matches!(exchange.outcome, HttpOutcome::Response { .. });
+    Ok(exchange)
+}
+
+/// [`tls_http_exchange`] for the probes that need only the answer: ALPN
+/// `http/1.1`, and a client that cannot be built counts as refused during
+/// the handshake. Never fails.
 pub async fn http_exchange(
     stream: TcpStream,
     opts: &HandshakeOptions,
@@ -163,20 +268,12 @@ pub async fn http_exchange(
         alpn: vec![b"http/1.1".to_vec()],
         ..opts.clone()
     };
-    let tls = match connect_for_data(stream, &opts, identity, timeout).await {
-        Ok(tls) => tls,
-        Err((e, alert)) => {
-            return HttpOutcome::Refused {
-                alert,
-                during_handshake: true,
-                reason: e.to_string(),
-            }
-        }
-    };
-    match tokio::time::timeout(timeout, exchange(tls, request)).await {
-        Ok(outcome) => outcome,
-        Err(_) => HttpOutcome::Failed {
-            reason: format!("no answer within {} ms", timeout.as_millis()),
+    match tls_http_exchange(stream, &opts, identity, request, timeout).await {
+        Ok(exchange) => exchange.outcome,
+        Err(e) => HttpOutcome::Refused {
+            alert: None,
+            during_handshake: true,
+            reason: e.to_string(),
         },
     }
 }
@@ -188,7 +285,7 @@ pub async fn plain_http_exchange(
     request: &HttpRequest,
     timeout: Duration,
 ) -> HttpOutcome {
-    match tokio::time::timeout(timeout, exchange(stream, request)).await {
+    match tokio::time::timeout(timeout, exchange_over(stream, request)).await {
         Ok(outcome) => outcome,
         Err(_) => HttpOutcome::Failed {
             reason: format!("no answer within {} ms", timeout.as_millis()),
@@ -196,7 +293,7 @@ pub async fn plain_http_exchange(
     }
 }
 
-async fn exchange<S>(io: S, request: &HttpRequest) -> HttpOutcome
+async fn exchange_over<S>(io: S, request: &HttpRequest) -> HttpOutcome
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -234,6 +331,15 @@ where
     let outcome = match sender.send_request(built).await {
         Ok(response) => {
             let status = response.status().as_u16();
+            let reason = response
+                .extensions()
+                .get::<hyper::ext::ReasonPhrase>()
+                .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+                .or_else(|| response.status().canonical_reason().map(str::to_owned))
+                .unwrap_or_default();
+            let status_line = format!("{:?} {status} {reason}", response.version())
+                .trim_end()
+                .to_owned();
             let headers = KEPT_HEADERS
                 .iter()
                 .filter_map(|name| {
@@ -248,6 +354,7 @@ where
             let body_snippet = snippet(response.into_body()).await;
             HttpOutcome::Response {
                 status,
+                status_line,
                 headers,
                 body_snippet,
             }
@@ -256,7 +363,7 @@ where
             // The request may only see "canceled"; the connection task
             // holds the cause (e.g. TLS 1.3's certificate_required alert).
             let cause = match tokio::time::timeout(Duration::from_secs(1), &mut driver).await {
-                Ok(Ok(Err(conn_err))) => alert_in(&conn_err),
+                Ok(Ok(Err(conn_err))) => tls_error_in(&conn_err).cloned(),
                 _ => None,
             };
             connection_failure(e, cause)
@@ -266,19 +373,20 @@ where
     outcome
 }
 
-fn connection_failure(e: hyper::Error, cause: Option<u8>) -> HttpOutcome {
-    match alert_in(&e).or(cause) {
-        Some(code) => HttpOutcome::Refused {
-            alert: Some(code),
+/// A failed request: a fatal alert in its error (or, failing that, in the
+/// connection's: `cause`) is a refusal after the handshake, its reason in
+/// rustls's words.
+fn connection_failure(e: hyper::Error, cause: Option<rustls::Error>) -> HttpOutcome {
+    match tls_error_in(&e).cloned().or(cause) {
+        Some(tls @ rustls::Error::AlertReceived(alert)) => HttpOutcome::Refused {
+            alert: Some(u8::from(alert)),
             during_handshake: false,
-            reason: e.to_string(),
+            reason: tls.to_string(),
         },
-        None if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => {
-            HttpOutcome::Closed {
-                reason: error_chain(&e),
-            }
-        }
-        None => HttpOutcome::Failed {
+        _ if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => HttpOutcome::Closed {
+            reason: error_chain(&e),
+        },
+        _ => HttpOutcome::Failed {
             reason: error_chain(&e),
         },
     }
@@ -309,4 +417,120 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         next = inner.source();
     }
     parts.join(": ")
+}
+
+/// What the transport under hyper saw: whether request bytes went out,
+/// and whether a read met the end of the stream (over TLS: close_notify;
+/// tokio-rustls reports an EOF without it as an error). hyper's errors
+/// name neither reliably, and they survive a timeout that drops hyper.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    wrote: bool,
+    eof: bool,
+}
+
+#[derive(Debug, Default)]
+struct TransportSeen {
+    seen: Seen,
+    /// A read waiting for the request to go out.
+    reader: Option<std::task::Waker>,
+}
+
+struct Watched<S> {
+    inner: S,
+    seen: Arc<Mutex<TransportSeen>>,
+}
+
+impl<S> Watched<S> {
+    fn new(inner: S) -> Self {
+        Watched {
+            inner,
+            seen: Arc::default(),
+        }
+    }
+
+    /// Notes that request bytes went out, and lets a waiting read go on.
+    fn wrote(&self) {
+        let mut seen = lock(&self.seen);
+        seen.seen.wrote = true;
+        if let Some(reader) = seen.reader.take() {
+            reader.wake();
+        }
+    }
+}
+
+fn lock(m: &Mutex<TransportSeen>) -> std::sync::MutexGuard<'_, TransportSeen> {
+    // Plain flags: a panic elsewhere leaves them readable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        // The request goes out before the first read, as with a plain
+        // client: hyper also reads an idle connection, and a TLS 1.3 server
+        // refusing the certificate sends its alert without waiting, which
+        // would end the exchange before the request was made.
+        {
+            let mut seen = lock(&self.seen);
+            if !seen.seen.wrote {
+                seen.reader = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+        }
+        let before = buf.filled().len();
+        let wanted = buf.remaining() > 0;
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            if wanted && buf.filled().len() == before {
+                lock(&self.seen).seen.eof = true;
+            }
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 {
+                self.wrote();
+            }
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 {
+                self.wrote();
+            }
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
