@@ -15,6 +15,6 @@ pub fn list(pattern: Option<&str>) -> Result<i32, Failure> {
             pattern.unwrap_or_default()
         )));
     }
-    print!("{}", terminal::client_list(&profiles));
+    super::output::print_text(&terminal::client_list(&profiles))?;
     Ok(exit::CLEAN)
 }

@@ -51,6 +51,16 @@ pub fn emit(report: &Report, outputs: &ReportOutputs<'_>, color: bool) -> Result
     )
 }
 
+/// Writes `text` to stdout. A closed pipe or a full disk is an error the
+/// run reports (one line, exit 2: the result did not reach its reader),
+/// never a panic as `print!` would give.
+pub fn print_text(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| unscannable(anyhow!("cannot write to stdout: {e}")))
+}
+
 /// Every command's output contract: with `--json -` the JSON alone on
 /// stdout and the text on stderr; otherwise the text on stdout and the
 /// JSON, if asked for, in its file.
@@ -61,14 +71,16 @@ pub fn write_outputs(
 ) -> Result<(), Failure> {
     match json_path {
         Some(path) if path == Path::new("-") => {
-            eprint!("{text}");
+            // The text is a courtesy on stderr; the JSON on stdout is the
+            // output, and failing to write it is an error.
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
             let mut out = std::io::stdout().lock();
             out.write_all(json().as_bytes())
                 .and_then(|_| out.flush())
                 .map_err(|e| unscannable(anyhow!("cannot write the JSON report to stdout: {e}")))
         }
         other => {
-            print!("{text}");
+            print_text(text)?;
             match other {
                 Some(path) => std::fs::write(path, json())
                     .with_context(|| format!("cannot write the JSON report to {}", path.display()))

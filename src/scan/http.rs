@@ -226,11 +226,10 @@ pub async fn tls_http_exchange(
         }
         Err(HandshakeFailure::TimedOut { limit }) => {
             exchange.timed_out = Some(limit);
-            // As a refusal, the way the authorization probes have always
-            // counted a handshake that did not complete.
-            exchange.outcome = HttpOutcome::Refused {
-                alert: None,
-                during_handshake: true,
+            // No answer is not a refusal: an expected deny must not pass
+            // because the handshake never completed (a slow or stalled
+            // server, a proxy that drops the connection attempt).
+            exchange.outcome = HttpOutcome::Failed {
                 reason: format!("no complete handshake within {} ms", limit.as_millis()),
             };
             return Ok(exchange);
@@ -255,8 +254,8 @@ pub async fn tls_http_exchange(
 }
 
 /// [`tls_http_exchange`] for the probes that need only the answer: ALPN
-/// `http/1.1`, and a client that cannot be built counts as refused during
-/// the handshake. Never fails.
+/// `http/1.1`. A client that cannot be built is our failure, not the
+/// server's refusal: it is `Failed` (no conclusive answer). Never fails.
 pub async fn http_exchange(
     stream: TcpStream,
     opts: &HandshakeOptions,
@@ -270,10 +269,8 @@ pub async fn http_exchange(
     };
     match tls_http_exchange(stream, &opts, identity, request, timeout).await {
         Ok(exchange) => exchange.outcome,
-        Err(e) => HttpOutcome::Refused {
-            alert: None,
-            during_handshake: true,
-            reason: e.to_string(),
+        Err(e) => HttpOutcome::Failed {
+            reason: format!("our TLS client could not make the request: {e}"),
         },
     }
 }

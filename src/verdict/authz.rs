@@ -34,8 +34,10 @@ pub fn judge(
         .iter()
         .map(|probe| {
             let (verdict, note) = judge_probe(probe);
-            if verdict == ProbeVerdict::Fail {
-                findings.push(finding(probe));
+            match verdict {
+                ProbeVerdict::Fail => findings.push(finding(probe)),
+                ProbeVerdict::Error => findings.push(unverified(probe)),
+                ProbeVerdict::Pass | ProbeVerdict::Note => {}
             }
             (verdict, note)
         })
@@ -115,6 +117,27 @@ pub fn judge_probe(probe: &AuthzRequest) -> (ProbeVerdict, String) {
         }
         (Expected::Deny, true) | (Expected::Allow, false) => (Pass, String::new()),
         (Expected::Deny, false) | (Expected::Allow, true) => (Fail, String::new()),
+    }
+}
+
+/// A declared rule whose request got no conclusive answer (a timeout, a
+/// failure of our own, an answer lost on the way): the declaration is not
+/// verified, which must not read as "matches declared policy".
+fn unverified(probe: &AuthzRequest) -> Finding {
+    let request = format!("{} {}{}", probe.method, probe.host, probe.path);
+    Finding {
+        id: "authz.unverified".to_owned(),
+        severity: Severity::High,
+        title: format!(
+            "{} on {request} got no conclusive answer: {} ({}) is not verified",
+            probe.identity, probe.rule, probe.declared_at
+        ),
+        expected: json!(probe.expected),
+        observed: json!(probe.outcome),
+        evidence: probe.evidence.clone(),
+        remedy: "Check that the scanner reaches the gateway directly (no proxy that drops \
+                 answers) and that --timeout leaves it time to answer, then scan again."
+            .to_owned(),
     }
 }
 
@@ -238,6 +261,18 @@ mod tests {
             v(probe(Reject, Answered, Some(200), "")),
             ProbeVerdict::Fail
         );
+    }
+
+    #[test]
+    fn a_request_without_a_conclusive_answer_is_an_unverified_rule() {
+        let mut t = TargetObservation::new("127.0.0.1:1".into(), 1, None);
+        t.authorization = vec![probe(Expected::Deny, HttpAnswer::Error, None, "")];
+        let (verdicts, findings) = judge(&t, false);
+        assert_eq!(verdicts[0].0, ProbeVerdict::Error);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].id, "authz.unverified");
+        assert_eq!(findings[0].severity, Severity::High);
+        assert!(crate::verdict::is_drift(&findings[0]));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `tls.httpsRedirect: true` each must be answered `301` (or `308`) with
 //! `location: https://…` — `policy.https_redirect_missing` (high)
 //! otherwise, with the status and location as evidence; a request with no
-//! answer is `policy.https_redirect_unverified` (medium). Without a
+//! answer (silence, garbage, a reset) is `policy.https_redirect_unverified`
+//! (high: the declaration could not be verified). Without a
 //! declared redirect the answers are noted, never judged.
 
 use schemars::JsonSchema;
@@ -82,7 +83,9 @@ pub fn judge(
             ));
             findings.push(Finding {
                 id: "policy.https_redirect_unverified".to_owned(),
-                severity: Severity::Medium,
+                // A declared expectation that could not be verified must not
+                // let the gate pass at its default threshold.
+                severity: Severity::High,
                 title: format!(
                     "{}: no answer to plain HTTP for {}, declared to redirect to https ({redirect})",
                     exp.label(),
