@@ -480,3 +480,52 @@ mod props {
         }
     }
 }
+
+/// A multi-megabyte enum value (review P4: 333 MB and a 3 MB error line)
+/// gives exit 64 and one short line that still names file, line, column and
+/// field, through the binary users run.
+#[test]
+fn huge_enum_value_gives_one_short_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge-version.yaml");
+    let copies = (3 << 20) / "TLSV1_9".len();
+    let t = text("invalid/bad-version.yaml").replace("TLSV1_9", &"TLSV1_9".repeat(copies));
+    assert!(t.len() > 3_000_000);
+    std::fs::write(&file, &t).unwrap();
+    let line = line_of(&t, "minProtocolVersion", 0);
+    let column = column_of(&t, line, "TLSV1_9");
+
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlsposture"))
+        .args(["policy", "lint"])
+        .arg(&file)
+        .output()
+        .expect("tlsposture runs");
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().chain(stdout.lines()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {} bytes", stderr.len());
+    let line_text = lines[0];
+    assert!(
+        line_text.len() < 300,
+        "{} bytes: {line_text}",
+        line_text.len()
+    );
+    assert!(
+        line_text.contains(&format!(
+            "huge-version.yaml:{line}:{column} (spec.servers[0].tls.minProtocolVersion)"
+        )),
+        "{line_text}"
+    );
+    assert!(
+        line_text.contains(&format!("({} bytes)", 7 * copies)),
+        "{line_text}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}

@@ -8,7 +8,7 @@
 
 mod outcome;
 
-pub use outcome::{Outcome, ServerFlight};
+pub use outcome::{FlightBudget, Outcome, ServerFlight};
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -114,11 +114,26 @@ pub async fn connect(addr: SocketAddr, limit: Duration) -> Result<TcpStream, Con
     }
 }
 
+/// Reads until the flight is complete, the deadline passes, or a
+/// [`FlightBudget`] is spent.
+///
+/// The deadline is checked on every pass, not only while a read waits:
+/// `timeout_at` polls the read first, so a peer that always has bytes ready
+/// would never let it fire.
 async fn read_flight(stream: &mut TcpStream, stop: StopAt, deadline: Instant) -> Outcome {
     let mut decoder = FlightDecoder::new();
     let mut flight = ServerFlight::default();
     let mut buf = vec![0u8; 16 * 1024];
+    let mut bytes = 0usize;
     loop {
+        if decoder.records_taken() > FlightBudget::MAX_RECORDS {
+            return Outcome::Truncated {
+                budget: FlightBudget::Records,
+            };
+        }
+        if Instant::now() >= deadline {
+            return flight.timed_out();
+        }
         // Drain every complete message before reading more.
         loop {
             match decoder.next_message() {
@@ -137,6 +152,12 @@ async fn read_flight(stream: &mut TcpStream, stop: StopAt, deadline: Instant) ->
             Ok(Ok(0)) => return flight.interrupted(Outcome::Closed),
             Ok(Ok(n)) => n,
         };
+        bytes += n;
+        if bytes > FlightBudget::MAX_BYTES {
+            return Outcome::Truncated {
+                budget: FlightBudget::Bytes,
+            };
+        }
         decoder.feed(&buf[..n]);
     }
 }
@@ -156,4 +177,125 @@ pub(crate) fn is_terminal(message: &ServerMessage) -> bool {
         message,
         ServerMessage::Alert(_) | ServerMessage::Sslv2ServerHello(_) | ServerMessage::Sslv2Error(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// The ServerHello record (first record) of a real OpenSSL TLS 1.2 flight.
+    fn tls12_server_hello_record() -> Vec<u8> {
+        let text = include_str!("../../fixtures/flights/openssl_tls12_ecdhe_rsa.hex");
+        let hex: String = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+            .collect();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex fixture"))
+            .collect();
+        let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
+        bytes[..5 + len].to_vec()
+    }
+
+    /// A loopback peer that reads the hello, sends a real ServerHello, then
+    /// writes `chunk` until the probe goes away.
+    async fn flooding_peer(chunk: Vec<u8>) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 4096];
+            let _ = s.read(&mut hello).await;
+            let _ = s.write_all(&tls12_server_hello_record()).await;
+            while s.write_all(&chunk).await.is_ok() {}
+        });
+        addr
+    }
+
+    async fn probe(addr: SocketAddr) -> (Outcome, Duration) {
+        let started = std::time::Instant::now();
+        let out = handshake(
+            addr,
+            b"\x16\x03\x01\x00\x00",
+            StopAt::FlightEnd,
+            ProbeTimeouts {
+                connect: Duration::from_secs(2),
+                read: Duration::from_secs(10),
+            },
+        )
+        .await
+        .expect("loopback connects");
+        (out, started.elapsed())
+    }
+
+    fn budget(outcome: &Outcome) -> Option<FlightBudget> {
+        match outcome {
+            Outcome::Truncated { budget } => Some(*budget),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn empty_application_data_flood_spends_the_message_budget() {
+        let addr = flooding_peer([0x17, 3, 3, 0, 0].repeat(1000)).await;
+        let (out, took) = probe(addr).await;
+        assert_eq!(budget(&out), Some(FlightBudget::Messages), "{out:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert!(out.describe().contains("64 messages"), "{}", out.describe());
+    }
+
+    #[tokio::test]
+    async fn one_byte_handshake_fragments_spend_the_record_budget() {
+        // A Certificate header claiming 200 KiB (under the 256 KiB message
+        // cap), then its body one byte per record: no message ever forms.
+        let mut chunk = Vec::new();
+        for b in [11u8, 0x03, 0x20, 0x00] {
+            chunk.extend_from_slice(&[0x16, 3, 3, 0, 1, b]);
+        }
+        let addr = {
+            let mut body = chunk;
+            for _ in 0..2000 {
+                body.extend_from_slice(&[0x16, 3, 3, 0, 1, 0]);
+            }
+            flooding_peer(body).await
+        };
+        let (out, took) = probe(addr).await;
+        assert_eq!(budget(&out), Some(FlightBudget::Records), "{out:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn large_records_spend_the_byte_budget() {
+        // 16 KiB heartbeat records: one message each, so 32 of them reach
+        // 512 KiB long before 64 messages.
+        let mut record = vec![24u8, 3, 3, 0x40, 0x00];
+        record.resize(5 + 0x4000, 0);
+        let addr = flooding_peer(record).await;
+        let (out, _) = probe(addr).await;
+        assert_eq!(budget(&out), Some(FlightBudget::Bytes), "{out:?}");
+    }
+
+    #[test]
+    fn the_64th_message_is_kept_and_the_65th_cuts_the_flight() {
+        let (messages, _) = FlightDecoder::decode_all(&tls12_server_hello_record());
+        let mut flight = ServerFlight::default();
+        for m in messages {
+            assert!(flight.push(m, StopAt::FlightEnd).is_none());
+        }
+        for _ in 0..FlightBudget::MAX_MESSAGES {
+            let m = ServerMessage::EncryptedRecord { len: 0 };
+            assert!(flight.push(m, StopAt::FlightEnd).is_none());
+        }
+        assert_eq!(flight.messages.len(), FlightBudget::MAX_MESSAGES);
+        let out = flight.push(ServerMessage::ChangeCipherSpec, StopAt::FlightEnd);
+        assert!(matches!(
+            out,
+            Some(Outcome::Truncated {
+                budget: FlightBudget::Messages
+            })
+        ));
+    }
 }

@@ -27,6 +27,47 @@ pub enum Outcome {
     Malformed(WireError),
     /// Another socket error after connecting.
     IoError(String),
+    /// The server kept sending past a [`FlightBudget`], so the exchange was
+    /// cut. Not an observation of the posture: what was kept is dropped, so
+    /// no check can read a flood as a normal (if long) flight.
+    Truncated { budget: FlightBudget },
+}
+
+/// The limits on what one exchange keeps and reads. A real TLS ≤ 1.2 flight
+/// is a handful of messages in a few records and tens of KiB (a long
+/// certificate chain included); these leave an order of magnitude of room
+/// while holding a hostile flood to well under a MiB per probe, which with
+/// 8 probes in flight keeps a scan inside its memory design (≤ 20 MB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlightBudget {
+    /// More than [`FlightBudget::MAX_MESSAGES`] messages after the
+    /// ServerHello (each empty application_data, ChangeCipherSpec or
+    /// heartbeat record is one).
+    Messages,
+    /// More than [`FlightBudget::MAX_BYTES`] bytes read from the socket.
+    /// Above one handshake message's own cap (256 KiB), so a legal maximal
+    /// Certificate still fits.
+    Bytes,
+    /// More than [`FlightBudget::MAX_RECORDS`] records, counted whether or
+    /// not they produced a message (1-byte handshake fragments produce
+    /// none until the message is whole).
+    Records,
+}
+
+impl FlightBudget {
+    pub const MAX_MESSAGES: usize = 64;
+    pub const MAX_BYTES: usize = 512 * 1024;
+    pub const MAX_RECORDS: usize = 1024;
+}
+
+impl std::fmt::Display for FlightBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlightBudget::Messages => write!(f, "{} messages", FlightBudget::MAX_MESSAGES),
+            FlightBudget::Bytes => write!(f, "{} KiB", FlightBudget::MAX_BYTES / 1024),
+            FlightBudget::Records => write!(f, "{} records", FlightBudget::MAX_RECORDS),
+        }
+    }
 }
 
 /// The messages of a server's answer, in order, and the ServerHello among
@@ -77,6 +118,12 @@ impl ServerFlight {
                 self.trailing_alert = Some(a);
                 Some(Outcome::Hello(std::mem::take(self)))
             }
+            // The message budget: a flood of records that each decode to a
+            // message (empty application_data, CCS, heartbeats) would
+            // otherwise be kept one by one until the deadline.
+            _ if self.messages.len() >= FlightBudget::MAX_MESSAGES => Some(Outcome::Truncated {
+                budget: FlightBudget::Messages,
+            }),
             other => {
                 let terminal = super::is_terminal(&other);
                 self.messages.push(other);
@@ -142,6 +189,9 @@ impl Outcome {
             Outcome::Timeout => "no answer before the deadline".into(),
             Outcome::Malformed(e) => format!("malformed answer: {e}"),
             Outcome::IoError(e) => format!("socket error: {e}"),
+            Outcome::Truncated { budget } => {
+                format!("answer cut off: the server sent more than {budget} in one flight")
+            }
         }
     }
 }

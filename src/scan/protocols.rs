@@ -230,5 +230,6 @@ pub fn interpret(version: ProtocolVersion, outcome: &Outcome) -> ProtocolResult 
         }
         Outcome::Malformed(e) => ProtocolResult::unknown(version, format!("malformed answer: {e}")),
         Outcome::IoError(e) => ProtocolResult::unknown(version, format!("socket error: {e}")),
+        Outcome::Truncated { .. } => ProtocolResult::unknown(version, outcome.describe()),
     }
 }

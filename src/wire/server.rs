@@ -101,6 +101,9 @@ pub struct FlightDecoder {
     /// A TLS 1.2-or-older ChangeCipherSpec was seen: what follows is sealed.
     encrypted: bool,
     failed: Option<WireError>,
+    /// Whole records consumed so far, so a reader can budget records that
+    /// produce no message (handshake fragments) or only ignorable ones.
+    records: usize,
 }
 
 impl FlightDecoder {
@@ -128,6 +131,11 @@ impl FlightDecoder {
             self.failed = Some(e.clone());
         }
         step
+    }
+
+    /// How many whole records have been consumed.
+    pub fn records_taken(&self) -> usize {
+        self.records
     }
 
     /// Bytes received but not yet part of a returned message. Non-zero when
@@ -238,6 +246,7 @@ impl FlightDecoder {
         let body = body.to_vec();
         let consumed = self.buf.len() - r.left();
         self.buf.drain(..consumed);
+        self.records += 1;
         self.dialect = Some(dialect);
         match typ {
             None => self.absorb_sslv2(&body),

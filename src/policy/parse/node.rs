@@ -178,7 +178,12 @@ pub(crate) fn parse_stream(file: &str, text: &str) -> Result<Vec<Node>, PolicyEr
             .map(|l| (l.line() as usize, l.column() as usize))
             .unwrap_or((0, 0));
         let message = e.render();
-        let message = message.lines().next().unwrap_or("").trim().to_string();
+        // The parser's message may quote the offending input; keep it one
+        // bounded line like every other policy error.
+        let message = clip(
+            message.lines().next().unwrap_or("").trim(),
+            MESSAGE_MAX_CHARS,
+        );
         PolicyError::Yaml {
             origin: Origin {
                 file: file.to_string(),
@@ -204,35 +209,72 @@ pub(crate) fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
 }
 
+/// Inputs longer than this (in chars) get no "did you mean": every valid
+/// word is far shorter, so a longer input is no typo of one, and the distance
+/// costs time in the product of the lengths, which a hostile multi-megabyte
+/// value must not be able to buy.
+pub(crate) const SUGGEST_MAX_CHARS: usize = 64;
+
+/// How many chars of a user-written value an error or warning echoes; the
+/// rest is elided with its size, so a huge value still gives one short line.
+pub(crate) const ECHO_MAX_CHARS: usize = 64;
+
+/// Longest message [`Ctx::invalid`] and [`Ctx::warn`] let through. Messages
+/// built by kind readers may echo values without [`shown`]; this is the
+/// backstop that keeps every such line bounded. Valid-value lists are
+/// well under it.
+const MESSAGE_MAX_CHARS: usize = 512;
+
+/// `s` as messages echo it: whole when short, otherwise its first
+/// [`ECHO_MAX_CHARS`] chars (cut on a char boundary) plus its size in bytes.
+pub(crate) fn shown(s: &str) -> String {
+    clip(s, ECHO_MAX_CHARS)
+}
+
+/// The first `max` chars of `s`, then `… (N bytes)` when anything was cut.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
 /// Optimal string alignment distance (Levenshtein plus adjacent swaps), on
-/// ASCII-lowercased text, for "did you mean" suggestions.
+/// ASCII-lowercased text, for "did you mean" suggestions. Keeps three rows
+/// of the shorter input (O(min(n, m)) memory), so the cost of a long
+/// argument is time only; [`closest`] also refuses long inputs outright.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_ascii_lowercase().chars().collect();
     let b: Vec<char> = b.to_ascii_lowercase().chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
+    // Rows run over the shorter word; the distance is symmetric.
+    let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    let width = short.len() + 1;
+    let mut before: Vec<usize> = vec![0; width]; // row i - 2
+    let mut prev: Vec<usize> = (0..width).collect(); // row i - 1
+    let mut cur: Vec<usize> = vec![0; width]; // row i
+    for i in 1..=long.len() {
+        cur[0] = i;
+        for j in 1..width {
+            let cost = usize::from(long[i - 1] != short[j - 1]);
+            let mut best = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && long[i - 1] == short[j - 2] && long[i - 2] == short[j - 1] {
+                best = best.min(before[j - 2] + 1);
             }
-            d[i][j] = best;
+            cur[j] = best;
         }
+        // Rotate: before <- prev <- cur; cur's old contents are overwritten.
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    d[a.len()][b.len()]
+    prev[short.len()]
 }
 
-/// The closest candidate when it is close enough to be a likely typo.
+/// The closest candidate when it is close enough to be a likely typo. No
+/// suggestion for inputs over [`SUGGEST_MAX_CHARS`] chars (see there).
 pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if word.chars().nth(SUGGEST_MAX_CHARS).is_some() {
+        return None;
+    }
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
@@ -302,14 +344,16 @@ impl<'a> Ctx<'a> {
             file: self.file.to_string(),
             line: node.line + self.line_offset,
             column: node.column + self.column_offset,
-            field: format!("{}{}", self.path_prefix, path),
+            // Paths embed user-written keys; a huge unknown key must not
+            // make every line that names its field huge.
+            field: clip(&format!("{}{}", self.path_prefix, path), ECHO_MAX_CHARS * 2),
         }
     }
 
     pub fn invalid(&self, node: &Node, path: &str, message: impl Into<String>) -> PolicyError {
         PolicyError::Invalid {
             origin: self.origin(node, path),
-            message: message.into(),
+            message: clip(&message.into(), MESSAGE_MAX_CHARS),
         }
     }
 
@@ -317,7 +361,7 @@ impl<'a> Ctx<'a> {
         let origin = self.origin(node, path);
         self.warnings.push(PolicyWarning {
             origin,
-            message: message.into(),
+            message: clip(&message.into(), MESSAGE_MAX_CHARS),
         });
     }
 
@@ -362,11 +406,12 @@ impl<'a> Ctx<'a> {
                         let hint = closest(&name, known)
                             .map(|c| format!(" (did you mean `{c}`?)"))
                             .unwrap_or_default();
+                        let shown_name = shown(&name);
                         self.warn(
                             k,
                             &join(path, &name),
                             format!(
-                                "unknown field `{name}` in {place}{hint}; the API server prunes it, so it has no effect"
+                                "unknown field `{shown_name}` in {place}{hint}; the API server prunes it, so it has no effect"
                             ),
                         );
                     }
@@ -539,7 +584,10 @@ impl<'a> Ctx<'a> {
                 return Err(self.invalid(
                     node,
                     path,
-                    format!("port must be a number, found the string {s:?}{hint}"),
+                    format!(
+                        "port must be a number, found the string {:?}{hint}",
+                        shown(s)
+                    ),
                 ));
             }
             _ => return Err(self.type_error(node, path, "a port number")),
@@ -574,7 +622,8 @@ impl<'a> Ctx<'a> {
                     node,
                     &path,
                     format!(
-                        "unknown {name} {text:?}{hint}; valid values: {}",
+                        "unknown {name} {:?}{hint}; valid values: {}",
+                        shown(&text),
                         valid.join(", ")
                     ),
                 ))
@@ -686,5 +735,65 @@ mod tests {
         );
         assert_eq!(closest("zzz", &["mode", "minProtocolVersion"]), None);
         assert_eq!(closest("SIMPL", &["SIMPLE", "MUTUAL"]), Some("SIMPLE"));
+    }
+
+    #[test]
+    fn distance_is_symmetric_and_counts_swaps_once() {
+        for (a, b, d) in [
+            ("", "", 0),
+            ("", "abc", 3),
+            ("kitten", "sitting", 3),
+            ("ca", "ac", 1),
+            ("TLSV1_2", "tlsv12", 1),
+            ("abcdef", "badcfe", 3),
+        ] {
+            assert_eq!(edit_distance(a, b), d, "{a} → {b}");
+            assert_eq!(edit_distance(b, a), d, "{b} → {a}");
+        }
+    }
+
+    #[test]
+    fn long_inputs_get_no_suggestion() {
+        // At the bound a near miss is still suggested …
+        let word = format!("{}x", "a".repeat(SUGGEST_MAX_CHARS - 1));
+        let target = "a".repeat(SUGGEST_MAX_CHARS);
+        assert_eq!(closest(&word, &[target.as_str()]), Some(target.as_str()));
+        // … one char past it, even an exact-but-one match is not.
+        let word = format!("{}x", "a".repeat(SUGGEST_MAX_CHARS));
+        let target = "a".repeat(SUGGEST_MAX_CHARS + 1);
+        assert_eq!(closest(&word, &[target.as_str()]), None);
+        // And a multi-megabyte value returns at once instead of allocating
+        // a matrix (3 MB × 10 chars was 333 MB).
+        let huge = "T".repeat(3 << 20);
+        assert_eq!(closest(&huge, &["TLSV1_2", "TLSV1_3"]), None);
+    }
+
+    #[test]
+    fn echoed_values_are_cut_on_a_char_boundary_with_their_size() {
+        assert_eq!(shown("TLSV1_9"), "TLSV1_9");
+        let exact = "é".repeat(ECHO_MAX_CHARS);
+        assert_eq!(shown(&exact), exact);
+        let long = "é".repeat(ECHO_MAX_CHARS + 1);
+        let out = shown(&long);
+        assert_eq!(
+            out,
+            format!("{}… ({} bytes)", "é".repeat(ECHO_MAX_CHARS), long.len())
+        );
+    }
+
+    #[test]
+    fn a_huge_unknown_key_gives_a_short_warning() {
+        // YAML caps implicit keys at 1024 chars; an explicit key (`? …`)
+        // can be any length.
+        let key = "k".repeat(1 << 20);
+        let text = format!("? {key}\n: 1\n");
+        let docs = parse_stream("t", &text).unwrap();
+        let mut ctx = Ctx::new("t", &text);
+        ctx.fields(Some(&docs[0]), "", &["spec"]).unwrap();
+        assert_eq!(ctx.warnings.len(), 1);
+        let w = &ctx.warnings[0];
+        assert!(w.origin.field.len() < 200, "{}", w.origin.field.len());
+        assert!(w.message.len() < 300, "{}", w.message);
+        assert!(w.message.contains("(1048576 bytes)"), "{}", w.message);
     }
 }

@@ -1,0 +1,163 @@
+//! Review P3 / H1: a server that sends one valid ServerHello and then floods
+//! empty application_data records. Before flight budgets one scan at
+//! `--timeout 2s` held 1.5 GB and ran past a minute. The peer is a scripted
+//! TCP socket on loopback, because no real TLS server misbehaves this way;
+//! the ServerHello it sends is real OpenSSL bytes from `fixtures/flights`.
+//!
+//! Peak RSS is the kernel's own figure for the child (`ru_maxrss` from
+//! `wait4`), not a sample, so it cannot miss a short spike.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn tls12_server_hello_record() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/flights/openssl_tls12_ecdhe_rsa.hex"
+    );
+    let text = std::fs::read_to_string(path).expect("fixture exists");
+    let hex: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+        .collect();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex fixture"))
+        .collect();
+    assert_eq!(bytes[0], 0x16, "first record is a handshake record");
+    let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
+    bytes[..5 + len].to_vec()
+}
+
+/// Answers every connection with the ServerHello, then empty
+/// application_data records until the scanner hangs up.
+fn flooding_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().unwrap();
+    let hello = tls12_server_hello_record();
+    let flood = [0x17u8, 0x03, 0x03, 0x00, 0x00].repeat(2000);
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (hello, flood) = (hello.clone(), flood.clone());
+            thread::spawn(move || {
+                let mut stream = stream;
+                let mut client_hello = [0u8; 4096];
+                let _ = stream.read(&mut client_hello);
+                if stream.write_all(&hello).is_err() {
+                    return;
+                }
+                while stream.write_all(&flood).is_ok() {}
+            });
+        }
+    });
+    addr
+}
+
+struct Run {
+    code: Option<i32>,
+    wall: Duration,
+    max_rss_kib: i64,
+    stderr: String,
+    json: serde_json::Value,
+}
+
+/// Runs the binary and reaps it with `wait4`, which reports its peak RSS.
+/// Killed (and the test failed) after 60 s, the old deadline-driven minute.
+fn run_measured(args: &[&str], json_path: &std::path::Path) -> Run {
+    let dir = json_path.parent().unwrap();
+    let stderr_path = dir.join("stderr");
+    let started = Instant::now();
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 below, the call that also reports ru_maxrss"
+    )]
+    let child = Command::new(env!("CARGO_BIN_EXE_tlsposture"))
+        .args(args)
+        .arg("--json")
+        .arg(json_path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("tlsposture runs");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; zeroed is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: pid is our own child; status and usage are valid pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if r == pid {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            // SAFETY: pid is our own unreaped child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("scan still running after 60 s");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let wall = started.elapsed();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let json = std::fs::read_to_string(json_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Run {
+        code,
+        wall,
+        max_rss_kib: usage.ru_maxrss,
+        stderr,
+        json,
+    }
+}
+
+#[test]
+fn empty_record_flood_after_server_hello_is_cut_small_and_fast() {
+    let addr = flooding_server().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_measured(
+        &["scan", &addr, "--checks", "clients", "--timeout", "2s"],
+        &dir.path().join("report.json"),
+    );
+    let code = run
+        .code
+        .unwrap_or_else(|| panic!("killed by a signal\n{}", run.stderr));
+    assert!(
+        [0, 1, 2].contains(&code),
+        "exit {code}\nstderr:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // Each of the 79 probes ends at its budget, not at the 2 s deadline.
+    assert!(run.wall < Duration::from_secs(20), "took {:?}", run.wall);
+    assert!(
+        run.max_rss_kib <= 100 * 1024,
+        "peak RSS {} MiB",
+        run.max_rss_kib / 1024
+    );
+
+    // The flood was really exercised: every simulated client is reported
+    // as cut off by the message budget, none as connected.
+    let sims = run.json["targets"][0]["client_simulations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no client simulations in {}", run.json));
+    assert!(sims.len() >= 50, "{} simulations", sims.len());
+    for sim in sims {
+        assert_eq!(sim["connected"], false, "{sim}");
+        let reason = sim["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("cut off") && reason.contains("64 messages"),
+            "{sim}"
+        );
+    }
+    eprintln!(
+        "flood scan: exit {code}, {:?}, peak RSS {} KiB",
+        run.wall, run.max_rss_kib
+    );
+}
