@@ -3,21 +3,12 @@
 //! host. Each is one line on stderr and exit 64, never a panic in the
 //! hello encoder. The target is a closed loopback port: nothing is scanned.
 
-use std::time::Duration;
+mod support;
 
-use assert_cmd::Command;
-
+/// Exit code and stderr of one run.
 fn tlsposture(args: &[&str]) -> (i32, String) {
-    let out = Command::cargo_bin("tlsposture")
-        .expect("binary builds")
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("tlsposture runs");
-    (
-        out.status.code().expect("exited normally, not by a signal"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, stderr) = support::tlsposture(args);
+    (code, stderr)
 }
 
 /// Exit 64 with exactly one short line that contains each of `needles`.

@@ -3,6 +3,8 @@
 //! a closed port, Python's http.server, and two deliberately broken peers
 //! (garbage, silence) that no real TLS server would imitate.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Stdio};
@@ -10,21 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use assert_cmd::Command;
-
-fn tlsposture(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("tlsposture")
-        .expect("binary builds")
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("tlsposture runs");
-    (
-        out.status.code().expect("exited normally, not by a signal"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::tlsposture;
 
 fn assert_no_panic(stderr: &str) {
     assert!(

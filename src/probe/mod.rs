@@ -186,16 +186,9 @@ mod tests {
 
     /// The ServerHello record (first record) of a real OpenSSL TLS 1.2 flight.
     fn tls12_server_hello_record() -> Vec<u8> {
-        let text = include_str!("../../fixtures/flights/openssl_tls12_ecdhe_rsa.hex");
-        let hex: String = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
-            .collect();
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex fixture"))
-            .collect();
+        let bytes = crate::wire::fixture_hex(include_str!(
+            "../../fixtures/flights/openssl_tls12_ecdhe_rsa.hex"
+        ));
         let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
         bytes[..5 + len].to_vec()
     }

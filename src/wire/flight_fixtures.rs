@@ -6,7 +6,8 @@
 use super::*;
 
 /// Hex text to bytes: `#` lines are comments, whitespace is ignored.
-fn hex(text: &str) -> Vec<u8> {
+/// Shared with the other unit tests that replay a captured flight.
+pub(crate) fn hex(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))

@@ -16,6 +16,8 @@ mod version;
 
 #[cfg(test)]
 mod flight_fixtures;
+#[cfg(test)]
+pub(crate) use flight_fixtures::hex as fixture_hex;
 
 pub use alert::{Alert, AlertDescription};
 pub use codec::{Need, Reader, Writer};

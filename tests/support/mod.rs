@@ -63,3 +63,19 @@ pub async fn start_lab_async(listeners: Vec<ListenerSpec>) -> Lab {
         Err(e) => panic!("could not start the Envoy lab: {e}"),
     }
 }
+
+/// Runs the binary (30 s at most) and returns its exit code, stdout and
+/// stderr; a run ended by a signal (a panic abort, a kill) fails the test.
+pub fn tlsposture(args: &[&str]) -> (i32, String, String) {
+    let out = assert_cmd::Command::cargo_bin("tlsposture")
+        .expect("binary builds")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("tlsposture runs");
+    (
+        out.status.code().expect("exited normally, not by a signal"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
