@@ -137,3 +137,117 @@ spec:
         &[&format!("{file}:7"), "empty label"],
     );
 }
+
+/// A minimal valid policy: one SIMPLE HTTPS server on 443.
+const GATEWAY_YAML: &str = "apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata:
+  name: gw
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - hosts:
+    - gw.example
+    port:
+      number: 443
+      name: https
+      protocol: HTTPS
+    tls:
+      mode: SIMPLE
+      credentialName: test
+";
+
+/// Every command that reads policy files, reading `file`. A run that hangs
+/// fails the test (`support::tlsposture` stops it after 30 s).
+fn every_policy_command(file: &str) -> Vec<Vec<&str>> {
+    vec![
+        vec!["scan", "127.0.0.1:1", "--policy", file],
+        vec!["policy", "lint", file],
+        vec!["policy", "explain", file],
+        vec!["simulate", "--policy", file],
+        vec!["simulate", "--from", file, "--to", file],
+        vec!["lab", "--policy", file],
+    ]
+}
+
+#[test]
+fn a_fifo_as_policy_file_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs (coreutils)");
+    assert!(status.success(), "mkfifo failed");
+    let file = path.display().to_string();
+    // No writer ever opens the FIFO: opening it for reading would block.
+    for args in every_policy_command(&file) {
+        assert_usage(&args, &[&file, "is a FIFO, not a regular file"]);
+    }
+}
+
+#[test]
+fn a_device_as_policy_file_is_refused_before_reading_it() {
+    for device in ["/dev/zero", "/dev/urandom"] {
+        assert_usage(
+            &["policy", "lint", device],
+            &[device, "is a character device, not a regular file"],
+        );
+        assert_usage(
+            &["scan", "127.0.0.1:1", "--policy", device],
+            &[device, "is a character device, not a regular file"],
+        );
+    }
+}
+
+#[test]
+fn a_directory_as_policy_file_is_refused_by_type() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().display().to_string();
+    for args in every_policy_command(&file) {
+        assert_usage(&args, &[&file, "is a directory, not a regular file"]);
+    }
+}
+
+#[test]
+fn a_policy_file_over_the_cap_is_refused_before_parsing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("huge.yaml");
+    // Valid YAML up front, then a comment that takes it just over the cap:
+    // parsed, it would be accepted; the refusal can only be the size.
+    let cap = usize::try_from(tlsposture::policy::MAX_POLICY_FILE_BYTES).expect("fits");
+    let mut text = GATEWAY_YAML.to_owned();
+    text.push('#');
+    text.push_str(&"x".repeat(cap + 1 - text.len()));
+    assert_eq!(text.len(), cap + 1);
+    std::fs::write(&path, &text).expect("write policy");
+    let file = path.display().to_string();
+    for args in every_policy_command(&file) {
+        assert_usage(&args, &[&file, "larger than 8 MiB"]);
+    }
+    // Exactly at the cap it is read and parsed: the cap is not off by one.
+    text.truncate(cap);
+    std::fs::write(&path, &text).expect("write policy");
+    let (code, stdout, stderr) = support::tlsposture(&["policy", "lint", &file]);
+    assert!(!stderr.contains("larger than"), "{stderr}");
+    assert!(code == 0 || code == 1, "lint exit {code}: {stderr}{stdout}");
+}
+
+#[test]
+fn a_normal_policy_file_is_still_read_by_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gw.yaml");
+    std::fs::write(&path, GATEWAY_YAML).expect("write policy");
+    let file = path.display().to_string();
+    for args in [
+        vec!["policy", "lint", &file],
+        vec!["policy", "explain", &file],
+        vec!["simulate", "--policy", &file],
+    ] {
+        let (code, stdout, stderr) = support::tlsposture(&args);
+        assert!(code == 0 || code == 1, "{args:?}: exit {code}: {stderr}");
+        assert!(!stdout.is_empty(), "{args:?} printed nothing");
+    }
+}

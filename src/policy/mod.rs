@@ -16,7 +16,7 @@ mod parse;
 pub mod simulate;
 
 pub use model::*;
-pub use parse::{load_files, load_str, merge};
+pub use parse::{load_files, load_str, merge, MAX_POLICY_FILE_BYTES};
 
 use thiserror::Error;
 
@@ -31,6 +31,14 @@ pub enum PolicyError {
         #[source]
         source: std::io::Error,
     },
+    /// A directory, FIFO, device or socket: refused by type before it is
+    /// opened for reading, so nothing blocks or reads without end.
+    #[error("{file}: is {kind}, not a regular file")]
+    NotAFile { file: String, kind: &'static str },
+    /// Larger than the cap; refused before parsing (see
+    /// [`MAX_POLICY_FILE_BYTES`] for why).
+    #[error("{file}: larger than {} MiB, the most a policy file may be", .limit / (1024 * 1024))]
+    TooLarge { file: String, limit: u64 },
     /// The YAML itself is malformed (or not a mapping where one is needed).
     #[error("{origin}: invalid YAML: {message}")]
     Yaml { origin: Origin, message: String },
