@@ -251,3 +251,91 @@ fn a_normal_policy_file_is_still_read_by_every_command() {
         assert!(!stdout.is_empty(), "{args:?} printed nothing");
     }
 }
+
+/// Writes `name.pem` and `name.key` for a fresh key and a certificate for
+/// it (`spiffe://` URI SAN `example.org/ns/default/sa/NAME`; a CA when
+/// `ca`), returning both paths.
+fn cert_and_key(dir: &std::path::Path, name: &str, ca: bool) -> (String, String) {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.subject_alt_names = vec![rcgen::SanType::URI(
+        format!("spiffe://example.org/ns/default/sa/{name}")
+            .try_into()
+            .expect("URI"),
+    )];
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed");
+    let cert_path = dir.join(format!("{name}.pem"));
+    let key_path = dir.join(format!("{name}.key"));
+    std::fs::write(&cert_path, cert.pem()).expect("write cert");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+    (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+    )
+}
+
+/// The body of the PEM private key in `path`, to check no message shows it.
+fn key_body(path: &str) -> String {
+    let pem = std::fs::read_to_string(path).expect("read key");
+    pem.lines()
+        .find(|l| !l.starts_with("-----"))
+        .expect("a body line")
+        .to_owned()
+}
+
+#[test]
+fn an_identity_whose_key_is_not_the_certificates_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (alice_cert, alice_key) = cert_and_key(dir.path(), "alice", false);
+    let (_, bob_key) = cert_and_key(dir.path(), "bob", false);
+    let spec = format!("alice={alice_cert},{bob_key}");
+    let args = [
+        "scan",
+        "127.0.0.1:1",
+        "--identity",
+        &spec,
+        "--timeout",
+        "1s",
+    ];
+    assert_usage(
+        &args,
+        &["--identity", &alice_cert, &bob_key, "does not match"],
+    );
+    let (_, _, stderr) = support::tlsposture(&args);
+    assert!(!stderr.contains(&key_body(&bob_key)), "the key is shown");
+    // The matching pair gets past the plan (and then finds nothing to
+    // scan on the closed port): the check refuses only a mismatch.
+    let spec = format!("alice={alice_cert},{alice_key}");
+    let (code, _, stderr) = support::tlsposture(&[
+        "scan",
+        "127.0.0.1:1",
+        "--identity",
+        &spec,
+        "--timeout",
+        "1s",
+    ]);
+    assert_ne!(code, 64, "a matching identity refused: {stderr}");
+}
+
+#[test]
+fn an_identity_named_like_a_probe_identity_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = cert_and_key(dir.path(), "alice", false);
+    for reserved in tlsposture::observe::Identity::RESERVED {
+        let spec = format!("{reserved}={cert},{key}");
+        assert_usage(
+            &[
+                "scan",
+                "127.0.0.1:1",
+                "--identity",
+                &spec,
+                "--timeout",
+                "1s",
+            ],
+            &["--identity", &format!("{reserved:?}"), "reserved"],
+        );
+    }
+}

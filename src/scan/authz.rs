@@ -47,17 +47,62 @@ impl NamedIdentity {
         let read = |p: &str| {
             std::fs::read_to_string(Path::new(p)).map_err(|e| format!("cannot read {p}: {e}"))
         };
-        let identity = ClientIdentity::from_pem(&read(cert)?, &read(key)?)
+        let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+        let identity = ClientIdentity::from_pem(&cert_pem, &key_pem)
             .map_err(|e| format!("{cert} / {key}: {e}"))?;
+        // A key that is not the certificate's would fail every mTLS probe
+        // at the server's CertificateVerify check, reported as a refusal
+        // of the certificate: refuse it here, where the cause is known.
+        key_matches_certificate(&cert_pem, &key_pem).map_err(|e| format!("{cert} / {key}: {e}"))?;
         let principal = spiffe_principal(identity.leaf_der());
         let name = name.or_else(|| principal.clone()).ok_or_else(|| {
             format!("{cert}: no spiffe:// URI SAN to name the identity; use NAME={cert},{key}")
         })?;
+        // The report names probes by identity; a given one called like a
+        // probe of the scan's own (no certificate, unknown CA, expired)
+        // would be read as that probe.
+        if Identity::RESERVED.contains(&name.as_str()) {
+            return Err(format!(
+                "{name:?} is reserved for the scan's own probes ({}); name the identity otherwise",
+                Identity::RESERVED.join(", ")
+            ));
+        }
         Ok(NamedIdentity {
             name,
             principal,
             identity,
         })
+    }
+}
+
+/// Whether the private key in `key_pem` is the one of the leaf (first)
+/// certificate in `cert_pem`: rustls compares the key's public key with
+/// the certificate's SubjectPublicKeyInfo. Messages never include the key.
+fn key_matches_certificate(cert_pem: &str, key_pem: &str) -> Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls::sign::CertifiedKey;
+    use rustls::InconsistentKeys;
+
+    let leaf = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .next()
+        .ok_or("no certificate")?
+        .map_err(|e| format!("client certificate: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| format!("client key: {e}"))?;
+    let signer = rustls::crypto::aws_lc_rs::default_provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("client key: {e}"))?;
+    match CertifiedKey::new(vec![leaf], signer).keys_match() {
+        Ok(()) => Ok(()),
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(
+            "the private key does not match the certificate's public key".to_owned(),
+        ),
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::Unknown)) => Err(
+            "cannot tell whether the private key matches the certificate (key type without a public key)".to_owned(),
+        ),
+        Err(e) => Err(format!("client certificate: {e}")),
     }
 }
 
