@@ -223,8 +223,12 @@ pub enum PlanError {
     Identity(String),
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
-    #[error("--ca-key {path}: {reason}")]
-    Mint { path: String, reason: String },
+    #[error("--ca-key {path} (for --ca {ca}): {reason}")]
+    Mint {
+        path: String,
+        ca: String,
+        reason: String,
+    },
     #[error("--jwt: {0}")]
     Jwt(String),
     #[error("{files}: {reason}")]
@@ -267,6 +271,7 @@ pub fn build(
         (Some(key), Some(ca)) => {
             let minted = mint::mint(&read(ca)?, &read(key)?).map_err(|reason| PlanError::Mint {
                 path: key.display().to_string(),
+                ca: ca.display().to_string(),
                 reason,
             })?;
             identities.push(minted.wrong_san.clone());

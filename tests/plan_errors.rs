@@ -321,6 +321,37 @@ fn an_identity_whose_key_is_not_the_certificates_is_refused() {
 }
 
 #[test]
+fn a_ca_key_that_is_not_the_cas_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, ca_key) = cert_and_key(dir.path(), "ca", true);
+    let (_, other_key) = cert_and_key(dir.path(), "other", true);
+    let args = [
+        "scan",
+        "127.0.0.1:1",
+        "--ca",
+        &ca,
+        "--ca-key",
+        &other_key,
+        "--timeout",
+        "1s",
+    ];
+    assert_usage(&args, &["--ca-key", &other_key, &ca, "does not match"]);
+    let (_, _, stderr) = support::tlsposture(&args);
+    assert!(!stderr.contains(&key_body(&other_key)), "the key is shown");
+    let (code, _, stderr) = support::tlsposture(&[
+        "scan",
+        "127.0.0.1:1",
+        "--ca",
+        &ca,
+        "--ca-key",
+        &ca_key,
+        "--timeout",
+        "1s",
+    ]);
+    assert_ne!(code, 64, "the CA's own key refused: {stderr}");
+}
+
+#[test]
 fn an_identity_named_like_a_probe_identity_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cert, key) = cert_and_key(dir.path(), "alice", false);

@@ -4,7 +4,7 @@
 //! at the TLS level, and be the "other" client of every authorization
 //! rule). Kept in memory only.
 
-use rcgen::{Issuer, KeyPair};
+use rcgen::{Issuer, KeyPair, PublicKeyData};
 use time::{Duration, OffsetDateTime};
 
 use super::authz::NamedIdentity;
@@ -33,6 +33,16 @@ pub struct Minted {
 /// cannot sign with them.
 pub fn mint(ca_pem: &str, key_pem: &str) -> Result<Minted, String> {
     let key = KeyPair::from_pem(key_pem).map_err(|e| format!("CA key: {e}"))?;
+    // rcgen signs with any key and names the CA as issuer, so a key that
+    // is not the CA's would mint certificates no gateway trusting the CA
+    // can verify: the expired-cert probe would be refused for the wrong
+    // reason and the wrong-SAN one would look like an mTLS failure.
+    if key.subject_public_key_info() != ca_public_key(ca_pem)? {
+        return Err(
+            "the key does not match the --ca certificate's public key (the first certificate in the file)"
+                .to_owned(),
+        );
+    }
     let issuer =
         Issuer::from_ca_cert_pem(ca_pem, key).map_err(|e| format!("CA certificate: {e}"))?;
     let now = OffsetDateTime::now_utc();
@@ -60,6 +70,21 @@ pub fn mint(ca_pem: &str, key_pem: &str) -> Result<Minted, String> {
             identity: wrong_san,
         },
     })
+}
+
+/// The SubjectPublicKeyInfo (DER) of the first certificate in `ca_pem`,
+/// the one [`mint`] signs as.
+fn ca_public_key(ca_pem: &str) -> Result<Vec<u8>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    let der = CertificateDer::pem_slice_iter(ca_pem.as_bytes())
+        .next()
+        .ok_or("CA certificate: none in the file")?
+        .map_err(|e| format!("CA certificate: {e}"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
+        .map_err(|e| format!("CA certificate: {e}"))?;
+    Ok(cert.tbs_certificate.subject_pki.raw.to_vec())
 }
 
 fn leaf(
