@@ -284,6 +284,17 @@ pub fn build(
         .map(GivenJwt::parse)
         .transpose()
         .map_err(PlanError::Jwt)?;
+    // `--clients`: a pattern naming no profile would silently simulate
+    // fewer clients than asked for; each comma-separated one must match.
+    if let Some(chosen) = req.clients {
+        let patterns: Vec<String> = chosen
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        check_client_patterns("--clients", &patterns)?;
+    }
     let mut checks = req.checks;
     let mut clients = req.clients.map(str::to_owned);
     // `--require-client`: the required clients are simulated even outside

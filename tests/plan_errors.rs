@@ -370,3 +370,26 @@ fn an_identity_named_like_a_probe_identity_is_refused() {
         );
     }
 }
+
+#[test]
+fn a_clients_pattern_matching_no_profile_is_a_usage_error() {
+    assert_usage(
+        &["scan", "127.0.0.1:1", "--clients", "no-such-client-xyz"],
+        &[
+            "--clients",
+            "\"no-such-client-xyz\"",
+            "matches no client profile",
+        ],
+    );
+    // One pattern of a list that matches nothing is named, even when
+    // another matches.
+    assert_usage(
+        &[
+            "scan",
+            "127.0.0.1:1",
+            "--clients",
+            "firefox,no-such-client-xyz",
+        ],
+        &["--clients", "\"no-such-client-xyz\""],
+    );
+}
