@@ -393,3 +393,23 @@ fn a_clients_pattern_matching_no_profile_is_a_usage_error() {
         &["--clients", "\"no-such-client-xyz\""],
     );
 }
+
+#[test]
+fn an_empty_checks_list_is_a_usage_error_naming_the_checks() {
+    for list in ["", ",", " , ,"] {
+        let (code, stderr) = tlsposture(&["scan", "127.0.0.1:1", "--checks", list]);
+        assert_eq!(code, 64, "--checks {list:?}: {stderr}");
+        // clap adds a "For more information" hint; the error is the first line.
+        let first = stderr.lines().next().unwrap_or_default();
+        for needle in [
+            "--checks",
+            "no check",
+            "protocols",
+            "suites",
+            "clients",
+            "all",
+        ] {
+            assert!(first.contains(needle), "{needle:?} missing in {first}");
+        }
+    }
+}

@@ -90,9 +90,17 @@ impl Checks {
 
     /// Parses a comma-separated list: `protocols`, `suites`, `groups`,
     /// `signatures`, `alpn`, `certificates`, `mtls`, `clients`, or `all`.
+    ///
+    /// An empty list (or only commas) is an error, not protocols only: it
+    /// is what an unset variable in `--checks "$CHECKS"` gives, and running
+    /// a fraction of the scan without a word would read as a clean result.
     pub fn parse(list: &str) -> Result<Checks, String> {
+        const VALID: &str =
+            "protocols, suites, groups, signatures, alpn, certificates, mtls, clients or all";
         let mut checks = Checks::PROTOCOLS_ONLY;
+        let mut named = false;
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            named = true;
             match item {
                 "all" => checks = Checks::ALL,
                 "protocols" => {}
@@ -103,12 +111,11 @@ impl Checks {
                 "certificates" | "certs" => checks.certificates = true,
                 "mtls" | "client-auth" => checks.mtls = true,
                 "clients" | "client-simulation" => checks.clients = true,
-                other => {
-                    return Err(format!(
-                        "unknown check {other:?} (use protocols, suites, groups, signatures, alpn, certificates, mtls, clients or all)"
-                    ))
-                }
+                other => return Err(format!("unknown check {other:?} (use {VALID})")),
             }
+        }
+        if !named {
+            return Err(format!("no check given (use {VALID})"));
         }
         Ok(checks)
     }
