@@ -267,6 +267,19 @@ pub fn build(
         .iter()
         .map(|spec| NamedIdentity::load(spec).map_err(PlanError::Identity))
         .collect::<Result<Vec<_>, _>>()?;
+    // Probes are reported and matched by identity name: two identities
+    // with one name would be indistinguishable in the report.
+    for (i, id) in identities.iter().enumerate() {
+        if identities[..i]
+            .iter()
+            .any(|earlier| earlier.name == id.name)
+        {
+            return Err(PlanError::Identity(format!(
+                "{:?} is given twice; each identity needs its own name",
+                id.name
+            )));
+        }
+    }
     let expired = match (req.ca_key, req.ca) {
         (Some(key), Some(ca)) => {
             let minted = mint::mint(&read(ca)?, &read(key)?).map_err(|reason| PlanError::Mint {
@@ -274,6 +287,12 @@ pub fn build(
                 ca: ca.display().to_string(),
                 reason,
             })?;
+            if identities.iter().any(|id| id.name == minted.wrong_san.name) {
+                return Err(PlanError::Identity(format!(
+                    "{:?} is the name of the certificate minted with --ca-key; name the identity otherwise",
+                    minted.wrong_san.name
+                )));
+            }
             identities.push(minted.wrong_san.clone());
             Some(minted.expired)
         }

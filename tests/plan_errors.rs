@@ -413,3 +413,44 @@ fn an_empty_checks_list_is_a_usage_error_naming_the_checks() {
         }
     }
 }
+
+#[test]
+fn two_identities_with_one_name_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (alice_cert, alice_key) = cert_and_key(dir.path(), "alice", false);
+    let (bob_cert, bob_key) = cert_and_key(dir.path(), "bob", false);
+    let first = format!("same={alice_cert},{alice_key}");
+    let second = format!("same={bob_cert},{bob_key}");
+    assert_usage(
+        &[
+            "scan",
+            "127.0.0.1:1",
+            "--identity",
+            &first,
+            "--identity",
+            &second,
+        ],
+        &["--identity", "\"same\"", "given twice"],
+    );
+}
+
+#[test]
+fn an_identity_named_like_the_minted_one_is_refused_with_ca_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, ca_key) = cert_and_key(dir.path(), "ca", true);
+    let (cert, key) = cert_and_key(dir.path(), "alice", false);
+    let spec = format!("wrong-san={cert},{key}");
+    assert_usage(
+        &[
+            "scan",
+            "127.0.0.1:1",
+            "--ca",
+            &ca,
+            "--ca-key",
+            &ca_key,
+            "--identity",
+            &spec,
+        ],
+        &["--identity", "\"wrong-san\"", "minted with --ca-key"],
+    );
+}
