@@ -132,7 +132,7 @@ async fn read_flight(stream: &mut TcpStream, stop: StopAt, deadline: Instant) ->
             };
         }
         if Instant::now() >= deadline {
-            return flight.timed_out();
+            return flight.timed_out(stop);
         }
         // Drain every complete message before reading more.
         loop {
@@ -147,7 +147,7 @@ async fn read_flight(stream: &mut TcpStream, stop: StopAt, deadline: Instant) ->
             }
         }
         let n = match timeout_at(deadline, stream.read(&mut buf)).await {
-            Err(_) => return flight.timed_out(),
+            Err(_) => return flight.timed_out(stop),
             Ok(Err(e)) => return flight.interrupted(classify_io_error(&e)),
             Ok(Ok(0)) => return flight.interrupted(Outcome::Closed),
             Ok(Ok(n)) => n,
@@ -413,6 +413,61 @@ mod tests {
                 budget: FlightBudget::Messages
             })
         ));
+    }
+
+    /// A loopback peer that sends a real ServerHello, then the rest of the
+    /// flight one byte per 100 ms, then waits: the flight never ends within
+    /// the probe's deadline.
+    async fn dripping_peer() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut hello = [0u8; 4096];
+                    let _ = s.read(&mut hello).await;
+                    let hello_record = tls12_server_hello_record();
+                    let _ = s.write_all(&hello_record).await;
+                    for b in &tls12_flight()[hello_record.len()..] {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        if s.write_all(std::slice::from_ref(b)).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_drip_after_the_server_hello_is_cut_at_the_deadline_when_the_flight_is_needed() {
+        let addr = dripping_peer().await;
+        let timeouts = ProbeTimeouts {
+            connect: Duration::from_secs(2),
+            read: Duration::from_millis(700),
+        };
+        let hello = b"\x16\x03\x01\x00\x00";
+        let started = std::time::Instant::now();
+        let out = handshake(addr, hello, StopAt::FlightEnd, timeouts)
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(budget(&out), Some(FlightBudget::Deadline), "{out:?}");
+        assert!(out.describe().contains("deadline"), "{}", out.describe());
+
+        // A probe that only needs the ServerHello has its answer.
+        let out = handshake(addr, hello, StopAt::ServerHello, timeouts)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&out, Outcome::Hello(f) if f.hello.is_some()),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub enum FlightBudget {
     /// not they produced a message (1-byte handshake fragments produce
     /// none until the message is whole).
     Records,
+    /// The exchange deadline passed after the ServerHello and before the
+    /// flight ended, on a probe that needed the whole flight (a server
+    /// that drips bytes, or is merely slower than `--timeout`).
+    Deadline,
 }
 
 impl FlightBudget {
@@ -73,6 +77,7 @@ impl std::fmt::Display for FlightBudget {
             FlightBudget::Messages => write!(f, "{} messages", FlightBudget::MAX_MESSAGES),
             FlightBudget::Bytes => write!(f, "{} KiB", FlightBudget::MAX_BYTES / 1024),
             FlightBudget::Records => write!(f, "{} records", FlightBudget::MAX_RECORDS),
+            FlightBudget::Deadline => f.write_str("the exchange deadline"),
         }
     }
 }
@@ -184,13 +189,19 @@ impl ServerFlight {
         self.messages.len() + self.warnings.len()
     }
 
-    /// The outcome when the deadline passes: a ServerHello already seen
-    /// still counts (the rest of the flight was merely slow).
-    pub(crate) fn timed_out(self) -> Outcome {
-        if self.hello.is_some() {
-            Outcome::Hello(self)
-        } else {
-            Outcome::Timeout
+    /// The outcome when the deadline passes. Without a ServerHello the
+    /// server did not answer. With one, a probe that stops there has what
+    /// it asked for; one that needed the whole flight (certificates, key
+    /// exchange) did not get it, and a partial flight read as a normal one
+    /// would let a server that drips bytes pass as "no certificate" or
+    /// "no key exchange", so the answer is cut at the deadline instead.
+    pub(crate) fn timed_out(self, stop: StopAt) -> Outcome {
+        match (&self.hello, stop) {
+            (None, _) => Outcome::Timeout,
+            (Some(_), StopAt::ServerHello) => Outcome::Hello(self),
+            (Some(_), StopAt::FlightEnd) => Outcome::Truncated {
+                budget: FlightBudget::Deadline,
+            },
         }
     }
 
@@ -241,6 +252,10 @@ impl Outcome {
             Outcome::Timeout => "no answer before the deadline".into(),
             Outcome::Malformed(e) => format!("malformed answer: {e}"),
             Outcome::IoError(e) => format!("socket error: {e}"),
+            Outcome::Truncated {
+                budget: FlightBudget::Deadline,
+            } => "answer cut off: the flight after the ServerHello did not end before the deadline"
+                .into(),
             Outcome::Truncated { budget } => {
                 format!("answer cut off: the server sent more than {budget} in one flight")
             }
