@@ -132,7 +132,7 @@ async fn read_flight(stream: &mut TcpStream, stop: StopAt, deadline: Instant) ->
             };
         }
         if Instant::now() >= deadline {
-            return flight.timed_out();
+            return flight.timed_out(stop);
         }
         // Drain every complete message before reading more.
         loop {
@@ -147,7 +147,7 @@ async fn read_flight(stream: &mut TcpStream, stop: StopAt, deadline: Instant) ->
             }
         }
         let n = match timeout_at(deadline, stream.read(&mut buf)).await {
-            Err(_) => return flight.timed_out(),
+            Err(_) => return flight.timed_out(stop),
             Ok(Err(e)) => return flight.interrupted(classify_io_error(&e)),
             Ok(Ok(0)) => return flight.interrupted(Outcome::Closed),
             Ok(Ok(n)) => n,
@@ -182,6 +182,7 @@ pub(crate) fn is_terminal(message: &ServerMessage) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{Alert, AlertDescription};
     use tokio::net::TcpListener;
 
     /// The ServerHello record (first record) of a real OpenSSL TLS 1.2 flight.
@@ -269,6 +270,204 @@ mod tests {
         let addr = flooding_peer(record).await;
         let (out, _) = probe(addr).await;
         assert_eq!(budget(&out), Some(FlightBudget::Bytes), "{out:?}");
+    }
+
+    /// The whole OpenSSL TLS 1.2 flight, ServerHello to ServerHelloDone.
+    fn tls12_flight() -> Vec<u8> {
+        crate::wire::fixture_hex(include_str!(
+            "../../fixtures/flights/openssl_tls12_ecdhe_rsa.hex"
+        ))
+    }
+
+    /// A loopback peer that reads the hello, writes `answer` and closes.
+    async fn scripted_peer(answer: Vec<u8>) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 4096];
+            let _ = s.read(&mut hello).await;
+            let _ = s.write_all(&answer).await;
+            let _ = s.shutdown().await;
+            // Hold the socket until the probe hangs up, so the probe's
+            // read sees the bytes and a FIN, never a reset.
+            let _ = s.read(&mut hello).await;
+        });
+        addr
+    }
+
+    fn alert_record(body: &[u8]) -> Vec<u8> {
+        let mut r = vec![21, 3, 3, 0, body.len() as u8];
+        r.extend_from_slice(body);
+        r
+    }
+
+    #[tokio::test]
+    async fn a_warning_before_the_server_hello_is_kept_and_read_past() {
+        let answer = [alert_record(&[1, 112]), tls12_flight()].concat();
+        let (out, _) = probe(scripted_peer(answer).await).await;
+        let Outcome::Hello(flight) = &out else {
+            panic!("{out:?}");
+        };
+        assert_eq!(
+            flight.hello.as_ref().map(|h| h.negotiated_version()),
+            Some(0x0303)
+        );
+        assert_eq!(flight.warnings, vec![AlertDescription::UnrecognizedName]);
+        assert_eq!(flight.trailing_alert, None);
+        assert_eq!(
+            flight.messages.last(),
+            Some(&ServerMessage::ServerHelloDone),
+            "the whole flight was read"
+        );
+        assert!(
+            out.describe()
+                .ends_with("(after warning alert unrecognized_name)"),
+            "{}",
+            out.describe()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_warning_within_the_flight_does_not_end_it() {
+        // The ServerHello record, a no_renegotiation warning, then the rest.
+        let flight = tls12_flight();
+        let first = 5 + usize::from(u16::from_be_bytes([flight[3], flight[4]]));
+        let answer = [
+            &flight[..first],
+            &alert_record(&[1, 100])[..],
+            &flight[first..],
+        ]
+        .concat();
+        let (out, _) = probe(scripted_peer(answer).await).await;
+        let Outcome::Hello(flight) = &out else {
+            panic!("{out:?}");
+        };
+        assert_eq!(flight.warnings, vec![AlertDescription::NoRenegotiation]);
+        assert_eq!(flight.trailing_alert, None);
+        assert_eq!(
+            flight.messages.last(),
+            Some(&ServerMessage::ServerHelloDone)
+        );
+    }
+
+    #[tokio::test]
+    async fn alerts_that_end_the_handshake_are_the_answer() {
+        // (level, description): fatal, close_notify as a warning, and a
+        // level no RFC defines.
+        for (level, code) in [(2u8, 40u8), (1, 0), (7, 112), (0, 112)] {
+            let answer = [
+                alert_record(&[1, 112]),
+                alert_record(&[level, code]),
+                tls12_flight(),
+            ]
+            .concat();
+            let (out, _) = probe(scripted_peer(answer).await).await;
+            match &out {
+                Outcome::Alert(a) => {
+                    assert_eq!((a.level, a.description.to_u8()), (level, code), "{out:?}")
+                }
+                other => panic!("level {level} code {code}: {other:?}"),
+            }
+        }
+        let out = Outcome::Alert(Alert {
+            level: 7,
+            description: AlertDescription::UnrecognizedName,
+        });
+        assert_eq!(out.describe(), "alert unrecognized_name of unknown level 7");
+    }
+
+    #[tokio::test]
+    async fn a_warning_flood_spends_the_message_budget() {
+        // After the ServerHello, one warning per record, as many records as
+        // the record budget allows.
+        let addr = flooding_peer(alert_record(&[1, 112]).repeat(FlightBudget::MAX_RECORDS)).await;
+        let (out, took) = probe(addr).await;
+        assert_eq!(budget(&out), Some(FlightBudget::Messages), "{out:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+
+        // Thousands of warnings in one record, before any ServerHello: the
+        // record budget would not see them.
+        let mut record = vec![21, 3, 3, 0x3e, 0x80];
+        record.extend([1, 112].repeat(0x3e80 / 2));
+        let (out, _) = probe(scripted_peer(record).await).await;
+        assert_eq!(budget(&out), Some(FlightBudget::Messages), "{out:?}");
+    }
+
+    #[test]
+    fn warnings_count_against_the_message_budget() {
+        let mut flight = ServerFlight::default();
+        let warning = || {
+            ServerMessage::Alert(Alert {
+                level: 1,
+                description: AlertDescription::UnrecognizedName,
+            })
+        };
+        for _ in 0..FlightBudget::MAX_MESSAGES {
+            assert!(flight.push(warning(), StopAt::FlightEnd).is_none());
+        }
+        assert_eq!(flight.warnings.len(), FlightBudget::MAX_MESSAGES);
+        assert!(matches!(
+            flight.push(warning(), StopAt::FlightEnd),
+            Some(Outcome::Truncated {
+                budget: FlightBudget::Messages
+            })
+        ));
+    }
+
+    /// A loopback peer that sends a real ServerHello, then the rest of the
+    /// flight one byte per 100 ms, then waits: the flight never ends within
+    /// the probe's deadline.
+    async fn dripping_peer() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut hello = [0u8; 4096];
+                    let _ = s.read(&mut hello).await;
+                    let hello_record = tls12_server_hello_record();
+                    let _ = s.write_all(&hello_record).await;
+                    for b in &tls12_flight()[hello_record.len()..] {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        if s.write_all(std::slice::from_ref(b)).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_drip_after_the_server_hello_is_cut_at_the_deadline_when_the_flight_is_needed() {
+        let addr = dripping_peer().await;
+        let timeouts = ProbeTimeouts {
+            connect: Duration::from_secs(2),
+            read: Duration::from_millis(700),
+        };
+        let hello = b"\x16\x03\x01\x00\x00";
+        let started = std::time::Instant::now();
+        let out = handshake(addr, hello, StopAt::FlightEnd, timeouts)
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(budget(&out), Some(FlightBudget::Deadline), "{out:?}");
+        assert!(out.describe().contains("deadline"), "{}", out.describe());
+
+        // A probe that only needs the ServerHello has its answer.
+        let out = handshake(addr, hello, StopAt::ServerHello, timeouts)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&out, Outcome::Hello(f) if f.hello.is_some()),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The typed result of one raw handshake, and the small state machine that
 //! decides when a flight is complete.
 
-use crate::wire::{Alert, ServerHello, ServerMessage, Sslv2ServerHello, WireError};
+use crate::wire::{
+    Alert, AlertDescription, ServerHello, ServerMessage, Sslv2ServerHello, WireError,
+};
 
 use super::StopAt;
 
@@ -15,7 +17,9 @@ pub enum Outcome {
     Sslv2(Sslv2ServerHello),
     /// An SSLv2 ERROR message (code).
     Sslv2Error(u16),
-    /// A TLS alert before any ServerHello.
+    /// A TLS alert before any ServerHello that ends the handshake (see
+    /// [`Alert::ends_handshake`]): fatal, of an unknown level, or
+    /// `close_notify`. Warnings are read past and kept on the flight.
     Alert(Alert),
     /// The server closed the connection (FIN) without answering.
     Closed,
@@ -41,8 +45,11 @@ pub enum Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlightBudget {
     /// More than [`FlightBudget::MAX_MESSAGES`] messages after the
-    /// ServerHello (each empty application_data, ChangeCipherSpec or
-    /// heartbeat record is one).
+    /// ServerHello plus warning alerts anywhere in the answer (each empty
+    /// application_data, ChangeCipherSpec or heartbeat record is one, and
+    /// so is each warning). Warnings count from the first byte because one
+    /// alert record can hold thousands of them: the record budget alone
+    /// would let a single record fill the warning list.
     Messages,
     /// More than [`FlightBudget::MAX_BYTES`] bytes read from the socket.
     /// Above one handshake message's own cap (256 KiB), so a legal maximal
@@ -52,6 +59,10 @@ pub enum FlightBudget {
     /// not they produced a message (1-byte handshake fragments produce
     /// none until the message is whole).
     Records,
+    /// The exchange deadline passed after the ServerHello and before the
+    /// flight ended, on a probe that needed the whole flight (a server
+    /// that drips bytes, or is merely slower than `--timeout`).
+    Deadline,
 }
 
 impl FlightBudget {
@@ -66,6 +77,7 @@ impl std::fmt::Display for FlightBudget {
             FlightBudget::Messages => write!(f, "{} messages", FlightBudget::MAX_MESSAGES),
             FlightBudget::Bytes => write!(f, "{} KiB", FlightBudget::MAX_BYTES / 1024),
             FlightBudget::Records => write!(f, "{} records", FlightBudget::MAX_RECORDS),
+            FlightBudget::Deadline => f.write_str("the exchange deadline"),
         }
     }
 }
@@ -77,13 +89,24 @@ pub struct ServerFlight {
     pub hello: Option<ServerHello>,
     pub hello_retry: bool,
     pub messages: Vec<ServerMessage>,
-    /// An alert that followed the ServerHello (e.g. a failure after it).
+    /// An alert that followed the ServerHello and ended the flight (e.g. a
+    /// failure after it); never a warning, which is in `warnings`.
     pub trailing_alert: Option<Alert>,
+    /// Warning alerts read past, before or within the flight, in order
+    /// (e.g. `unrecognized_name` for an SNI the server does not know). A
+    /// client goes on after them, so they do not decide the outcome, but
+    /// they are evidence of what the server said.
+    pub warnings: Vec<AlertDescription>,
 }
 
 impl ServerFlight {
     /// Records a message; returns the final outcome once the flight is done.
     pub(crate) fn push(&mut self, message: ServerMessage, stop: StopAt) -> Option<Outcome> {
+        if let ServerMessage::Alert(a) = &message {
+            if !a.ends_handshake() {
+                return self.warn(a.description);
+            }
+        }
         if self.hello.is_none() {
             return match message {
                 ServerMessage::ServerHello(h) => {
@@ -121,7 +144,7 @@ impl ServerFlight {
             // The message budget: a flood of records that each decode to a
             // message (empty application_data, CCS, heartbeats) would
             // otherwise be kept one by one until the deadline.
-            _ if self.messages.len() >= FlightBudget::MAX_MESSAGES => Some(Outcome::Truncated {
+            _ if self.kept() >= FlightBudget::MAX_MESSAGES => Some(Outcome::Truncated {
                 budget: FlightBudget::Messages,
             }),
             other => {
@@ -132,13 +155,53 @@ impl ServerFlight {
         }
     }
 
-    /// The outcome when the deadline passes: a ServerHello already seen
-    /// still counts (the rest of the flight was merely slow).
-    pub(crate) fn timed_out(self) -> Outcome {
-        if self.hello.is_some() {
-            Outcome::Hello(self)
-        } else {
-            Outcome::Timeout
+    /// Keeps a warning alert and reads on, unless the message budget is
+    /// spent: a warning flood is cut like any other.
+    fn warn(&mut self, warning: AlertDescription) -> Option<Outcome> {
+        if self.kept() >= FlightBudget::MAX_MESSAGES {
+            return Some(Outcome::Truncated {
+                budget: FlightBudget::Messages,
+            });
+        }
+        self.warnings.push(warning);
+        None
+    }
+
+    /// The ServerHello part of [`Outcome::describe`].
+    fn describe_hello(&self) -> String {
+        match &self.hello {
+            Some(h) if self.hello_retry => format!(
+                "HelloRetryRequest (0x{:04X}, suite 0x{:04X})",
+                h.negotiated_version(),
+                h.cipher_suite
+            ),
+            Some(h) => format!(
+                "ServerHello 0x{:04X}, suite 0x{:04X}",
+                h.negotiated_version(),
+                h.cipher_suite
+            ),
+            None => "incomplete flight".into(),
+        }
+    }
+
+    /// What the message budget counts.
+    fn kept(&self) -> usize {
+        self.messages.len() + self.warnings.len()
+    }
+
+    /// The outcome when the deadline passes. Without a ServerHello the
+    /// server did not answer. With one, a probe that stops there has what
+    /// it asked for; one that needed the whole flight (certificates, key
+    /// exchange) did not get it, and a partial flight read as a normal one
+    /// would let a server that drips bytes pass as "no certificate" or
+    /// "no key exchange", so the answer is cut at the deadline instead.
+    pub(crate) fn timed_out(self, stop: StopAt) -> Outcome {
+        match (&self.hello, stop) {
+            (None, _) => Outcome::Timeout,
+            (Some(_), StopAt::ServerHello) => Outcome::Hello(self),
+            (Some(_), StopAt::FlightEnd) => Outcome::Truncated {
+                budget: FlightBudget::Deadline,
+            },
         }
     }
 
@@ -165,30 +228,34 @@ impl Outcome {
     /// A short human description, used as report evidence.
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Hello(f) => match &f.hello {
-                Some(h) if f.hello_retry => format!(
-                    "HelloRetryRequest (0x{:04X}, suite 0x{:04X})",
-                    h.negotiated_version(),
-                    h.cipher_suite
-                ),
-                Some(h) => format!(
-                    "ServerHello 0x{:04X}, suite 0x{:04X}",
-                    h.negotiated_version(),
-                    h.cipher_suite
-                ),
-                None => "incomplete flight".into(),
-            },
+            Outcome::Hello(f) if !f.warnings.is_empty() => {
+                let names: Vec<&str> = f.warnings.iter().map(|w| w.name()).collect();
+                format!(
+                    "{} (after warning alert {})",
+                    f.describe_hello(),
+                    names.join(", ")
+                )
+            }
+            Outcome::Hello(f) => f.describe_hello(),
             Outcome::Sslv2(h) => format!(
                 "SSLv2 SERVER-HELLO with {} cipher kinds",
                 h.cipher_kinds.len()
             ),
             Outcome::Sslv2Error(code) => format!("SSLv2 ERROR 0x{code:04X}"),
-            Outcome::Alert(a) => format!("alert {}", a.description.name()),
+            Outcome::Alert(a) if a.is_fatal() => {
+                format!("alert {}", a.description.name())
+            }
+            // A close_notify warning or an unknown level: say which.
+            Outcome::Alert(a) => a.to_string(),
             Outcome::Closed => "connection closed without an answer".into(),
             Outcome::Reset => "connection reset".into(),
             Outcome::Timeout => "no answer before the deadline".into(),
             Outcome::Malformed(e) => format!("malformed answer: {e}"),
             Outcome::IoError(e) => format!("socket error: {e}"),
+            Outcome::Truncated {
+                budget: FlightBudget::Deadline,
+            } => "answer cut off: the flight after the ServerHello did not end before the deadline"
+                .into(),
             Outcome::Truncated { budget } => {
                 format!("answer cut off: the server sent more than {budget} in one flight")
             }

@@ -24,6 +24,20 @@ impl Alert {
         self.level == LEVEL_FATAL
     }
 
+    /// Whether a client must stop at this alert, as OpenSSL and rustls do.
+    ///
+    /// RFC 5246 7.2: only a fatal alert ends the connection; a warning
+    /// (`unrecognized_name`, `no_renegotiation`, ...) is informational and
+    /// a client goes on reading, so a scanner that stopped there would call
+    /// a reachable version refused. `close_notify` at any level is the
+    /// peer's end of the connection. A level that is neither 1 nor 2 counts
+    /// as fatal: no RFC defines it, OpenSSL aborts the handshake on it
+    /// (`SSL_R_UNKNOWN_ALERT_TYPE`), so no client would connect, and reading
+    /// past it would credit a broken peer with a handshake.
+    pub fn ends_handshake(&self) -> bool {
+        self.level != LEVEL_WARNING || self.description == AlertDescription::CloseNotify
+    }
+
     /// Decodes a two-byte alert; the caller splits records into alerts.
     pub fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
         let level = r.u8().need("alert level")?;
@@ -34,12 +48,12 @@ impl Alert {
 
 impl std::fmt::Display for Alert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let level = match self.level {
-            LEVEL_WARNING => "warning",
-            LEVEL_FATAL => "fatal",
-            _ => "unknown-level",
-        };
-        write!(f, "{level} alert {}", self.description)
+        match self.level {
+            LEVEL_WARNING => write!(f, "warning alert {}", self.description),
+            LEVEL_FATAL => write!(f, "fatal alert {}", self.description),
+            // The number, so a report shows what the peer actually sent.
+            other => write!(f, "alert {} of unknown level {other}", self.description),
+        }
     }
 }
 
@@ -158,5 +172,25 @@ mod tests {
             AlertDescription::Unknown(200)
         );
         assert_eq!(AlertDescription::Unknown(200).to_string(), "unknown(200)");
+    }
+
+    #[test]
+    fn only_non_close_warnings_let_the_handshake_go_on() {
+        let alert = |level, code| Alert {
+            level,
+            description: AlertDescription::from_u8(code),
+        };
+        assert!(!alert(1, 112).ends_handshake(), "warning unrecognized_name");
+        assert!(!alert(1, 100).ends_handshake(), "warning no_renegotiation");
+        assert!(alert(1, 0).ends_handshake(), "warning close_notify");
+        assert!(alert(2, 112).ends_handshake(), "fatal unrecognized_name");
+        assert!(alert(2, 40).ends_handshake());
+        assert!(alert(7, 112).ends_handshake(), "unknown level");
+        assert!(alert(0, 112).ends_handshake(), "unknown level 0");
+        assert_eq!(
+            alert(7, 112).to_string(),
+            "alert unrecognized_name of unknown level 7"
+        );
+        assert_eq!(alert(1, 112).to_string(), "warning alert unrecognized_name");
     }
 }

@@ -512,6 +512,25 @@ mod tests {
     }
 
     #[test]
+    fn a_warning_alert_before_the_server_hello_is_decoded_in_order() {
+        // The decoder reports the warning as a message like any other; the
+        // probe decides to read past it (probe::ServerFlight::push).
+        let bytes = [record(21, &[1, 112]), tls12_flight()].concat();
+        let (msgs, err) = FlightDecoder::decode_all(&bytes);
+        assert_eq!(err, None);
+        assert_eq!(
+            msgs[0],
+            ServerMessage::Alert(Alert {
+                level: 1,
+                description: AlertDescription::UnrecognizedName,
+            })
+        );
+        assert!(matches!(&msgs[1], ServerMessage::ServerHello(sh) if sh.cipher_suite == 0xc02f));
+        assert_eq!(msgs.last(), Some(&ServerMessage::ServerHelloDone));
+        assert_eq!(msgs.len(), 4);
+    }
+
+    #[test]
     fn sslv2_server_hello_and_error() {
         let mut body = Writer::new();
         body.u8(4).u8(0).u8(1).u16(2).u16(3).u16(6).u16(16);
