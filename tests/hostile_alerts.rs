@@ -6,6 +6,8 @@
 //! loopback, because no real server misbehaves this way on demand; the
 //! flight they send is real OpenSSL bytes from `fixtures/flights`.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener};
 use std::process::Command;
@@ -15,20 +17,7 @@ use serde_json::Value;
 
 /// The whole captured TLS 1.2 flight (ServerHello to ServerHelloDone).
 fn tls12_flight() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/flights/openssl_tls12_ecdhe_rsa.hex"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture exists");
-    let hex: String = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
-        .collect();
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex fixture"))
-        .collect()
+    support::fixture_flight("openssl_tls12_ecdhe_rsa")
 }
 
 fn alert_record(level: u8, description: u8) -> Vec<u8> {

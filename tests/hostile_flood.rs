@@ -7,6 +7,8 @@
 //! Peak RSS is the kernel's own figure for the child (`ru_maxrss` from
 //! `wait4`), not a sample, so it cannot miss a short spike.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
@@ -14,20 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 fn tls12_server_hello_record() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/flights/openssl_tls12_ecdhe_rsa.hex"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture exists");
-    let hex: String = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
-        .collect();
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex fixture"))
-        .collect();
+    let bytes = support::fixture_flight("openssl_tls12_ecdhe_rsa");
     assert_eq!(bytes[0], 0x16, "first record is a handshake record");
     let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
     bytes[..5 + len].to_vec()

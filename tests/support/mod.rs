@@ -79,3 +79,20 @@ pub fn tlsposture(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A captured server flight from `fixtures/flights/NAME.hex` as bytes
+/// (`#` lines are comments, whitespace is ignored), for scripted peers that
+/// must send real TLS bytes.
+pub fn fixture_flight(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/flights/{name}.hex", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let hex: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+        .collect();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex fixture"))
+        .collect()
+}
