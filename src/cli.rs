@@ -215,6 +215,11 @@ pub struct ScanFlags {
     /// Per-probe timeout for connecting and for the server's answer (e.g. 2s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// The whole scan of one target ends by then, whatever the target does;
+    /// what it left undone is reported as incomplete (default: one --timeout
+    /// per round of probes the chosen checks need).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub target_deadline: Option<Duration>,
     /// At most this many connections open to one target at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_connections: u16,

@@ -71,6 +71,8 @@ pub struct ScanRequest<'a> {
     pub ca_key: Option<&'a Path>,
     pub checks: Checks,
     pub timeout: Duration,
+    /// `--target-deadline`; `None`: derived from the timeout and the plan.
+    pub target_deadline: Option<Duration>,
     pub max_connections: u16,
     pub clients: Option<&'a str>,
     pub fail_on: Severity,
@@ -106,6 +108,9 @@ pub struct Outputs {
 pub struct ProbeSettings {
     pub checks: Checks,
     pub timeouts: ProbeTimeouts,
+    /// The whole-target deadline asked for (`--target-deadline`); `None`:
+    /// [`TlsPlan::deadline`] derives one.
+    pub target_deadline: Option<Duration>,
     pub max_connections: usize,
     pub roots: TrustRoots,
     /// Client profiles to simulate (`None`: all).
@@ -123,6 +128,7 @@ impl Default for ProbeSettings {
         ProbeSettings {
             checks: options.checks,
             timeouts: options.timeouts,
+            target_deadline: None,
             max_connections: options.max_connections,
             roots: options.roots,
             clients: options.clients,
@@ -184,8 +190,44 @@ impl TlsPlan {
             checks: settings.checks,
             timeouts: settings.timeouts,
             max_connections: settings.max_connections,
+            deadline: Some(self.deadline(settings)),
             clients: settings.clients.clone(),
         }
+    }
+
+    /// The whole-target deadline: `--target-deadline` when given, else one
+    /// `--timeout` for each round of probes this plan can need at its
+    /// connection limit, with room for the retries of a struggling target.
+    /// A scan whose every probe waits out its timeout ends by then instead
+    /// of running for minutes (review H6), and says what it left undone.
+    pub fn deadline(&self, settings: &ProbeSettings) -> Duration {
+        if let Some(asked) = settings.target_deadline {
+            return asked;
+        }
+        let c = settings.checks;
+        let steps = [
+            c.suites,
+            c.groups,
+            c.signatures,
+            c.alpn,
+            c.certificates,
+            c.mtls,
+            c.clients,
+        ]
+        .into_iter()
+        .filter(|on| *on)
+        .count();
+        let requests = self
+            .authz
+            .as_ref()
+            .map_or(0, |a| a.probes.len() + a.jwt_probes.len())
+            + settings.identities.len() * 2;
+        let request_rounds = requests.div_ceil(settings.max_connections.max(1));
+        // The protocol scan (with its compact retries), then each step's
+        // sequential removal passes, then the requests.
+        let rounds = 6 + 4 * steps + 2 * request_rounds;
+        let per_round = settings.timeouts.connect.max(settings.timeouts.read);
+        per_round.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX))
     }
 }
 
@@ -332,6 +374,7 @@ pub fn build(
             connect: req.timeout,
             read: req.timeout,
         },
+        target_deadline: req.target_deadline,
         max_connections: usize::from(req.max_connections),
         roots,
         clients,
@@ -464,7 +507,7 @@ fn declared_servers(
         let authz = plan_authz(
             policy,
             &exp.gateway,
-            mutual,
+            PeerCertificate::of(exp.mode),
             names.first().map(ServerName::as_str),
             &probing.identities,
             probing.jwt.as_ref(),
@@ -483,15 +526,51 @@ fn declared_servers(
     Ok((servers, Some(context)))
 }
 
+/// Whether a server asks clients for a certificate, which decides whether
+/// a given identity's principal can reach the authorization filter at all.
+///
+/// Istio's SIMPLE server context sets `require_client_certificate: false`
+/// and writes no validation context (`BuildListenerTLSContext`,
+/// pilot/pkg/networking/core/listener.go), so Envoy never sends a
+/// CertificateRequest and rustls presents nothing; Envoy's `authenticated`
+/// principal matcher then has no peer certificate and matches no
+/// `principals` value (`AuthenticatedMatcher::matches`,
+/// source/extensions/filters/common/rbac/matchers.cc). See
+/// docs/istio-rules.md (review H10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerCertificate {
+    /// MUTUAL, ISTIO_MUTUAL: no certificate, no connection.
+    Required,
+    /// OPTIONAL_MUTUAL: asked for, and one that verifies is used.
+    Optional,
+    /// SIMPLE (and the pass-through modes, where the gateway sees no TLS).
+    NotRequested,
+}
+
+impl PeerCertificate {
+    pub fn of(mode: TlsMode) -> PeerCertificate {
+        match mode {
+            TlsMode::Mutual | TlsMode::IstioMutual => PeerCertificate::Required,
+            TlsMode::OptionalMutual => PeerCertificate::Optional,
+            TlsMode::Simple | TlsMode::Passthrough | TlsMode::AutoPassthrough => {
+                PeerCertificate::NotRequested
+            }
+        }
+    }
+}
+
 /// The authorization and JWT requests for the Gateway `gateway`'s server:
-/// the policies selecting its workload, probed with each identity (and
-/// with none when the server is not MUTUAL); the JWT probes present the
-/// first identity, and are left out with a note when a MUTUAL server gets
-/// no identity. `sni` is the Host of requests that name none.
+/// the policies selecting its workload, probed with each identity when the
+/// server asks for client certificates (a server that does not ask never
+/// sees one: the identities are left out with a note), and with none
+/// unless a certificate is required; the JWT probes present the first
+/// identity, and are left out with a note when a server requiring a
+/// certificate gets no identity. `sni` is the Host of requests that name
+/// none.
 pub fn plan_authz(
     policy: &DeclaredPolicy,
     gateway: &str,
-    mutual: bool,
+    peer: PeerCertificate,
     sni: Option<&str>,
     identities: &[NamedIdentity],
     jwt: Option<&GivenJwt>,
@@ -503,8 +582,13 @@ pub fn plan_authz(
         .iter()
         .filter(|p| authz::applies_to(p, &labels))
         .collect();
-    let mut ids: Vec<ProbeIdentity> = identities.iter().map(probe_identity).collect();
-    if !mutual {
+    let presentable = if peer == PeerCertificate::NotRequested {
+        &[]
+    } else {
+        identities
+    };
+    let mut ids: Vec<ProbeIdentity> = presentable.iter().map(probe_identity).collect();
+    if peer != PeerCertificate::Required {
         ids.push(no_identity());
     }
     let planned = authz::plan(&policies, &ids, host);
@@ -513,6 +597,14 @@ pub fn plan_authz(
         jwt_probes: Vec::new(),
         notes: planned.notes,
     };
+    if presentable.is_empty() && !identities.is_empty() && !policies.is_empty() {
+        let names: Vec<&str> = identities.iter().map(|i| i.name.as_str()).collect();
+        out.notes.push(format!(
+            "identities {} not probed for authorization: the server does not ask for a client \
+             certificate, so no principal reaches its filters (requests are judged as without one)",
+            names.join(", ")
+        ));
+    }
     let authns: Vec<_> = policy
         .request_authentications
         .iter()
@@ -521,9 +613,9 @@ pub fn plan_authz(
     if authns.is_empty() {
         return out;
     }
-    let presented = match identities.first() {
+    let presented = match presentable.first() {
         Some(i) => probe_identity(i),
-        None if !mutual => no_identity(),
+        None if peer != PeerCertificate::Required => no_identity(),
         None => {
             out.notes.push(
                 "JWT not probed: the gateway requires a client certificate and no --identity \
@@ -693,6 +785,7 @@ mod tests {
             ca_key: None,
             checks: Checks::ALL,
             timeout: Duration::from_secs(3),
+            target_deadline: None,
             max_connections: 8,
             clients: None,
             fail_on: Severity::High,
@@ -755,11 +848,25 @@ mod tests {
         .expect("seed 004 parses");
         let gateway = policy.gateways[0].qualified_name();
         // MUTUAL and no identity: nothing can be probed, and it says so.
-        let plan = plan_authz(&policy, &gateway, true, Some("test.com"), &[], None);
+        let plan = plan_authz(
+            &policy,
+            &gateway,
+            PeerCertificate::Required,
+            Some("test.com"),
+            &[],
+            None,
+        );
         assert!(plan.probes.is_empty());
         assert!(!plan.notes.is_empty(), "{plan:?}");
         // Not MUTUAL: the requests without a client certificate are planned.
-        let plan = plan_authz(&policy, &gateway, false, Some("test.com"), &[], None);
+        let plan = plan_authz(
+            &policy,
+            &gateway,
+            PeerCertificate::NotRequested,
+            Some("test.com"),
+            &[],
+            None,
+        );
         assert!(plan
             .probes
             .iter()

@@ -49,7 +49,7 @@ pub async fn execute(
                 },
                 (None, None) => {}
             }
-            report.stats = stats(started, prober.as_ref().map_or(0, |p| p.handshakes()));
+            report.stats = stats(started, prober.as_deref());
             report
         }
     };

@@ -92,6 +92,11 @@ pub enum TlsClientError {
     Handshake {
         reason: String,
         seen: Box<HandshakeRecord>,
+        /// The server ended it (a fatal alert, a close, a reset); `false`
+        /// when rustls gave up on what the server sent (too large, not
+        /// understood, not verifiable): then the server did not refuse,
+        /// we could not follow, and the outcome is unknown.
+        by_server: bool,
     },
     #[error("no complete handshake within {} ms", .limit.as_millis())]
     Timeout {
@@ -101,6 +106,18 @@ pub enum TlsClientError {
 }
 
 impl TlsClientError {
+    /// Whether the server refused (alert, close, reset) rather than our
+    /// side failing or running out of time.
+    pub fn by_server(&self) -> bool {
+        matches!(
+            self,
+            TlsClientError::Handshake {
+                by_server: true,
+                ..
+            }
+        )
+    }
+
     /// What was recorded before the failure (empty when nothing was).
     pub fn seen(&self) -> Option<&HandshakeRecord> {
         match self {
@@ -146,6 +163,7 @@ pub async fn record_handshake(
             Err(TlsClientError::Handshake {
                 reason,
                 seen: Box::new(record),
+                by_server: broken.by_server(),
             })
         }
         Err(_) => {
@@ -388,6 +406,22 @@ impl Broken {
         match self {
             Broken::Tls(rustls::Error::AlertReceived(a)) => Some(u8::from(*a)),
             _ => None,
+        }
+    }
+
+    /// Whether the server ended the handshake, rather than rustls giving
+    /// up on what it sent.
+    fn by_server(&self) -> bool {
+        match self {
+            Broken::Tls(rustls::Error::AlertReceived(_)) | Broken::Eof => true,
+            Broken::Tls(_) => false,
+            Broken::Io(e) => matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+            ),
         }
     }
 }

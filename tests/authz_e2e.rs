@@ -321,3 +321,45 @@ fn seed_004_on_a_tls13_only_mutual_listener() {
     let lab = Lab::start(&policies);
     seed_004_as_declared(&lab, &policies, "after handshake (TLS1.3)");
 }
+
+/// Review H10: seed 004's principal DENY on a server declared SIMPLE. The
+/// gateway asks for no client certificate, so test.client's certificate
+/// never reaches Envoy and no principal can match the rule: the lab's own
+/// Envoy admits the request. The scan must not expect a deny it cannot
+/// cause (that was a false critical): the identity is left out with a
+/// note, and the request without a certificate is expected through.
+#[test]
+fn a_principal_deny_on_a_simple_server_is_not_expected_to_deny() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let simple = dir.path().join("simple-004.yaml");
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED_004))
+            .expect("seed 004")
+            .replace("mode: MUTUAL", "mode: SIMPLE");
+    std::fs::write(&simple, text).expect("write");
+    let simple = simple.to_str().expect("utf-8");
+    let lab = Lab::start(&[simple]);
+    let (code, report) = scan(&lab, simple);
+    let target = &report["targets"][0];
+    let probes = target["authorization"].as_array().expect("authorization");
+    assert!(
+        probes.iter().all(|p| p["identity"] == "none"),
+        "no identity is presented to a SIMPLE server: {probes:#?}"
+    );
+    let teapot = probes
+        .iter()
+        .find(|p| p["path"] == "/status/418")
+        .unwrap_or_else(|| panic!("a /status/418 probe: {probes:#?}"));
+    assert_eq!(teapot["expected"], "allow", "{teapot:#}");
+    assert_eq!(
+        teapot["status"], 418,
+        "the lab's Envoy admits it: {teapot:#}"
+    );
+    assert_eq!(teapot["verdict"], "pass", "{teapot:#}");
+    let notes = target["authorization_notes"].to_string();
+    assert!(
+        notes.contains("does not ask for a client certificate"),
+        "{notes}"
+    );
+    assert_eq!(code, 0, "{target:#}");
+}

@@ -116,6 +116,7 @@ fn legacy_target() -> Case {
     t.stats = Stats {
         handshakes: 6,
         elapsed_ms: 9,
+        ..Stats::default()
     };
     t
 }
@@ -207,6 +208,8 @@ fn full_target() -> Case {
             sni: Some("gateway.lab.test".into()),
             request: CertRequest::Requested,
             refused: None,
+            unknown: None,
+            read_via: None,
             key_type: None,
             protocol: Some(Tls13),
             chain: vec![leaf.clone()],
@@ -221,6 +224,8 @@ fn full_target() -> Case {
             sni: Some("tlsposture-probe.invalid".into()),
             request: CertRequest::Unknown,
             refused: Some("alert unrecognized_name".into()),
+            unknown: None,
+            read_via: None,
             key_type: None,
             protocol: None,
             chain: vec![],
@@ -328,6 +333,7 @@ fn full_target() -> Case {
     t.client_simulation_stats = Some(Stats {
         handshakes: 5,
         elapsed_ms: 3,
+        ..Stats::default()
     });
     t
 }
@@ -467,6 +473,7 @@ fn unreachable_target() -> Case {
     t.stats = Stats {
         handshakes: 0,
         elapsed_ms: 1,
+        ..Stats::default()
     };
     t
 }

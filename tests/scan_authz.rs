@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tlsposture::lab::issue_client_cert;
 use tlsposture::observe::{Expected, MtlsOutcome, MtlsResult, TargetObservation};
-use tlsposture::plan::plan_authz;
+use tlsposture::plan::{plan_authz, PeerCertificate};
 use tlsposture::policy::authz::Outcome;
 use tlsposture::policy::load_str;
 use tlsposture::probe::ProbeTimeouts;
@@ -131,7 +131,7 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
     let planned = plan_authz(
         &policy,
         "default/httpbin",
-        true,
+        PeerCertificate::Required,
         Some("localhost"),
         &identities,
         None,
@@ -266,7 +266,7 @@ fn a_gateway_that_does_not_check_tokens_fails_every_invalid_token_probe() {
     let planned = plan_authz(
         &policy,
         "mygateway",
-        true,
+        PeerCertificate::Required,
         Some("httpbin.example.com"),
         &identities,
         Some(&given),

@@ -40,6 +40,7 @@ pub async fn run(args: DemoArgs, color: bool) -> Result<i32, Failure> {
             connect: args.common.timeout,
             read: args.common.timeout,
         },
+        target_deadline: args.common.target_deadline,
         max_connections: usize::from(args.common.max_connections),
         roots,
         clients: args.common.clients.clone(),

@@ -28,6 +28,7 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         ca_key: args.ca_key.as_deref(),
         checks: args.common.checks,
         timeout: args.common.timeout,
+        target_deadline: args.common.target_deadline,
         max_connections: args.common.max_connections,
         clients: args.common.clients.as_deref(),
         fail_on: args.common.fail_on,

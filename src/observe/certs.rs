@@ -15,6 +15,15 @@ pub struct CertificateResult {
     /// Why no certificate was served (handshake refused), if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Why the certificate could not be read although the server did not
+    /// refuse (our TLS stack gave up on what it sent, or no answer in
+    /// time), if so: not known, rather than not served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+    /// How the chain was read when the usual full handshake could not
+    /// read it (a raw TLS 1.2 flight), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_via: Option<String>,
     /// Key type the chain was fetched for (`RSA`, `ECDSA`) when the server
     /// serves several.
     #[serde(default, skip_serializing_if = "Option::is_none")]

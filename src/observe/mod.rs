@@ -35,11 +35,47 @@ use serde::{Deserialize, Serialize};
 
 use crate::wire::ProtocolVersion;
 
-/// Handshakes made and time taken.
+/// Handshakes made and time taken, and what could not be done.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Stats {
     pub handshakes: u32,
     pub elapsed_ms: u64,
+    /// Probes repeated because the target had stopped answering for a
+    /// while (rate limiting, a queue, an overloaded replica).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
+    /// Set when some probes could not be completed: the results miss what
+    /// they would have shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The probes of a scan that did not get a usable answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+pub struct Incomplete {
+    /// No answer even after backing off and retrying, while a hello the
+    /// target accepts went unanswered too.
+    pub unanswered: u32,
+    /// Answers cut by a budget (bytes, messages, records, the exchange
+    /// deadline).
+    pub truncated: u32,
+    /// Probes not made (or cut) because the target's scan deadline passed.
+    pub skipped: u32,
+    /// That deadline, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+    /// A few distinct reasons, as evidence.
+    pub reasons: Vec<String>,
+}
+
+impl Incomplete {
+    pub fn probes(&self) -> u32 {
+        self.unanswered + self.truncated + self.skipped
+    }
 }
 
 /// Everything the probes saw of one target (one declared server, or the

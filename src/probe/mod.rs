@@ -57,6 +57,8 @@ pub enum ConnectError {
     Refused(SocketAddr),
     #[error("no TCP answer from {addr} within {ms} ms")]
     Timeout { addr: SocketAddr, ms: u128 },
+    #[error("not connecting to {addr}: the target's scan deadline ({ms} ms) has passed")]
+    Deadline { addr: SocketAddr, ms: u128 },
     #[error("cannot connect to {addr}: {reason}")]
     Other { addr: SocketAddr, reason: String },
 }

@@ -63,6 +63,9 @@ pub enum FlightBudget {
     /// flight ended, on a probe that needed the whole flight (a server
     /// that drips bytes, or is merely slower than `--timeout`).
     Deadline,
+    /// The target's whole-scan deadline passed before or during this
+    /// probe: it was not made, or its wait was cut.
+    ScanDeadline,
 }
 
 impl FlightBudget {
@@ -78,6 +81,7 @@ impl std::fmt::Display for FlightBudget {
             FlightBudget::Bytes => write!(f, "{} KiB", FlightBudget::MAX_BYTES / 1024),
             FlightBudget::Records => write!(f, "{} records", FlightBudget::MAX_RECORDS),
             FlightBudget::Deadline => f.write_str("the exchange deadline"),
+            FlightBudget::ScanDeadline => f.write_str("the target's scan deadline"),
         }
     }
 }

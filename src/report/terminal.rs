@@ -92,11 +92,18 @@ pub fn render_target(target: &TargetReport, style: Style) -> String {
             }
         }
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
         "{} handshakes in {} ms",
         target.stats.handshakes, target.stats.elapsed_ms
     );
+    if target.stats.retries > 0 {
+        let _ = write!(out, ", {} retried", target.stats.retries);
+    }
+    if let Some(holes) = &target.stats.incomplete {
+        let _ = write!(out, ", {} incomplete", holes.probes());
+    }
+    let _ = writeln!(out);
     out
 }
 
@@ -228,10 +235,12 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
                 table.add_row(vec![
                     Cell::new(request),
                     Cell::new(c.key_type.as_deref().unwrap_or("-")),
-                    Cell::new(format!(
-                        "refused: {}",
-                        c.refused.as_deref().unwrap_or("no certificate")
-                    )),
+                    Cell::new(match (&c.unknown, &c.refused) {
+                        (Some(why), _) => format!("UNKNOWN (not read): {why}"),
+                        (None, why) => {
+                            format!("refused: {}", why.as_deref().unwrap_or("no certificate"))
+                        }
+                    }),
                 ]);
                 continue;
             };

@@ -77,7 +77,7 @@ async fn agrees(
                 ),
             }
         }
-        Err(why) if why.contains("NoApplicationProtocol") => {
+        Err(why) if why.reason.contains("NoApplicationProtocol") => {
             (Some(false), format!("refused: {why}"))
         }
         Err(why) => (None, format!("handshake failed: {why}")),

@@ -66,7 +66,33 @@ pub async fn scan_certificates(
 /// A chain as fetched, or why none was.
 struct Fetched {
     key_type: Option<String>,
-    outcome: Result<HandshakeRecord, String>,
+    outcome: Result<HandshakeRecord, Failed>,
+    /// Set when the chain came from the raw fallback: how, and why.
+    read_via: Option<String>,
+}
+
+/// Why no chain was fetched.
+#[derive(Debug, Clone)]
+pub(super) struct Failed {
+    pub reason: String,
+    /// The server refused (alert, close, reset); otherwise our side could
+    /// not read its answer, or none came in time.
+    pub by_server: bool,
+}
+
+impl Failed {
+    fn ours(reason: String) -> Failed {
+        Failed {
+            reason,
+            by_server: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
 }
 
 async fn fetch(
@@ -88,6 +114,7 @@ async fn fetch(
             return vec![Fetched {
                 key_type: None,
                 outcome: fetch_raw(prober, sni, version).await,
+                read_via: None,
             }];
         }
         // Nothing known to be offered: try rustls anyway, the refusal is
@@ -108,7 +135,7 @@ async fn fetch(
             full_handshake(prober, &rsa_opts),
             full_handshake(prober, &ecdsa_opts)
         );
-        let fingerprint = |r: &Result<HandshakeRecord, String>| {
+        let fingerprint = |r: &Result<HandshakeRecord, Failed>| {
             r.as_ref()
                 .ok()
                 .and_then(|rec| rec.chain.first())
@@ -120,10 +147,12 @@ async fn fetch(
                     Fetched {
                         key_type: Some("RSA".to_owned()),
                         outcome: rsa,
+                        read_via: None,
                     },
                     Fetched {
                         key_type: Some("ECDSA".to_owned()),
                         outcome: ecdsa,
+                        read_via: None,
                     },
                 ];
             }
@@ -131,12 +160,14 @@ async fn fetch(
                 return vec![Fetched {
                     key_type: None,
                     outcome: rsa,
+                    read_via: None,
                 }]
             }
             (None, Some(_)) => {
                 return vec![Fetched {
                     key_type: None,
                     outcome: ecdsa,
+                    read_via: None,
                 }]
             }
             // Neither kind (Ed25519, RSA-PSS keys, or a refusal): ask the
@@ -144,10 +175,52 @@ async fn fetch(
             (None, None) => {}
         }
     }
+    let outcome = full_handshake(prober, &opts(None)).await;
+    if let Err(failed) = &outcome {
+        if let Some(fetched) = raw_fallback(prober, sni, offered, failed).await {
+            return vec![fetched];
+        }
+    }
     vec![Fetched {
         key_type: None,
-        outcome: full_handshake(prober, &opts(None)).await,
+        outcome,
+        read_via: None,
     }]
+}
+
+/// When rustls could not read what the server sent (a Certificate message
+/// above its size limit, an encoding it rejects) the server did not
+/// refuse, and its chain is still in the clear in a TLS ≤ 1.2 flight: a
+/// raw hello reads it under the flight budgets (review H3). `None` when
+/// the server refused, or offers nothing older than TLS 1.3, or the raw
+/// read fails too (the rustls failure then stands, as unknown).
+async fn raw_fallback(
+    prober: &Prober,
+    sni: Option<&str>,
+    offered: &[ProtocolVersion],
+    failed: &Failed,
+) -> Option<Fetched> {
+    if failed.by_server {
+        return None;
+    }
+    let version = [
+        ProtocolVersion::Tls12,
+        ProtocolVersion::Tls11,
+        ProtocolVersion::Tls10,
+        ProtocolVersion::Ssl3,
+    ]
+    .into_iter()
+    .find(|v| offered.contains(v))?;
+    let record = fetch_raw(prober, sni, version).await.ok()?;
+    Some(Fetched {
+        key_type: None,
+        outcome: Ok(record),
+        read_via: Some(format!(
+            "a raw {} hello, because the full handshake failed on our side: {}",
+            version.name(),
+            failed.reason
+        )),
+    })
 }
 
 /// One rustls handshake under the prober's limit and deadlines. A failure
@@ -155,13 +228,19 @@ async fn fetch(
 pub(super) async fn full_handshake(
     prober: &Prober,
     opts: &HandshakeOptions,
-) -> Result<HandshakeRecord, String> {
-    let (stream, _permit) = prober.connect().await.map_err(|e| e.to_string())?;
+) -> Result<HandshakeRecord, Failed> {
+    let (stream, _permit) = prober
+        .connect()
+        .await
+        .map_err(|e| Failed::ours(e.to_string()))?;
     match record_handshake(stream, opts, prober.timeouts().read).await {
         Ok(record) => Ok(record),
         Err(e) => match e.seen() {
             Some(seen) if !seen.chain.is_empty() => Ok(seen.clone()),
-            _ => Err(e.to_string()),
+            _ => Err(Failed {
+                reason: e.to_string(),
+                by_server: e.by_server(),
+            }),
         },
     }
 }
@@ -171,14 +250,21 @@ async fn fetch_raw(
     prober: &Prober,
     sni: Option<&str>,
     version: ProtocolVersion,
-) -> Result<HandshakeRecord, String> {
+) -> Result<HandshakeRecord, Failed> {
     let hello = hello_for(version, sni, HelloSize::Full);
     let outcome = prober
         .probe(&hello, StopAt::FlightEnd)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failed::ours(e.to_string()))?;
     let Outcome::Hello(flight) = outcome else {
-        return Err(outcome.describe());
+        let by_server = matches!(
+            outcome,
+            Outcome::Alert(_) | Outcome::Closed | Outcome::Reset | Outcome::Sslv2Error(_)
+        );
+        return Err(Failed {
+            reason: outcome.describe(),
+            by_server,
+        });
     };
     let mut record = HandshakeRecord {
         protocol: flight
@@ -199,10 +285,13 @@ async fn fetch_raw(
         }
     }
     if record.chain.is_empty() {
-        return Err(format!(
-            "{} answered without a Certificate message (anonymous suite?)",
-            version.name()
-        ));
+        return Err(Failed {
+            reason: format!(
+                "{} answered without a Certificate message (anonymous suite?)",
+                version.name()
+            ),
+            by_server: true,
+        });
     }
     record.key_type = cert::describe(&record.chain[0], OffsetDateTime::UNIX_EPOCH)
         .ok()
@@ -221,6 +310,8 @@ fn analyse(
         sni: sni.map(str::to_owned),
         request,
         refused: None,
+        unknown: None,
+        read_via: fetched.read_via,
         key_type: fetched.key_type,
         protocol: None,
         chain: Vec::new(),
@@ -233,8 +324,12 @@ fn analyse(
     };
     let record = match fetched.outcome {
         Ok(record) => record,
-        Err(why) => {
-            result.refused = Some(why);
+        Err(Failed { reason, by_server }) => {
+            if by_server {
+                result.refused = Some(reason);
+            } else {
+                result.unknown = Some(reason);
+            }
             return result;
         }
     };

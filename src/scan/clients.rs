@@ -36,6 +36,7 @@ pub async fn simulate_clients(
     let stats = Stats {
         handshakes: u32::try_from(results.len()).unwrap_or(u32::MAX),
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ..Stats::default()
     };
     (results, stats)
 }

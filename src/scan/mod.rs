@@ -19,6 +19,7 @@ pub mod http;
 pub mod jwt;
 pub mod mint;
 mod preference;
+mod prober;
 mod protocols;
 pub mod redirect;
 mod removal;
@@ -34,22 +35,18 @@ pub use clients::{facts as client_facts, simulate_clients};
 pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use preference::{preference, tiers};
+pub use prober::{Prober, Slot};
 pub use protocols::{interpret, scan_protocols};
 pub use sigalgs::enumerate_tls12_signatures;
 pub use suites::{enumerate_suites, SuiteScan, BUNDLE, SMALL_BUNDLE};
 pub use tls13_sigalgs::enumerate_tls13_signatures;
 pub use watch::{fetch_served, watch, ServedCert, WatchEnd, WatchEvent, WatchOptions};
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, SemaphorePermit};
-
 use crate::observe::{Stats, TargetObservation};
-use crate::probe::{self, ConnectError, Outcome, ProbeTimeouts, StopAt};
+use crate::probe::{ConnectError, ProbeTimeouts};
 use crate::target::{TargetError, TargetSpec};
 use crate::wire::ProtocolVersion;
 
@@ -141,6 +138,9 @@ pub struct ScanOptions {
     pub timeouts: ProbeTimeouts,
     /// At most this many connections open to the target at once.
     pub max_connections: usize,
+    /// The whole scan of the target (and the probes run on its prober
+    /// afterwards) ends by then; `None`: no deadline beyond each probe's.
+    pub deadline: Option<Duration>,
     /// Which client profiles the `clients` check simulates (see
     /// [`crate::clients::matching`]); `None`: all of them.
     pub clients: Option<String>,
@@ -155,6 +155,7 @@ impl Default for ScanOptions {
             checks: Checks::ALL,
             timeouts: ProbeTimeouts::default(),
             max_connections: 8,
+            deadline: None,
             clients: None,
         }
     }
@@ -173,74 +174,6 @@ pub enum ScanError {
     NoTls { why: String },
 }
 
-/// Runs raw handshakes against one address under one connection limit and
-/// counts them, so every scan can say how many it made.
-pub struct Prober {
-    addr: SocketAddr,
-    timeouts: ProbeTimeouts,
-    limit: Semaphore,
-    handshakes: AtomicU32,
-}
-
-impl Prober {
-    pub fn new(addr: SocketAddr, timeouts: ProbeTimeouts, max_connections: usize) -> Self {
-        Prober {
-            addr,
-            timeouts,
-            limit: Semaphore::new(max_connections.max(1)),
-            handshakes: AtomicU32::new(0),
-        }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// One raw handshake, waiting for a connection slot first. Only
-    /// connections that were made count as handshakes.
-    pub async fn probe(&self, hello: &[u8], stop: StopAt) -> Result<Outcome, ConnectError> {
-        // The semaphore is never closed, so acquire cannot fail.
-        let _permit = self.limit.acquire().await.ok();
-        let stream = probe::connect(self.addr, self.timeouts.connect).await?;
-        self.handshakes.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        let outcome = probe::exchange(stream, hello, stop, self.timeouts.read).await;
-        tracing::debug!(
-            addr = %self.addr,
-            hello_bytes = hello.len(),
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "{}",
-            outcome.describe()
-        );
-        Ok(outcome)
-    }
-
-    /// One connection for a full (rustls) handshake, under the same limit
-    /// as [`Prober::probe`] and counted the same way. Keep the permit until
-    /// the handshake is over: dropping it frees the slot.
-    pub async fn connect(&self) -> Result<(TcpStream, SemaphorePermit<'_>), ConnectError> {
-        let permit = self
-            .limit
-            .acquire()
-            .await
-            .map_err(|_| ConnectError::Other {
-                addr: self.addr,
-                reason: "connection limit closed".to_owned(),
-            })?;
-        let stream = probe::connect(self.addr, self.timeouts.connect).await?;
-        self.handshakes.fetch_add(1, Ordering::Relaxed);
-        Ok((stream, permit))
-    }
-
-    pub fn timeouts(&self) -> ProbeTimeouts {
-        self.timeouts
-    }
-
-    pub fn handshakes(&self) -> u32 {
-        self.handshakes.load(Ordering::Relaxed)
-    }
-}
-
 /// Scans one target: resolves it, probes every protocol version, and returns
 /// the observations (findings are added later by `verdict`).
 ///
@@ -252,7 +185,7 @@ pub async fn scan_target(
 ) -> Result<TargetObservation, (TargetObservation, ScanError)> {
     let started = Instant::now();
     let (mut report, prober, error) = scan_tls(spec, options).await;
-    report.stats = stats(started, prober.as_ref().map_or(0, |p| p.handshakes()));
+    report.stats = stats(started, prober.as_deref());
     match error {
         None => Ok(report),
         Some(e) => {
@@ -284,7 +217,11 @@ pub(crate) async fn scan_tls(
         Err(e) => return (report, None, Some(e.into())),
     };
     report.ip = Some(addr.ip());
-    let prober = Arc::new(Prober::new(addr, options.timeouts, options.max_connections));
+    let mut prober = Prober::new(addr, options.timeouts, options.max_connections);
+    if let Some(limit) = options.deadline {
+        prober = prober.with_deadline(limit);
+    }
+    let prober = Arc::new(prober);
 
     let protocols = match scan_protocols(&prober, options.sni.as_deref()).await {
         Ok(protocols) => protocols,
@@ -299,6 +236,13 @@ pub(crate) async fn scan_tls(
         .filter(|p| p.offered == Some(true))
         .map(|p| p.version)
         .collect();
+    if let Some(newest) = offered.iter().max() {
+        prober.set_canary(hello_for(
+            *newest,
+            options.sni.as_deref(),
+            HelloSize::Compact,
+        ));
+    }
     report.protocols = protocols;
     run_checks(&prober, options, &offered, &mut report).await;
     (report, Some(prober), None)
@@ -371,10 +315,14 @@ async fn when<T>(enabled: bool, step: impl std::future::Future<Output = T>) -> O
     }
 }
 
-pub(crate) fn stats(started: Instant, handshakes: u32) -> Stats {
+/// The handshakes and time of a scan, with its prober's ledger of what
+/// could not be done.
+pub(crate) fn stats(started: Instant, prober: Option<&Prober>) -> Stats {
     Stats {
-        handshakes,
+        handshakes: prober.map_or(0, Prober::handshakes),
         elapsed_ms: duration_ms(started.elapsed()),
+        retries: prober.map_or(0, Prober::retries),
+        incomplete: prober.and_then(Prober::incomplete),
     }
 }
 

@@ -81,6 +81,7 @@ pub async fn scan_plain_http(
     report.stats = Stats {
         handshakes: 0,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ..Stats::default()
     };
     report
 }

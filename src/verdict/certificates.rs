@@ -41,6 +41,33 @@ fn finding(
     }
 }
 
+/// A certificate that could not be read although the server did not refuse
+/// (review H3: rustls gives up on a 70 KiB Certificate message that holds
+/// an expired leaf): nothing about it can be vouched for, so it is a
+/// finding, never silence. High for a name a client sends, medium for the
+/// unknown-name probe.
+fn unverified(c: &CertificateResult) -> Option<Finding> {
+    let why = c.unknown.as_ref()?;
+    let severity = if c.request == CertRequest::Unknown {
+        Severity::Medium
+    } else {
+        Severity::High
+    };
+    Some(finding(
+        "cert.unverified",
+        severity,
+        format!(
+            "{}: the certificate could not be read, so it is not checked",
+            who(c)
+        ),
+        json!({"chain": "read and checked"}),
+        json!({"unknown": why}),
+        why.clone(),
+        "rescan with a longer --timeout; if it persists, fetch the chain with openssl s_client \
+         -showcerts and check it by hand",
+    ))
+}
+
 /// Expiry, key size, name and trust problems of every served chain, and
 /// which certificate a client gets without a known name. A name in
 /// `declared` is judged against its declaration instead
@@ -49,6 +76,7 @@ pub fn certificate_findings(certs: &[CertificateResult], declared: &[String]) ->
     let mut out = Vec::new();
     for c in certs {
         let Some(leaf) = c.chain.first() else {
+            out.extend(unverified(c));
             continue;
         };
         let who = who(c);

@@ -18,6 +18,7 @@ pub mod authz;
 pub mod baseline;
 mod certificates;
 pub mod clients;
+mod completeness;
 pub mod policy;
 mod protocols;
 pub mod redirect;
@@ -107,25 +108,31 @@ pub struct Judgement {
     pub redirects: Vec<RedirectJudgement>,
     /// The target could be scanned.
     pub scanned: bool,
+    /// Some probes could not be completed (`scan.incomplete`): what was
+    /// seen is reported, but nothing declared can be vouched for.
+    pub incomplete: bool,
     /// The `--baseline` names the target offers something outside of.
     pub outside_baselines: Vec<String>,
 }
 
 /// Judges one target's observations against what it should be.
 pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
+    let incomplete = completeness::incomplete_finding(&observed.stats);
     let mut judgement = Judgement {
         scanned: observed.scanned(),
+        incomplete: incomplete.is_some(),
         ..Judgement::default()
     };
     if let Some(exp) = against.redirect {
         let (redirects, findings) = redirect::judge(&observed.redirects, exp);
         judgement.redirects = redirects;
         judgement.findings = findings;
+        judgement.findings.extend(incomplete);
         Finding::sort(&mut judgement.findings);
         return judgement;
     }
     judgement.client_simulations = clients::simulations(observed);
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = incomplete.into_iter().collect();
     if observed.scanned() {
         let declared = against
             .server
@@ -187,8 +194,8 @@ pub enum PolicyVerdict {
     Matches,
     /// At least one drift finding.
     Drift,
-    /// No drift seen, but some target could not be scanned: nothing can be
-    /// vouched for.
+    /// No drift seen, but some target could not be scanned, or not to the
+    /// end: nothing can be vouched for.
     NotVerified,
 }
 
@@ -257,7 +264,7 @@ pub fn summarize(targets: &[&Judgement], fail_on: Severity, judged: Judged<'_>) 
     if judged.policy {
         summary.policy = Some(if findings().any(is_drift) {
             PolicyVerdict::Drift
-        } else if unscanned {
+        } else if unscanned || targets.iter().any(|t| t.incomplete) {
             PolicyVerdict::NotVerified
         } else {
             PolicyVerdict::Matches
