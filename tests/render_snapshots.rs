@@ -77,6 +77,7 @@ fn judged_report(
             .collect(),
         policy: None,
         summary,
+        interrupted: None,
     }
 }
 

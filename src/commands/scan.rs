@@ -10,7 +10,7 @@ use tlsposture::run;
 use tlsposture::verdict::{self, Against, Judged, Judgement};
 
 use super::output::{emit, ReportOutputs};
-use super::{now, read_policy, usage, Failure};
+use super::{interrupt, now, read_policy, usage, Failure};
 use crate::cli::{ScanArgs, ScanFlags};
 
 pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
@@ -38,14 +38,24 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     let plan = plan::build(&request, read_policy).map_err(usage)?;
     let started_at = now();
     let mut judged = Vec::new();
+    let signal = interrupt::first_signal();
+    tokio::pin!(signal);
+    let mut interrupted = None;
     for server in &plan.servers {
-        let target = run::execute(&plan.target, server, &plan.probing).await;
+        let target = tokio::select! {
+            target = run::execute(&plan.target, server, &plan.probing) => target,
+            name = &mut signal => {
+                interrupted = Some(name);
+                break;
+            }
+        };
         if let Some(error) = &target.error {
             eprintln!("tlsposture: {}: {error}", plan.target);
         }
         let judgement = verdict::judge(&target, &against(server, &plan));
         judged.push((target, judgement));
     }
+    let done = judged.len();
     let baselines: Vec<String> = plan.baselines.iter().map(|b| b.name.clone()).collect();
     let scope = Judged {
         policy: plan.context.as_ref().is_some_and(|c| !c.files.is_empty()),
@@ -53,6 +63,14 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     };
     let mut report = assemble(judged, started_at, &args.common, scope);
     report.policy = plan.context.clone();
+    if let Some(name) = interrupted {
+        let unscanned = plan.servers[done..]
+            .iter()
+            .map(|s| s.label.clone().unwrap_or_else(|| plan.target.to_string()))
+            .collect();
+        interrupt::mark(&mut report, name, unscanned);
+        eprintln!("tlsposture: interrupted by {name}: writing the partial report");
+    }
     let outputs = ReportOutputs {
         json: plan.outputs.json.as_deref(),
         junit: plan.outputs.junit.as_deref(),
@@ -100,5 +118,6 @@ pub fn assemble(
         targets,
         policy: None,
         summary,
+        interrupted: None,
     }
 }

@@ -43,6 +43,19 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyContext>,
     pub summary: Summary,
+    /// Set when a signal ended the run early: the report is partial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
+}
+
+/// How a run was cut short: what stopped it and what it did not get to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+pub struct Interruption {
+    /// `SIGINT` or `SIGTERM`.
+    pub signal: String,
+    /// The planned servers not scanned to the end (the one in progress
+    /// included), by label; the report holds only the others.
+    pub unscanned: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]

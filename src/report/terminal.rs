@@ -36,6 +36,14 @@ pub fn render(report: &Report, style: Style) -> String {
         out.push_str(&render_target(target, style));
         out.push('\n');
     }
+    if let Some(cut) = &report.interrupted {
+        let _ = writeln!(
+            out,
+            "INTERRUPTED by {}: partial report; not scanned: {}",
+            cut.signal,
+            cut.unscanned.join(", ")
+        );
+    }
     out.push_str(&summary_line(report));
     out.push('\n');
     out
