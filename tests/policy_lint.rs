@@ -124,3 +124,31 @@ fn no_files_is_a_usage_error() {
     let (code, _, _) = lint(&[]);
     assert_eq!(code, 64);
 }
+
+/// A 100 kB cipher name is named by its first chars and its size, not
+/// echoed whole (review: the lint printed a 10 MB value back).
+#[test]
+fn a_huge_dropped_cipher_name_is_not_echoed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.yaml");
+    let huge = "X".repeat(100_000);
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {{name: gw, namespace: default}}\n\
+             spec:\n  selector: {{istio: ingressgateway}}\n  servers:\n  - port: {{number: 443, name: https, protocol: HTTPS}}\n    \
+             hosts: [a.example.com]\n    tls:\n      mode: SIMPLE\n      credentialName: x\n      \
+             cipherSuites: [ECDHE-RSA-AES128-GCM-SHA256, {huge}]\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = lint(&[path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("lint.invalid_cipher_name"), "{out}");
+    assert!(out.contains("(100000 bytes)"), "{out}");
+    assert!(
+        out.len() + err.len() < 4096,
+        "{} bytes printed",
+        out.len() + err.len()
+    );
+}

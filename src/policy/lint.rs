@@ -13,7 +13,7 @@ use super::effective::{
     envoy_tls_params, mesh_ciphers, suites_in_entry, ISTIO_VALID_CIPHERS, ISTIO_VALID_CURVES,
 };
 use super::model::*;
-use super::parse::node::closest;
+use super::parse::node::{closest, shown};
 use crate::finding::Severity;
 use crate::registry::{self, Strength};
 use crate::wire::ProtocolVersion;
@@ -220,7 +220,7 @@ fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaul
                 &dropped.origin,
                 format!(
                     "{} is not a curve name Istio accepts; Istio drops it and Envoy never sees it",
-                    dropped.value
+                    shown(&dropped.value)
                 ),
                 format!("`{}`: {hint}", dropped.origin.field),
             );
@@ -242,9 +242,9 @@ fn lint_credentials(out: &mut Lints, tls: &ServerTls, mode: Option<TlsMode>) {
                 &name.origin,
                 format!(
                     "credentialName {:?} starts with `istio` or `prometheus`: the gateway's secret fetcher ignores such secrets, so the server gets no certificate",
-                    name.value
+                    shown(&name.value)
                 ),
-                format!("rename the secret and `{}` (e.g. {}-credential)", name.origin.field, name.value.trim_start_matches("istio-").trim_start_matches("prometheus-")),
+                format!("rename the secret and `{}` (e.g. {}-credential)", name.origin.field, shown(name.value.trim_start_matches("istio-").trim_start_matches("prometheus-"))),
             );
         }
         if lower.contains("token") {
@@ -254,7 +254,7 @@ fn lint_credentials(out: &mut Lints, tls: &ServerTls, mode: Option<TlsMode>) {
                 &name.origin,
                 format!(
                     "credentialName {:?} contains `token`: Istio's gateway secret fetcher skips secrets named like service-account tokens",
-                    name.value
+                    shown(&name.value)
                 ),
                 format!("rename the secret and `{}` without `token`", name.origin.field),
             );
@@ -327,7 +327,7 @@ fn lint_ciphers(
                 &dropped.origin,
                 format!(
                     "{} is listed twice; Istio keeps the first and drops this one",
-                    dropped.value
+                    shown(&dropped.value)
                 ),
                 format!("remove `{}`", dropped.origin.field),
             );
@@ -380,7 +380,7 @@ fn lint_ciphers(
             &dropped.origin,
             format!(
                 "{} {what}; Istio drops it and Envoy never sees it — {fix}",
-                dropped.value
+                shown(&dropped.value)
             ),
             remedy,
         );
@@ -431,7 +431,11 @@ fn lint_ciphers(
                 "lint.weak_cipher",
                 severity,
                 &name.origin,
-                format!("{} ({}) is weak: {reason}", name.value.trim(), suite.iana),
+                format!(
+                    "{} ({}) is weak: {reason}",
+                    shown(name.value.trim()),
+                    suite.iana
+                ),
                 format!(
                     "remove `{}`; prefer ECDHE with AES-GCM or ChaCha20-Poly1305",
                     name.origin.field
