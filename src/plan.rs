@@ -24,8 +24,8 @@ use crate::policy::effective::{self, Expectation, RedirectExpectation};
 use crate::policy::jwt as policy_jwt;
 use crate::policy::{DeclaredPolicy, Origin, PolicyError, TlsMode};
 use crate::probe::ProbeTimeouts;
-use crate::scan::authz::NamedIdentity;
-use crate::scan::jwt::GivenJwt;
+use crate::scan::authz::{IdentityError, NamedIdentity};
+use crate::scan::jwt::{GivenJwt, JwtArgError};
 use crate::scan::{mint, Checks, ScanOptions};
 use crate::target::{ServerName, ServerNameError, TargetError, TargetSpec};
 
@@ -262,17 +262,17 @@ pub enum PlanError {
     #[error(transparent)]
     Policy(#[from] PolicyError),
     #[error("--identity {0}")]
-    Identity(String),
+    Identity(#[from] IdentityError),
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
-    #[error("--ca-key {path} (for --ca {ca}): {reason}")]
+    #[error("--ca-key {path} (for --ca {ca}): {source}")]
     Mint {
         path: String,
         ca: String,
-        reason: String,
+        source: mint::MintCaError,
     },
     #[error("--jwt: {0}")]
-    Jwt(String),
+    Jwt(#[from] JwtArgError),
     #[error("{files}: {reason}")]
     Port { files: String, reason: String },
     #[error("no server declared on that port serves SNI {sni}")]
@@ -316,35 +316,31 @@ pub fn build(
             .iter()
             .any(|earlier| earlier.name == id.name)
         {
-            return Err(PlanError::Identity(format!(
-                "{:?} is given twice; each identity needs its own name",
-                id.name
-            )));
+            return Err(IdentityError::Duplicate {
+                name: id.name.clone(),
+            }
+            .into());
         }
     }
     let expired = match (req.ca_key, req.ca) {
         (Some(key), Some(ca)) => {
-            let minted = mint::mint(&read(ca)?, &read(key)?).map_err(|reason| PlanError::Mint {
+            let minted = mint::mint(&read(ca)?, &read(key)?).map_err(|e| PlanError::Mint {
                 path: key.display().to_string(),
                 ca: ca.display().to_string(),
-                reason,
+                source: e,
             })?;
             if identities.iter().any(|id| id.name == minted.wrong_san.name) {
-                return Err(PlanError::Identity(format!(
-                    "{:?} is the name of the certificate minted with --ca-key; name the identity otherwise",
-                    minted.wrong_san.name
-                )));
+                return Err(IdentityError::MintedName {
+                    name: minted.wrong_san.name.clone(),
+                }
+                .into());
             }
             identities.push(minted.wrong_san.clone());
             Some(minted.expired)
         }
         _ => None,
     };
-    let jwt = req
-        .jwt
-        .map(GivenJwt::parse)
-        .transpose()
-        .map_err(PlanError::Jwt)?;
+    let jwt = req.jwt.map(GivenJwt::parse).transpose()?;
     // `--clients`: a pattern naming no profile would silently simulate
     // fewer clients than asked for; each comma-separated one must match.
     if let Some(chosen) = req.clients {

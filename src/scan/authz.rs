@@ -29,43 +29,83 @@ pub struct NamedIdentity {
     pub identity: ClientIdentity,
 }
 
+/// Why an `--identity` cannot be used. Messages name the files, never
+/// the key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("{spec:?}: expected [NAME=]CERT,KEY")]
+    Spec { spec: String },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{cert} / {key}: {reason}")]
+    Unusable {
+        cert: String,
+        key: String,
+        reason: String,
+    },
+    #[error("{cert}: no spiffe:// URI SAN to name the identity; use NAME={cert},{key}")]
+    NoName { cert: String, key: String },
+    #[error(
+        "{name:?} is reserved for the scan's own probes ({reserved}); name the identity otherwise"
+    )]
+    Reserved { name: String, reserved: String },
+    #[error("{name:?} is given twice; each identity needs its own name")]
+    Duplicate { name: String },
+    #[error(
+        "{name:?} is the name of the certificate minted with --ca-key; name the identity otherwise"
+    )]
+    MintedName { name: String },
+}
+
 impl NamedIdentity {
     /// Parses `NAME=CERT,KEY` or `CERT,KEY` (the name is then the
     /// certificate's principal) and reads both PEM files.
     ///
     /// # Errors
-    /// A message naming the file that cannot be read or parsed, or the
-    /// missing name when the certificate has no `spiffe://` URI SAN.
-    pub fn load(spec: &str) -> Result<NamedIdentity, String> {
+    /// Naming the file that cannot be read or parsed, a key that is not
+    /// the certificate's, or the missing name when the certificate has no
+    /// `spiffe://` URI SAN.
+    pub fn load(spec: &str) -> Result<NamedIdentity, IdentityError> {
         let (name, files) = match spec.split_once('=') {
             Some((n, f)) if !n.is_empty() => (Some(n.to_owned()), f),
             _ => (None, spec),
         };
-        let (cert, key) = files
-            .split_once(',')
-            .ok_or_else(|| format!("{spec:?}: expected [NAME=]CERT,KEY"))?;
+        let (cert, key) = files.split_once(',').ok_or_else(|| IdentityError::Spec {
+            spec: spec.to_owned(),
+        })?;
         let read = |p: &str| {
-            std::fs::read_to_string(Path::new(p)).map_err(|e| format!("cannot read {p}: {e}"))
+            std::fs::read_to_string(Path::new(p)).map_err(|e| IdentityError::Read {
+                path: p.to_owned(),
+                reason: e.to_string(),
+            })
         };
         let (cert_pem, key_pem) = (read(cert)?, read(key)?);
-        let identity = ClientIdentity::from_pem(&cert_pem, &key_pem)
-            .map_err(|e| format!("{cert} / {key}: {e}"))?;
+        let unusable = |reason: String| IdentityError::Unusable {
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+            reason,
+        };
+        let identity =
+            ClientIdentity::from_pem(&cert_pem, &key_pem).map_err(|e| unusable(e.to_string()))?;
         // A key that is not the certificate's would fail every mTLS probe
         // at the server's CertificateVerify check, reported as a refusal
         // of the certificate: refuse it here, where the cause is known.
-        key_matches_certificate(&cert_pem, &key_pem).map_err(|e| format!("{cert} / {key}: {e}"))?;
+        key_matches_certificate(&cert_pem, &key_pem).map_err(unusable)?;
         let principal = spiffe_principal(identity.leaf_der());
-        let name = name.or_else(|| principal.clone()).ok_or_else(|| {
-            format!("{cert}: no spiffe:// URI SAN to name the identity; use NAME={cert},{key}")
-        })?;
+        let name = name
+            .or_else(|| principal.clone())
+            .ok_or_else(|| IdentityError::NoName {
+                cert: cert.to_owned(),
+                key: key.to_owned(),
+            })?;
         // The report names probes by identity; a given one called like a
         // probe of the scan's own (no certificate, unknown CA, expired)
         // would be read as that probe.
         if Identity::RESERVED.contains(&name.as_str()) {
-            return Err(format!(
-                "{name:?} is reserved for the scan's own probes ({}); name the identity otherwise",
-                Identity::RESERVED.join(", ")
-            ));
+            return Err(IdentityError::Reserved {
+                name,
+                reserved: Identity::RESERVED.join(", "),
+            });
         }
         Ok(NamedIdentity {
             name,
@@ -259,11 +299,15 @@ mod tests {
         let id = NamedIdentity::load(&format!("alice={cert},{key}")).expect("loads");
         assert_eq!(id.name, "alice");
         assert_eq!(id.principal.as_deref(), Some("cluster.local/ns/a/sa/b"));
-        assert!(NamedIdentity::load(&cert.to_string())
-            .unwrap_err()
-            .contains("[NAME=]CERT,KEY"));
+        assert!(matches!(
+            NamedIdentity::load(&cert.to_string()),
+            Err(IdentityError::Spec { .. })
+        ));
         let missing = NamedIdentity::load("/nonexistent.pem,/nonexistent.key").unwrap_err();
-        assert!(missing.contains("/nonexistent.pem"), "{missing}");
+        assert!(
+            matches!(&missing, IdentityError::Read { path, .. } if path == "/nonexistent.pem"),
+            "{missing}"
+        );
         // The key stays out of Debug output.
         assert!(!format!("{id:?}").contains("PRIVATE"));
     }

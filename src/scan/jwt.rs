@@ -37,21 +37,32 @@ impl std::fmt::Debug for GivenJwt {
     }
 }
 
+/// Why a `--jwt` is not a token. Messages never echo the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtArgError {
+    #[error("not a JWT (three dot-separated parts)")]
+    NotJwt,
+    #[error("payload is not base64url")]
+    NotBase64url,
+    #[error("payload is not JSON: {0}")]
+    NotJson(String),
+}
+
 impl GivenJwt {
     /// Reads the payload's `iss` and `sub` (the signature is the gateway's
     /// to check).
     ///
     /// # Errors
     /// When the token is not three base64url parts with a JSON payload.
-    pub fn parse(token: &str) -> Result<GivenJwt, String> {
+    pub fn parse(token: &str) -> Result<GivenJwt, JwtArgError> {
         let token = token.trim();
         let parts: Vec<&str> = token.split('.').collect();
         if parts.len() != 3 {
-            return Err("not a JWT (three dot-separated parts)".to_owned());
+            return Err(JwtArgError::NotJwt);
         }
-        let payload = base64url_decode(parts[1]).ok_or("payload is not base64url")?;
+        let payload = base64url_decode(parts[1]).ok_or(JwtArgError::NotBase64url)?;
         let claims: serde_json::Value =
-            serde_json::from_slice(&payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+            serde_json::from_slice(&payload).map_err(|e| JwtArgError::NotJson(e.to_string()))?;
         let iss = claims["iss"].as_str();
         let sub = claims["sub"].as_str();
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());

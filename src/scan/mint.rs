@@ -25,26 +25,36 @@ pub struct Minted {
     pub wrong_san: NamedIdentity,
 }
 
+/// Why the `--ca-key` certificates cannot be minted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MintCaError {
+    #[error("CA key: {0}")]
+    Key(String),
+    #[error("the key does not match the --ca certificate's public key (the first certificate in the file)")]
+    KeyMismatch,
+    #[error("CA certificate: {0}")]
+    CaCertificate(String),
+    #[error("cannot mint a client certificate: {0}")]
+    Leaf(String),
+}
+
 /// Mints [`Minted`] under the CA certificate `ca_pem` (the first one in
 /// the PEM text) and its key `key_pem`.
 ///
 /// # Errors
-/// A message when the CA certificate or key does not parse or rcgen
-/// cannot sign with them.
-pub fn mint(ca_pem: &str, key_pem: &str) -> Result<Minted, String> {
-    let key = KeyPair::from_pem(key_pem).map_err(|e| format!("CA key: {e}"))?;
+/// When the CA certificate or key does not parse, the key is not the
+/// CA's, or rcgen cannot sign with them.
+pub fn mint(ca_pem: &str, key_pem: &str) -> Result<Minted, MintCaError> {
+    let key = KeyPair::from_pem(key_pem).map_err(|e| MintCaError::Key(e.to_string()))?;
     // rcgen signs with any key and names the CA as issuer, so a key that
     // is not the CA's would mint certificates no gateway trusting the CA
     // can verify: the expired-cert probe would be refused for the wrong
     // reason and the wrong-SAN one would look like an mTLS failure.
     if key.subject_public_key_info() != ca_public_key(ca_pem)? {
-        return Err(
-            "the key does not match the --ca certificate's public key (the first certificate in the file)"
-                .to_owned(),
-        );
+        return Err(MintCaError::KeyMismatch);
     }
-    let issuer =
-        Issuer::from_ca_cert_pem(ca_pem, key).map_err(|e| format!("CA certificate: {e}"))?;
+    let issuer = Issuer::from_ca_cert_pem(ca_pem, key)
+        .map_err(|e| MintCaError::CaCertificate(e.to_string()))?;
     let now = OffsetDateTime::now_utc();
     let expired = leaf(
         &issuer,
@@ -74,16 +84,17 @@ pub fn mint(ca_pem: &str, key_pem: &str) -> Result<Minted, String> {
 
 /// The SubjectPublicKeyInfo (DER) of the first certificate in `ca_pem`,
 /// the one [`mint`] signs as.
-fn ca_public_key(ca_pem: &str) -> Result<Vec<u8>, String> {
+fn ca_public_key(ca_pem: &str) -> Result<Vec<u8>, MintCaError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
 
+    let bad = |e: String| MintCaError::CaCertificate(e);
     let der = CertificateDer::pem_slice_iter(ca_pem.as_bytes())
         .next()
-        .ok_or("CA certificate: none in the file")?
-        .map_err(|e| format!("CA certificate: {e}"))?;
-    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
-        .map_err(|e| format!("CA certificate: {e}"))?;
+        .ok_or_else(|| bad("none in the file".to_owned()))?
+        .map_err(|e| bad(e.to_string()))?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| bad(e.to_string()))?;
     Ok(cert.tbs_certificate.subject_pki.raw.to_vec())
 }
 
@@ -92,13 +103,15 @@ fn leaf(
     uri: &str,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
-) -> Result<ClientIdentity, String> {
+) -> Result<ClientIdentity, MintCaError> {
     let spec = ClientLeafSpec {
         spiffe_uri: uri,
         not_before,
         not_after,
         server_auth: false,
     };
-    let minted = mint_client_cert(issuer, &spec).map_err(|e| e.to_string())?;
-    ClientIdentity::from_der(vec![minted.cert_der], minted.key_der).map_err(|e| e.to_string())
+    let leaf_error = |e: String| MintCaError::Leaf(e);
+    let minted = mint_client_cert(issuer, &spec).map_err(|e| leaf_error(e.to_string()))?;
+    ClientIdentity::from_der(vec![minted.cert_der], minted.key_der)
+        .map_err(|e| leaf_error(e.to_string()))
 }
