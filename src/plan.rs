@@ -11,7 +11,6 @@
 //! [`ServerPlan`] and `verdict` judges what came back. Nothing while probing
 //! reads the [`DeclaredPolicy`]; what probing needs of it is in the plan.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,6 +21,7 @@ use crate::policy::authz::{self, ProbeIdentity};
 use crate::policy::baseline::{self, Baseline};
 use crate::policy::effective::{self, Expectation, RedirectExpectation};
 use crate::policy::jwt as policy_jwt;
+use crate::policy::selection::{self, Workload};
 use crate::policy::{DeclaredPolicy, Origin, PolicyError, TlsMode};
 use crate::probe::ProbeTimeouts;
 use crate::scan::authz::{IdentityError, NamedIdentity};
@@ -571,13 +571,10 @@ pub fn plan_authz(
     identities: &[NamedIdentity],
     jwt: Option<&GivenJwt>,
 ) -> AuthzPlan {
-    let labels = workload_labels(policy, gateway);
+    let workloads: Vec<Workload> = Workload::named(policy, gateway).into_iter().collect();
     let host = sni.unwrap_or(DEFAULT_REQUEST_HOST);
-    let policies: Vec<_> = policy
-        .authorization_policies
-        .iter()
-        .filter(|p| authz::applies_to(p, &labels))
-        .collect();
+    let selected = selection::authorization_policies(policy, &workloads);
+    let policies = selected.applied;
     let presentable = if peer == PeerCertificate::NotRequested {
         &[]
     } else {
@@ -587,12 +584,14 @@ pub fn plan_authz(
     if peer != PeerCertificate::Required {
         ids.push(no_identity());
     }
-    let planned = authz::plan(&policies, &ids, host);
+    let probed: Vec<_> = policies.iter().chain(&selected.dry_run).copied().collect();
+    let planned = authz::plan_with(&probed, &policies, &ids, host);
     let mut out = AuthzPlan {
         probes: planned.probes,
         jwt_probes: Vec::new(),
-        notes: planned.notes,
+        notes: selected.notes,
     };
+    out.notes.extend(planned.notes);
     if presentable.is_empty() && !identities.is_empty() && !policies.is_empty() {
         let names: Vec<&str> = identities.iter().map(|i| i.name.as_str()).collect();
         out.notes.push(format!(
@@ -601,11 +600,9 @@ pub fn plan_authz(
             names.join(", ")
         ));
     }
-    let authns: Vec<_> = policy
-        .request_authentications
-        .iter()
-        .filter(|a| authz::selector_matches(&a.selector, &labels))
-        .collect();
+    let authn = selection::request_authentications(policy, &workloads);
+    out.notes.extend(authn.notes);
+    let authns = authn.applied;
     if authns.is_empty() {
         return out;
     }
@@ -640,16 +637,6 @@ fn no_identity() -> ProbeIdentity {
         name: Identity::None.name().to_owned(),
         principal: None,
     }
-}
-
-/// The labels of the gateway workload: the Gateway's selector.
-fn workload_labels(policy: &DeclaredPolicy, gateway: &str) -> BTreeMap<String, String> {
-    policy
-        .gateways
-        .iter()
-        .find(|g| g.qualified_name() == gateway)
-        .map(|g| g.selector.clone())
-        .unwrap_or_default()
 }
 
 /// Each pattern must name at least one client profile.

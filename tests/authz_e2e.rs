@@ -363,3 +363,62 @@ fn a_principal_deny_on_a_simple_server_is_not_expected_to_deny() {
     );
     assert_eq!(code, 0, "{target:#}");
 }
+
+/// Seed 004 with its DENY made unreachable the two ways Istio has: the
+/// `istio.io/dry-run` annotation (shadow rules only) and a namespace that
+/// is neither the root namespace nor the gateway's. The lab renders what
+/// istiod would (no enforced DENY), so test.client gets the teapot, and
+/// the scan expects exactly that, with the reason in the notes, instead of
+/// a false critical.
+#[test]
+fn a_dry_run_or_foreign_namespace_deny_is_not_expected_to_deny() {
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED_004))
+            .expect("seed 004");
+    let variants = [
+        (
+            "dry-run",
+            text.replace(
+                "  name: test\n  namespace: istio-system\n",
+                "  name: test\n  namespace: istio-system\n  annotations:\n    istio.io/dry-run: \"true\"\n",
+            ),
+        ),
+        (
+            "namespace apps",
+            text.replace(
+                "  name: test\n  namespace: istio-system\n",
+                "  name: test\n  namespace: apps\n",
+            ),
+        ),
+    ];
+    for (note, variant) in variants {
+        assert_ne!(variant, text, "the seed still has the replaced lines");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("variant.yaml");
+        std::fs::write(&path, variant).expect("write");
+        let path = path.to_str().expect("utf-8");
+        let lab = Lab::start(&[path]);
+        let (code, report) = scan(&lab, path);
+        let target = &report["targets"][0];
+        let probes = target["authorization"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            probes.iter().all(|p| p["expected"] == "allow"),
+            "{note}: nothing is expected denied: {probes:#?}"
+        );
+        if note == "dry-run" {
+            // A dry-run rule is still probed: the gateway must not enforce it.
+            let teapot = probes
+                .iter()
+                .find(|p| p["identity"] == "test.client" && p["path"] == "/status/418")
+                .unwrap_or_else(|| panic!("the dry-run rule is probed: {probes:#?}"));
+            assert_eq!(teapot["status"], 418, "{teapot:#}");
+            assert_eq!(teapot["verdict"], "pass", "{teapot:#}");
+        }
+        let notes = target["authorization_notes"].to_string();
+        assert!(notes.contains(note), "{note}: {notes}");
+        assert_eq!(code, 0, "{note}: {target:#}");
+    }
+}

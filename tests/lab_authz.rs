@@ -293,8 +293,12 @@ fn allow_policy_denies_by_default() {
     let lines = lab.plab.describe(Some(&lab.lab)).join("\n");
     assert!(lines.contains("ALLOW principals [spiffe://test.client] methods [GET] paths [/status/*] notPaths [/status/500]"), "{lines}");
     assert!(
-        !lines.contains("other-gateway"),
-        "a DENY for another selector is not applied: {lines}"
+        !lines.contains("policy[other-gateway]"),
+        "a DENY for another selector is not rendered: {lines}"
+    );
+    assert!(
+        lines.contains("other-gateway does not apply: its selector"),
+        "and the lab says why: {lines}"
     );
     let ids = lab
         .plab

@@ -38,13 +38,13 @@
 //! rule using something the lab cannot render (e.g. an unknown `when` key)
 //! is skipped with a note, never silently.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{json, Value};
 
 use super::jwt::{issuer_slug, IssuerFiles};
-use crate::policy::matching::{selector_matches, StringPattern};
+use crate::policy::matching::StringPattern;
+use crate::policy::selection::{self, Workload};
 use crate::policy::{AuthorizationPolicyDecl, AuthzAction, AuthzRule, DeclaredPolicy};
 
 /// Envoy's filter names.
@@ -158,23 +158,22 @@ pub enum JwksSource {
     Lab { slug: String },
 }
 
-/// The filters for a listener serving `declared_port`, whose Gateways have
-/// `selectors`.
+/// The filters for a listener serving `declared_port` to the gateway
+/// `workloads` (one per Gateway with a server on that port). Which
+/// policies reach them is `policy::selection`'s decision, not the lab's.
 pub fn http_policy(
     policy: &DeclaredPolicy,
-    selectors: &[&BTreeMap<String, String>],
+    workloads: &[Workload],
     declared_port: u16,
 ) -> HttpPolicy {
-    let applies =
-        |sel: &BTreeMap<String, String>| selectors.iter().any(|g| selector_matches(sel, g));
     let mut out = HttpPolicy::default();
+    let authns = selection::request_authentications(policy, workloads);
+    let authzs = selection::authorization_policies(policy, workloads);
+    out.notes.extend(authns.notes);
+    out.notes.extend(authzs.notes);
 
     let mut slugs: Vec<(String, String)> = Vec::new();
-    for ra in policy
-        .request_authentications
-        .iter()
-        .filter(|r| applies(&r.selector))
-    {
+    for ra in authns.applied {
         let name = qualified(&ra.namespace, &ra.name);
         for (i, rule) in ra.jwt_rules.iter().enumerate() {
             let source = format!("requestauthentication {name} jwtRules[{i}]");
@@ -235,11 +234,7 @@ pub fn http_policy(
     let mut deny = Vec::new();
     let mut allow = Vec::new();
     let mut any_allow = false;
-    for ap in policy
-        .authorization_policies
-        .iter()
-        .filter(|p| applies(&p.selector))
-    {
+    for ap in authzs.applied {
         let name = qualified(&ap.namespace, &ap.name);
         let target = match ap.action {
             AuthzAction::Audit => {
@@ -912,9 +907,20 @@ mod tests {
     use crate::policy::{
         AuthzCondition, AuthzOperation, AuthzSource, JwtRule, Origin, RequestAuthenticationDecl,
     };
+    use std::collections::BTreeMap;
 
     fn labels() -> BTreeMap<String, String> {
         [("istio".to_owned(), "ingressgateway".to_owned())].into()
+    }
+
+    /// A classic gateway's pods with `labels`, in the root namespace.
+    fn workload(labels: BTreeMap<String, String>) -> Workload {
+        Workload {
+            namespace: selection::ROOT_NAMESPACE.to_owned(),
+            labels,
+            gateway_api_name: None,
+            namespace_assumed: true,
+        }
     }
 
     fn deny_004() -> AuthorizationPolicyDecl {
@@ -925,6 +931,8 @@ mod tests {
             action: AuthzAction::Deny,
             selector: labels(),
             provider: None,
+            target_refs: Vec::new(),
+            dry_run: false,
             rules: vec![AuthzRule {
                 from: vec![AuthzSource {
                     principals: vec!["test.client".into()],
@@ -945,8 +953,8 @@ mod tests {
             authorization_policies: vec![deny_004()],
             ..DeclaredPolicy::default()
         };
-        let gw = labels();
-        let h = http_policy(&policy, &[&gw], 443);
+        let gw = workload(labels());
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
         assert_eq!(h.rbac.len(), 1);
         let rule = &h.rbac[0].rules[0];
         assert_eq!(rule.name, "ns[istio-system]-policy[test]-rule[0]");
@@ -973,7 +981,7 @@ mod tests {
         );
         // Another gateway's selector: not applied.
         let other: BTreeMap<String, String> = [("app".to_owned(), "x".to_owned())].into();
-        assert!(http_policy(&policy, &[&other], 443).is_empty());
+        assert!(http_policy(&policy, &[workload(other)], 443).is_empty());
     }
 
     fn allow(rules: Vec<AuthzRule>) -> DeclaredPolicy {
@@ -1010,8 +1018,8 @@ mod tests {
             }],
             ..AuthzRule::default()
         }]);
-        let gw = labels();
-        let h = http_policy(&policy, &[&gw], 443);
+        let gw = workload(labels());
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
         let rule = &h.rbac[0].rules[0];
         let perm = &rule.policy["permissions"][0]["and_rules"]["rules"];
         assert_eq!(
@@ -1079,13 +1087,13 @@ mod tests {
             }],
             ..AuthzRule::default()
         };
-        let gw = labels();
+        let gw = workload(labels());
         let policy = allow(vec![
             bad_when.clone(),
             bad_cidr.clone(),
             AuthzRule::default(),
         ]);
-        let h = http_policy(&policy, &[&gw], 443);
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
         assert_eq!(h.rbac[0].rules.len(), 1, "only the empty rule is left");
         assert_eq!(h.rbac[0].rules[0].summary, "every request");
         assert_eq!(h.notes.len(), 2, "{:?}", h.notes);
@@ -1094,7 +1102,7 @@ mod tests {
 
         let mut policy = allow(vec![bad_when, bad_cidr]);
         policy.authorization_policies[0].action = AuthzAction::Deny;
-        let h = http_policy(&policy, &[&gw], 443);
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
         assert_eq!(h.rbac[0].action, RbacAction::Deny);
         assert_eq!(h.rbac[0].rules.len(), 1);
         assert_eq!(h.rbac[0].rules[0].summary, "principals [spiffe://a]");
@@ -1108,6 +1116,7 @@ mod tests {
                 name: "ra".into(),
                 namespace: Some("istio-system".into()),
                 origin: Origin::default(),
+                target_refs: Vec::new(),
                 selector: labels(),
                 jwt_rules: vec![JwtRule {
                     issuer: "testing@secure.istio.io".into(),
@@ -1117,8 +1126,8 @@ mod tests {
             }],
             ..DeclaredPolicy::default()
         };
-        let gw = labels();
-        let h = http_policy(&policy, &[&gw], 443);
+        let gw = workload(labels());
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
         assert_eq!(
             h.jwt_providers[0].jwks,
             JwksSource::Lab {

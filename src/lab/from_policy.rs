@@ -29,7 +29,7 @@
 //! server's hosts (`credentialName` and friends are only names here). Pure:
 //! nothing is generated or started until [`Lab::start`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +42,7 @@ use super::{jwt, Lab, LabError, LabOptions};
 use crate::policy::effective::{
     envoy_tls_params, EnvoyTlsParams, ENVOY_DEFAULT_SERVER_MAX, ENVOY_DEFAULT_SERVER_MIN,
 };
+use crate::policy::selection::Workload;
 use crate::policy::{
     DeclaredPolicy, GatewayDecl, GatewayFlavor, Located, Origin, ServerDecl, TlsMode,
 };
@@ -353,13 +354,13 @@ pub fn listeners_from_policy(
         assign_ports(listeners.iter_mut().map(|l| &mut l.spec), base)?;
     }
     for l in &mut listeners {
-        let selectors: Vec<&BTreeMap<String, String>> = policy
+        let workloads: Vec<Workload> = policy
             .gateways
             .iter()
             .filter(|g| g.servers.iter().any(|s| s.port == l.declared_port))
-            .map(|g| &g.selector)
+            .map(Workload::of)
             .collect();
-        l.spec.http_policy = authz::http_policy(policy, &selectors, l.declared_port);
+        l.spec.http_policy = authz::http_policy(policy, &workloads, l.declared_port);
         if l.servers.len() > 1 {
             l.spec.summary = format!("{} (+{} more)", l.servers[0].source, l.servers.len() - 1);
         }
@@ -968,6 +969,8 @@ mod tests {
             action: AuthzAction::Deny,
             selector: Default::default(),
             provider: None,
+            target_refs: Vec::new(),
+            dry_run: false,
             rules: vec![AuthzRule {
                 from: vec![
                     source(&["test.client", "cluster.local/ns/a/sa/*"], &[]),

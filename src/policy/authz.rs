@@ -18,7 +18,6 @@
 //! `*` prefix/suffix/presence matches, `/x/*` path prefixes) and
 //! "Authorization policy precedence" (CUSTOM, DENY, ALLOW).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use super::model::{
@@ -143,15 +142,7 @@ pub fn rule_origin(policies: &[&AuthorizationPolicyDecl], r: RuleRef) -> Origin 
     }
 }
 
-/// Whether `policy` applies to a gateway workload with `labels`: its
-/// `selector.matchLabels` is empty or all of them are among the labels.
-/// (Namespaces are not compared: the Gateway's namespace is not the
-/// gateway workload's, and a root-namespace policy applies everywhere.)
-pub fn applies_to(policy: &AuthorizationPolicyDecl, labels: &BTreeMap<String, String>) -> bool {
-    super::matching::selector_matches(&policy.selector, labels)
-}
-
-pub use super::matching::selector_matches;
+// Which policies apply to a gateway is `policy::selection`'s decision.
 
 /// What the declared AuthorizationPolicies and RequestAuthentications ask
 /// of one gateway server, already planned.
@@ -543,6 +534,20 @@ pub fn plan(
     identities: &[ProbeIdentity],
     default_host: &str,
 ) -> Plan {
+    plan_with(policies, policies, identities, default_host)
+}
+
+/// As [`plan`], with the requests drawn from the rules of `probed` and
+/// their expected answers decided by `enforced` alone: a dry-run policy's
+/// rules are probed (so a gateway that does enforce them shows as drift)
+/// while nothing it says is expected of the gateway.
+pub fn plan_with(
+    probed: &[&AuthorizationPolicyDecl],
+    enforced: &[&AuthorizationPolicyDecl],
+    identities: &[ProbeIdentity],
+    default_host: &str,
+) -> Plan {
+    let policies = probed;
     let mut plan = Plan::default();
     if identities.is_empty() {
         if !policies.is_empty() {
@@ -628,7 +633,7 @@ pub fn plan(
                         path: &path,
                         host: &host,
                     };
-                    let decision = evaluate(policies, &request);
+                    let decision = evaluate(enforced, &request);
                     let duplicate = plan.probes.iter().any(|p| {
                         p.identity == identity.name
                             && p.method == method
@@ -688,9 +693,10 @@ mod tests {
             namespace: Some("istio-system".into()),
             origin: Origin::default(),
             action,
-            selector: BTreeMap::from([("istio".into(), "ingressgateway".into())]),
+            selector: std::collections::BTreeMap::from([("istio".into(), "ingressgateway".into())]),
             provider: None,
             rules,
+            ..AuthorizationPolicyDecl::default()
         }
     }
 
@@ -948,17 +954,6 @@ mod tests {
         );
         // A condition on a rule whose principal does not match is moot.
         assert_eq!(outcome(&[&p], req(Some("x"), "GET", "/")), Outcome::Allow);
-    }
-
-    #[test]
-    fn selectors() {
-        let p = policy(AuthzAction::Deny, vec![]);
-        let gw = BTreeMap::from([("istio".to_owned(), "ingressgateway".to_owned())]);
-        assert!(applies_to(&p, &gw));
-        assert!(!applies_to(&p, &BTreeMap::new()));
-        let mut any = p.clone();
-        any.selector.clear();
-        assert!(applies_to(&any, &BTreeMap::new()));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod lint;
 pub mod matching;
 pub mod model;
 mod parse;
+pub mod selection;
 pub mod simulate;
 
 pub use model::*;

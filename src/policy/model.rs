@@ -93,6 +93,18 @@ pub enum GatewayFlavor {
     GatewayApi,
 }
 
+/// A policy's `targetRef`: the resource it attaches to instead of a
+/// workload selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct TargetRef {
+    /// Empty for the core group.
+    pub group: String,
+    pub kind: String,
+    pub name: String,
+    /// Unset: the policy's own namespace.
+    pub namespace: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GatewayDecl {
     pub name: String,
@@ -280,19 +292,26 @@ pub struct MeshTlsDefaults {
 }
 
 /// `AuthorizationPolicy.action`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub enum AuthzAction {
+    /// Unset is ALLOW.
+    #[default]
     Allow,
     Deny,
     Audit,
     Custom,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct AuthorizationPolicyDecl {
     pub name: String,
     pub namespace: Option<String>,
     pub origin: Origin,
+    /// `targetRef` / `targetRefs`, in order (the singular one first).
+    pub target_refs: Vec<TargetRef>,
+    /// Annotation `istio.io/dry-run` true: istiod renders the policy as
+    /// shadow rules, which enforce nothing.
+    pub dry_run: bool,
     /// Unset is ALLOW.
     pub action: AuthzAction,
     /// `selector.matchLabels`; empty applies to the whole namespace.
@@ -348,11 +367,13 @@ pub struct AuthzCondition {
     pub not_values: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct RequestAuthenticationDecl {
     pub name: String,
     pub namespace: Option<String>,
     pub origin: Origin,
+    /// `targetRef` / `targetRefs`, in order (the singular one first).
+    pub target_refs: Vec<TargetRef>,
     pub selector: BTreeMap<String, String>,
     pub jwt_rules: Vec<JwtRule>,
 }

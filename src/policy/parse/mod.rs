@@ -11,6 +11,7 @@ mod mesh;
 pub(crate) mod node;
 mod security;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use node::{join, Ctx, Node, NodeKind};
@@ -181,6 +182,8 @@ pub(crate) struct Meta {
     pub name: String,
     pub namespace: Option<String>,
     pub origin: Origin,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Meta {
@@ -238,12 +241,14 @@ fn read_document(
     let metadata = ctx.fields(doc.get("metadata"), "metadata", &[])?;
     let name = ctx.opt_string(&metadata, "name")?.unwrap_or_default();
     let namespace = ctx.opt_string(&metadata, "namespace")?;
+    let annotations = ctx.string_map(&metadata, "annotations")?;
     let meta = Meta {
         api_version: api_version.clone(),
         kind: kind_text.clone(),
         name,
         namespace,
         origin: ctx.origin(doc, ""),
+        annotations,
     };
     let group = api_version.split('/').next().unwrap_or("");
     let skipped = match (group, kind_text.as_str()) {

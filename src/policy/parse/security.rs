@@ -77,6 +77,40 @@ fn parse_mtls_mode(text: &str) -> Option<String> {
     MTLS_MODES.contains(&upper.as_str()).then_some(upper)
 }
 
+/// `targetRef` then each `targetRefs[]` entry.
+fn target_refs(ctx: &mut Ctx, spec: &super::node::Fields) -> Result<Vec<TargetRef>, PolicyError> {
+    const REF_FIELDS: &[&str] = &["group", "kind", "name", "namespace"];
+    let mut refs = Vec::new();
+    let mut read = |ctx: &mut Ctx, f: &super::node::Fields| -> Result<(), PolicyError> {
+        refs.push(TargetRef {
+            group: ctx.opt_string(f, "group")?.unwrap_or_default(),
+            kind: ctx.opt_string(f, "kind")?.unwrap_or_default(),
+            name: ctx.opt_string(f, "name")?.unwrap_or_default(),
+            namespace: ctx.opt_string(f, "namespace")?,
+        });
+        Ok(())
+    };
+    if spec.get("targetRef").is_some() {
+        let one = ctx.sub(spec, "targetRef", REF_FIELDS)?;
+        read(ctx, &one)?;
+    }
+    for (node, path) in ctx.items(spec, "targetRefs")? {
+        let each = ctx.fields(Some(node), &path, REF_FIELDS)?;
+        read(ctx, &each)?;
+    }
+    Ok(refs)
+}
+
+/// Istio reads `istio.io/dry-run` with Go's `strconv.ParseBool`; anything
+/// it cannot parse counts as false (`isDryRun`,
+/// pilot/pkg/security/authz/builder/builder.go @86c9f01).
+fn dry_run(meta: &Meta) -> bool {
+    matches!(
+        meta.annotations.get("istio.io/dry-run").map(String::as_str),
+        Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+    )
+}
+
 fn selector(
     ctx: &mut Ctx,
     spec: &super::node::Fields,
@@ -99,6 +133,7 @@ pub(super) fn read_authorization(
     let provider = ctx.sub(&spec, "provider", &["name"])?;
     let provider = ctx.opt_string(&provider, "name")?;
     let selector = selector(ctx, &spec)?;
+    let target_refs = target_refs(ctx, &spec)?;
     let mut rules = Vec::new();
     for (node, path) in ctx.items(&spec, "rules")? {
         let rule = ctx.fields(Some(node), &path, RULE_FIELDS)?;
@@ -154,6 +189,8 @@ pub(super) fn read_authorization(
         name: meta.name.clone(),
         namespace: meta.namespace.clone(),
         origin: meta.origin.clone(),
+        target_refs,
+        dry_run: dry_run(meta),
         action,
         selector,
         provider,
@@ -170,6 +207,7 @@ pub(super) fn read_request_authentication(
 ) -> Result<(), PolicyError> {
     let spec = spec_of(ctx, doc, REQUEST_AUTHN_FIELDS)?;
     let selector = selector(ctx, &spec)?;
+    let target_refs = target_refs(ctx, &spec)?;
     let mut jwt_rules = Vec::new();
     for (node, path) in ctx.items(&spec, "jwtRules")? {
         let r = ctx.fields(Some(node), &path, JWT_FIELDS)?;
@@ -199,6 +237,7 @@ pub(super) fn read_request_authentication(
             name: meta.name.clone(),
             namespace: meta.namespace.clone(),
             origin: meta.origin.clone(),
+            target_refs,
             selector,
             jwt_rules,
         });
