@@ -363,16 +363,18 @@ fn any_value(patterns: &[String], value: Option<&str>) -> bool {
     patterns.iter().any(|p| value_matches(p, value))
 }
 
-/// Hosts compare case-insensitively, and a `host:port` authority also
-/// matches its bare host (Istio generates both forms).
+/// Hosts compare case-insensitively with the whole `:authority`, port
+/// included: istiod emits an `ignore_case` exact / prefix / suffix
+/// header matcher on `:authority` and the gateway's connection manager
+/// strips no port (docs/istio-rules.md R-A8; istio/istio @86c9f01
+/// `pilot/pkg/security/authz/model/generator.go` hostGenerator). So
+/// `hosts: [example.com]` does not match `example.com:443`, which is why
+/// Istio's docs ask for `example.com:*` as well.
 fn any_host(patterns: &[String], host: &str) -> bool {
     let host = host.to_ascii_lowercase();
-    let bare = host.rsplit_once(':').map(|(h, _)| h.to_owned());
-    patterns.iter().any(|p| {
-        let p = p.to_ascii_lowercase();
-        value_matches(&p, Some(&host))
-            || bare.as_deref().is_some_and(|b| value_matches(&p, Some(b)))
-    })
+    patterns
+        .iter()
+        .any(|p| value_matches(&p.to_ascii_lowercase(), Some(&host)))
 }
 
 /// `cluster.local/ns/foo/sa/bar` → `foo`.
@@ -936,8 +938,12 @@ mod tests {
         }];
         let p = policy(AuthzAction::Deny, vec![r]);
         let mut q = req(None, "GET", "/");
-        q.host = "A.Example.com:443";
+        q.host = "A.Example.com";
         assert_eq!(outcome(&[&p], q.clone()), Outcome::Deny);
+        // The port is part of the authority Envoy matches (R-A8): the
+        // suffix no longer matches, and the request gets through.
+        q.host = "a.example.com:443";
+        assert_eq!(outcome(&[&p], q.clone()), Outcome::Allow);
         q.host = "test.com";
         assert_eq!(outcome(&[&p], q), Outcome::Allow);
 
