@@ -422,3 +422,58 @@ fn a_dry_run_or_foreign_namespace_deny_is_not_expected_to_deny() {
         assert_eq!(code, 0, "{note}: {target:#}");
     }
 }
+
+/// Seed 003 with its jwtRule reading the token from a cookie only (R-J2):
+/// Envoy then reads neither `Authorization: Bearer` nor `access_token`, so
+/// each probe must carry its token in the cookie, or an invalid token
+/// would pass as missing (403 instead of 401) and the scan would report a
+/// false "invalid token admitted". Same for a query parameter.
+#[test]
+fn seed_003_tokens_go_where_the_rule_reads_them() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/policy/istio-mutual-003.yaml"),
+    )
+    .expect("seed 003");
+    for (from, line) in [
+        ("cookie", "    fromCookies: [\"session\"]\n"),
+        ("query", "    fromParams: [\"tkn\"]\n"),
+    ] {
+        let variant = text.replacen(
+            "  - issuer: \"testing@secure.istio.io\"\n",
+            &format!("  - issuer: \"testing@secure.istio.io\"\n{line}"),
+            1,
+        );
+        assert_ne!(variant, text, "{from}: the seed still has the issuer line");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("003.yaml");
+        std::fs::write(&path, variant).expect("write");
+        let path = path.to_str().expect("utf-8");
+        let lab = Lab::start(&[path]);
+        let token = std::fs::read_to_string(lab.after("valid token", "token")).expect("token");
+        let (code, report) = scan_with(
+            &lab,
+            &[path],
+            "httpbin.example.com",
+            &["--jwt", token.trim()],
+        );
+        let target = &report["targets"][0];
+        let probes = target["authorization"].as_array().expect("authorization");
+        let status = |token: &str| {
+            probes
+                .iter()
+                .find(|p| p["token"].as_str().is_some_and(|t| t.starts_with(token)))
+                .map(|p| p["status"].clone())
+                .unwrap_or_else(|| panic!("{from}: no {token} probe: {probes:#?}"))
+        };
+        assert_eq!(status("none"), 403, "{from}");
+        assert_eq!(status("malformed"), 401, "{from}");
+        assert_eq!(status("expired"), 401, "{from}");
+        assert_eq!(status("given sha256:"), 200, "{from}");
+        assert!(
+            probes.iter().all(|p| p["verdict"] == "pass"),
+            "{from}: {probes:#?}"
+        );
+        assert_eq!(code, 0, "{from}: {target:#}");
+    }
+}

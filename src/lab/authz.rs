@@ -144,6 +144,7 @@ pub struct JwtProvider {
     pub jwks: JwksSource,
     pub from_headers: Vec<(String, Option<String>)>,
     pub from_params: Vec<String>,
+    pub from_cookies: Vec<String>,
     pub forward: bool,
     /// `requestauthentication istio-system/x jwtRules[0]`.
     pub source: String,
@@ -222,6 +223,7 @@ pub fn http_policy(
                 jwks,
                 from_headers: rule.from_headers.clone(),
                 from_params: rule.from_params.clone(),
+                from_cookies: rule.from_cookies.clone(),
                 forward: rule.forward_original_token,
                 source,
             });
@@ -832,6 +834,9 @@ pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
             }
             if !p.from_params.is_empty() {
                 provider["from_params"] = json!(p.from_params);
+            }
+            if !p.from_cookies.is_empty() {
+                provider["from_cookies"] = json!(p.from_cookies);
             }
             providers.insert(p.name.clone(), provider);
         }

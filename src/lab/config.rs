@@ -1111,6 +1111,7 @@ mod tests {
             jwks: JwksSource::Inline("{}".into()),
             from_headers: vec![("x-jwt".into(), None)],
             from_params: vec![],
+            from_cookies: vec![],
             forward: false,
             source: String::new(),
         });

@@ -74,9 +74,8 @@ pub struct PlannedJwtProbe {
     pub method: String,
     pub path: String,
     pub host: String,
-    /// Header name and value prefix the token goes in
-    /// (`Authorization`, `Bearer `).
-    pub header: (String, String),
+    /// Where the token goes: where the gateway's provider reads it.
+    pub location: TokenLocation,
     /// Claims for minted tokens.
     pub issuer: String,
     pub audience: Option<String>,
@@ -85,6 +84,48 @@ pub struct PlannedJwtProbe {
     pub rule: String,
     pub origin: Origin,
     pub because: String,
+}
+
+/// Where a JWT probe puts its token.
+///
+/// istiod copies `fromHeaders` (prefix as `value_prefix`), `fromParams`
+/// and `fromCookies` into the jwt_authn provider as written; only when all
+/// three are empty does Envoy read its defaults, `Authorization: Bearer`
+/// and the `access_token` query parameter (docs/istio-rules.md R-J2;
+/// envoy `jwt_authn/extractor.cc` `ExtractorImpl::addProvider`). A token
+/// anywhere else is no token to the gateway, so an invalid one sent there
+/// would pass as missing: the probe uses the first location the rule
+/// declares, headers first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenLocation {
+    /// The header and the prefix its value starts with.
+    Header { name: String, prefix: String },
+    /// A query parameter.
+    Query { name: String },
+    /// A cookie.
+    Cookie { name: String },
+}
+
+impl TokenLocation {
+    /// Where a request carrying a token for `rule` puts it.
+    pub fn for_rule(rule: &crate::policy::model::JwtRule) -> TokenLocation {
+        if let Some((name, prefix)) = rule.from_headers.first() {
+            return TokenLocation::Header {
+                name: name.clone(),
+                prefix: prefix.clone().unwrap_or_default(),
+            };
+        }
+        if let Some(name) = rule.from_params.first() {
+            return TokenLocation::Query { name: name.clone() };
+        }
+        if let Some(name) = rule.from_cookies.first() {
+            return TokenLocation::Cookie { name: name.clone() };
+        }
+        TokenLocation::Header {
+            name: "Authorization".to_owned(),
+            prefix: "Bearer ".to_owned(),
+        }
+    }
 }
 
 /// JWT probes and what could not be probed.
@@ -135,11 +176,7 @@ pub fn plan_jwt(
         };
         for (i, jwt) in authn.jwt_rules.iter().enumerate() {
             let rule = format!("{name} jwtRules[{i}]");
-            let header = jwt
-                .from_headers
-                .first()
-                .map(|(h, prefix)| (h.clone(), prefix.clone().unwrap_or_default()))
-                .unwrap_or_else(|| ("Authorization".to_owned(), "Bearer ".to_owned()));
+            let location = TokenLocation::for_rule(jwt);
             let mut kinds = vec![
                 TokenKind::Missing,
                 TokenKind::Malformed,
@@ -209,7 +246,7 @@ pub fn plan_jwt(
                         method: method.clone(),
                         path: path.clone(),
                         host: host.clone(),
-                        header: header.clone(),
+                        location: location.clone(),
                         issuer: jwt.issuer.clone(),
                         audience: jwt.audiences.first().cloned(),
                         expected,
@@ -268,6 +305,44 @@ mod tests {
             plan
         );
         assert!(plan.probes[0].rule.ends_with("jwtRules[0]"));
-        assert_eq!(plan.probes[0].header.0, "Authorization");
+        assert_eq!(
+            plan.probes[0].location,
+            TokenLocation::Header {
+                name: "Authorization".into(),
+                prefix: "Bearer ".into()
+            }
+        );
+    }
+
+    /// R-J2: the declared locations replace Envoy's defaults, headers
+    /// first, then query parameters, then cookies.
+    #[test]
+    fn the_token_goes_where_the_rule_reads_it() {
+        use crate::policy::model::JwtRule;
+        let rule = |headers: &[&str], params: &[&str], cookies: &[&str]| JwtRule {
+            from_headers: headers.iter().map(|h| ((*h).to_owned(), None)).collect(),
+            from_params: params.iter().map(|p| (*p).to_owned()).collect(),
+            from_cookies: cookies.iter().map(|c| (*c).to_owned()).collect(),
+            ..JwtRule::default()
+        };
+        assert_eq!(
+            TokenLocation::for_rule(&rule(&[], &["token"], &["session"])),
+            TokenLocation::Query {
+                name: "token".into()
+            }
+        );
+        assert_eq!(
+            TokenLocation::for_rule(&rule(&[], &[], &["session"])),
+            TokenLocation::Cookie {
+                name: "session".into()
+            }
+        );
+        assert_eq!(
+            TokenLocation::for_rule(&rule(&["x-jwt"], &["token"], &[])),
+            TokenLocation::Header {
+                name: "x-jwt".into(),
+                prefix: String::new()
+            }
+        );
     }
 }

@@ -389,6 +389,7 @@ pub struct JwtRule {
     /// `fromHeaders[].name` (+ prefix); empty means `Authorization: Bearer`.
     pub from_headers: Vec<(String, Option<String>)>,
     pub from_params: Vec<String>,
+    pub from_cookies: Vec<String>,
     pub forward_original_token: bool,
 }
 

@@ -15,7 +15,7 @@ use super::authz::{AuthzContext, NamedIdentity};
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::Prober;
 use crate::observe::{AuthzRequest, Expected, Identity, TargetObservation};
-use crate::policy::jwt::{JwtExpectation, PlannedJwtProbe, TokenKind};
+use crate::policy::jwt::{JwtExpectation, PlannedJwtProbe, TokenKind, TokenLocation};
 use crate::tls_client::HandshakeOptions;
 
 /// A token given with `--jwt`: kept in memory, shown only as a
@@ -102,14 +102,7 @@ pub async fn scan_jwt(
                 TokenKind::Given => ctx.jwt.map(|g| g.token.clone()),
                 kind => Some(mint(kind, &planned.issuer, planned.audience.as_deref())),
             };
-            let request = HttpRequest {
-                method: planned.method.clone(),
-                path: planned.path.clone(),
-                host: planned.host.clone(),
-                headers: token
-                    .map(|t| vec![(planned.header.0.clone(), format!("{}{t}", planned.header.1))])
-                    .unwrap_or_default(),
-            };
+            let request = with_token(planned, token.as_deref());
             let outcome = match prober.connect().await {
                 Ok((stream, _permit)) => {
                     http_exchange(stream, opts, identity, &request, prober.timeouts().read).await
@@ -123,6 +116,36 @@ pub async fn scan_jwt(
     });
     let probes = futures::future::join_all(runs).await;
     target.authorization.extend(probes);
+}
+
+/// The probe's request, its token (if any) where the rule reads it.
+fn with_token(planned: &PlannedJwtProbe, token: Option<&str>) -> HttpRequest {
+    let mut request = HttpRequest {
+        method: planned.method.clone(),
+        path: planned.path.clone(),
+        host: planned.host.clone(),
+        headers: Vec::new(),
+    };
+    let Some(token) = token else {
+        return request;
+    };
+    match &planned.location {
+        TokenLocation::Header { name, prefix } => {
+            request
+                .headers
+                .push((name.clone(), format!("{prefix}{token}")));
+        }
+        TokenLocation::Query { name } => {
+            let joiner = if request.path.contains('?') { '&' } else { '?' };
+            request.path = format!("{}{joiner}{name}={token}", request.path);
+        }
+        TokenLocation::Cookie { name } => {
+            request
+                .headers
+                .push(("Cookie".to_owned(), format!("{name}={token}")));
+        }
+    }
+    request
 }
 
 fn observed(

@@ -228,6 +228,7 @@ pub(super) fn read_request_authentication(
             jwks: ctx.opt_string(&r, "jwks")?,
             from_headers,
             from_params: ctx.list(&r, "fromParams", false)?,
+            from_cookies: ctx.list(&r, "fromCookies", false)?,
             forward_original_token: forward,
         });
     }
