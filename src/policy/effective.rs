@@ -234,7 +234,7 @@ pub fn envoy_tls_params(server: &ServerDecl, mesh: Option<&MeshTlsDefaults>) -> 
     if !simple_or_mutual {
         return params;
     }
-    let mut ciphers: Vec<Located<String>> = Vec::new();
+    let mut mesh_list: Vec<Located<String>> = Vec::new();
     if let Some(mesh) = mesh {
         let curves = mesh_curves(mesh);
         for curve in &curves {
@@ -250,18 +250,30 @@ pub fn envoy_tls_params(server: &ServerDecl, mesh: Option<&MeshTlsDefaults>) -> 
                 });
             }
         }
-        ciphers = mesh_ciphers(mesh);
+        mesh_list = mesh_ciphers(mesh);
         override_version(&mut params.min_version, &mesh.min_protocol_version);
         override_version(&mut params.max_version, &mesh.max_protocol_version);
     }
     override_version(&mut params.min_version, &tls.min_protocol_version);
     override_version(&mut params.max_version, &tls.max_protocol_version);
-    if !tls.cipher_suites.is_empty() {
-        ciphers = tls.cipher_suites.clone();
-    }
-    let (kept, dropped) = filter_istio_ciphers(&ciphers);
-    params.cipher_suites = kept;
+    // Only the server's list goes through Istio's filter (the gateway
+    // builder replaces `server.tls.cipherSuites` with
+    // `FilterCipherSuites(...)`); mesh `cipherSuites` reach Envoy as written
+    // (`applyDownstreamTLSDefaults`), and a server list the filter leaves
+    // empty leaves the mesh list in place (`applyServerTLSSettings` sets
+    // only non-empty lists). istio/istio @86c9f01
+    // pilot/pkg/networking/core/{gateway.go,listener.go};
+    // docs/istio-rules.md R-T2, R-T3.
+    let (kept, dropped) = filter_istio_ciphers(&tls.cipher_suites);
     params.dropped.extend(dropped);
+    params.cipher_suites = if kept.is_empty() {
+        mesh_list
+            .iter()
+            .map(|c| c.value.trim().to_owned())
+            .collect()
+    } else {
+        kept
+    };
     params
 }
 
@@ -1038,6 +1050,57 @@ mod tests {
             "ServiceMeshControlPlane spec.security.controlPlane.tls"
         );
         assert_eq!(exp.source("max_version").unwrap().from, "server.tls");
+    }
+
+    fn mesh_config_ciphers(names: &[&str]) -> MeshTlsDefaults {
+        MeshTlsDefaults {
+            source: MeshTlsSource::ConfigMap,
+            origin: at("data.mesh.tlsDefaults"),
+            min_protocol_version: None,
+            max_protocol_version: None,
+            cipher_suites: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| loc((*n).to_owned(), &format!("cipherSuites[{i}]")))
+                .collect(),
+            ecdh_curves: Vec::new(),
+            mesh_mtls: None,
+        }
+    }
+
+    /// R-T2 (Istio's `TestBuildGatewayListenerTlsContext`, "ecdh curves and
+    /// cipher suites specified in mesh config with tls SIMPLE"): mesh
+    /// `cipherSuites` reach Envoy as written, not through the gateway's
+    /// filter, so a name Istio's server-side list lacks still counts.
+    #[test]
+    fn mesh_ciphers_reach_envoy_as_written() {
+        let mut policy = gateway(simple(None, None, &[]));
+        policy.mesh_tls = Some(mesh_config_ciphers(&[
+            "ECDHE-RSA-AES128-SHA256",
+            "ECDHE-RSA-AES256-GCM-SHA384",
+        ]));
+        let exp = only(&policy);
+        assert_eq!(
+            exp.params.cipher_suites,
+            ["ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"]
+        );
+        assert!(exp.params.dropped.is_empty(), "{:?}", exp.params.dropped);
+    }
+
+    /// R-T3: a server list Istio's filter empties is no list, so the mesh
+    /// list stays (`applyServerTLSSettings` sets only non-empty lists),
+    /// not Envoy's default.
+    #[test]
+    fn an_emptied_server_list_leaves_the_mesh_ciphers() {
+        let mut policy = gateway(simple(None, None, &["bogus", "TLS_RSA_WITH_RC4"]));
+        policy.mesh_tls = Some(mesh_config_ciphers(&["ECDHE-RSA-AES256-GCM-SHA384"]));
+        let exp = only(&policy);
+        assert_eq!(exp.params.cipher_suites, ["ECDHE-RSA-AES256-GCM-SHA384"]);
+        assert_eq!(exp.params.dropped.len(), 2);
+        assert_eq!(
+            exp.source("cipher_suites").unwrap().from,
+            "meshConfig.tlsDefaults"
+        );
     }
 
     #[test]

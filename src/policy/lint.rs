@@ -385,8 +385,17 @@ fn lint_ciphers(
             remedy,
         );
     }
-    if !declared.is_empty() && params.cipher_suites.is_empty() {
+    let all_dropped = declared
+        .iter()
+        .all(|d| params.dropped.iter().any(|x| x.origin == d.origin));
+    if !declared.is_empty() && all_dropped {
         let first = &declared[0].origin;
+        // R-T3: an emptied server list leaves the mesh list, if any.
+        let instead = if params.cipher_suites.is_empty() {
+            "Envoy falls back to its default list"
+        } else {
+            "the mesh tlsDefaults.cipherSuites apply instead"
+        };
         let list_field = first
             .field
             .rsplit_once('[')
@@ -396,7 +405,7 @@ fn lint_ciphers(
             "lint.all_ciphers_dropped",
             Severity::Medium,
             first,
-            "every cipher name was dropped: Envoy falls back to its default list, so the restriction you wrote has no effect".into(),
+            format!("every cipher name was dropped: {instead}, so the restriction you wrote has no effect"),
             format!("write valid names in `{list_field}` (e.g. ECDHE-RSA-AES256-GCM-SHA384)"),
         );
     }
