@@ -671,6 +671,27 @@ fn cases(dir: &Path) -> Vec<Case> {
             })
         },
     ));
+    v.push(case(
+        "duplicate supported_versions (TLS 1.3, then 1.2)",
+        raw(|s, hello| {
+            let offer = parse_offer(hello).unwrap_or_default();
+            let group = offer.groups.first().copied().unwrap_or(0x001d);
+            let share = [&group.to_be_bytes()[..], &[0, 32], &[0x42; 32]].concat();
+            let exts = [
+                extension(43, &[3, 4]),
+                extension(51, &share),
+                extension(43, &[3, 3]),
+            ]
+            .concat();
+            let body = server_hello_body(RANDOM, &offer.session_id, 0x1301, &exts, None);
+            let _ = s.write_all(&record(0x16, 0x0303, &handshake(2, &body)));
+        }),
+        protocols,
+        1,
+        2,
+        none_offered,
+    ));
+
     // --- After the ServerHello (a flight read to its end) ----------------
     v.push(case(
         "endless Certificate messages",
