@@ -240,6 +240,11 @@ pub enum HandshakeFailure {
     Broken {
         alert: Option<u8>,
         reason: String,
+        /// Our client gave up on what the server sent (a second
+        /// HelloRetryRequest, a message too large or malformed): the server
+        /// broke the protocol, it refused nothing. A probe that reads a
+        /// refusal as a deny must not read this one as a deny.
+        violation: bool,
     },
     TimedOut {
         limit: Duration,
@@ -314,9 +319,15 @@ pub async fn handshake_for_data(
         Ok(Err(broken)) => {
             let reason = broken.reason();
             handshake.broken_off = Some(reason.clone());
+            // A close after the ServerHello with no alert is no refusal
+            // either: a refusing TLS server says why, and a proxy that
+            // refuses closes before any ServerHello.
+            let violation = broken.is_violation()
+                || (matches!(broken, Broken::Eof) && handshake.protocol.is_some());
             Some(HandshakeFailure::Broken {
                 alert: broken.alert(),
                 reason,
+                violation,
             })
         }
         Err(_) => Some(HandshakeFailure::TimedOut { limit: timeout }),
@@ -390,6 +401,17 @@ impl Broken {
             _ => None,
         }
     }
+
+    fn is_violation(&self) -> bool {
+        matches!(self, Broken::Tls(e) if is_violation(e))
+    }
+}
+
+/// A rustls error of our own making on the server's bytes: anything but
+/// the server's alert. Reset and EOF are not rustls errors, and stay what
+/// they were (a close is how some proxies refuse).
+fn is_violation(e: &rustls::Error) -> bool {
+    !matches!(e, rustls::Error::AlertReceived(_))
 }
 
 /// A rustls client connection on a TCP stream, driven by hand: after a
@@ -475,6 +497,7 @@ impl Session {
             .map_err(|e| HandshakeFailure::Broken {
                 alert: alert_in(&e),
                 reason: e.to_string(),
+                violation: tls_error_in(&e).is_some_and(is_violation),
             })
     }
 

@@ -33,7 +33,7 @@ use support::measure::{run_measured, Run};
 use support::peers::{
     accept_https, drain, drip, extension, first_record_len, flight_messages, flight_records, flood,
     handshake, handshake_records, parse_offer, read_client_hello, record, request_path,
-    rustls_first_flight, serve, server_hello_body, RANDOM,
+    rustls_first_flight, serve, server_hello_body, HRR_RANDOM, RANDOM,
 };
 
 /// The per-probe timeout every scan is given.
@@ -322,6 +322,17 @@ fn certificate_message(entries: &[u8], stated: Option<u32>) -> Vec<u8> {
     handshake(11, &[&len[1..], entries].concat())
 }
 
+/// A HelloRetryRequest asking for `group`.
+fn hello_retry_request(hello: &[u8], group: u16) -> Vec<u8> {
+    let sid = parse_offer(hello).map(|o| o.session_id).unwrap_or_default();
+    let exts = [extension(43, &[3, 4]), extension(51, &group.to_be_bytes())].concat();
+    record(
+        0x16,
+        0x0303,
+        &handshake(2, &server_hello_body(HRR_RANDOM, &sid, 0x1301, &exts, None)),
+    )
+}
+
 /// A TLS 1.2 ServerHello answering `hello` with its first suite and
 /// `extensions`, stated length `ext_len` (a lie when given).
 fn tls12_server_hello_with(hello: &[u8], extensions: &[u8], ext_len: Option<u16>) -> Vec<u8> {
@@ -331,6 +342,25 @@ fn tls12_server_hello_with(hello: &[u8], extensions: &[u8], ext_len: Option<u16>
         2,
         &server_hello_body(RANDOM, &offer.session_id, suite, extensions, ext_len),
     ))
+}
+
+/// A TLS 1.2 ServerHello with no extensions and an ECDHE suite the client
+/// offered, which rustls accepts and follows to the Certificate.
+fn tls12_ecdhe_server_hello(hello: &[u8]) -> Vec<u8> {
+    let offer = parse_offer(hello).unwrap_or_default();
+    let suite = first_in(
+        &[0xc02f, 0xc030, 0xc02b, 0xc02c, 0xcca8, 0xcca9],
+        &offer.suites,
+    )
+    .unwrap_or(0xc02f);
+    handshake_records(&handshake(
+        2,
+        &server_hello_body(RANDOM, &offer.session_id, suite, &[], None),
+    ))
+}
+
+fn first_in(candidates: &[u16], offered: &[u16]) -> Option<u16> {
+    candidates.iter().copied().find(|c| offered.contains(c))
 }
 
 // ---------------------------------------------------------------------
@@ -953,6 +983,21 @@ fn cases(dir: &Path) -> Vec<Case> {
     v.push(Case {
         args: authz_args(&[]),
         ..case(
+            "full handshake: close after the ServerHello",
+            serve("127.0.0.1:0", |mut tcp, _| {
+                if let Some(flight) = rustls_first_flight(&mut tcp) {
+                    let _ = tcp.write_all(&flight[..first_record_len(&flight)]);
+                }
+            }),
+            &[],
+            4,
+            1,
+            authz_unverified,
+        )
+    });
+    v.push(Case {
+        args: authz_args(&[]),
+        ..case(
             "full handshake: drip of the flight past the timeout",
             serve("127.0.0.1:0", |mut tcp, _| {
                 if let Some(flight) = rustls_first_flight(&mut tcp) {
@@ -967,6 +1012,69 @@ fn cases(dir: &Path) -> Vec<Case> {
             4,
             1,
             authz_unverified,
+        )
+    });
+    v.push(Case {
+        args: authz_args(&[]),
+        ..case(
+            "full handshake: Certificate message claiming 16 MB",
+            raw(|s, hello| {
+                let claim = [11u8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc];
+                let sh = tls12_ecdhe_server_hello(hello);
+                let _ = s.write_all(&[sh, record(0x16, 0x0303, &claim)].concat());
+                flood(s, &[], &record(0x16, 0x0303, &[0x30; 16384]));
+            }),
+            &[],
+            4,
+            1,
+            authz_unverified,
+        )
+    });
+    v.push(Case {
+        args: authz_args(&[]),
+        ..case(
+            "full handshake: chain of 500 certificates",
+            raw(|s, hello| {
+                let entries = cert_entry(&tls12_certificate_der()).repeat(500);
+                let chain = certificate_message(&entries, None);
+                let sh = tls12_ecdhe_server_hello(hello);
+                let _ = s.write_all(&[sh, handshake_records(&chain)].concat());
+            }),
+            &[],
+            4,
+            1,
+            authz_unverified,
+        )
+    });
+    v.push(Case {
+        args: authz_args(&[]),
+        ..case(
+            "full handshake: HelloRetryRequest, then HelloRetryRequest again",
+            raw(|s, hello| {
+                // A group the client offers, asked for once (legal), then
+                // again after the second hello (RFC 8446 4.1.4 forbids it).
+                let offer = parse_offer(hello).unwrap_or_default();
+                let group = first_in(&[0x0018, 0x0017, 0x0019], &offer.groups)
+                    .or(offer.groups.first().copied())
+                    .unwrap_or(0x0018);
+                let _ = s.write_all(&hello_retry_request(hello, group));
+                while let Some(again) = read_client_hello(s) {
+                    if again.first() == Some(&0x14) {
+                        continue;
+                    }
+                    if s.write_all(&hello_retry_request(&again, group)).is_err() {
+                        return;
+                    }
+                }
+            }),
+            &[],
+            4,
+            1,
+            |t| {
+                // The HelloRetryRequest itself is TLS 1.3 chosen.
+                offered(t, "TLS1.3")?;
+                authz_unverified(t)
+            },
         )
     });
     // --- Plain HTTP (the declared https redirect) ------------------------

@@ -216,7 +216,19 @@ pub async fn tls_http_exchange(
     };
     let tls = match shaken.session {
         Ok(tls) => tls,
-        Err(HandshakeFailure::Broken { alert, reason }) => {
+        Err(HandshakeFailure::Broken {
+            reason,
+            violation: true,
+            ..
+        }) => {
+            // Our client gave up on the server's bytes: no refusal was
+            // made, and an expected deny must not pass on it.
+            exchange.outcome = HttpOutcome::Failed {
+                reason: format!("the server broke the TLS handshake: {reason}"),
+            };
+            return Ok(exchange);
+        }
+        Err(HandshakeFailure::Broken { alert, reason, .. }) => {
             exchange.outcome = HttpOutcome::Refused {
                 alert,
                 during_handshake: true,
