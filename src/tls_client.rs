@@ -319,11 +319,13 @@ pub async fn handshake_for_data(
         Ok(Err(broken)) => {
             let reason = broken.reason();
             handshake.broken_off = Some(reason.clone());
-            // A close after the ServerHello with no alert is no refusal
-            // either: a refusing TLS server says why, and a proxy that
-            // refuses closes before any ServerHello.
+            // A close or reset after the ServerHello with no alert is no
+            // refusal either: a refusing TLS server says why (its alert is
+            // read before a reset that follows it), and a proxy that
+            // refuses closes before any ServerHello. FIN or RST depends
+            // only on whether the peer left our bytes unread.
             let violation = broken.is_violation()
-                || (matches!(broken, Broken::Eof) && handshake.protocol.is_some());
+                || (matches!(broken, Broken::Eof | Broken::Io(_)) && handshake.protocol.is_some());
             Some(HandshakeFailure::Broken {
                 alert: broken.alert(),
                 reason,
@@ -408,8 +410,8 @@ impl Broken {
 }
 
 /// A rustls error of our own making on the server's bytes: anything but
-/// the server's alert. Reset and EOF are not rustls errors, and stay what
-/// they were (a close is how some proxies refuse).
+/// the server's alert. Reset and EOF are not rustls errors: before the
+/// ServerHello they stay refusals (a close is how some proxies refuse).
 fn is_violation(e: &rustls::Error) -> bool {
     !matches!(e, rustls::Error::AlertReceived(_))
 }
