@@ -1077,6 +1077,37 @@ fn cases(dir: &Path) -> Vec<Case> {
             },
         )
     });
+    v.push(Case {
+        args: authz_args(&[]),
+        ..case(
+            "HTTP: the denied path's answer cut mid header",
+            https(|tls, head| {
+                if request_path(head).starts_with("/admin/") {
+                    let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nserver: x\r\ncontent-le");
+                } else {
+                    let _ = tls.write_all(rbac_answer(head));
+                }
+            }),
+            &[],
+            4,
+            1,
+            |t| {
+                // The control path is answered; the cut one is no deny.
+                let verdicts = authz_verdicts(t);
+                ensure(
+                    verdicts
+                        .iter()
+                        .any(|(p, v)| p.starts_with("/admin/") && v == "error")
+                        && verdicts
+                            .iter()
+                            .any(|(p, v)| !p.starts_with("/admin/") && v == "pass"),
+                    || format!("verdicts {verdicts:?}"),
+                )?;
+                has_finding(t, "authz.unverified")
+            },
+        )
+    });
+
     // --- Plain HTTP (the declared https redirect) ------------------------
     v.push(Case {
         args: redirect_args(),
