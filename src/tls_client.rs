@@ -160,10 +160,14 @@ pub async fn record_handshake(
         Ok(Err(broken)) => {
             let reason = broken.reason();
             record.broken_off = Some(reason.clone());
+            // A close or reset after the ServerHello is no refusal: a
+            // server refusing mid-handshake says so with an alert.
+            let by_server =
+                broken.by_server() && (broken.alert().is_some() || record.protocol.is_none());
             Err(TlsClientError::Handshake {
                 reason,
                 seen: Box::new(record),
-                by_server: broken.by_server(),
+                by_server,
             })
         }
         Err(_) => {
@@ -258,6 +262,11 @@ pub enum HandshakeFailure {
     Broken {
         alert: Option<u8>,
         reason: String,
+        /// Our client gave up on what the server sent (a second
+        /// HelloRetryRequest, a message too large or malformed): the server
+        /// broke the protocol, it refused nothing. A probe that reads a
+        /// refusal as a deny must not read this one as a deny.
+        violation: bool,
     },
     TimedOut {
         limit: Duration,
@@ -332,9 +341,17 @@ pub async fn handshake_for_data(
         Ok(Err(broken)) => {
             let reason = broken.reason();
             handshake.broken_off = Some(reason.clone());
+            // A close or reset after the ServerHello with no alert is no
+            // refusal either: a refusing TLS server says why (its alert is
+            // read before a reset that follows it), and a proxy that
+            // refuses closes before any ServerHello. FIN or RST depends
+            // only on whether the peer left our bytes unread.
+            let violation = broken.is_violation()
+                || (matches!(broken, Broken::Eof | Broken::Io(_)) && handshake.protocol.is_some());
             Some(HandshakeFailure::Broken {
                 alert: broken.alert(),
                 reason,
+                violation,
             })
         }
         Err(_) => Some(HandshakeFailure::TimedOut { limit: timeout }),
@@ -424,6 +441,17 @@ impl Broken {
             ),
         }
     }
+
+    fn is_violation(&self) -> bool {
+        matches!(self, Broken::Tls(e) if is_violation(e))
+    }
+}
+
+/// A rustls error of our own making on the server's bytes: anything but
+/// the server's alert. Reset and EOF are not rustls errors: before the
+/// ServerHello they stay refusals (a close is how some proxies refuse).
+fn is_violation(e: &rustls::Error) -> bool {
+    !matches!(e, rustls::Error::AlertReceived(_))
 }
 
 /// A rustls client connection on a TCP stream, driven by hand: after a
@@ -509,6 +537,7 @@ impl Session {
             .map_err(|e| HandshakeFailure::Broken {
                 alert: alert_in(&e),
                 reason: e.to_string(),
+                violation: tls_error_in(&e).is_some_and(is_violation),
             })
     }
 

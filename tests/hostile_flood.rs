@@ -11,9 +11,10 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use support::measure::run_measured;
 
 fn tls12_server_hello_record() -> Vec<u8> {
     let bytes = support::fixture_flight("openssl_tls12_ecdhe_rsa");
@@ -46,66 +47,6 @@ fn flooding_server() -> SocketAddr {
     addr
 }
 
-struct Run {
-    code: Option<i32>,
-    wall: Duration,
-    max_rss_kib: i64,
-    stderr: String,
-    json: serde_json::Value,
-}
-
-/// Runs the binary and reaps it with `wait4`, which reports its peak RSS.
-/// Killed (and the test failed) after 60 s, the old deadline-driven minute.
-fn run_measured(args: &[&str], json_path: &std::path::Path) -> Run {
-    let dir = json_path.parent().unwrap();
-    let stderr_path = dir.join("stderr");
-    let started = Instant::now();
-    #[expect(
-        clippy::zombie_processes,
-        reason = "reaped by wait4 below, the call that also reports ru_maxrss"
-    )]
-    let child = Command::new(env!("CARGO_BIN_EXE_tlsposture"))
-        .args(args)
-        .arg("--json")
-        .arg(json_path)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .expect("tlsposture runs");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; zeroed is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: pid is our own child; status and usage are valid pointers.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
-        if r == pid {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            // SAFETY: pid is our own unreaped child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("scan still running after 60 s");
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    let wall = started.elapsed();
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    let json = std::fs::read_to_string(json_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(serde_json::Value::Null);
-    Run {
-        code,
-        wall,
-        max_rss_kib: usage.ru_maxrss,
-        stderr,
-        json,
-    }
-}
-
 #[test]
 fn empty_record_flood_after_server_hello_is_cut_small_and_fast() {
     let addr = flooding_server().to_string();
@@ -113,7 +54,10 @@ fn empty_record_flood_after_server_hello_is_cut_small_and_fast() {
     let run = run_measured(
         &["scan", &addr, "--checks", "clients", "--timeout", "2s"],
         &dir.path().join("report.json"),
+        // The old deadline-driven minute: past it the run was not bounded.
+        Duration::from_secs(60),
     );
+    assert!(!run.killed, "scan still running after 60 s");
     let code = run
         .code
         .unwrap_or_else(|| panic!("killed by a signal\n{}", run.stderr));

@@ -216,7 +216,19 @@ pub async fn tls_http_exchange(
     };
     let tls = match shaken.session {
         Ok(tls) => tls,
-        Err(HandshakeFailure::Broken { alert, reason }) => {
+        Err(HandshakeFailure::Broken {
+            reason,
+            violation: true,
+            ..
+        }) => {
+            // Our client gave up on the server's bytes: no refusal was
+            // made, and an expected deny must not pass on it.
+            exchange.outcome = HttpOutcome::Failed {
+                reason: format!("the server broke the TLS handshake: {reason}"),
+            };
+            return Ok(exchange);
+        }
+        Err(HandshakeFailure::Broken { alert, reason, .. }) => {
             exchange.outcome = HttpOutcome::Refused {
                 alert,
                 during_handshake: true,
@@ -282,7 +294,7 @@ pub async fn plain_http_exchange(
     request: &HttpRequest,
     timeout: Duration,
 ) -> HttpOutcome {
-    match tokio::time::timeout(timeout, exchange_over(stream, request)).await {
+    match tokio::time::timeout(timeout, exchange_over(Watched::new(stream), request)).await {
         Ok(outcome) => outcome,
         Err(_) => HttpOutcome::Failed {
             reason: format!("no answer within {} ms", timeout.as_millis()),
@@ -290,10 +302,11 @@ pub async fn plain_http_exchange(
     }
 }
 
-async fn exchange_over<S>(io: S, request: &HttpRequest) -> HttpOutcome
+async fn exchange_over<S>(io: Watched<S>, request: &HttpRequest) -> HttpOutcome
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let seen = io.seen.clone();
     let (mut sender, connection) =
         match hyper::client::conn::http1::handshake(TokioIo::new(io)).await {
             Ok(pair) => pair,
@@ -363,7 +376,7 @@ where
                 Ok(Ok(Err(conn_err))) => tls_error_in(&conn_err).cloned(),
                 _ => None,
             };
-            connection_failure(e, cause)
+            connection_failure(e, cause, lock(&seen).seen.answer_bytes)
         }
     };
     driver.abort();
@@ -372,13 +385,26 @@ where
 
 /// A failed request: a fatal alert in its error (or, failing that, in the
 /// connection's: `cause`) is a refusal after the handshake, its reason in
-/// rustls's words.
-fn connection_failure(e: hyper::Error, cause: Option<rustls::Error>) -> HttpOutcome {
+/// rustls's words. A close is an answer of its own (how a proxy denies)
+/// only when no byte of an answer came before it: `answer_bytes` of a
+/// status line or headers cut off mid-way are an answer that was lost,
+/// not a refusal.
+fn connection_failure(
+    e: hyper::Error,
+    cause: Option<rustls::Error>,
+    answer_bytes: usize,
+) -> HttpOutcome {
     match tls_error_in(&e).cloned().or(cause) {
         Some(tls @ rustls::Error::AlertReceived(alert)) => HttpOutcome::Refused {
             alert: Some(u8::from(alert)),
             during_handshake: false,
             reason: tls.to_string(),
+        },
+        _ if answer_bytes > 0 && e.is_incomplete_message() => HttpOutcome::Failed {
+            reason: format!(
+                "answer cut off after {answer_bytes} bytes: {}",
+                error_chain(&e)
+            ),
         },
         _ if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => HttpOutcome::Closed {
             reason: error_chain(&e),
@@ -424,6 +450,8 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 struct Seen {
     wrote: bool,
     eof: bool,
+    /// Bytes of the answer read (plaintext, over TLS).
+    answer_bytes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -482,9 +510,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         let wanted = buf.remaining() > 0;
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
-            if wanted && buf.filled().len() == before {
-                lock(&self.seen).seen.eof = true;
+            let got = buf.filled().len() - before;
+            let mut seen = lock(&self.seen);
+            if wanted && got == 0 {
+                seen.seen.eof = true;
             }
+            seen.seen.answer_bytes = seen.seen.answer_bytes.saturating_add(got);
         }
         polled
     }

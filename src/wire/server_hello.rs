@@ -44,9 +44,17 @@ impl ServerHello {
         // SSLv3 and early TLS servers end the hello here.
         if !r.is_empty() {
             let mut exts = r.sub_u16().need("extensions")?;
+            let mut types = std::collections::HashSet::new();
             while !exts.is_empty() {
                 let typ = exts.u16().need("extension type")?;
                 let data = exts.sub_u16().need("extension body")?.rest();
+                // RFC 5246 7.4.1.4 / RFC 8446 4.2: one of each type. Two
+                // supported_versions (or key_shares) would make the answer
+                // whatever the first lookup finds, so a client aborts, and
+                // so does the decode.
+                if !types.insert(typ) {
+                    return Err(WireError::Malformed("duplicate extension in ServerHello"));
+                }
                 extensions.push((typ, data.to_vec()));
             }
         }
@@ -183,5 +191,21 @@ mod tests {
             ServerHello::decode(&long),
             Err(WireError::TrailingBytes("ServerHello"))
         );
+    }
+
+    #[test]
+    fn a_duplicate_extension_is_malformed() {
+        // TLS 1.3 first, TLS 1.2 second: which one a lookup finds would
+        // decide the version credited.
+        let twice = body(
+            Some(&[(43, &[3, 4]), (51, &[0, 0x1d]), (43, &[3, 3])]),
+            [1; 32],
+        );
+        assert_eq!(
+            ServerHello::decode(&twice),
+            Err(WireError::Malformed("duplicate extension in ServerHello"))
+        );
+        let once_each = body(Some(&[(43, &[3, 4]), (51, &[0, 0x1d])]), [1; 32]);
+        assert!(ServerHello::decode(&once_each).is_ok());
     }
 }

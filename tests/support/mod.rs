@@ -6,8 +6,10 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod gnutls_server;
+pub mod measure;
 pub mod openssl_client;
 pub mod openssl_server;
+pub mod peers;
 pub mod policy_lab;
 pub mod testssl;
 
