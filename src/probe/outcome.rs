@@ -101,6 +101,11 @@ pub struct ServerFlight {
     /// client goes on after them, so they do not decide the outcome, but
     /// they are evidence of what the server said.
     pub warnings: Vec<AlertDescription>,
+    /// Set when a flight needed to its end stopped after the ServerHello:
+    /// the connection closed or reset, or the bytes stopped making sense.
+    /// The ServerHello stands (it picked a version and suite); what should
+    /// have followed (certificate, key exchange) is missing, not absent.
+    pub cut: Option<String>,
 }
 
 impl ServerFlight {
@@ -209,18 +214,23 @@ impl ServerFlight {
         }
     }
 
-    /// The outcome when the connection ends early.
-    pub(crate) fn interrupted(self, why: Outcome) -> Outcome {
+    /// The outcome when the connection ends early. After a ServerHello
+    /// this only happens to a probe that needed the whole flight (one that
+    /// stops at the ServerHello is done by then): the flight is `cut`.
+    pub(crate) fn interrupted(mut self, why: Outcome) -> Outcome {
         if self.hello.is_some() {
+            self.cut = Some(why.describe());
             Outcome::Hello(self)
         } else {
             why
         }
     }
 
-    /// The outcome when the bytes stop making sense.
-    pub(crate) fn malformed(self, e: WireError) -> Outcome {
+    /// The outcome when the bytes stop making sense; after a ServerHello,
+    /// a `cut` flight as in [`ServerFlight::interrupted`].
+    pub(crate) fn malformed(mut self, e: WireError) -> Outcome {
         if self.hello.is_some() {
+            self.cut = Some(format!("malformed after the ServerHello: {e}"));
             Outcome::Hello(self)
         } else {
             Outcome::Malformed(e)

@@ -80,6 +80,12 @@ async fn agrees(
         Err(why) if why.reason.contains("NoApplicationProtocol") => {
             (Some(false), format!("refused: {why}"))
         }
-        Err(why) => (None, format!("handshake failed: {why}")),
+        Err(why) => {
+            if !why.by_server {
+                prober
+                    .note_unanswered(format!("ALPN {}: {why}", String::from_utf8_lossy(protocol)));
+            }
+            (None, format!("handshake failed: {why}"))
+        }
     }
 }

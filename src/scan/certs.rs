@@ -55,6 +55,16 @@ pub async fn scan_certificates(
 
     let tasks = requests.iter().map(|(sni, request)| async move {
         let fetched = fetch(prober, *sni, *request == CertRequest::Requested, offered).await;
+        for f in &fetched {
+            if let Err(failed) = &f.outcome {
+                if !failed.by_server {
+                    prober.note_unanswered(format!(
+                        "certificate for {}: {failed}",
+                        sni.unwrap_or("no SNI")
+                    ));
+                }
+            }
+        }
         fetched
             .into_iter()
             .map(|f| analyse(*sni, *request, f, roots, now))
@@ -274,6 +284,7 @@ async fn fetch_raw(
         suite: flight.hello.as_ref().map(|h| h.cipher_suite),
         ..HandshakeRecord::default()
     };
+    let cut = flight.cut.clone();
     for message in flight.messages {
         match message {
             ServerMessage::Certificate(chain) => record.chain = chain,
@@ -285,6 +296,12 @@ async fn fetch_raw(
         }
     }
     if record.chain.is_empty() {
+        if let Some(why) = &cut {
+            return Err(Failed::ours(format!(
+                "{} flight ended before its Certificate: {why}",
+                version.name()
+            )));
+        }
         return Err(Failed {
             reason: format!(
                 "{} answered without a Certificate message (anonymous suite?)",

@@ -81,6 +81,12 @@ pub async fn scan_client_auth(
         };
         result.probes.push(probe);
     }
+    if result.client_cert_required.is_none() {
+        prober.note_unanswered(format!(
+            "mtls: whether a client certificate is required is unknown ({})",
+            result.evidence
+        ));
+    }
     result
 }
 

@@ -65,6 +65,10 @@ pub fn facts(outcome: &Outcome) -> ClientOutcome {
     let Some(hello) = &flight.hello else {
         return ClientOutcome::Incomplete;
     };
+    // The client would have failed where the flight stopped.
+    if let Some(why) = &flight.cut {
+        return ClientOutcome::Failed(format!("the flight ended after the ServerHello: {why}"));
+    }
     let version = hello.negotiated_version();
     let tls12_or_older =
         ProtocolVersion::from_wire(version).is_some_and(|v| v != ProtocolVersion::Tls13);

@@ -89,6 +89,56 @@ pub fn hello_for(version: ProtocolVersion, sni: Option<&str>, size: HelloSize) -
     wire::encode_client_hello(&spec)
 }
 
+/// Why `hello` (the answer to `hello_for(version, _, size)`) picks what
+/// that hello never offered, if it does: a suite, a key share's group or a
+/// HelloRetryRequest's group. No client would go on with such an answer
+/// (RFC 8446 4.1.3/4.1.4: illegal_parameter), so it is a broken answer,
+/// not a version offered.
+pub fn unoffered_pick(
+    version: ProtocolVersion,
+    size: HelloSize,
+    hello: &wire::ServerHello,
+    hello_retry: bool,
+) -> Option<String> {
+    if version == ProtocolVersion::Ssl2 {
+        return None;
+    }
+    let mut suites: Vec<u16> = registry::suites_for(version)
+        .iter()
+        .map(|s| s.code)
+        .collect();
+    if version == ProtocolVersion::Tls13 {
+        suites.extend(
+            registry::suites_for(ProtocolVersion::Tls12)
+                .iter()
+                .map(|s| s.code),
+        );
+    }
+    let groups = match size {
+        HelloSize::Full => offered_groups(),
+        HelloSize::Compact => {
+            suites.truncate(COMPACT_SUITES);
+            PREFERRED_GROUPS.to_vec()
+        }
+    };
+    if !suites.contains(&hello.cipher_suite) {
+        return Some(format!(
+            "picked suite 0x{:04X}, which the hello did not offer",
+            hello.cipher_suite
+        ));
+    }
+    let tls13 = hello.negotiated_version() == 0x0304;
+    match hello.key_share_group() {
+        Some(g) if tls13 && hello_retry && !groups.contains(&g) => Some(format!(
+            "asked to retry with group 0x{g:04X}, which the hello did not offer"
+        )),
+        Some(g) if tls13 && !hello_retry && !OFFERED_KEY_SHARES.contains(&g) => Some(format!(
+            "answered a key share for group 0x{g:04X}, which the hello did not send"
+        )),
+        _ => None,
+    }
+}
+
 fn offered_groups() -> Vec<u16> {
     let mut groups: Vec<u16> = PREFERRED_GROUPS.to_vec();
     groups.extend(

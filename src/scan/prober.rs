@@ -171,6 +171,15 @@ impl Prober {
         })
     }
 
+    /// Notes a probe a caller could not finish although the target did not
+    /// refuse it: a full handshake that timed out or that our TLS stack
+    /// gave up on, whose check is then unknown.
+    pub fn note_unanswered(&self, why: String) {
+        let mut ledger = self.ledger();
+        ledger.unanswered += 1;
+        ledger.reason(why);
+    }
+
     /// Notes a probe whose answer a caller found cut short (a rustls
     /// handshake or an HTTP exchange stopped by a budget).
     pub fn note_truncated(&self, why: String) {

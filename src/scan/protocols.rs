@@ -13,6 +13,7 @@ use crate::probe::{ConnectError, Outcome, StopAt};
 use crate::registry;
 use crate::wire::{ProtocolVersion, WireError};
 
+use super::hellos::unoffered_pick;
 use super::{hello_for, HelloSize, Prober, ScanError};
 
 /// Probes all six versions and reads the answers.
@@ -53,7 +54,7 @@ pub async fn scan_protocols(
     let mut results: Vec<ProtocolResult> = answers
         .iter()
         .map(|(version, answer)| match answer {
-            Ok(outcome) => interpret(*version, outcome),
+            Ok(outcome) => checked(*version, HelloSize::Full, outcome),
             Err(e) => ProtocolResult::unknown(*version, e.to_string()),
         })
         .collect();
@@ -127,7 +128,7 @@ async fn retry_compact(
     .await;
     for (version, answer) in again {
         let Ok(outcome) = answer else { continue };
-        let retried = interpret(version, &outcome);
+        let retried = checked(version, HelloSize::Compact, &outcome);
         if let Some(slot) = results.iter_mut().find(|r| r.version == version) {
             slot.evidence = if retried.offered == Some(true) {
                 format!(
@@ -144,6 +145,19 @@ async fn retry_compact(
             }
         }
     }
+}
+
+/// [`interpret`], after checking that the answer picks only what the
+/// hello offered: otherwise the version is unknown, not offered.
+fn checked(version: ProtocolVersion, size: HelloSize, outcome: &Outcome) -> ProtocolResult {
+    if let Outcome::Hello(flight) = outcome {
+        if let Some(hello) = &flight.hello {
+            if let Some(why) = unoffered_pick(version, size, hello, flight.hello_retry) {
+                return ProtocolResult::unknown(version, format!("broken answer: {why}"));
+            }
+        }
+    }
+    interpret(version, outcome)
 }
 
 /// What one probe's outcome says about `version`.
