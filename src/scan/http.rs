@@ -290,7 +290,16 @@ pub async fn plain_http_exchange(
     }
 }
 
-async fn exchange_over<S>(io: S, request: &HttpRequest) -> HttpOutcome
+/// The response reader every exchange goes through: `request` on `io`,
+/// then the status line, [`KEPT_HEADERS`] and the first [`SNIPPET_BYTES`]
+/// of the body, or how the connection failed. No timeout of its own: the
+/// callers above bound it in time.
+///
+/// Public so that the fuzz target (`fuzz/fuzz_targets/http_response.rs`)
+/// can drive it over an in-memory stream; probes use [`http_exchange`] or
+/// [`plain_http_exchange`]. Needs a tokio runtime (it spawns the
+/// connection task).
+pub async fn exchange_over<S>(io: S, request: &HttpRequest) -> HttpOutcome
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
