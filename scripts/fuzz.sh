@@ -17,14 +17,16 @@
 #   scripts/fuzz.sh --repro TARGET ARTIFACT
 # then turn it into a test in tests/fuzz_regressions.rs.
 #
-# FUZZ_TARGET_DIR (default: $CARGO_TARGET_DIR, else fuzz/target) is where
-# the instrumented build goes; FUZZ_ARGS adds libFuzzer flags.
+# FUZZ_TARGET_DIR (default: $CARGO_TARGET_DIR, else target/) is where the
+# instrumented build goes: the main target dir, so a CI cache of it keeps
+# this build too; the explicit --target puts it in target/HOST/release/,
+# apart from the main build's target/debug/. FUZZ_ARGS adds libFuzzer flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 host=$(rustc -vV | sed -n 's/^host: //p')
-target_dir=${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/fuzz/target}}
+target_dir=${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}
 bin_dir=$target_dir/$host/release
 all_targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^tlsposture-fuzz$')
 
