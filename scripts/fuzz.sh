@@ -110,7 +110,7 @@ for t in "${targets[@]}"; do
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "fuzz: ${#targets[@]} targets, $total runs, crashed: ${failed[*]}"
+  echo "fuzz: ${#targets[@]} targets, $total runs, failed: ${failed[*]}"
   exit 1
 fi
 echo "fuzz: ${#targets[@]} targets, $total runs, no crash"
