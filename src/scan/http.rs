@@ -250,7 +250,8 @@ pub async fn tls_http_exchange(
     exchange.handshake_complete = true;
     let watched = Watched::new(tls);
     let seen = watched.seen.clone();
-    exchange.outcome = match tokio::time::timeout(timeout, exchange_over(watched, request)).await {
+    exchange.outcome = match tokio::time::timeout(timeout, exchange_watched(watched, request)).await
+    {
         Ok(outcome) => outcome,
         Err(_) => {
             exchange.timed_out = Some(timeout);
@@ -294,7 +295,7 @@ pub async fn plain_http_exchange(
     request: &HttpRequest,
     timeout: Duration,
 ) -> HttpOutcome {
-    match tokio::time::timeout(timeout, exchange_over(Watched::new(stream), request)).await {
+    match tokio::time::timeout(timeout, exchange_watched(Watched::new(stream), request)).await {
         Ok(outcome) => outcome,
         Err(_) => HttpOutcome::Failed {
             reason: format!("no answer within {} ms", timeout.as_millis()),
@@ -302,7 +303,25 @@ pub async fn plain_http_exchange(
     }
 }
 
-async fn exchange_over<S>(io: Watched<S>, request: &HttpRequest) -> HttpOutcome
+/// The response reader every exchange goes through: `request` on `io`,
+/// then the status line, [`KEPT_HEADERS`] and the first [`SNIPPET_BYTES`]
+/// of the body, or how the connection failed. No timeout of its own: the
+/// callers above bound it in time.
+///
+/// Public so that the fuzz target (`fuzz/fuzz_targets/http_response.rs`)
+/// can drive it over an in-memory stream; probes use [`http_exchange`] or
+/// [`plain_http_exchange`]. Needs a tokio runtime (it spawns the
+/// connection task).
+pub async fn exchange_over<S>(io: S, request: &HttpRequest) -> HttpOutcome
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    exchange_watched(Watched::new(io), request).await
+}
+
+/// [`exchange_over`] on a stream already watched (the TLS path watches
+/// from the handshake on).
+async fn exchange_watched<S>(io: Watched<S>, request: &HttpRequest) -> HttpOutcome
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
