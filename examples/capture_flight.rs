@@ -67,7 +67,7 @@ fn main() {
                 0x010080, 0x020080, 0x030080, 0x040080, 0x050080, 0x060040, 0x0700c0,
             ];
             (
-                encode_sslv2_client_hello(&kinds, &[0x5a; 16]),
+                encode_sslv2_client_hello(&kinds, &[0x5a; 16]).expect("the capture hellos encode"),
                 "SSLv2 CLIENT-HELLO with the 7 SSLv2 cipher kinds".to_owned(),
             )
         }
@@ -111,7 +111,10 @@ fn main() {
             } else if kind == "tls13-hrr" {
                 d += " key_shares=(empty)";
             }
-            (encode_client_hello(&spec), d)
+            (
+                encode_client_hello(&spec).expect("the capture hellos encode"),
+                d,
+            )
         }
         other => panic!("unknown hello {other}"),
     };

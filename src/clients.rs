@@ -621,7 +621,10 @@ impl ClientProfile {
     }
 
     /// The hello as records, ready to send.
-    pub fn hello_bytes(&self, sni: Option<&str>) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// When a list of the profile is too long for its length field.
+    pub fn hello_bytes(&self, sni: Option<&str>) -> Result<Vec<u8>, wire::EncodeError> {
         wire::encode_client_hello(&self.hello(sni))
     }
 }
@@ -852,7 +855,8 @@ mod tests {
     fn every_hello_encodes_and_reads_back_in_profile_order() {
         for p in profiles() {
             let spec = p.hello(Some("test.example"));
-            let (record_version, types, len) = extension_types(&wire::encode_client_hello(&spec));
+            let (record_version, types, len) =
+                extension_types(&wire::encode_client_hello(&spec).expect("profile hellos encode"));
             assert_eq!(record_version, p.record_version, "{}", p.id);
             let expected: Vec<u16> = p
                 .extensions

@@ -59,6 +59,10 @@ pub enum ConnectError {
     Timeout { addr: SocketAddr, ms: u128 },
     #[error("not connecting to {addr}: the target's scan deadline ({ms} ms) has passed")]
     Deadline { addr: SocketAddr, ms: u128 },
+    /// Not the server's doing: the hello could not be built (a list
+    /// longer than its length field), so nothing was sent.
+    #[error("hello not sent: {reason}")]
+    NotEncodable { reason: String },
     #[error("cannot connect to {addr}: {reason}")]
     Other { addr: SocketAddr, reason: String },
 }

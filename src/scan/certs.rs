@@ -263,7 +263,7 @@ async fn fetch_raw(
 ) -> Result<HandshakeRecord, Failed> {
     let hello = hello_for(version, sni, HelloSize::Full);
     let outcome = prober
-        .probe(&hello, StopAt::FlightEnd)
+        .send(hello, StopAt::FlightEnd)
         .await
         .map_err(|e| Failed::ours(e.to_string()))?;
     let Outcome::Hello(flight) = outcome else {

@@ -48,7 +48,7 @@ async fn simulate_one(
 ) -> ClientHandshake {
     let name = if profile.sni { sni } else { None };
     let hello = profile.hello_bytes(name);
-    let outcome = match prober.probe(&hello, StopAt::FlightEnd).await {
+    let outcome = match prober.send(hello, StopAt::FlightEnd).await {
         Ok(outcome) => facts(&outcome),
         Err(e) => ClientOutcome::Failed(e.to_string()),
     };

@@ -30,7 +30,11 @@ pub enum HelloSize {
 pub const COMPACT_SUITES: usize = 120;
 
 /// The hello (record bytes) that tests whether `version` is offered.
-pub fn hello_for(version: ProtocolVersion, sni: Option<&str>, size: HelloSize) -> Vec<u8> {
+pub fn hello_for(
+    version: ProtocolVersion,
+    sni: Option<&str>,
+    size: HelloSize,
+) -> Result<Vec<u8>, wire::EncodeError> {
     if version == ProtocolVersion::Ssl2 {
         let kinds: Vec<u32> = registry::sslv2_cipher_kinds()
             .iter()

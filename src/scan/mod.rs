@@ -236,12 +236,12 @@ pub(crate) async fn scan_tls(
         .filter(|p| p.offered == Some(true))
         .map(|p| p.version)
         .collect();
-    if let Some(newest) = offered.iter().max() {
-        prober.set_canary(hello_for(
-            *newest,
-            options.sni.as_deref(),
-            HelloSize::Compact,
-        ));
+    if let Some(Ok(canary)) = offered
+        .iter()
+        .max()
+        .map(|newest| hello_for(*newest, options.sni.as_deref(), HelloSize::Compact))
+    {
+        prober.set_canary(canary);
     }
     report.protocols = protocols;
     run_checks(&prober, options, &offered, &mut report).await;

@@ -27,6 +27,7 @@ use tokio::time::Instant;
 
 use crate::observe::Incomplete;
 use crate::probe::{self, ConnectError, FlightBudget, Outcome, ProbeTimeouts, StopAt};
+use crate::wire::EncodeError;
 
 /// How often one probe is repeated after the target went silent.
 const MAX_RETRIES: u32 = 3;
@@ -235,6 +236,21 @@ impl Prober {
                 return result;
             }
             retries += 1;
+        }
+    }
+
+    /// [`Prober::probe`] for a hello that may not have been buildable:
+    /// an encoding failure is a [`ConnectError::NotEncodable`], no exchange.
+    pub async fn send(
+        &self,
+        hello: Result<Vec<u8>, EncodeError>,
+        stop: StopAt,
+    ) -> Result<Outcome, ConnectError> {
+        match hello {
+            Ok(bytes) => self.probe(&bytes, stop).await,
+            Err(e) => Err(ConnectError::NotEncodable {
+                reason: e.to_string(),
+            }),
         }
     }
 

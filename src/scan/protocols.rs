@@ -28,7 +28,7 @@ pub async fn scan_protocols(
         .into_iter()
         .map(|version| async move {
             let hello = hello_for(version, sni, HelloSize::Full);
-            (version, prober.probe(&hello, StopAt::ServerHello).await)
+            (version, prober.send(hello, StopAt::ServerHello).await)
         })
         .collect();
     let mut answers = Vec::with_capacity(ProtocolVersion::ALL.len());
@@ -123,7 +123,7 @@ async fn retry_compact(
         .collect();
     let again = join_all(retries.iter().map(|version| async move {
         let hello = hello_for(*version, sni, HelloSize::Compact);
-        (*version, prober.probe(&hello, StopAt::ServerHello).await)
+        (*version, prober.send(hello, StopAt::ServerHello).await)
     }))
     .await;
     for (version, answer) in again {

@@ -56,7 +56,7 @@ pub(crate) async fn remove_iteratively(
     candidates: Vec<u16>,
     stop: StopAt,
     assume_last: bool,
-    hello: impl Fn(&[u16]) -> Vec<u8>,
+    hello: impl Fn(&[u16]) -> Result<Vec<u8>, wire::EncodeError>,
     pick: impl Fn(&Outcome) -> Option<Pick>,
 ) -> Removal {
     let mut remaining = candidates;
@@ -68,7 +68,7 @@ pub(crate) async fn remove_iteratively(
             removal.ended = "last candidate assumed".into();
             break;
         }
-        let outcome = match prober.probe(&hello(&remaining), stop).await {
+        let outcome = match prober.send(hello(&remaining), stop).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 removal.ended = e.to_string();
@@ -118,7 +118,7 @@ pub(crate) fn raw_hello(
     suites: &[u16],
     groups: &[u16],
     sigalgs: &[u16],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, wire::EncodeError> {
     let mut suites = suites.to_vec();
     if version != ProtocolVersion::Tls13 {
         suites.push(registry::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);

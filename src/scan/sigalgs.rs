@@ -58,7 +58,7 @@ async fn enumerate_key_type(
     // One probe offering every such suite: the pick says whether the server
     // has a certificate of this type and which suite to sign with.
     let hello = raw_hello(TLS12, sni, &suites, &groups, &sigalgs);
-    let Ok(outcome) = prober.probe(&hello, StopAt::FlightEnd).await else {
+    let Ok(outcome) = prober.send(hello, StopAt::FlightEnd).await else {
         return Vec::new();
     };
     let Some(suite_pick_first) = suite_pick(&outcome, TLS12) else {

@@ -77,7 +77,7 @@ pub async fn enumerate_suites(
 /// SSLv2 cipher kinds from one SERVER-HELLO.
 async fn sslv2_kinds(prober: &Prober, sni: Option<&str>) -> Vec<SuiteResult> {
     let hello = hello_for(ProtocolVersion::Ssl2, sni, HelloSize::Full);
-    match prober.probe(&hello, StopAt::ServerHello).await {
+    match prober.send(hello, StopAt::ServerHello).await {
         Ok(Outcome::Sslv2(server_hello)) => sslv2_suites(&server_hello.cipher_kinds),
         _ => Vec::new(),
     }
@@ -143,7 +143,7 @@ async fn enumerate_version(
     let mut passes: Vec<Removal> = if candidates.len() > BUNDLE {
         let pretest = async {
             let large = hello(&candidates[..=BUNDLE]);
-            let answer = prober.probe(&large, StopAt::ServerHello).await;
+            let answer = prober.send(large, StopAt::ServerHello).await;
             matches!(answer, Ok(o) if hello_at(&o, version).is_some())
         };
         let (large_ok, passes) = futures::join!(pretest, forward_pass(BUNDLE));

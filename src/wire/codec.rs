@@ -7,7 +7,7 @@
 //! never index past the buffer. Decoders turn that `None` into a named
 //! [`WireError::Truncated`] with [`Need::need`]. Nothing here does I/O.
 
-use super::WireError;
+use super::{EncodeError, WireError};
 
 /// A cursor over untrusted bytes. All reads are bounds-checked.
 #[derive(Debug, Clone)]
@@ -117,6 +117,8 @@ impl<T> Need<T> for Option<T> {
 #[derive(Debug, Clone, Default)]
 pub struct Writer {
     buf: Vec<u8>,
+    /// The first field that did not fit; [`Writer::finish`] returns it.
+    overflow: Option<EncodeError>,
 }
 
 impl Writer {
@@ -134,12 +136,12 @@ impl Writer {
         self
     }
 
-    /// Writes the low 24 bits of `v`.
-    ///
-    /// # Panics
-    /// If `v` does not fit in 24 bits: no TLS field can carry it.
+    /// Writes the low 24 bits of `v`; a larger `v` is an overflow that
+    /// [`Writer::finish`] reports (no TLS field can carry it).
     pub fn u24(&mut self, v: u32) -> &mut Self {
-        assert!(v <= 0x00ff_ffff, "value {v:#x} does not fit in 24 bits");
+        if v > 0x00ff_ffff {
+            self.overflow.get_or_insert(EncodeError::Over24Bits(v));
+        }
         let [_, a, b, c] = v.to_be_bytes();
         self.buf.extend_from_slice(&[a, b, c]);
         self
@@ -155,11 +157,9 @@ impl Writer {
         self
     }
 
-    /// Writes whatever `f` writes, preceded by its length in one byte.
-    ///
-    /// # Panics
-    /// If the section is longer than 255 bytes: such a field cannot be
-    /// expressed on the wire, so the caller's input was impossible.
+    /// Writes whatever `f` writes, preceded by its length in one byte. A
+    /// section longer than 255 bytes cannot be expressed on the wire: it is
+    /// an overflow that [`Writer::finish`] reports.
     pub fn u8_prefixed(&mut self, f: impl FnOnce(&mut Writer)) -> &mut Self {
         self.prefixed(1, f)
     }
@@ -180,11 +180,13 @@ impl Writer {
         f(self);
         let len = self.buf.len() - at - width;
         let max = (1usize << (8 * width)) - 1;
-        assert!(
-            len <= max,
-            "section of {len} bytes does not fit a {width}-byte length prefix"
-        );
-        let be = (len as u32).to_be_bytes();
+        if len > max {
+            self.overflow
+                .get_or_insert(EncodeError::TooLong { width, len });
+        }
+        let be = u32::try_from(len.min(max))
+            .unwrap_or(u32::MAX)
+            .to_be_bytes();
         self.buf[at..at + width].copy_from_slice(&be[4 - width..]);
         self
     }
@@ -201,7 +203,18 @@ impl Writer {
         &self.buf
     }
 
+    /// The bytes, or the first field that did not fit.
+    pub fn finish(self) -> Result<Vec<u8>, EncodeError> {
+        match self.overflow {
+            Some(e) => Err(e),
+            None => Ok(self.buf),
+        }
+    }
+
+    /// The bytes, for builders whose fields cannot overflow (fixed-size
+    /// messages, tests). An overflow is a bug there: debug builds stop.
     pub fn into_inner(self) -> Vec<u8> {
+        debug_assert!(self.overflow.is_none(), "{:?}", self.overflow);
         self.buf
     }
 }
@@ -295,11 +308,22 @@ mod tests {
         assert!(a.is_empty() && b.is_empty() && r.is_empty());
     }
 
+    /// An over-long section or 24-bit value is an error from `finish`,
+    /// never a panic (the review's `--sni` of 70 000 bytes once was).
     #[test]
-    #[should_panic(expected = "does not fit a 1-byte length prefix")]
-    fn oversized_section_is_refused() {
-        Writer::new().u8_prefixed(|w| {
-            w.bytes(&[0; 256]);
+    fn overflows_are_errors_not_panics() {
+        let mut w = Writer::new();
+        w.u8_prefixed(|w| {
+            w.bytes(&[0; 300]);
         });
+        assert_eq!(w.finish(), Err(EncodeError::TooLong { width: 1, len: 300 }));
+        let mut w = Writer::new();
+        w.u24(0x0100_0000);
+        assert_eq!(w.finish(), Err(EncodeError::Over24Bits(0x0100_0000)));
+        let mut w = Writer::new();
+        w.u16_prefixed(|w| {
+            w.bytes(&[1, 2]);
+        });
+        assert_eq!(w.finish(), Ok(vec![0, 2, 1, 2]));
     }
 }

@@ -29,3 +29,15 @@ pub enum WireError {
     #[error("trailing bytes after {0}")]
     TrailingBytes(&'static str),
 }
+
+/// Why a hello cannot be expressed on the wire: a list or name longer
+/// than its length field can say. Inputs are validated before a hello is
+/// built (a `ServerName` is at most 253 bytes, the registry's lists are
+/// fixed), so this is a guard, returned instead of a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("a section of {len} bytes does not fit a {width}-byte length prefix")]
+    TooLong { width: usize, len: usize },
+    #[error("value {0:#x} does not fit in 24 bits")]
+    Over24Bits(u32),
+}

@@ -9,6 +9,7 @@
 
 use super::codec::Writer;
 use super::key_share::fresh_random;
+use super::EncodeError;
 use super::ProtocolVersion;
 
 /// Handshake message type of ClientHello (RFC 8446 4).
@@ -283,8 +284,11 @@ impl ClientHelloSpec {
 
     /// The ClientHello handshake message (4-byte header included), without
     /// the record layer.
-    pub fn encode_handshake(&self) -> Vec<u8> {
-        let unpadded = self.encode_handshake_with_padding(None);
+    ///
+    /// # Errors
+    /// When a list or name does not fit its length field.
+    pub fn encode_handshake(&self) -> Result<Vec<u8>, EncodeError> {
+        let unpadded = self.encode_handshake_with_padding(None)?;
         let wants_padding = self.pad_to_avoid_f5_bug
             && !self.extensions.is_empty()
             && !self.extensions.iter().any(|e| e.typ() == ext::PADDING);
@@ -296,11 +300,14 @@ impl ClientHelloSpec {
             let body = if missing >= 5 { missing - 4 } else { 1 };
             self.encode_handshake_with_padding(Some(body))
         } else {
-            unpadded
+            Ok(unpadded)
         }
     }
 
-    fn encode_handshake_with_padding(&self, padding: Option<usize>) -> Vec<u8> {
+    fn encode_handshake_with_padding(
+        &self,
+        padding: Option<usize>,
+    ) -> Result<Vec<u8>, EncodeError> {
         let mut w = Writer::new();
         w.u8(HANDSHAKE_CLIENT_HELLO).u24_prefixed(|w| {
             w.u16(self.client_version).bytes(&self.random);
@@ -324,7 +331,7 @@ impl ClientHelloSpec {
                 });
             }
         });
-        w.into_inner()
+        w.finish()
     }
 }
 
@@ -333,11 +340,11 @@ impl ClientHelloSpec {
 /// A hello longer than 2^14 bytes (many key shares, huge padding) is split
 /// across several handshake records, as RFC 8446 5.1 allows.
 ///
-/// # Panics
-/// If a list is too long for its length prefix (e.g. more than 32767 cipher
-/// suites): such a hello cannot be expressed on the wire.
-pub fn encode_client_hello(spec: &ClientHelloSpec) -> Vec<u8> {
-    let message = spec.encode_handshake();
+/// # Errors
+/// When a list is too long for its length prefix (e.g. more than 32767
+/// cipher suites): such a hello cannot be expressed on the wire.
+pub fn encode_client_hello(spec: &ClientHelloSpec) -> Result<Vec<u8>, EncodeError> {
+    let message = spec.encode_handshake()?;
     let mut w = Writer::new();
     for chunk in message.chunks(MAX_FRAGMENT) {
         w.u8(CONTENT_HANDSHAKE)
@@ -346,7 +353,7 @@ pub fn encode_client_hello(spec: &ClientHelloSpec) -> Vec<u8> {
                 w.bytes(chunk);
             });
     }
-    w.into_inner()
+    w.finish()
 }
 
 /// An SSLv2 CLIENT-HELLO (version 0x0002) offering `cipher_kinds` (3-byte
@@ -354,26 +361,33 @@ pub fn encode_client_hello(spec: &ClientHelloSpec) -> Vec<u8> {
 /// of each `u32` is ignored) with no session id, in a record with a 2-byte
 /// header.
 ///
-/// # Panics
-/// If the message would exceed the 32767-byte SSLv2 record limit (more than
-/// about 10900 cipher kinds).
-pub fn encode_sslv2_client_hello(cipher_kinds: &[u32], challenge: &[u8; 16]) -> Vec<u8> {
+/// # Errors
+/// When the message would exceed the 32767-byte SSLv2 record limit (more
+/// than about 10900 cipher kinds).
+pub fn encode_sslv2_client_hello(
+    cipher_kinds: &[u32],
+    challenge: &[u8; 16],
+) -> Result<Vec<u8>, EncodeError> {
+    let kinds_len = cipher_kinds.len().saturating_mul(3);
+    let too_long = |len| EncodeError::TooLong { width: 2, len };
     let mut body = Writer::new();
     body.u8(1) // CLIENT-HELLO
         .u16(0x0002)
-        .u16(u16::try_from(cipher_kinds.len() * 3).expect("too many SSLv2 cipher kinds"))
+        .u16(u16::try_from(kinds_len).map_err(|_| too_long(kinds_len))?)
         .u16(0) // session id length
         .u16(16); // challenge length
     for kind in cipher_kinds {
         body.u24(kind & 0x00ff_ffff);
     }
     body.bytes(challenge);
-    let body = body.into_inner();
-    assert!(body.len() <= 0x7fff, "SSLv2 record too long");
+    let body = body.finish()?;
+    if body.len() > 0x7fff {
+        return Err(too_long(body.len()));
+    }
     let mut w = Writer::new();
     // 2-byte header: high bit set, 15-bit length, no padding.
     w.u16(0x8000 | body.len() as u16).bytes(&body);
-    w.into_inner()
+    w.finish()
 }
 
 #[cfg(test)]
@@ -482,7 +496,7 @@ mod tests {
         ];
         let mut s = spec(3, exts);
         s.pad_to_avoid_f5_bug = false;
-        let p = parse(&encode_client_hello(&s));
+        let p = parse(&encode_client_hello(&s).unwrap());
         let mut key_share = vec![0, 36, 0, 0x1d, 0, 32];
         key_share.extend([7; 32]);
         let alpn = [&[0, 12, 2][..], b"h2", &[8], b"http/1.1"].concat();
@@ -515,14 +529,14 @@ mod tests {
     fn padding_keeps_the_hello_out_of_256_to_511_for_every_size() {
         for suites in 0..400 {
             let s = spec(suites, vec![Extension::ServerName("a.example".into())]);
-            let p = parse(&encode_client_hello(&s));
+            let p = parse(&encode_client_hello(&s).unwrap());
             assert!(
                 !(256..=511).contains(&p.handshake_len),
                 "{suites} suites gave {} bytes",
                 p.handshake_len
             );
             let exts = p.extensions.unwrap();
-            let unpadded = s.encode_handshake_with_padding(None).len();
+            let unpadded = s.encode_handshake_with_padding(None).unwrap().len();
             if (256..512).contains(&unpadded) {
                 let (typ, body) = exts.last().unwrap();
                 assert_eq!(*typ, ext::PADDING);
@@ -538,9 +552,9 @@ mod tests {
     fn no_padding_when_disabled_or_without_extensions() {
         let mut s = spec(120, vec![Extension::SessionTicket]);
         s.pad_to_avoid_f5_bug = false;
-        assert!((256..512).contains(&parse(&encode_client_hello(&s)).handshake_len));
+        assert!((256..512).contains(&parse(&encode_client_hello(&s).unwrap()).handshake_len));
         let sslv3 = spec(120, vec![]);
-        let p = parse(&encode_client_hello(&sslv3));
+        let p = parse(&encode_client_hello(&sslv3).unwrap());
         assert!(
             p.extensions.is_none(),
             "an SSLv3 hello has no extensions block"
@@ -558,7 +572,7 @@ mod tests {
                 })
                 .collect(),
         )];
-        let records = encode_client_hello(&s);
+        let records = encode_client_hello(&s).unwrap();
         let p = parse(&records);
         assert!(p.handshake_len > MAX_FRAGMENT);
         assert_eq!(
@@ -578,7 +592,7 @@ mod tests {
             vec![0x17],
             vec![0x0401],
         );
-        let p = parse(&encode_client_hello(&sslv3));
+        let p = parse(&encode_client_hello(&sslv3).unwrap());
         assert_eq!((p.record_version, p.client_version), (0x0300, 0x0300));
         assert!(p.extensions.is_none());
 
@@ -590,7 +604,7 @@ mod tests {
             vec![0x17],
             vec![0x0401],
         );
-        let p = parse(&encode_client_hello(&tls10));
+        let p = parse(&encode_client_hello(&tls10).unwrap());
         assert_eq!((p.record_version, p.client_version), (0x0301, 0x0301));
         let types: Vec<u16> = p.extensions.unwrap().iter().map(|e| e.0).collect();
         assert_eq!(types, vec![0, 10, 11, 0xff01, 35, 5, 23]);
@@ -608,7 +622,7 @@ mod tests {
             vec![0x0804],
         )
         .with_supported_versions(vec![0x0304, 0x0303]);
-        let p = parse(&encode_client_hello(&tls13));
+        let p = parse(&encode_client_hello(&tls13).unwrap());
         assert_eq!((p.record_version, p.client_version), (0x0301, 0x0303));
         assert_eq!(p.session_id.len(), 32);
         let exts = p.extensions.unwrap();
@@ -620,7 +634,7 @@ mod tests {
     #[test]
     fn sslv2_hello_layout() {
         let challenge = [0xc5; 16];
-        let bytes = encode_sslv2_client_hello(&[0x010080, 0x0700c0], &challenge);
+        let bytes = encode_sslv2_client_hello(&[0x010080, 0x0700c0], &challenge).unwrap();
         let mut expected = vec![0x80, 9 + 6 + 16, 1, 0, 2, 0, 6, 0, 0, 0, 16];
         expected.extend([1, 0, 0x80, 7, 0, 0xc0]);
         expected.extend(challenge);

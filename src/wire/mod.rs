@@ -21,7 +21,7 @@ pub(crate) use flight_fixtures::hex as fixture_hex;
 
 pub use alert::{Alert, AlertDescription};
 pub use codec::{Need, Reader, Writer};
-pub use error::WireError;
+pub use error::{EncodeError, WireError};
 pub use hello::{
     encode_client_hello, encode_sslv2_client_hello, ClientHelloSpec, Extension, KeyShareEntry,
 };
