@@ -15,6 +15,30 @@ use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 const SEED_004: &str = "fixtures/policy/asm-mtls-authz-004.yaml";
+const SEED_003: &str = "fixtures/policy/istio-mutual-003.yaml";
+
+/// A seed fixture's text.
+fn seed(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A policy variant on disk for the lab and the scan to read; the file
+/// lives as long as the value.
+struct Variant {
+    _dir: tempfile::TempDir,
+    path: String,
+}
+
+fn variant(name: &str, text: &str) -> Variant {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write the variant");
+    Variant {
+        path: path.to_str().expect("utf-8").to_owned(),
+        _dir: dir,
+    }
+}
 
 /// A `tlsposture lab --policy` process and what it printed.
 struct Lab {
@@ -188,14 +212,11 @@ fn seed_004_on_the_lab_denies_test_client_on_418_only() {
     seed_004_as_declared(&lab, &[SEED_004], "after handshake (TLS1.3)");
 
     // A declaration the gateway does not enforce: exit 1, naming the rule.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let unenforced = dir.path().join("unenforced.yaml");
-    let text =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED_004))
-            .expect("seed 004")
-            .replace("/status/418", "/status/200");
-    std::fs::write(&unenforced, text).expect("write");
-    let (code, report) = scan(&lab, unenforced.to_str().expect("utf-8"));
+    let unenforced = variant(
+        "unenforced.yaml",
+        &seed(SEED_004).replace("/status/418", "/status/200"),
+    );
+    let (code, report) = scan(&lab, &unenforced.path);
     assert_eq!(code, 1);
     // test.client gets 200 on /status/200 (the declared deny not enforced).
     let admitted = report["targets"][0]["authorization"]
@@ -224,7 +245,6 @@ fn seed_004_on_the_lab_denies_test_client_on_418_only() {
 
 #[test]
 fn seed_003_on_the_lab_jwt_probes_get_the_statuses_istio_gives() {
-    const SEED_003: &str = "fixtures/policy/istio-mutual-003.yaml";
     let lab = Lab::start(&[SEED_003]);
     let token_path = lab.after("valid token", "token");
     let token = std::fs::read_to_string(token_path).expect("the lab's token");
@@ -260,18 +280,13 @@ fn seed_003_on_the_lab_jwt_probes_get_the_statuses_istio_gives() {
 /// request without a token is let in, so the scan exits 1 naming the rule.
 #[test]
 fn seed_003_unenforced_token_requirement_exits_1_naming_the_rule() {
-    const SEED_003: &str = "fixtures/policy/istio-mutual-003.yaml";
-    let text =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED_003))
-            .expect("seed 003");
+    let text = seed(SEED_003);
     let cut = text
         .find("kind: AuthorizationPolicy")
         .and_then(|at| text[..at].rfind("---"))
         .expect("seed 003's AuthorizationPolicy document");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let lenient = dir.path().join("no-authz.yaml");
-    std::fs::write(&lenient, &text[..cut]).expect("write");
-    let lab = Lab::start(&[lenient.to_str().expect("utf-8")]);
+    let lenient = variant("no-authz.yaml", &text[..cut]);
+    let lab = Lab::start(&[&lenient.path]);
     let token_path = lab.after("valid token", "token");
     let token = std::fs::read_to_string(token_path).expect("the lab's token");
     let (code, report) = scan_with(
@@ -330,14 +345,11 @@ fn seed_004_on_a_tls13_only_mutual_listener() {
 /// note, and the request without a certificate is expected through.
 #[test]
 fn a_principal_deny_on_a_simple_server_is_not_expected_to_deny() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let simple = dir.path().join("simple-004.yaml");
-    let text =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED_004))
-            .expect("seed 004")
-            .replace("mode: MUTUAL", "mode: SIMPLE");
-    std::fs::write(&simple, text).expect("write");
-    let simple = simple.to_str().expect("utf-8");
+    let simple = variant(
+        "simple-004.yaml",
+        &seed(SEED_004).replace("mode: MUTUAL", "mode: SIMPLE"),
+    );
+    let simple = simple.path.as_str();
     let lab = Lab::start(&[simple]);
     let (code, report) = scan(&lab, simple);
     let target = &report["targets"][0];
@@ -372,9 +384,7 @@ fn a_principal_deny_on_a_simple_server_is_not_expected_to_deny() {
 /// a false critical.
 #[test]
 fn a_dry_run_or_foreign_namespace_deny_is_not_expected_to_deny() {
-    let text =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED_004))
-            .expect("seed 004");
+    let text = seed(SEED_004);
     let variants = [
         (
             "dry-run",
@@ -393,10 +403,8 @@ fn a_dry_run_or_foreign_namespace_deny_is_not_expected_to_deny() {
     ];
     for (note, variant) in variants {
         assert_ne!(variant, text, "the seed still has the replaced lines");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("variant.yaml");
-        std::fs::write(&path, variant).expect("write");
-        let path = path.to_str().expect("utf-8");
+        let file = self::variant("variant.yaml", &variant);
+        let path = file.path.as_str();
         let lab = Lab::start(&[path]);
         let (code, report) = scan(&lab, path);
         let target = &report["targets"][0];
@@ -430,11 +438,7 @@ fn a_dry_run_or_foreign_namespace_deny_is_not_expected_to_deny() {
 /// false "invalid token admitted". Same for a query parameter.
 #[test]
 fn seed_003_tokens_go_where_the_rule_reads_them() {
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/policy/istio-mutual-003.yaml"),
-    )
-    .expect("seed 003");
+    let text = seed(SEED_003);
     for (from, line) in [
         ("cookie", "    fromCookies: [\"session\"]\n"),
         ("query", "    fromParams: [\"tkn\"]\n"),
@@ -445,10 +449,8 @@ fn seed_003_tokens_go_where_the_rule_reads_them() {
             1,
         );
         assert_ne!(variant, text, "{from}: the seed still has the issuer line");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("003.yaml");
-        std::fs::write(&path, variant).expect("write");
-        let path = path.to_str().expect("utf-8");
+        let file = self::variant("003.yaml", &variant);
+        let path = file.path.as_str();
         let lab = Lab::start(&[path]);
         let token = std::fs::read_to_string(lab.after("valid token", "token")).expect("token");
         let (code, report) = scan_with(

@@ -539,17 +539,16 @@ pub fn plan(
     plan_with(policies, policies, identities, default_host)
 }
 
-/// As [`plan`], with the requests drawn from the rules of `probed` and
+/// As [`plan`], with the requests drawn from the rules of `policies` and
 /// their expected answers decided by `enforced` alone: a dry-run policy's
 /// rules are probed (so a gateway that does enforce them shows as drift)
 /// while nothing it says is expected of the gateway.
 pub fn plan_with(
-    probed: &[&AuthorizationPolicyDecl],
+    policies: &[&AuthorizationPolicyDecl],
     enforced: &[&AuthorizationPolicyDecl],
     identities: &[ProbeIdentity],
     default_host: &str,
 ) -> Plan {
-    let policies = probed;
     let mut plan = Plan::default();
     if identities.is_empty() {
         if !policies.is_empty() {

@@ -22,6 +22,15 @@ use crate::wire::{ProtocolVersion, ServerMessage};
 /// (RFC 2606), so no gateway can have a certificate for it.
 pub const UNKNOWN_SNI: &str = "tlsposture-probe.invalid";
 
+/// Versions whose Certificate message a raw hello can read in the clear,
+/// newest first (TLS 1.3 encrypts it).
+const RAW_READABLE: [ProtocolVersion; 4] = [
+    ProtocolVersion::Tls12,
+    ProtocolVersion::Tls11,
+    ProtocolVersion::Tls10,
+    ProtocolVersion::Ssl3,
+];
+
 /// Schemes an RSA certificate can sign with (TLS 1.2 and 1.3).
 const RSA_SCHEMES: [u16; 10] = [
     0x0804, 0x0805, 0x0806, 0x0809, 0x080a, 0x080b, 0x0401, 0x0501, 0x0601, 0x0201,
@@ -112,13 +121,11 @@ async fn fetch(
     offered: &[ProtocolVersion],
 ) -> Vec<Fetched> {
     let versions = crate::tls_client::rustls_versions(offered);
-    let legacy = [
-        ProtocolVersion::Tls11,
-        ProtocolVersion::Tls10,
-        ProtocolVersion::Ssl3,
-    ]
-    .into_iter()
-    .find(|v| offered.contains(v));
+    // rustls speaks TLS 1.2 and 1.3; older servers are read raw.
+    let legacy = RAW_READABLE[1..]
+        .iter()
+        .copied()
+        .find(|v| offered.contains(v));
     if versions.is_empty() {
         if let Some(version) = legacy {
             return vec![Fetched {
@@ -213,14 +220,7 @@ async fn raw_fallback(
     if failed.by_server {
         return None;
     }
-    let version = [
-        ProtocolVersion::Tls12,
-        ProtocolVersion::Tls11,
-        ProtocolVersion::Tls10,
-        ProtocolVersion::Ssl3,
-    ]
-    .into_iter()
-    .find(|v| offered.contains(v))?;
+    let version = RAW_READABLE.into_iter().find(|v| offered.contains(v))?;
     let record = fetch_raw(prober, sni, version).await.ok()?;
     Some(Fetched {
         key_type: None,

@@ -391,23 +391,27 @@ impl Prober {
         }
     }
 
+    /// A raw probe the deadline left undone, ledgered.
     fn skipped(&self) -> Outcome {
-        let mut ledger = self.ledger();
-        ledger.skipped += 1;
-        ledger.reason("the target's scan deadline passed".to_owned());
+        self.note_skipped();
         Outcome::Truncated {
             budget: FlightBudget::ScanDeadline,
         }
     }
 
+    /// A connection the deadline left unmade, ledgered.
     fn deadline_error(&self) -> ConnectError {
-        let mut ledger = self.ledger();
-        ledger.skipped += 1;
-        ledger.reason("the target's scan deadline passed".to_owned());
+        self.note_skipped();
         ConnectError::Deadline {
             addr: self.addr,
             ms: self.deadline.map_or(0, |(_, limit)| limit.as_millis()),
         }
+    }
+
+    fn note_skipped(&self) {
+        let mut ledger = self.ledger();
+        ledger.skipped += 1;
+        ledger.reason("the target's scan deadline passed".to_owned());
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
