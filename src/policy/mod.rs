@@ -8,6 +8,8 @@
 pub mod authz;
 pub mod baseline;
 pub mod effective;
+pub mod envoy;
+pub mod istiod;
 pub mod jwt;
 pub mod lint;
 pub mod matching;
