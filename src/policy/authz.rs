@@ -20,9 +20,9 @@
 
 use std::fmt;
 
-use super::model::{
-    AuthorizationPolicyDecl, AuthzAction, AuthzOperation, AuthzRule, AuthzSource, Origin,
-};
+use super::envoy::rbac as envoy_rbac;
+use super::istiod::rbac as istiod_rbac;
+use super::model::{AuthorizationPolicyDecl, AuthzAction, AuthzOperation, AuthzRule, Origin};
 
 /// One HTTP request as the gateway's RBAC filter sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,43 +79,6 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// Three-valued match, combined as in Kleene logic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Match {
-    Yes,
-    No,
-    Unknown,
-}
-
-impl Match {
-    fn from(b: bool) -> Match {
-        if b {
-            Match::Yes
-        } else {
-            Match::No
-        }
-    }
-    fn and(self, other: Match) -> Match {
-        match (self, other) {
-            (Match::No, _) | (_, Match::No) => Match::No,
-            (Match::Yes, Match::Yes) => Match::Yes,
-            _ => Match::Unknown,
-        }
-    }
-    /// Any of `items` (none: `No`).
-    fn any(items: impl IntoIterator<Item = Match>) -> Match {
-        let mut seen = Match::No;
-        for m in items {
-            match m {
-                Match::Yes => return Match::Yes,
-                Match::Unknown => seen = Match::Unknown,
-                Match::No => {}
-            }
-        }
-        seen
-    }
-}
-
 /// `policy` name as reports show it: `namespace/name`.
 pub fn policy_name(policy: &AuthorizationPolicyDecl) -> String {
     match &policy.namespace {
@@ -155,237 +118,66 @@ pub struct AuthzPlan {
     pub notes: Vec<String>,
 }
 
-/// Decides `request` under `policies` (those that apply to the workload).
+/// Decides `request` under `policies` (those that apply to the workload)
+/// with the one model of what istiod generates
+/// ([`super::istiod::rbac::build`]) and what Envoy does with it
+/// ([`super::envoy::rbac::decide`]): the live probes and `policy authz`
+/// share this evaluation.
+///
+/// The request reaches Envoy over TLS; `principal` is a certificate whose
+/// URI SAN is `spiffe://<principal>` (`None`: no certificate, which Envoy's
+/// authenticated matcher sees as the empty subject); the listener's port
+/// is not known (port conditions are `Unknown`).
 pub fn evaluate(policies: &[&AuthorizationPolicyDecl], request: &Request<'_>) -> Decision {
-    let matching = |action: AuthzAction| {
-        let mut unknown: Option<RuleRef> = None;
-        for (pi, p) in policies.iter().enumerate() {
-            if p.action != action {
-                continue;
-            }
-            for (ri, rule) in p.rules.iter().enumerate() {
-                let r = RuleRef {
-                    policy: pi,
-                    rule: Some(ri),
-                };
-                match rule_matches(rule, request) {
-                    Match::Yes => return (Match::Yes, Some(r)),
-                    Match::Unknown => unknown = unknown.or(Some(r)),
-                    Match::No => {}
-                }
-            }
-        }
-        match unknown {
-            Some(r) => (Match::Unknown, Some(r)),
-            None => (Match::No, None),
-        }
-    };
-    let label = |r: RuleRef| rule_label(policies, r);
-    let decision = |outcome, by, reason| Decision {
-        outcome,
-        by,
-        reason,
-    };
+    let config = istiod_rbac::build(policies);
+    let pre_jwt = envoy_request(request, None);
+    let with_jwt = envoy_request(
+        request,
+        request.request_principal.map(request_principal_payload),
+    );
+    decision(envoy_rbac::decide(&config, &pre_jwt, &with_jwt))
+}
 
-    match matching(AuthzAction::Custom) {
-        (Match::No, _) => {}
-        (_, Some(r)) => {
-            return decision(
-                Outcome::Unknown,
-                Some(r),
-                format!(
-                    "CUSTOM {} may match: the external authorizer decides",
-                    label(r)
-                ),
-            )
-        }
-        (_, None) => {}
-    }
-    match matching(AuthzAction::Deny) {
-        (Match::Yes, Some(r)) => {
-            return decision(Outcome::Deny, Some(r), format!("DENY {} matches", label(r)))
-        }
-        (Match::Unknown, Some(r)) => {
-            return decision(
-                Outcome::Unknown,
-                Some(r),
-                format!(
-                    "DENY {} depends on a condition a scanner cannot see",
-                    label(r)
-                ),
-            )
-        }
-        _ => {}
-    }
-    let allow_policies: Vec<usize> = (0..policies.len())
-        .filter(|&i| policies[i].action == AuthzAction::Allow)
-        .collect();
-    if allow_policies.is_empty() {
-        return decision(
-            Outcome::Allow,
-            None,
-            "no DENY rule matches and no ALLOW policy applies".to_owned(),
-        );
-    }
-    match matching(AuthzAction::Allow) {
-        (Match::Yes, Some(r)) => decision(
-            Outcome::Allow,
-            Some(r),
-            format!("ALLOW {} matches", label(r)),
-        ),
-        (Match::Unknown, Some(r)) => decision(
-            Outcome::Unknown,
-            Some(r),
-            format!(
-                "ALLOW {} depends on a condition a scanner cannot see",
-                label(r)
-            ),
-        ),
-        _ => {
-            let names: Vec<String> = allow_policies
-                .iter()
-                .map(|&i| policy_name(policies[i]))
-                .collect();
-            decision(
-                Outcome::Deny,
-                Some(RuleRef {
-                    policy: allow_policies[0],
-                    rule: None,
-                }),
-                format!(
-                    "no ALLOW rule matches (ALLOW {} applies: deny by default)",
-                    names.join(", ")
-                ),
-            )
-        }
+/// [`envoy_rbac::RbacDecision`] as this module's [`Decision`].
+pub fn decision(d: envoy_rbac::RbacDecision) -> Decision {
+    Decision {
+        outcome: match d.verdict {
+            envoy_rbac::Verdict::Allow => Outcome::Allow,
+            envoy_rbac::Verdict::Deny => Outcome::Deny,
+            envoy_rbac::Verdict::Unknown => Outcome::Unknown,
+        },
+        by: d.by.map(|(_, s)| RuleRef {
+            policy: s.policy,
+            rule: s.rule,
+        }),
+        reason: d.reason,
     }
 }
 
-/// A rule matches when every part it has matches: any one `from` source,
-/// any one `to` operation, every `when` condition.
-fn rule_matches(rule: &AuthzRule, request: &Request<'_>) -> Match {
-    let mut m = Match::Yes;
-    if !rule.from.is_empty() {
-        m = m.and(Match::any(
-            rule.from.iter().map(|s| source_matches(s, request)),
-        ));
+/// The payload of a verified token whose request principal is `iss/sub`
+/// (split at the last `/`, as Istio splits `requestPrincipals`).
+pub fn request_principal_payload(rp: &str) -> serde_json::Value {
+    match rp.rsplit_once('/') {
+        Some((iss, sub)) => serde_json::json!({"iss": iss, "sub": sub}),
+        None => serde_json::json!({"iss": rp}),
     }
-    if !rule.to.is_empty() {
-        m = m.and(Match::any(
-            rule.to.iter().map(|o| operation_matches(o, request)),
-        ));
-    }
-    if !rule.when.is_empty() {
-        // request.headers, source.ip, request.auth.claims …: not decidable
-        // from the scanner's side.
-        m = m.and(Match::Unknown);
-    }
-    m
 }
 
-/// Each list set in the source must match (the `not…` lists must not).
-fn source_matches(s: &AuthzSource, request: &Request<'_>) -> Match {
-    let mut m = Match::Yes;
-    let principal = request.principal;
-    if !s.principals.is_empty() {
-        m = m.and(Match::from(any_value(&s.principals, principal)));
+fn envoy_request(request: &Request<'_>, jwt: Option<serde_json::Value>) -> envoy_rbac::HttpRequest {
+    envoy_rbac::HttpRequest {
+        connection: envoy_rbac::Connection::Tls {
+            peer: request.principal.map(|p| envoy_rbac::PeerCertificate {
+                uri_sans: vec![format!("{}{p}", istiod_rbac::SPIFFE_PREFIX)],
+                ..envoy_rbac::PeerCertificate::default()
+            }),
+            sni: None,
+        },
+        method: request.method.to_owned(),
+        authority: request.host.to_owned(),
+        path: request.path.to_owned(),
+        listener_port: None,
+        jwt_payload: jwt,
     }
-    if !s.not_principals.is_empty() {
-        m = m.and(Match::from(!any_value(&s.not_principals, principal)));
-    }
-    if !s.request_principals.is_empty() {
-        m = m.and(Match::from(any_value(
-            &s.request_principals,
-            request.request_principal,
-        )));
-    }
-    if !s.not_request_principals.is_empty() {
-        m = m.and(Match::from(!any_value(
-            &s.not_request_principals,
-            request.request_principal,
-        )));
-    }
-    let namespace = principal.and_then(spiffe_namespace);
-    if !s.namespaces.is_empty() {
-        m = m.and(Match::from(any_value(&s.namespaces, namespace)));
-    }
-    if !s.not_namespaces.is_empty() {
-        m = m.and(Match::from(!any_value(&s.not_namespaces, namespace)));
-    }
-    let ip_lists = [
-        &s.ip_blocks,
-        &s.not_ip_blocks,
-        &s.remote_ip_blocks,
-        &s.not_remote_ip_blocks,
-    ];
-    if ip_lists.iter().any(|l| !l.is_empty()) {
-        m = m.and(Match::Unknown);
-    }
-    m
-}
-
-fn operation_matches(o: &AuthzOperation, request: &Request<'_>) -> Match {
-    let mut m = Match::Yes;
-    if !o.hosts.is_empty() {
-        m = m.and(Match::from(any_host(&o.hosts, request.host)));
-    }
-    if !o.not_hosts.is_empty() {
-        m = m.and(Match::from(!any_host(&o.not_hosts, request.host)));
-    }
-    if !o.methods.is_empty() {
-        m = m.and(Match::from(o.methods.iter().any(|x| x == request.method)));
-    }
-    if !o.not_methods.is_empty() {
-        m = m.and(Match::from(
-            !o.not_methods.iter().any(|x| x == request.method),
-        ));
-    }
-    if !o.paths.is_empty() {
-        m = m.and(Match::from(any_value(&o.paths, Some(request.path))));
-    }
-    if !o.not_paths.is_empty() {
-        m = m.and(Match::from(!any_value(&o.not_paths, Some(request.path))));
-    }
-    if !o.ports.is_empty() || !o.not_ports.is_empty() {
-        // The workload's port, not the address scanned: not decidable here.
-        m = m.and(Match::Unknown);
-    }
-    m
-}
-
-/// Istio's string match: exact, `*` (present, any value), `prefix*`,
-/// `*suffix`. An absent value matches nothing.
-pub fn value_matches(pattern: &str, value: Option<&str>) -> bool {
-    value.is_some_and(|v| super::matching::StringPattern::parse(pattern).matches(v))
-}
-
-fn any_value(patterns: &[String], value: Option<&str>) -> bool {
-    patterns.iter().any(|p| value_matches(p, value))
-}
-
-/// Hosts compare case-insensitively with the whole `:authority`, port
-/// included: istiod emits an `ignore_case` exact / prefix / suffix
-/// header matcher on `:authority` and the gateway's connection manager
-/// strips no port (docs/istio-rules.md R-A8; istio/istio @86c9f01
-/// `pilot/pkg/security/authz/model/generator.go` hostGenerator). So
-/// `hosts: [example.com]` does not match `example.com:443`, which is why
-/// Istio's docs ask for `example.com:*` as well.
-fn any_host(patterns: &[String], host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    patterns
-        .iter()
-        .any(|p| value_matches(&p.to_ascii_lowercase(), Some(&host)))
-}
-
-/// `cluster.local/ns/foo/sa/bar` → `foo`.
-fn spiffe_namespace(principal: &str) -> Option<&str> {
-    let mut parts = principal.split('/');
-    while let Some(part) = parts.next() {
-        if part == "ns" {
-            return parts.next();
-        }
-    }
-    None
 }
 
 /// A client identity the scanner can present: its name in reports and the
@@ -428,7 +220,11 @@ pub const CONTROL_PATH: &str = "/tlsposture-control";
 /// A concrete path a path pattern matches: `/x/*` → `/x/tlsposture-probe`,
 /// `*.png` → `/tlsposture-probe.png`, `*` → `/tlsposture-probe`.
 pub fn concrete_path(pattern: &str) -> String {
-    if pattern == "*" {
+    if pattern.contains("{*}") || pattern.contains("{**}") {
+        pattern
+            .replace("{**}", PROBE_SEGMENT)
+            .replace("{*}", PROBE_SEGMENT)
+    } else if pattern == "*" {
         format!("/{PROBE_SEGMENT}")
     } else if let Some(suffix) = pattern.strip_prefix('*') {
         format!("/{PROBE_SEGMENT}{suffix}")
@@ -513,19 +309,40 @@ pub(crate) fn requests_for(
 }
 
 /// Whether the rule's `from` sources accept `identity`'s principal (a
-/// rule without `from` accepts everyone).
-fn from_matches(rule: &AuthzRule, identity: &ProbeIdentity) -> Match {
+/// rule without `from` accepts everyone), as the principals istiod
+/// generates for it match a certificate of that identity.
+fn from_matches(rule: &AuthzRule, identity: &ProbeIdentity) -> envoy_rbac::Match {
     if rule.from.is_empty() {
-        return Match::Yes;
+        return envoy_rbac::Match::Yes;
     }
-    let request = Request {
-        principal: identity.principal.as_deref(),
-        request_principal: None,
-        method: "GET",
-        path: "/",
-        host: "",
+    let only_from = AuthorizationPolicyDecl {
+        action: AuthzAction::Deny,
+        rules: vec![AuthzRule {
+            from: rule.from.clone(),
+            ..AuthzRule::default()
+        }],
+        ..AuthorizationPolicyDecl::default()
     };
-    Match::any(rule.from.iter().map(|s| source_matches(s, &request)))
+    let config = istiod_rbac::build(&[&only_from]);
+    let request = envoy_request(
+        &Request {
+            principal: identity.principal.as_deref(),
+            request_principal: None,
+            method: "GET",
+            path: "/",
+            host: "",
+        },
+        None,
+    );
+    match config
+        .filters
+        .first()
+        .and_then(|f| f.rules.as_ref())
+        .and_then(|r| r.first())
+    {
+        Some(p) => envoy_rbac::policy_matches(p, &request),
+        None => envoy_rbac::Match::Unknown("no principal generated".to_owned()),
+    }
 }
 
 /// Derives the probes for `policies` (those that apply to the workload)
@@ -596,10 +413,10 @@ pub fn plan_with(
                 Some(rule) => {
                     let matching = identities
                         .iter()
-                        .find(|i| from_matches(rule, i) == Match::Yes);
+                        .find(|i| from_matches(rule, i) == envoy_rbac::Match::Yes);
                     let other = identities
                         .iter()
-                        .find(|i| from_matches(rule, i) == Match::No);
+                        .find(|i| from_matches(rule, i) == envoy_rbac::Match::No);
                     let about_jwt = rule.from.iter().any(|s| {
                         !s.request_principals.is_empty() || !s.not_request_principals.is_empty()
                     });
@@ -915,16 +732,25 @@ mod tests {
 
     #[test]
     fn paths_exact_prefix_suffix_and_concrete_forms() {
-        assert!(value_matches("/x/*", Some("/x/y")));
-        assert!(!value_matches("/x/*", Some("/x")));
-        assert!(value_matches("*.png", Some("/a/b.png")));
-        assert!(value_matches("*", Some("/")));
-        assert!(!value_matches("/a", Some("/a/")));
+        let allows = |pattern: &str, path: &str| {
+            let p = policy(AuthzAction::Allow, vec![rule(&[], &[pattern])]);
+            outcome(&[&p], req(None, "GET", path)) == Outcome::Allow
+        };
+        assert!(allows("/x/*", "/x/y"));
+        assert!(!allows("/x/*", "/x"));
+        assert!(allows("*.png", "/a/b.png"));
+        assert!(allows("*", "/"));
+        assert!(!allows("/a", "/a/"));
+        // `{*}` / `{**}` are uri_templates (R-A5), not literals.
+        assert!(allows("/t/{*}/x", "/t/seg/x"));
+        assert!(!allows("/t/{*}/x", "/t/{*}/x/y"));
+        assert!(allows("/t/{**}", "/t/a/b"));
         assert_eq!(concrete_path("/x/*"), "/x/tlsposture-probe");
         assert_eq!(concrete_path("*.png"), "/tlsposture-probe.png");
         assert_eq!(concrete_path("*"), "/tlsposture-probe");
-        for pattern in ["/x/*", "*.png", "*", "/exact"] {
-            assert!(value_matches(pattern, Some(&concrete_path(pattern))));
+        assert_eq!(concrete_path("/t/{*}/x"), "/t/tlsposture-probe/x");
+        for pattern in ["/x/*", "*.png", "*", "/exact", "/t/{*}/x", "/{**}/y"] {
+            assert!(allows(pattern, &concrete_path(pattern)), "{pattern}");
         }
     }
 
