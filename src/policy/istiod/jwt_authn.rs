@@ -120,29 +120,35 @@ pub fn build(authns: &[&RequestAuthenticationDecl]) -> Option<JwtAuthn> {
             source: *source,
         })
         .collect();
+    let names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
+    let requires = requirement(&names);
+    Some(JwtAuthn {
+        providers,
+        requires,
+    })
+}
+
+/// R-J3: the requirement over the providers `names` (in order): one →
+/// `requires_any[it, allow_missing]`; several → `requires_any[P1, …, Pn,
+/// requires_all[requires_any[Pi, allow_missing]…]]`.
+pub fn requirement(names: &[String]) -> Requirement {
     let either = |name: &str| {
         Requirement::Any(vec![
             Requirement::Provider(name.to_owned()),
             Requirement::AllowMissing,
         ])
     };
-    let requires = match providers.as_slice() {
-        [only] => either(&only.name),
+    match names {
+        [only] => either(only),
         many => {
             let mut outer: Vec<Requirement> = many
                 .iter()
-                .map(|p| Requirement::Provider(p.name.clone()))
+                .map(|n| Requirement::Provider(n.clone()))
                 .collect();
-            outer.push(Requirement::All(
-                many.iter().map(|p| either(&p.name)).collect(),
-            ));
+            outer.push(Requirement::All(many.iter().map(|n| either(n)).collect()));
             Requirement::Any(outer)
         }
-    };
-    Some(JwtAuthn {
-        providers,
-        requires,
-    })
+    }
 }
 
 #[cfg(test)]
