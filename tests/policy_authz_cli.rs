@@ -1,0 +1,221 @@
+//! `tlsposture policy authz` through the binary: one request judged
+//! offline by the resolved model (istiod's RBAC / jwt_authn filters as
+//! Envoy evaluates them). Each case is a rule of docs/istio-rules.md §2–3.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn gateway(mode: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: gw
+  namespace: istio-system
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port: {{number: 443, name: https, protocol: HTTPS}}
+    hosts: [example.com]
+    tls:
+      mode: {mode}
+      credentialName: gw-cert
+"
+    )
+}
+
+const DENY_PRINCIPAL: &str = "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-client, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - from: [{source: {principals: [test.client]}}]
+    to: [{operation: {paths: [/status/418]}}]
+";
+
+/// Runs the command on `yaml` with `args`; (exit code, JSON answer).
+fn authz(yaml: &str, args: &[&str]) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = Command::cargo_bin("tlsposture")
+        .unwrap()
+        .args(["policy", "authz"])
+        .arg(&file)
+        .args(args)
+        .args(["--json", "-"])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        code,
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn request<'a>(peer: &'a str, path: &'a str) -> Vec<&'a str> {
+    vec![
+        "--peer",
+        peer,
+        "--method",
+        "GET",
+        "--host",
+        "example.com",
+        "--path",
+        path,
+    ]
+}
+
+#[test]
+fn deny_on_a_principal_holds_on_mutual_only() {
+    let yaml = gateway("MUTUAL") + DENY_PRINCIPAL;
+    let (code, j, _) = authz(&yaml, &request("spiffe://test.client", "/status/418"));
+    assert_eq!(code, 0);
+    assert_eq!(j["decision"], "deny", "{j}");
+    assert_eq!(j["status"], 403);
+    assert_eq!(j["by"]["policy"], "istio-system/deny-client");
+    assert_eq!(j["by"]["rule"], 0);
+    assert_eq!(j["by"]["action"], "DENY");
+    // Another path: the rule's operation does not match.
+    let (_, j, _) = authz(&yaml, &request("spiffe://test.client", "/status/200"));
+    assert_eq!(j["status"], 200, "{j}");
+
+    // SIMPLE: no certificate reaches Envoy; the principal is "" (R-A6).
+    let yaml = gateway("SIMPLE") + DENY_PRINCIPAL;
+    let (_, j, _) = authz(&yaml, &request("spiffe://test.client", "/status/418"));
+    assert_eq!(j["decision"], "allow", "{j}");
+    assert_eq!(j["status"], 200);
+    let notes = j["notes"].to_string();
+    assert!(notes.contains("effectively NONE"), "{notes}");
+}
+
+#[test]
+fn dry_run_deny_decides_nothing() {
+    let yaml = gateway("MUTUAL")
+        + &DENY_PRINCIPAL.replace(
+            "metadata: {name: deny-client, namespace: istio-system}",
+            "metadata:\n  name: deny-client\n  namespace: istio-system\n  annotations: {istio.io/dry-run: \"true\"}",
+        );
+    let (_, j, _) = authz(&yaml, &request("spiffe://test.client", "/status/418"));
+    assert_eq!(j["decision"], "allow", "{j}");
+    assert_eq!(j["status"], 200);
+    assert!(j["notes"].to_string().contains("dry-run DENY"), "{j}");
+}
+
+#[test]
+fn allow_policies_deny_by_default_and_hosts_keep_the_port() {
+    let yaml = gateway("SIMPLE")
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: only-example, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: ALLOW
+  rules:
+  - to: [{operation: {hosts: [example.com]}}]
+";
+    let (_, j, _) = authz(&yaml, &request("NONE", "/"));
+    assert_eq!(j["status"], 200, "{j}");
+    assert_eq!(j["by"]["rule"], 0);
+    // `Host: example.com:443` is not `example.com` to Envoy (R-A8).
+    let mut args = request("NONE", "/");
+    args[5] = "example.com:443";
+    let (_, j, _) = authz(&yaml, &args);
+    assert_eq!(j["decision"], "deny", "{j}");
+    assert_eq!(j["status"], 403);
+    assert_eq!(j["by"]["policy"], "istio-system/only-example");
+    assert_eq!(j["by"]["rule"], Value::Null);
+    assert_eq!(j["by"]["action"], "ALLOW");
+}
+
+fn jwt_yaml(locations: &str) -> String {
+    gateway("SIMPLE")
+        + &format!(
+            "---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {{name: ra, namespace: istio-system}}
+spec:
+  selector: {{matchLabels: {{istio: ingressgateway}}}}
+  jwtRules:
+  - issuer: iss.example
+{locations}"
+        )
+}
+
+#[test]
+fn jwt_locations_and_invalid_tokens() {
+    // fromParams only: a bad token in Authorization is not read (R-J2).
+    let yaml = jwt_yaml("    fromParams: [t]\n");
+    let mut args = request("NONE", "/");
+    args.extend(["--token", "malformed", "--token-in", "header:Authorization"]);
+    let (_, j, _) = authz(&yaml, &args);
+    assert_eq!(j["status"], 200, "{j}");
+    assert!(j["notes"]
+        .to_string()
+        .contains("no jwt_authn provider reads"));
+    // The same token where the rule reads: 401.
+    let mut args = request("NONE", "/");
+    args.extend(["--token", "malformed", "--token-in", "query:t"]);
+    let (_, j, _) = authz(&yaml, &args);
+    assert_eq!(j["status"], 401, "{j}");
+    // Defaults (no locations): an expired token in Authorization is 401.
+    let yaml = jwt_yaml("");
+    let mut args = request("NONE", "/");
+    args.extend(["--token", "expired"]);
+    let (_, j, _) = authz(&yaml, &args);
+    assert_eq!(j["decision"], "deny", "{j}");
+    assert_eq!(j["status"], 401);
+    assert!(j["notes"].to_string().contains("Jwt is expired"), "{j}");
+}
+
+#[test]
+fn custom_is_unknown() {
+    let yaml = gateway("SIMPLE")
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ext, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: CUSTOM
+  provider: {name: my-authz}
+  rules:
+  - to: [{operation: {paths: [/admin/*]}}]
+";
+    let (code, j, _) = authz(&yaml, &request("NONE", "/admin/x"));
+    assert_eq!(code, 0);
+    assert_eq!(j["decision"], "unknown", "{j}");
+    assert_eq!(j["status"], Value::Null);
+    assert!(j["notes"].to_string().contains("external authorizer"));
+    let (_, j, _) = authz(&yaml, &request("NONE", "/public"));
+    assert_eq!(j["decision"], "allow", "{j}");
+}
+
+#[test]
+fn bad_input_is_64_naming_the_problem() {
+    let yaml = gateway("SIMPLE");
+    let mut args = request("NONE", "/");
+    args.extend(["--token", "forged"]);
+    let (code, _, err) = authz(&yaml, &args);
+    assert_eq!(code, 64);
+    assert!(err.contains("--token \"forged\""), "{err}");
+    let (code, _, err) = authz(&yaml, &request("bob", "/"));
+    assert_eq!(code, 64);
+    assert!(err.contains("--peer"), "{err}");
+    let (code, _, err) = authz("kind: [", &request("NONE", "/"));
+    assert_eq!(code, 64);
+    assert!(err.contains("policy.yaml:"), "{err}");
+    let mut args = request("NONE", "/");
+    args.extend(["--port", "8443"]);
+    let (code, _, err) = authz(&yaml, &args);
+    assert_eq!(code, 64);
+    assert!(err.contains("--port 8443"), "{err}");
+}
