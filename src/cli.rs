@@ -109,7 +109,7 @@ pub enum PolicyCommand {
     /// jwt_authn filters istiod generates, judged as Envoy does — the same
     /// evaluation the live authorization probes use. Exit 0 whatever the
     /// decision, 64 on bad input.
-    Authz(AuthzArgs),
+    Authz(Box<AuthzArgs>),
 }
 
 #[derive(Debug, Args)]

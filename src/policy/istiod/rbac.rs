@@ -681,7 +681,7 @@ fn request_principals(_: &Ctx<'_>, values: &[String]) -> Result<Principal, Strin
         };
         let (mi, ms) = if value == "*" {
             (any(), any())
-        } else if value.starts_with('*') {
+        } else if let Some(rest) = value.strip_prefix('*') {
             if found {
                 let mi = if iss == "*" {
                     any()
@@ -690,10 +690,7 @@ fn request_principals(_: &Ctx<'_>, values: &[String]) -> Result<Principal, Strin
                 };
                 (mi, exact(sub))
             } else {
-                (
-                    any(),
-                    StringMatcher::new(Pattern::Suffix(value[1..].to_owned())),
-                )
+                (any(), StringMatcher::new(Pattern::Suffix(rest.to_owned())))
             }
         } else if let Some(stripped) = value.strip_suffix('*') {
             if found {
