@@ -479,3 +479,50 @@ fn seed_003_tokens_go_where_the_rule_reads_them() {
         assert_eq!(code, 0, "{from}: {target:#}");
     }
 }
+
+/// Rules the resolved model now reads as Istio does, on the real Envoy:
+/// `principals: ["*"]` is the regex `.+` (any certificate identity, R-A5),
+/// and `/status/{*}` a uri_template (R-A5), not a literal. Prediction and
+/// observation must agree for every probe.
+#[test]
+fn principal_wildcard_and_path_template_are_predicted_as_envoy_decides() {
+    let text = seed(SEED_004);
+    let variants = [
+        (
+            "principals *",
+            text.replace(
+                "        - test.client\n",
+                "        - test.client\n        - \"*\"\n",
+            ),
+            "test.client",
+        ),
+        (
+            "path template",
+            text.replace("        - /status/418\n", "        - /status/{*}\n"),
+            "test.client",
+        ),
+    ];
+    for (note, variant, denied) in variants {
+        assert_ne!(
+            variant, text,
+            "{note}: the seed still has the replaced text"
+        );
+        let file = self::variant("variant.yaml", &variant);
+        let path = file.path.as_str();
+        let lab = Lab::start(&[path]);
+        let other = identity_arg(&lab, "spiffe://other.client");
+        let (code, report) = scan_with(&lab, &[path], "test.com", &["--identity", &other]);
+        let target = &report["targets"][0];
+        let probes = target["authorization"].as_array().expect("authorization");
+        let deny = probes
+            .iter()
+            .find(|p| p["identity"] == denied && p["expected"] == "deny")
+            .unwrap_or_else(|| panic!("{note}: a deny expected for {denied}: {probes:#?}"));
+        assert_eq!(deny["status"], 403, "{note}: {deny:#}");
+        assert!(
+            probes.iter().all(|p| p["verdict"] == "pass"),
+            "{note}: {probes:#?}"
+        );
+        assert_eq!(code, 0, "{note}: {target:#}");
+    }
+}
