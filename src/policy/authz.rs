@@ -1,22 +1,21 @@
-//! Istio's authorization semantics for the declared `AuthorizationPolicy`
-//! set, and the probes derived from them: which request, with which client
-//! identity, the gateway must let through or refuse.
+//! The authorization probes derived from the declared
+//! `AuthorizationPolicy` set — which request, with which client identity,
+//! the gateway must let through or refuse — and [`evaluate`], the one
+//! decision they and `tlsposture policy authz` share.
 //!
-//! [`evaluate`] decides one request the way Envoy's RBAC filters do as
-//! istiod configures them — CUSTOM, then DENY, then ALLOW; once any ALLOW
-//! policy applies to the workload, a request no ALLOW rule matches is
-//! denied. [`plan`] derives, for every rule, requests with an identity the
-//! rule names and one it does not, to each path / method / host it names
-//! plus a control path, and takes each probe's expected outcome from
-//! [`evaluate`] over the whole set, so probes and expectations never
-//! disagree.
+//! [`evaluate`] holds no rule of its own: it asks the resolved model what
+//! istiod generates (`policy::istiod::rbac`: filters CUSTOM, AUDIT, DENY,
+//! ALLOW; dry-run policies as shadow rules; each field as the Envoy matcher
+//! Istio writes) and how Envoy judges it (`policy::envoy::rbac`). [`plan`]
+//! derives, for every rule, requests with an identity the rule names and
+//! one it does not, to each path / method / host it names plus a control
+//! path, and takes each probe's expected outcome from [`evaluate`] over the
+//! whole set, so probes and expectations never disagree.
 //!
-//! Pure: no I/O, no clock. Conditions a scanner cannot see from outside
-//! (`when`, IP blocks, ports, JWT claims) make a match `Unknown`; a probe
-//! whose outcome depends on one is skipped with a note, never guessed.
-//! Sources: istio.io "Authorization Policy" reference (rule matching,
-//! `*` prefix/suffix/presence matches, `/x/*` path prefixes) and
-//! "Authorization policy precedence" (CUSTOM, DENY, ALLOW).
+//! Pure: no I/O, no clock. What a scanner cannot know (the client address
+//! the gateway sees, the listener's target port, headers Envoy adds, a
+//! CUSTOM authorizer) makes a decision `Unknown`; a probe whose outcome
+//! depends on one is skipped with a note, never guessed.
 
 use std::fmt;
 

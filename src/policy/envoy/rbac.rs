@@ -439,7 +439,7 @@ pub fn decide(config: &RbacConfig, pre_jwt: &HttpRequest, request: &HttpRequest)
         None => done(
             Verdict::Allow,
             None,
-            "no DENY rule matches and no ALLOW policy applies".to_owned(),
+            "no DENY rule matches and no enforced ALLOW policy applies".to_owned(),
         ),
     }
 }
