@@ -219,3 +219,65 @@ fn bad_input_is_64_naming_the_problem() {
     assert_eq!(code, 64);
     assert!(err.contains("--port 8443"), "{err}");
 }
+
+/// A PEM client certificate with these SANs and this CN, in a temp dir.
+fn cert_file(dns: &[&str], uri: &[&str], cn: &str) -> (tempfile::TempDir, String) {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    for d in dns {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::DnsName((*d).try_into().expect("dns name")));
+    }
+    for u in uri {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::URI((*u).try_into().expect("uri")));
+    }
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("cert");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("client.pem");
+    std::fs::write(&path, cert.pem()).expect("write");
+    let arg = format!("cert:{}", path.display());
+    (dir, arg)
+}
+
+/// §A.6 / A38: Envoy's authenticated matcher tries URI SANs, then DNS
+/// SANs, then the subject — a certificate without a SPIFFE SAN still
+/// matches `principals: ["*"]` (regex `.+`), never `spiffe://…`.
+#[test]
+fn certificate_peers_are_matched_on_sans_then_subject() {
+    let yaml = gateway("MUTUAL")
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-any-cert, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - from: [{source: {principals: [\"*\"]}}]
+    to: [{operation: {paths: [/any]}}]
+  - from: [{source: {principals: [test.client]}}]
+    to: [{operation: {paths: [/named]}}]
+";
+    let (_dir, cn_only) = cert_file(&[], &[], "only-a-cn");
+    let (code, j, err) = authz(&yaml, &request(&cn_only, "/any"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(j["status"], 403, "{j}");
+    assert_eq!(j["by"]["rule"], 0);
+    let (_, j, _) = authz(&yaml, &request(&cn_only, "/named"));
+    assert_eq!(j["status"], 200, "{j}");
+    // A DNS SAN `test.client` is not `spiffe://test.client`.
+    let (_dir2, dns) = cert_file(&["test.client"], &[], "x");
+    let (_, j, _) = authz(&yaml, &request(&dns, "/named"));
+    assert_eq!(j["status"], 200, "{j}");
+    // The URI SAN is.
+    let (_dir3, uri) = cert_file(&[], &["spiffe://test.client"], "x");
+    let (_, j, _) = authz(&yaml, &request(&uri, "/named"));
+    assert_eq!(j["status"], 403, "{j}");
+    assert_eq!(j["by"]["rule"], 1);
+}
