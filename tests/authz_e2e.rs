@@ -526,3 +526,88 @@ fn principal_wildcard_and_path_template_are_predicted_as_envoy_decides() {
         assert_eq!(code, 0, "{note}: {target:#}");
     }
 }
+
+/// `namespaces: [a.b]` is the regex `.*/ns/a\.b/.*` (literals quoted,
+/// R-A5): on the real Envoy it denies `…/ns/a.b/…` and lets `…/ns/aXb/…`
+/// through, and the prediction says the same for both identities.
+#[test]
+fn a_namespaces_rule_is_a_quoted_regex_on_the_real_envoy() {
+    let text = seed(SEED_004)
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: ns-deny
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels:
+      istio: ingressgateway
+  action: DENY
+  rules:
+  - from:
+    - source:
+        namespaces: [a.b]
+    to:
+    - operation:
+        paths: [/status/419]
+  # Names the two identities, so the lab issues them.
+  - from:
+    - source:
+        principals: [cluster.local/ns/a.b/sa/y, cluster.local/ns/aXb/sa/x]
+    to:
+    - operation:
+        paths: [/status/420]
+";
+    let file = variant("namespaces.yaml", &text);
+    let lab = Lab::start(&[&file.path]);
+    let dotted = identity_arg(&lab, "spiffe://cluster.local/ns/a.b/sa/y");
+    let other = identity_arg(&lab, "spiffe://cluster.local/ns/aXb/sa/x");
+    // Only these two identities, the one a quoted regex refuses first:
+    // it is the non-matching side the plan probes.
+    let addr = lab.find("port 443 →", "https://");
+    let ca = lab
+        .output
+        .split_whitespace()
+        .find(|w| w.ends_with("/ca.pem"))
+        .expect("the lab's CA path")
+        .to_owned();
+    let out = Command::cargo_bin("tlsposture")
+        .expect("binary")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["scan", &addr, "--sni", "test.com", "--policy", &file.path])
+        .args(["--declared-port", "443", "--checks", "mtls", "--ca", &ca])
+        .args(["--identity", &other, "--identity", &dotted, "--json", "-"])
+        .output()
+        .expect("run the scan");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let code = out.status.code().expect("exit code");
+    let target = &report["targets"][0];
+    let probes = target["authorization"].as_array().expect("authorization");
+    let probe = |path: &str, expected: &str| {
+        probes
+            .iter()
+            .find(|p| p["path"] == path && p["expected"] == expected)
+            .unwrap_or_else(|| panic!("no {expected} probe on {path}: {probes:#?}"))
+    };
+    let denied = probe("/status/419", "deny");
+    assert_eq!(denied["status"], 403, "{denied:#}");
+    let admitted = probe("/status/419", "allow");
+    // The lab's backend answers 200 on a status it does not serve.
+    assert_eq!(admitted["status"], 200, "{admitted:#}");
+    assert!(
+        admitted["identity"]
+            .as_str()
+            .is_some_and(|i| i.contains("aXb")),
+        "{admitted:#}"
+    );
+    assert!(
+        denied["identity"]
+            .as_str()
+            .is_some_and(|i| i.contains("a.b")),
+        "{denied:#}"
+    );
+    assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
+    assert_eq!(code, 0, "{target:#}");
+}
