@@ -1100,4 +1100,105 @@ mod tests {
         let cfg = build(&[&policy(AuthzAction::Deny, vec![bad])]);
         assert!(cfg.filters[0].rules.as_ref().unwrap().is_empty());
     }
+
+    /// builder testdata `http/allow-full-rule` rule[1]'s operation and
+    /// `when` (A13, A14, A16, A17): one AND, fields in Istio's order
+    /// hosts, methods, paths, ports, then the `when` permissions.
+    #[test]
+    fn allow_full_rule_operation_matches_istios_testdata() {
+        let rule = AuthzRule {
+            to: vec![AuthzOperation {
+                methods: strings(&["method", "method-prefix-*", "*-suffix-method", "*"]),
+                ports: strings(&["80", "90"]),
+                not_ports: strings(&["8000", "9000"]),
+                paths: strings(&[
+                    "/exact",
+                    "/prefix/*",
+                    "*/suffix",
+                    "*",
+                    "/path/template/{*}",
+                    "/{**}/path/template",
+                ]),
+                ..AuthzOperation::default()
+            }],
+            when: vec![
+                AuthzCondition {
+                    key: "connection.sni".into(),
+                    values: strings(&["exact.com", "*"]),
+                    not_values: vec![],
+                },
+                AuthzCondition {
+                    key: "experimental.envoy.filters.a.b[c]".into(),
+                    values: strings(&["exact", "prefix-*"]),
+                    not_values: vec![],
+                },
+            ],
+            ..AuthzRule::default()
+        };
+        let cfg = build(&[&policy(AuthzAction::Allow, vec![rule])]);
+        let p = &cfg.filters[0].rules.as_ref().unwrap()[0];
+        let Permission::And(and) = &p.permissions[0] else {
+            panic!("{:?}", p.permissions)
+        };
+        let m = |pattern| StringMatcher::new(pattern);
+        let method = |sm: Option<StringMatcher>| {
+            Permission::Header(HeaderMatcher {
+                name: ":method".into(),
+                string_match: sm,
+            })
+        };
+        assert_eq!(
+            and[0],
+            Permission::Or(vec![
+                method(Some(m(Pattern::Exact("method".into())))),
+                method(Some(m(Pattern::Prefix("method-prefix-".into())))),
+                method(Some(m(Pattern::Suffix("-suffix-method".into())))),
+                method(None),
+            ])
+        );
+        assert_eq!(
+            and[1],
+            Permission::Or(vec![
+                Permission::UrlPath(exact("/exact")),
+                Permission::UrlPath(m(Pattern::Prefix("/prefix/".into()))),
+                Permission::UrlPath(m(Pattern::Suffix("/suffix".into()))),
+                Permission::UrlPath(StringMatcher::regex(".+")),
+                Permission::UriTemplate("/path/template/*".into()),
+                Permission::UriTemplate("/**/path/template".into()),
+            ])
+        );
+        assert_eq!(
+            and[2],
+            Permission::Or(vec![
+                Permission::DestinationPort(80),
+                Permission::DestinationPort(90)
+            ])
+        );
+        assert_eq!(
+            and[3],
+            Permission::Not(Box::new(Permission::Or(vec![
+                Permission::DestinationPort(8000),
+                Permission::DestinationPort(9000)
+            ])))
+        );
+        assert_eq!(
+            and[4],
+            Permission::Or(vec![
+                Permission::RequestedServerName(exact("exact.com")),
+                Permission::RequestedServerName(StringMatcher::regex(".+")),
+            ])
+        );
+        assert_eq!(
+            and[5],
+            Permission::Metadata(MetadataMatcher {
+                filter: "envoy.filters.a.b".into(),
+                path: vec!["c".into()],
+                value: ValueMatcher::Or(vec![
+                    ValueMatcher::String(exact("exact")),
+                    ValueMatcher::String(m(Pattern::Prefix("prefix-".into()))),
+                ]),
+            })
+        );
+        assert_eq!(and.len(), 6);
+    }
 }
