@@ -43,11 +43,14 @@ pub fn run(args: AuthzArgs) -> Result<i32, Failure> {
             None => answer.decision.to_owned(),
         };
         if let Some(by) = &answer.by {
+            let rule = match by["rule"].as_u64() {
+                Some(i) => format!("rules[{i}]"),
+                None => "(no rule matches: deny by default)".to_owned(),
+            };
             t.push_str(&format!(
-                " by {} {} rule {}",
+                " by {} {} {rule}",
                 by["action"].as_str().unwrap_or(""),
                 by["policy"].as_str().unwrap_or(""),
-                by["rule"]
             ));
         }
         t.push('\n');
