@@ -902,4 +902,29 @@ mod tests {
             ]}})
         );
     }
+
+    /// R-A10: a dry-run policy is rendered as `shadow_rules` only, which
+    /// Envoy logs and never enforces; an enforced one beside it keeps
+    /// `rules`.
+    #[test]
+    fn dry_run_renders_shadow_rules() {
+        let mut dry = deny_004();
+        dry.dry_run = true;
+        let policy = DeclaredPolicy {
+            authorization_policies: vec![dry],
+            ..DeclaredPolicy::default()
+        };
+        let gw = workload(labels());
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
+        assert!(h.rbac.is_empty());
+        let filters = render_filters(&h, Path::new("/lab/jwt"));
+        assert_eq!(filters.len(), 1);
+        let cfg = &filters[0]["typed_config"];
+        assert!(cfg.get("rules").is_none(), "{cfg:#}");
+        assert_eq!(cfg["shadow_rules"]["action"], "DENY");
+        assert!(
+            cfg["shadow_rules"]["policies"]["ns[istio-system]-policy[test]-rule[0]"].is_object()
+        );
+        assert_eq!(cfg["shadow_rules_stat_prefix"], "istio_dry_run_deny_");
+    }
 }
