@@ -260,7 +260,8 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
             };
             Connection::Tls {
                 peer,
-                sni: Some(args.host.split(':').next().unwrap_or("").to_owned()),
+                // A client sends the Host's name as SNI.
+                sni: envoy_rbac::Sni::Name(args.host.split(':').next().unwrap_or("").to_owned()),
             }
         }
     };
@@ -349,6 +350,8 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
         path: args.path.clone(),
         listener_port: None,
         jwt_payload: None,
+        // The command mints the token: its payload is all there is.
+        jwt_payload_complete: true,
     };
     let with_jwt = HttpRequest {
         jwt_payload: payload,

@@ -169,13 +169,15 @@ fn envoy_request(request: &Request<'_>, jwt: Option<serde_json::Value>) -> envoy
                 uri_sans: vec![format!("{}{p}", istiod_rbac::SPIFFE_PREFIX)],
                 ..envoy_rbac::PeerCertificate::default()
             }),
-            sni: None,
+            sni: envoy_rbac::Sni::Unknown,
         },
         method: request.method.to_owned(),
         authority: request.host.to_owned(),
         path: request.path.to_owned(),
         listener_port: None,
         jwt_payload: jwt,
+        // Only iss/sub of a given token are known.
+        jwt_payload_complete: false,
     }
 }
 
@@ -799,5 +801,30 @@ mod tests {
         let plan = plan(&[&p], &ids, "test.com");
         assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
         assert!(plan.probes.iter().all(|p| p.expected == Outcome::Allow));
+    }
+
+    /// What the probe request does not carry is unknown, not absent: the
+    /// SNI sent, and claims of a given token beyond `iss` / `sub`.
+    #[test]
+    fn sni_and_unseen_claims_are_unknown() {
+        let cond = |key: &str| crate::policy::model::AuthzCondition {
+            key: key.into(),
+            values: vec!["x".into()],
+            not_values: vec![],
+        };
+        for key in ["connection.sni", "request.auth.claims[groups]"] {
+            let mut r = rule(&[], &[]);
+            r.when = vec![cond(key)];
+            let p = policy(AuthzAction::Deny, vec![r]);
+            let mut q = req(None, "GET", "/");
+            q.request_principal = Some("iss/sub");
+            let d = evaluate(&[&p], &q);
+            assert_eq!(d.outcome, Outcome::Unknown, "{key}: {}", d.reason);
+        }
+        // Without a token there is no claim at all: the DENY cannot match.
+        let mut r = rule(&[], &[]);
+        r.when = vec![cond("request.auth.claims[groups]")];
+        let p = policy(AuthzAction::Deny, vec![r]);
+        assert_eq!(outcome(&[&p], req(None, "GET", "/")), Outcome::Allow);
     }
 }

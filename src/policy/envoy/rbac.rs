@@ -47,8 +47,18 @@ pub enum Connection {
     /// reached Envoy (none on a server that does not ask for one).
     Tls {
         peer: Option<PeerCertificate>,
-        sni: Option<String>,
+        sni: Sni,
     },
+}
+
+/// The server name the client sent, as `requested_server_name` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sni {
+    /// None sent: the empty string.
+    Absent,
+    Name(String),
+    /// Not known to the caller (`connection.sni` conditions are unknown).
+    Unknown,
 }
 
 /// One request as the RBAC filters see it.
@@ -65,6 +75,10 @@ pub struct HttpRequest {
     /// The payload `jwt_authn` verified and put in its metadata; `None`
     /// without a (verified) token.
     pub jwt_payload: Option<Value>,
+    /// The payload holds every claim of the token; false when only some
+    /// are known (a real token given to a scan: its `iss` and `sub`), so a
+    /// claim not in it is unknown rather than absent.
+    pub jwt_payload_complete: bool,
 }
 
 /// Three-valued match, combined as in Kleene logic; `Unknown` carries why.
@@ -173,7 +187,13 @@ fn metadata(m: &MetadataMatcher, request: &HttpRequest) -> Match {
     for seg in m.path.iter().skip(1) {
         match v.get(seg) {
             Some(next) => v = next,
-            None => return Match::No,
+            None if request.jwt_payload_complete => return Match::No,
+            None => {
+                return Match::Unknown(format!(
+                    "claim {} of the given token is not known",
+                    m.path[1..].join(".")
+                ))
+            }
         }
     }
     Match::from(value_matches(&m.value, v))
@@ -249,7 +269,12 @@ pub fn permission_matches(p: &Permission, request: &HttpRequest) -> Match {
             c.address, c.prefix_len
         )),
         Permission::RequestedServerName(m) => match &request.connection {
-            Connection::Tls { sni: Some(s), .. } => Match::from(string_matches(m, s)),
+            Connection::Tls {
+                sni: Sni::Name(s), ..
+            } => Match::from(string_matches(m, s)),
+            Connection::Tls {
+                sni: Sni::Unknown, ..
+            } => Match::Unknown("connection.sni: the server name sent is not known here".into()),
             _ => Match::from(string_matches(m, "")),
         },
         Permission::Metadata(m) => metadata(m, request),
@@ -452,12 +477,16 @@ mod tests {
 
     fn request(peer: Option<PeerCertificate>) -> HttpRequest {
         HttpRequest {
-            connection: Connection::Tls { peer, sni: None },
+            connection: Connection::Tls {
+                peer,
+                sni: Sni::Absent,
+            },
             method: "GET".into(),
             authority: "example.com".into(),
             path: "/a?x=1".into(),
             listener_port: None,
             jwt_payload: None,
+            jwt_payload_complete: true,
         }
     }
 
