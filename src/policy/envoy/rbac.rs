@@ -226,8 +226,11 @@ fn authenticated(m: &Option<StringMatcher>, request: &HttpRequest) -> Match {
     )
 }
 
-/// Envoy's uri_template match (`*` one segment, `**` any number of
-/// segments), on the path without query.
+/// Envoy's uri_template match on the path without query: each `/`-led
+/// segment literal, `*` one non-empty segment, `**` any run including `/`
+/// (envoy `source/extensions/path/match/uri_template`, pattern_template
+/// converts templates to a regex this way; its pchar set is approximated
+/// by "anything but `/`").
 fn uri_template(template: &str, path: &str) -> bool {
     let mut re = String::new();
     for (i, seg) in template.split('/').enumerate() {
