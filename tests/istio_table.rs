@@ -431,8 +431,9 @@ fn every_case_cites_istio_and_ids_are_unique() {
 }
 
 /// Every input is YAML our parser reads: `policy lint` exits 0 or 1 on it,
-/// never 64. This holds with today's model too, so a case whose input is
-/// malformed shows up here rather than as a model gap.
+/// never 64, so a case whose input is malformed shows up here rather than
+/// as a model gap. (Before issue 11 lands, G14 fails here too: the parser
+/// still refuses the `ISTIO_SIMPLE` terminate mode, R-G2.)
 #[test]
 fn every_input_parses() {
     let mut problems = Vec::new();
@@ -457,4 +458,43 @@ fn every_input_parses() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The runner's own pieces on a contract-shaped output, so a table failure
+/// is the model's and not the runner's.
+#[test]
+fn pick_chooses_exactly_one_entry() {
+    let out = serde_json::json!({"servers": [
+        {"gateway": "ns/a", "port": 443, "server": {"field": "spec.servers[0]"}, "mode": "SIMPLE"},
+        {"gateway": "ns/a", "port": 443, "server": {"field": "spec.servers[1]"}, "mode": "MUTUAL"},
+    ]});
+    let one = serde_json::json!({"server": {"field": "spec.servers[1]"}});
+    assert_eq!(
+        pick(&out["servers"], "servers", &one).unwrap()["mode"],
+        "MUTUAL"
+    );
+    let both = serde_json::json!({"port": 443});
+    assert!(pick(&out["servers"], "servers", &both).is_err());
+    let none = serde_json::json!({"port": 80});
+    assert!(pick(&out["servers"], "servers", &none).is_err());
+    assert!(pick(&out["dropped"], "dropped", &none).is_err());
+}
+
+#[test]
+fn an_authz_request_becomes_the_contract_flags() {
+    let case: Case = serde_saphyr::from_str(
+        "id: A00\nsource: {file: f, test: t, commit: c}\ninterface: authz\ninput: x\n\
+         request: {path: /p, peer: 'cert:{dir}/c.pem', method: GET, host: h, port: 443, token: valid}\n\
+         expect: {decision: allow}\n",
+    )
+    .expect("case");
+    let argv = command_line(&case, Path::new("/d/A00.yaml"), Path::new("/d")).expect("argv");
+    assert_eq!(
+        argv.join(" "),
+        "policy authz /d/A00.yaml --peer cert:/d/c.pem --method GET --host h --path /p \
+         --port 443 --token valid --json -"
+    );
+    let mut bad = case;
+    bad.request.remove("peer");
+    assert!(command_line(&bad, Path::new("/d/x.yaml"), Path::new("/d")).is_err());
 }
