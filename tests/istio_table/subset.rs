@@ -37,19 +37,27 @@ fn mismatch_at(path: &str, want: &Value, got: &Value) -> Option<String> {
         return match_operator(here(), op, arg, got);
     }
     match (want, got) {
-        (Value::Object(w), Value::Object(g)) => w.iter().find_map(|(key, wv)| {
-            let sub = format!("{path}.{key}");
-            if matches!(operator(wv), Some(("$absent", _))) {
-                return match g.get(key) {
-                    None | Some(Value::Null) => None,
-                    Some(v) => Some(format!("{sub}: expected absent, got {v}")),
-                };
-            }
-            match g.get(key) {
-                Some(gv) => mismatch_at(&sub, wv, gv),
-                None => Some(format!("{sub}: missing (expected {wv})")),
-            }
-        }),
+        (Value::Object(w), Value::Object(g)) => {
+            // Every differing key, not just the first: `by` sorts before
+            // `decision`, and a wrong decision is the headline.
+            let all: Vec<String> = w
+                .iter()
+                .filter_map(|(key, wv)| {
+                    let sub = format!("{path}.{key}");
+                    if matches!(operator(wv), Some(("$absent", _))) {
+                        return match g.get(key) {
+                            None | Some(Value::Null) => None,
+                            Some(v) => Some(format!("{sub}: expected absent, got {v}")),
+                        };
+                    }
+                    match g.get(key) {
+                        Some(gv) => mismatch_at(&sub, wv, gv),
+                        None => Some(format!("{sub}: missing (expected {wv})")),
+                    }
+                })
+                .collect();
+            (!all.is_empty()).then(|| all.join("; "))
+        }
         (Value::Array(w), Value::Array(g)) => {
             if w.len() != g.len() {
                 return Some(format!(
