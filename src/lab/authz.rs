@@ -347,6 +347,18 @@ fn summary(rule: &AuthzRule) -> String {
             &s.request_principals,
             &s.not_request_principals,
         );
+        field(
+            &mut p,
+            "serviceAccounts",
+            &s.service_accounts,
+            &s.not_service_accounts,
+        );
+        field(
+            &mut p,
+            "trustDomains",
+            &s.trust_domains,
+            &s.not_trust_domains,
+        );
         field(&mut p, "namespaces", &s.namespaces, &s.not_namespaces);
         field(
             &mut p,

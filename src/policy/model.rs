@@ -346,6 +346,11 @@ pub struct AuthzSource {
     pub not_ip_blocks: Vec<String>,
     pub remote_ip_blocks: Vec<String>,
     pub not_remote_ip_blocks: Vec<String>,
+    /// `serviceAccounts`: `ns/sa`, or `sa` in the policy's namespace.
+    pub service_accounts: Vec<String>,
+    pub not_service_accounts: Vec<String>,
+    pub trust_domains: Vec<String>,
+    pub not_trust_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]

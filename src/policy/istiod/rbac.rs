@@ -543,9 +543,9 @@ fn generate(
 
     let mut principals = Vec::new();
     for s in &rule.from {
-        // insertFront order: principals, requestPrincipals, namespaces,
-        // remoteIpBlocks, ipBlocks (serviceAccounts and trustDomains are not
-        // parsed as source fields), then the `when` principals.
+        // insertFront order: principals, requestPrincipals,
+        // serviceAccounts, trustDomains, namespaces, remoteIpBlocks,
+        // ipBlocks, then the `when` principals (`model.go` `New`).
         let field = |key, values, not_values, gen| Field {
             key,
             values,
@@ -564,6 +564,18 @@ fn generate(
                 &s.request_principals,
                 &s.not_request_principals,
                 Gen::All(request_principals),
+            ),
+            field(
+                "serviceAccounts",
+                &s.service_accounts,
+                &s.not_service_accounts,
+                Gen::Each(service_account),
+            ),
+            field(
+                "trustDomains",
+                &s.trust_domains,
+                &s.not_trust_domains,
+                Gen::Each(trust_domain),
             ),
             field(
                 "namespaces",
@@ -984,6 +996,35 @@ mod tests {
             Principal::Authenticated(Some(StringMatcher::new(Pattern::Prefix(
                 "spiffe://td/".into()
             ))))
+        );
+    }
+
+    /// `model.go` `New`: a source's serviceAccounts and trustDomains sit
+    /// after principals/requestPrincipals and before namespaces; a bare
+    /// service account is in the policy's namespace (A09c, A23b).
+    #[test]
+    fn source_service_accounts_and_trust_domains_in_istios_order() {
+        let rule = AuthzRule {
+            from: vec![AuthzSource {
+                namespaces: strings(&["ns"]),
+                service_accounts: strings(&["sa-only"]),
+                not_trust_domains: strings(&["bad*"]),
+                principals: strings(&["p"]),
+                ..AuthzSource::default()
+            }],
+            ..AuthzRule::default()
+        };
+        let cfg = build(&[&policy(AuthzAction::Allow, vec![rule])]);
+        let p = &cfg.filters[0].rules.as_ref().unwrap()[0];
+        let auth = |r: &str| Principal::Authenticated(Some(StringMatcher::regex(r)));
+        assert_eq!(
+            p.principals,
+            [Principal::And(vec![
+                Principal::Or(vec![Principal::Authenticated(Some(exact("spiffe://p")))]),
+                Principal::Or(vec![auth("spiffe://.+/ns/foo/(.+/|)sa/sa-only(/.+)?")]),
+                Principal::Not(Box::new(Principal::Or(vec![auth("spiffe://bad[^/]*/.*")]))),
+                Principal::Or(vec![auth(".*/ns/ns/.*")]),
+            ])]
         );
     }
 
