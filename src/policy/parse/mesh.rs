@@ -39,8 +39,9 @@ pub(super) fn read_istio_operator(
 ) -> Result<Option<String>, PolicyError> {
     let spec = spec_of(ctx, doc, &[])?;
     let mesh_config = ctx.sub(&spec, "meshConfig", &[])?;
+    let authz = read_mesh_authz(ctx, &mesh_config, policy)?;
     read_tls_defaults(ctx, &mesh_config, MeshTlsSource::IstioOperator, policy).map(|found| {
-        if found {
+        if found || authz {
             None
         } else {
             nothing("meshConfig.tlsDefaults")
@@ -57,8 +58,9 @@ pub(super) fn read_sail_istio(
     let spec = spec_of(ctx, doc, &[])?;
     let values = ctx.sub(&spec, "values", &[])?;
     let mesh_config = ctx.sub(&values, "meshConfig", &[])?;
+    let authz = read_mesh_authz(ctx, &mesh_config, policy)?;
     read_tls_defaults(ctx, &mesh_config, MeshTlsSource::IstioOperator, policy).map(|found| {
-        if found {
+        if found || authz {
             None
         } else {
             nothing("values.meshConfig.tlsDefaults")
@@ -150,6 +152,7 @@ pub(super) fn read_config_map(
         warnings: Vec::new(),
     };
     let mesh_config = embedded.fields(Some(&inner), "", &[])?;
+    let authz = read_mesh_authz(&mut embedded, &mesh_config, policy);
     let found = read_tls_defaults(
         &mut embedded,
         &mesh_config,
@@ -157,8 +160,9 @@ pub(super) fn read_config_map(
         policy,
     );
     ctx.warnings.append(&mut embedded.warnings);
+    let authz = authz?;
     found.map(|found| {
-        if found {
+        if found || authz {
             None
         } else {
             nothing("tlsDefaults in data.mesh")
@@ -191,6 +195,161 @@ fn flatten_positions(mut node: Node, line: usize, column: usize) -> Node {
         other => other,
     };
     node
+}
+
+/// Reads `trustDomain`, `trustDomainAliases` and `extensionProviders`
+/// under a MeshConfig mapping; `false` when none is written. Each provider
+/// is checked as istiod's authorization builder checks it before building
+/// an `ext_authz` filter (istio/istio @86c9f01 `pilot/pkg/security/authz/
+/// builder/extauthz.go` `processExtensionProvider`, `validateProviderName`,
+/// `parsePort`, `parseStatusOnError`, `buildExtAuthzHTTP`): a problem makes
+/// istiod deny what the CUSTOM policy names. Whether the provider's
+/// `service` exists (`model.LookupCluster`) is not known here.
+fn read_mesh_authz(
+    ctx: &mut Ctx,
+    mesh_config: &Fields,
+    policy: &mut DeclaredPolicy,
+) -> Result<bool, PolicyError> {
+    let td = ctx.opt_string(mesh_config, "trustDomain")?;
+    let aliases_given = mesh_config.get("trustDomainAliases").is_some();
+    let aliases = ctx.list(mesh_config, "trustDomainAliases", false)?;
+    let providers_entry = mesh_config.entry("extensionProviders");
+    if td.is_none() && !aliases_given && providers_entry.is_none() {
+        return Ok(false);
+    }
+    let providers = match providers_entry {
+        None => None,
+        Some(_) => {
+            let mut out: Vec<ExtensionProvider> = Vec::new();
+            for (i, (node, path)) in ctx
+                .items(mesh_config, "extensionProviders")?
+                .into_iter()
+                .enumerate()
+            {
+                let f = ctx.fields(Some(node), &path, &[])?;
+                let name = ctx.opt_string(&f, "name")?.unwrap_or_default();
+                let mut problems = Vec::new();
+                if name.is_empty() {
+                    problems.push(format!("extensionProviders[{i}] has no name"));
+                } else {
+                    if out.iter().any(|p| p.name == name) {
+                        problems.push(format!("provider name {name:?} is not unique"));
+                    }
+                    if let Some(why) = provider_name_problem(&name) {
+                        problems.push(format!("invalid provider name {name:?}: {why}"));
+                    }
+                }
+                let (kind, key) = if f.get("envoyExtAuthzHttp").is_some() {
+                    (ExtensionProviderKind::ExtAuthzHttp, "envoyExtAuthzHttp")
+                } else if f.get("envoyExtAuthzGrpc").is_some() {
+                    (ExtensionProviderKind::ExtAuthzGrpc, "envoyExtAuthzGrpc")
+                } else {
+                    (ExtensionProviderKind::Other, "")
+                };
+                if kind != ExtensionProviderKind::Other {
+                    let c = ctx.sub(&f, key, &[])?;
+                    let port = match c.get("port") {
+                        Some(n) => ctx.scalar_text(n, &c.path_of("port"))?,
+                        None => "0".to_owned(),
+                    };
+                    if !port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)) {
+                        problems.push(format!(
+                            "port must be in the range [1, 65535], found: {port}"
+                        ));
+                    }
+                    if let Some(n) = c.get("statusOnError") {
+                        let st = ctx.scalar_text(n, &c.path_of("statusOnError"))?;
+                        if !st.is_empty() && !envoy_status_code(&st) {
+                            problems.push(format!("unsupported statusOnError {st}"));
+                        }
+                    }
+                    if kind == ExtensionProviderKind::ExtAuthzHttp {
+                        let prefix = ctx.opt_string(&c, "pathPrefix")?.unwrap_or_default();
+                        if !prefix.is_empty() && !prefix.starts_with('/') {
+                            problems
+                                .push(format!("pathPrefix must begin with `/`, found: {prefix:?}"));
+                        }
+                        for field in [
+                            "includeRequestHeadersInCheck",
+                            "includeHeadersInCheck",
+                            "headersToDownstreamOnDeny",
+                            "headersToDownstreamOnAllow",
+                            "headersToUpstreamOnAllow",
+                        ] {
+                            if ctx.list(&c, field, true)?.iter().any(|v| v == "*") {
+                                problems.push(format!(
+                                    "a single wildcard (\"*\") is not supported: {field}"
+                                ));
+                            }
+                        }
+                    }
+                }
+                out.push(ExtensionProvider {
+                    name,
+                    origin: ctx.origin(node, &path),
+                    kind,
+                    problems,
+                });
+            }
+            Some(out)
+        }
+    };
+    let origin = match mesh_config.entries().first() {
+        Some((k, _)) => ctx.origin(k, &mesh_config.path),
+        None => Origin::default(),
+    };
+    let later = MeshAuthz {
+        origin,
+        trust_domain: td,
+        trust_domain_aliases: aliases,
+        extension_providers: providers,
+    };
+    merge_mesh_authz(&mut policy.mesh_authz, later);
+    Ok(true)
+}
+
+/// Later MeshConfig wins field by field (aliases: when it lists any).
+pub(super) fn merge_mesh_authz(into: &mut Option<MeshAuthz>, later: MeshAuthz) {
+    let earlier = into.take().unwrap_or_default();
+    *into = Some(MeshAuthz {
+        origin: later.origin,
+        trust_domain: later.trust_domain.or(earlier.trust_domain),
+        trust_domain_aliases: if later.trust_domain_aliases.is_empty() {
+            earlier.trust_domain_aliases
+        } else {
+            later.trust_domain_aliases
+        },
+        extension_providers: later.extension_providers.or(earlier.extension_providers),
+    });
+}
+
+/// `validateProviderName`: a DNS-1123 label of at most 63 characters.
+fn provider_name_problem(name: &str) -> Option<String> {
+    if name.len() > 63 {
+        return Some(format!("too long (max 63 characters): {}", name.len()));
+    }
+    if let Some((i, c)) = name
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!("invalid character {c:?} at position {i}"));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Some("cannot start or end with a hyphen".to_owned());
+    }
+    None
+}
+
+/// Whether `s` is one of Envoy's `type.v3.StatusCode` values
+/// (`parseStatusOnError` looks it up in `StatusCode_name`).
+fn envoy_status_code(s: &str) -> bool {
+    const CODES: &[u32] = &[
+        0, 100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305,
+        307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
+        416, 417, 421, 422, 423, 424, 426, 428, 429, 431, 500, 501, 502, 503, 504, 505, 506, 507,
+        508, 510, 511,
+    ];
+    s.parse::<u32>().is_ok_and(|c| CODES.contains(&c))
 }
 
 /// Reads `tlsDefaults` under a MeshConfig mapping; `false` when absent.
