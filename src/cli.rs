@@ -130,8 +130,15 @@ pub struct AuthzArgs {
     #[arg(long, value_name = "PATH")]
     pub path: String,
     /// The declared server port (default: the first HTTPS/HTTP server's).
+    /// Any declared server: on a TCP chain (TLS passthrough, TCP, TLS) the
+    /// connection is judged, not the request.
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
+    /// The gateway pod's listener port for this request (the Service's
+    /// targetPort, e.g. 8443 for 443); `ports` / `destination.port` rules
+    /// are unknown without it.
+    #[arg(long, value_name = "N")]
+    pub listener_port: Option<u16>,
     /// Which Gateway's workload (default: the first with a server on the port).
     #[arg(long, value_name = "NS/NAME")]
     pub gateway: Option<String>,

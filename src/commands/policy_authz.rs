@@ -11,7 +11,9 @@ use tlsposture::policy::envoy::rbac::{self as envoy_rbac, Connection, HttpReques
 use tlsposture::policy::istiod::{jwt_authn, rbac};
 use tlsposture::policy::jwt::TokenLocation;
 use tlsposture::policy::selection::{self, Workload};
-use tlsposture::policy::{AuthorizationPolicyDecl, DeclaredPolicy, GatewayDecl, ServerDecl};
+use tlsposture::policy::{
+    AuthorizationPolicyDecl, DeclaredPolicy, GatewayDecl, ServerDecl, TlsMode,
+};
 use tlsposture::verdict::exit;
 
 use super::output::write_outputs;
@@ -73,6 +75,60 @@ pub fn run(args: AuthzArgs) -> Result<i32, Failure> {
     Ok(exit::CLEAN)
 }
 
+/// Which filter chain a server's connections land on, as istiod builds
+/// the gateway listener (istio/istio @86c9f01 `pilot/pkg/networking/core/
+/// gateway.go` `buildGatewayTCPBasedFilterChains`,
+/// `gateway.IsHTTPSServerWithTLSTermination`,
+/// `builtAutoPassthroughFilterChains`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChainKind {
+    /// An HTTP connection manager: HTTP(-like) servers, HTTPS servers the
+    /// gateway terminates.
+    Http,
+    /// `tcp_proxy` behind the network RBAC filter: TCP, TLS, and HTTPS
+    /// servers in PASSTHROUGH.
+    Tcp,
+    /// AUTO_PASSTHROUGH: istiod builds these chains with no authorization.
+    AutoPassthrough,
+}
+
+fn is_http_protocol(p: &str) -> bool {
+    // `protocol.Instance.IsHTTP` (HTTP, HTTP2, GRPC, GRPC-Web, HTTP_PROXY),
+    // plus HTTPS, whose chain depends on the TLS mode.
+    matches!(
+        p.to_ascii_uppercase().as_str(),
+        "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB" | "HTTP_PROXY" | "HTTPS"
+    )
+}
+
+/// The TLS mode as istiod reads it: a `tls` block without `mode` is the
+/// enum's zero, PASSTHROUGH.
+fn tls_mode(server: &ServerDecl) -> Option<TlsMode> {
+    server
+        .tls
+        .as_ref()
+        .map(|t| t.mode.as_ref().map_or(TlsMode::Passthrough, |m| m.value))
+}
+
+fn chain_of(server: &ServerDecl) -> ChainKind {
+    let mode = tls_mode(server);
+    if mode == Some(TlsMode::AutoPassthrough) {
+        return ChainKind::AutoPassthrough;
+    }
+    let proto = server.protocol.to_ascii_uppercase();
+    if proto == "HTTPS" {
+        if matches!(mode, None | Some(TlsMode::Passthrough)) {
+            ChainKind::Tcp
+        } else {
+            ChainKind::Http
+        }
+    } else if is_http_protocol(&proto) {
+        ChainKind::Http
+    } else {
+        ChainKind::Tcp
+    }
+}
+
 /// The server the request goes to and the Gateway that declares it.
 fn server<'p>(
     policy: &'p DeclaredPolicy,
@@ -106,15 +162,18 @@ fn server<'p>(
             .map(|s| s.port)
             .ok_or("no HTTPS or HTTP server is declared (give --port)")?,
     };
-    gateways
-        .iter()
-        .find_map(|g| {
+    // An HTTP(S) server on the port first, else any server declared on it.
+    let on_port = |want: &dyn Fn(&ServerDecl) -> bool| {
+        gateways.iter().find_map(|g| {
             g.servers
                 .iter()
-                .find(|s| s.port == port && http(s))
+                .find(|s| s.port == port && want(s))
                 .map(|s| (*g, s))
         })
-        .ok_or_else(|| format!("--port {port}: no HTTPS or HTTP server is declared on it"))
+    };
+    on_port(&http)
+        .or_else(|| on_port(&|_| true))
+        .ok_or_else(|| format!("--port {port}: no server is declared on it"))
 }
 
 /// `--peer`: NONE, a SPIFFE ID, or `cert:FILE`.
@@ -213,10 +272,57 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
     let given_peer = peer(&args.peer)?;
     let (gateway, server) = server(policy, args.port, args.gateway.as_deref())?;
     let workloads: Vec<Workload> = vec![Workload::of(gateway)];
+    let chain = chain_of(server);
+    if chain == ChainKind::AutoPassthrough {
+        notes.push(format!(
+            "the server on port {} is AUTO_PASSTHROUGH: istiod builds its filter chains with no \
+             RBAC filter (gateway.go builtAutoPassthroughFilterChains), so no \
+             AuthorizationPolicy applies; the connection is forwarded by SNI",
+            server.port
+        ));
+        notes.push(
+            "method, host and path are not seen by the gateway on this chain (a TCP connection)"
+                .to_owned(),
+        );
+        return Ok(Answer {
+            decision: "allow",
+            status: None,
+            by: None,
+            notes,
+        });
+    }
+    if chain == ChainKind::Tcp {
+        notes.push(format!(
+            "the server on port {} ({}{}) is a TCP chain: the network RBAC filter judges the \
+             connection; method, host and path are not seen (the host is taken as the SNI)",
+            server.port,
+            server.protocol,
+            tls_mode(server).map_or(String::new(), |m| format!(" {}", m.as_str()))
+        ));
+        if kind != "none" {
+            notes.push("no jwt_authn runs on a TCP chain: the token is not read".to_owned());
+        }
+    }
 
     // The connection: which certificate reaches Envoy.
+    let proto = server.protocol.to_ascii_uppercase();
+    // Only HTTPS and TLS servers carry TLS (an HTTP server's `tls` block is
+    // its httpsRedirect).
+    let plaintext = server.tls.is_none() || !(proto == "HTTPS" || proto == "TLS");
     let connection = match server.tls.as_ref().and_then(|t| t.mode.as_ref()) {
-        None if server.tls.is_none() => Connection::Plaintext,
+        _ if plaintext => Connection::Plaintext,
+        _ if tls_mode(server) == Some(TlsMode::Passthrough) => {
+            if given_peer.is_some() {
+                notes.push(format!(
+                    "the server on port {} is PASSTHROUGH: the gateway does not terminate TLS, \
+                     so the client certificate never reaches its RBAC filter",
+                    server.port
+                ));
+            }
+            Connection::Passthrough {
+                sni: envoy_rbac::Sni::Name(args.host.split(':').next().unwrap_or("").to_owned()),
+            }
+        }
         mode => {
             let mode = mode
                 .map(|m| m.value)
@@ -272,11 +378,15 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
         ));
     }
 
-    // jwt_authn.
+    // jwt_authn (HTTP chains only).
     let authns = selection::request_authentications(policy, &workloads);
-    let filter = jwt_authn::build(&authns.applied);
+    let filter = if chain == ChainKind::Http {
+        jwt_authn::build(&authns.applied)
+    } else {
+        None
+    };
     let first_rule = authns.applied.iter().flat_map(|a| &a.jwt_rules).next();
-    let sent = if kind == "none" {
+    let sent = if kind == "none" || chain == ChainKind::Tcp {
         if args.token_in.is_some() {
             return Err("--token-in needs --token (or --request-principal)".to_owned());
         }
@@ -341,14 +451,24 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
         .chain(&authzs.dry_run)
         .copied()
         .collect();
-    let config = rbac::build(&selected);
+    let config = rbac::build_with(
+        &selected,
+        &rbac::BuildOptions {
+            chain: if chain == ChainKind::Tcp {
+                rbac::Chain::Tcp
+            } else {
+                rbac::Chain::Http
+            },
+            mesh: policy.mesh_authz.as_ref(),
+        },
+    );
     notes.extend(config.notes.iter().cloned());
     let request = HttpRequest {
         connection,
         method: args.method.clone(),
         authority: args.host.clone(),
         path: args.path.clone(),
-        listener_port: None,
+        listener_port: args.listener_port,
         jwt_payload: None,
         // The command mints the token: its payload is all there is.
         jwt_payload_complete: true,
@@ -377,13 +497,24 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
             "action": action.policy_action(),
         })
     });
+    let tcp = chain == ChainKind::Tcp;
     let (decision, status) = match d.verdict {
-        Verdict::Allow => ("allow", Some(200)),
-        Verdict::Deny => ("deny", Some(403)),
+        Verdict::Allow => ("allow", (!tcp).then_some(200)),
+        Verdict::Deny => ("deny", (!tcp).then_some(403)),
         Verdict::Unknown => ("unknown", None),
     };
-    if d.verdict == Verdict::Allow {
-        notes.push("200 stands for whatever the route answers once RBAC lets it through".into());
+    match d.verdict {
+        Verdict::Allow if tcp => notes.push(
+            "the connection passes the network RBAC filter and is forwarded (no HTTP status)"
+                .into(),
+        ),
+        Verdict::Allow => {
+            notes.push("200 stands for whatever the route answers once RBAC lets it through".into())
+        }
+        Verdict::Deny if tcp => notes.push(
+            "connection closed by RBAC (the network filter has no HTTP status to send)".into(),
+        ),
+        _ => {}
     }
     Ok(Answer {
         decision,

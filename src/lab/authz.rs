@@ -269,7 +269,7 @@ pub fn http_policy(
                 continue;
             }
             FilterAction::Audit => RbacAction::Log,
-            FilterAction::Deny => RbacAction::Deny,
+            FilterAction::Deny | FilterAction::CustomDeny => RbacAction::Deny,
             FilterAction::Allow => RbacAction::Allow,
         };
         let render = |policies: &[RbacPolicy]| RbacFilter {

@@ -49,6 +49,10 @@ pub enum Connection {
         peer: Option<PeerCertificate>,
         sni: Sni,
     },
+    /// TLS the gateway forwards without terminating (PASSTHROUGH): Envoy
+    /// has no TLS session of its own, so no authenticated matcher matches;
+    /// `tls_inspector` still reads the SNI.
+    Passthrough { sni: Sni },
 }
 
 /// The server name the client sent, as `requested_server_name` sees it.
@@ -277,7 +281,11 @@ pub fn permission_matches(p: &Permission, request: &HttpRequest) -> Match {
             } => Match::from(string_matches(m, s)),
             Connection::Tls {
                 sni: Sni::Unknown, ..
-            } => Match::Unknown("connection.sni: the server name sent is not known here".into()),
+            }
+            | Connection::Passthrough { sni: Sni::Unknown } => {
+                Match::Unknown("connection.sni: the server name sent is not known here".into())
+            }
+            Connection::Passthrough { sni: Sni::Name(s) } => Match::from(string_matches(m, s)),
             _ => Match::from(string_matches(m, "")),
         },
         Permission::Metadata(m) => metadata(m, request),
@@ -391,6 +399,23 @@ pub fn decide(config: &RbacConfig, pre_jwt: &HttpRequest, request: &HttpRequest)
                             label(s)
                         ),
                     );
+                }
+                _ => {}
+            },
+            // In CUSTOM's place, before jwt_authn.
+            FilterAction::CustomDeny => match first_match(rules, pre_jwt) {
+                (Match::Yes, Some(s)) => {
+                    return done(
+                        Verdict::Deny,
+                        Some((f.action, s)),
+                        format!(
+                            "CUSTOM {} matches and istiod denies it (bad CUSTOM provider)",
+                            label(s)
+                        ),
+                    )
+                }
+                (Match::Unknown(w), Some(s)) => {
+                    deny_unknown.get_or_insert((s, w));
                 }
                 _ => {}
             },

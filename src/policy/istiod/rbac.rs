@@ -31,16 +31,35 @@
 //!   unknown `when` key skips the rule whatever the action (`model.go`
 //!   `New` "unknown attribute", `builder.go` "skipped invalid rule").
 //!
+//! - TCP filter chains (`builder.go` `BuildTCP`, `Generate(forTCP=true)`):
+//!   an HTTP-only field (hosts, methods, paths, requestPrincipals, request
+//!   headers, JWT claims, audiences, presenter) is an error, so it drops the
+//!   rule for ALLOW and only that field for DENY/AUDIT (builder tests
+//!   `TestGenerator_GenerateTCP` `allow-only-http`, `deny-both-http-tcp`);
+//!   CUSTOM with an HTTP-only provider writes no filter (`buildTCP`
+//!   "ignored CUSTOM action with HTTP provider", test `custom-only-http`);
+//! - trust-domain aliases (`model.go` `MigrateTrustDomain`,
+//!   `pilot/pkg/security/trustdomain/bundle.go`): source principals are
+//!   rewritten for the mesh's trust domain and every alias, trustDomains
+//!   values expanded (tests `trust-domain-one-alias`,
+//!   `trust-domain-multiple-aliases`, `trust-domain-wildcard-in-principal`);
+//! - a CUSTOM provider istiod cannot resolve, or several CUSTOM providers
+//!   on one workload, becomes an enforcing DENY of those rules
+//!   (`builder.go` `buildHTTP`/`buildTCP`, `getBadCustomDenyRules`;
+//!   `extauthz.go` `getExtAuthz`; tests `custom-bad-invalid-config`,
+//!   `custom-bad-multiple-providers`).
+//!
 //! Gateways match `authenticated` principals (`UseFilterState` is false
 //! outside waypoints, `pilot/pkg/networking/plugin/authz/authorization.go`).
-//! Not modelled: TCP filter chains (`forTCP`), trust-domain aliases
-//! (`MigrateTrustDomain`: the mesh's `trustDomainAliases` are not read),
-//! the CUSTOM `ext_authz` filters themselves (only which requests they
-//! would see).
+//! Not modelled: the CUSTOM `ext_authz` filters themselves (only which
+//! requests they would see); whether a provider's `service` exists.
 
 use std::net::IpAddr;
 
-use crate::policy::model::{AuthorizationPolicyDecl, AuthzAction, AuthzCondition, AuthzRule};
+use crate::policy::model::{
+    AuthorizationPolicyDecl, AuthzAction, AuthzCondition, AuthzRule, ExtensionProviderKind,
+    MeshAuthz,
+};
 
 /// `envoy.filters.http.jwt_authn`, whose dynamic metadata JWT matchers read.
 pub const JWT_FILTER: &str = "envoy.filters.http.jwt_authn";
@@ -215,6 +234,10 @@ pub struct RbacPolicy {
 pub enum FilterAction {
     /// Marks requests for `ext_authz`; the external authorizer decides.
     Custom,
+    /// In CUSTOM's place, an enforcing DENY of the CUSTOM rules istiod
+    /// could not give to an authorizer (`getBadCustomDenyRules`: policy
+    /// names suffixed `-deny-due-to-bad-CUSTOM-action`).
+    CustomDeny,
     /// `RBAC_LOG`: never denies.
     Audit,
     Deny,
@@ -226,6 +249,7 @@ impl FilterAction {
     pub fn as_str(self) -> &'static str {
         match self {
             FilterAction::Custom => "CUSTOM",
+            FilterAction::CustomDeny => "DENY",
             FilterAction::Audit => "LOG",
             FilterAction::Deny => "DENY",
             FilterAction::Allow => "ALLOW",
@@ -235,7 +259,7 @@ impl FilterAction {
     /// The AuthorizationPolicy action it comes from.
     pub fn policy_action(self) -> &'static str {
         match self {
-            FilterAction::Custom => "CUSTOM",
+            FilterAction::Custom | FilterAction::CustomDeny => "CUSTOM",
             FilterAction::Audit => "AUDIT",
             FilterAction::Deny => "DENY",
             FilterAction::Allow => "ALLOW",
@@ -290,16 +314,262 @@ pub fn qualified_name(p: &AuthorizationPolicyDecl) -> String {
     }
 }
 
+/// Which kind of filter chain the filters are for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Chain {
+    /// An HTTP connection manager: `envoy.filters.http.rbac`.
+    #[default]
+    Http,
+    /// TLS passthrough / TCP: `envoy.filters.network.rbac` (`forTCP`).
+    Tcp,
+}
+
+/// What the builder reads besides the policies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions<'a> {
+    pub chain: Chain,
+    /// MeshConfig's trust domain, aliases and extension providers; `None`
+    /// when no MeshConfig was given (trust domain `cluster.local` without
+    /// aliases, istiod's default, changes no principal; CUSTOM providers
+    /// are then not known).
+    pub mesh: Option<&'a MeshAuthz>,
+}
+
+/// `trustdomain.NewBundle(mesh.TrustDomain, mesh.TrustDomainAliases)`
+/// (`plugin/authz/authorization.go`): the trust domain first.
+fn trust_domain_bundle(mesh: Option<&MeshAuthz>) -> Vec<String> {
+    let Some(m) = mesh else {
+        return Vec::new();
+    };
+    let td = m
+        .trust_domain
+        .clone()
+        .unwrap_or_else(|| "cluster.local".to_owned());
+    std::iter::once(td)
+        .chain(m.trust_domain_aliases.iter().cloned())
+        .collect()
+}
+
+/// `trustdomain.stringMatch` / `prefixMatch` / `suffixMatch`.
+fn td_suffix_match(a: &str, pattern: &str) -> bool {
+    pattern.strip_prefix('*').is_some_and(|p| a.ends_with(p))
+}
+fn td_prefix_match(a: &str, pattern: &str) -> bool {
+    pattern.strip_suffix('*').is_some_and(|p| a.starts_with(p))
+}
+fn td_string_match(a: &str, list: &[String]) -> bool {
+    list.iter().any(|s| {
+        a == s
+            || s == "*"
+            || td_prefix_match(a, s)
+            || td_prefix_match(s, a)
+            || td_suffix_match(a, s)
+            || td_suffix_match(s, a)
+    })
+}
+
+/// `Bundle.ReplaceTrustDomainAliases`: a `td/ns/x/sa/y` principal whose
+/// trust domain is in the bundle (or is `cluster.local`, the local trust
+/// domain's pointer) becomes one principal per trust domain of the bundle
+/// (kept as written for one its `*` prefix matches); others stay.
+fn replace_trust_domain_aliases(values: &[String], bundle: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in values {
+        let parts: Vec<&str> = v.split('/').collect();
+        if parts.len() != 5 || parts[0] == "*" {
+            out.push(v.clone());
+            continue;
+        }
+        let from = parts[0];
+        if !(td_string_match(from, bundle) || from == "cluster.local") {
+            out.push(v.clone());
+            continue;
+        }
+        let mut these: Vec<String> = Vec::new();
+        for td in bundle {
+            let p = if td_suffix_match(td, from) {
+                v.clone()
+            } else {
+                format!("{td}/{}", parts[1..].join("/"))
+            };
+            if !these.contains(&p) {
+                these.push(p);
+            }
+        }
+        out.extend(these);
+    }
+    out
+}
+
+/// `Bundle.ExpandTrustDomainAliases`: a value that is one of the bundle's
+/// trust domains becomes all of them; duplicates removed.
+fn expand_trust_domain_aliases(values: &[String], bundle: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        let add: Vec<String> = if bundle.contains(v) {
+            bundle.to_vec()
+        } else {
+            vec![v.clone()]
+        };
+        for a in add {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// `Model.MigrateTrustDomain` on one rule: `principals` / `source.principal`
+/// replaced, `trustDomains` / `source.trustDomain` expanded.
+fn migrate_trust_domain(rule: &AuthzRule, bundle: &[String]) -> AuthzRule {
+    let mut r = rule.clone();
+    if bundle.is_empty() {
+        return r;
+    }
+    let rep = |v: &mut Vec<String>| {
+        if !v.is_empty() {
+            *v = replace_trust_domain_aliases(v, bundle)
+        }
+    };
+    let exp = |v: &mut Vec<String>| {
+        if !v.is_empty() {
+            *v = expand_trust_domain_aliases(v, bundle)
+        }
+    };
+    for s in &mut r.from {
+        rep(&mut s.principals);
+        rep(&mut s.not_principals);
+        exp(&mut s.trust_domains);
+        exp(&mut s.not_trust_domains);
+    }
+    for c in &mut r.when {
+        match c.key.trim() {
+            "source.principal" => {
+                rep(&mut c.values);
+                rep(&mut c.not_values);
+            }
+            "source.trustDomain" => {
+                exp(&mut c.values);
+                exp(&mut c.not_values);
+            }
+            _ => {}
+        }
+    }
+    r
+}
+
+/// Whether istiod can give a CUSTOM policy's matches to `provider`
+/// (`getExtAuthz`), and on a TCP chain whether it has a network filter:
+/// `Ok(true)` an authorizer decides, `Ok(false)` no filter at all (an
+/// HTTP provider on a TCP chain), `Err(why)` deny instead, `None` not
+/// known (no MeshConfig given).
+fn custom_provider(
+    mesh: Option<&MeshAuthz>,
+    provider: &str,
+    chain: Chain,
+) -> Option<Result<bool, String>> {
+    let m = mesh?;
+    let Some(providers) = &m.extension_providers else {
+        return Some(Err(
+            "extension provider is either invalid or undefined".to_owned()
+        ));
+    };
+    let authorizers: Vec<_> = providers
+        .iter()
+        .filter(|p| p.kind != ExtensionProviderKind::Other)
+        .collect();
+    if authorizers.is_empty() {
+        return Some(Err(
+            "extension provider is either invalid or undefined".to_owned()
+        ));
+    }
+    let Some(p) = authorizers.iter().find(|p| p.name == provider) else {
+        let names: Vec<&str> = authorizers.iter().map(|p| p.name.as_str()).collect();
+        return Some(Err(format!(
+            "available providers are {names:?} but found {provider:?}"
+        )));
+    };
+    // A duplicate name: istiod keeps the later entry's errors.
+    let last = authorizers
+        .iter()
+        .rev()
+        .find(|p| p.name == provider)
+        .unwrap_or(p);
+    if !last.problems.is_empty() {
+        return Some(Err(format!(
+            "found errors in provider {provider}: {}",
+            last.problems.join("; ")
+        )));
+    }
+    Some(Ok(
+        chain == Chain::Http || last.kind == ExtensionProviderKind::ExtAuthzGrpc
+    ))
+}
+
 /// The RBAC filters for a gateway HTTP chain whose workload `policies`
 /// select (`policy::selection`: enforced and dry-run alike; each policy's
-/// `dry_run` says where its rules go).
+/// `dry_run` says where its rules go), with istiod's defaults.
 pub fn build(policies: &[&AuthorizationPolicyDecl]) -> RbacConfig {
+    build_with(policies, &BuildOptions::default())
+}
+
+/// As [`build`], for a chain of `opts.chain` with the mesh's settings.
+pub fn build_with(policies: &[&AuthorizationPolicyDecl], opts: &BuildOptions<'_>) -> RbacConfig {
     let mut out = RbacConfig {
         policy_names: policies.iter().map(|p| qualified_name(p)).collect(),
         ..RbacConfig::default()
     };
+    let bundle = trust_domain_bundle(opts.mesh);
+    let for_tcp = opts.chain == Chain::Tcp;
+    // CUSTOM: one provider per workload unless
+    // PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS (default false).
+    let mut custom_providers: Vec<&str> = policies
+        .iter()
+        .filter(|p| p.action == AuthzAction::Custom)
+        .map(|p| p.provider.as_deref().unwrap_or(""))
+        .collect();
+    custom_providers.sort_unstable();
+    custom_providers.dedup();
+    let custom_fate: Vec<(&str, Option<Result<bool, String>>)> = custom_providers
+        .iter()
+        .map(|name| {
+            let fate = if custom_providers.len() > 1 {
+                Some(Err(format!(
+                    "multiple CUSTOM authorization providers per workload need                      PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS, found {custom_providers:?}"
+                )))
+            } else {
+                custom_provider(opts.mesh, name, opts.chain)
+            };
+            (*name, fate)
+        })
+        .collect();
+    for (name, fate) in &custom_fate {
+        match fate {
+            Some(Err(why)) => out.notes.push(format!(
+                "CUSTOM provider {name:?}: {why}: istiod denies what its rules match instead"
+            )),
+            Some(Ok(false)) => out.notes.push(format!(
+                "CUSTOM provider {name:?} is an HTTP authorizer: istiod writes no filter for it \
+                 on a TCP chain, its policies refuse nothing there"
+            )),
+            None => out.notes.push(format!(
+                "CUSTOM provider {name:?}: no MeshConfig extensionProviders given, so whether \
+                 istiod can resolve it is not known"
+            )),
+            Some(Ok(true)) => {}
+        }
+    }
+    let fate_of = |p: &AuthorizationPolicyDecl| {
+        let name = p.provider.as_deref().unwrap_or("");
+        custom_fate
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, f)| f.clone())
+    };
     for action in [
         FilterAction::Custom,
+        FilterAction::CustomDeny,
         FilterAction::Audit,
         FilterAction::Deny,
         FilterAction::Allow,
@@ -307,20 +577,41 @@ pub fn build(policies: &[&AuthorizationPolicyDecl]) -> RbacConfig {
         let mut rules: Option<Vec<RbacPolicy>> = None;
         let mut shadow: Option<Vec<RbacPolicy>> = None;
         for (pi, p) in policies.iter().enumerate() {
-            if FilterAction::of(p.action) != action {
+            let here = match action {
+                FilterAction::Custom => {
+                    p.action == AuthzAction::Custom && matches!(fate_of(p), None | Some(Ok(true)))
+                }
+                // Only enforced CUSTOM policies' rules are denied
+                // (`getBadCustomDenyRules(providerRules)`).
+                FilterAction::CustomDeny => {
+                    p.action == AuthzAction::Custom
+                        && !p.dry_run
+                        && matches!(fate_of(p), Some(Err(_)))
+                }
+                a => FilterAction::of(p.action) == a,
+            };
+            if !here {
                 continue;
             }
             // CUSTOM dry-run still reaches ext_authz (a limitation the
             // builder's source notes); kept with the enforced ones.
-            let target = if p.dry_run && action != FilterAction::Custom {
+            let target = if p.dry_run
+                && action != FilterAction::Custom
+                && action != FilterAction::CustomDeny
+            {
                 shadow.get_or_insert_with(Vec::new)
             } else {
                 rules.get_or_insert_with(Vec::new)
             };
             let ns = p.namespace.as_deref().unwrap_or("default");
+            let suffix = if action == FilterAction::CustomDeny {
+                "-deny-due-to-bad-CUSTOM-action"
+            } else {
+                ""
+            };
             if p.rules.is_empty() {
                 target.push(RbacPolicy {
-                    name: format!("ns[{ns}]-policy[{}]-rule[0]", p.name),
+                    name: format!("ns[{ns}]-policy[{}]-rule[0]{suffix}", p.name),
                     source: RuleSource {
                         policy: pi,
                         rule: None,
@@ -331,11 +622,13 @@ pub fn build(policies: &[&AuthorizationPolicyDecl]) -> RbacConfig {
                 continue;
             }
             for (ri, rule) in p.rules.iter().enumerate() {
-                let name = format!("ns[{ns}]-policy[{}]-rule[{ri}]", p.name);
+                let name = format!("ns[{ns}]-policy[{}]-rule[{ri}]{suffix}", p.name);
                 let at = format!("{} rules[{ri}] ({})", qualified_name(p), rule.origin);
-                match generate(rule, ns, action, &mut |m| {
+                let rule = &migrate_trust_domain(rule, &bundle);
+                let chain = if for_tcp { " on a TCP chain" } else { "" };
+                match generate(rule, ns, action, for_tcp, &mut |m| {
                     out.notes.push(format!(
-                        "{at}: {m} left out, as istiod does for a {} rule (a wider match)",
+                        "{at}: {m} left out{chain}, as istiod does for a {} rule (a wider match)",
                         action.policy_action()
                     ))
                 }) {
@@ -348,7 +641,9 @@ pub fn build(policies: &[&AuthorizationPolicyDecl]) -> RbacConfig {
                         permissions,
                         principals,
                     }),
-                    Err(why) => out.notes.push(format!("{at}: skipped by istiod ({why})")),
+                    Err(why) => out
+                        .notes
+                        .push(format!("{at}: skipped by istiod{chain} ({why})")),
                 }
             }
         }
@@ -375,6 +670,19 @@ enum Gen<T> {
 struct Ctx<'a> {
     key: &'a str,
     policy_ns: &'a str,
+    /// `forTCP`: HTTP-only generators refuse.
+    for_tcp: bool,
+}
+
+impl Ctx<'_> {
+    /// `"<key>" is HTTP only` on a TCP chain.
+    fn http_only(&self) -> Result<(), String> {
+        if self.for_tcp {
+            Err(format!("{:?} is HTTP only", self.key))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl<T> Clone for Gen<T> {
@@ -443,6 +751,7 @@ fn and_of<T: Tree>(
     fields: &[Field<'_, T>],
     policy_ns: &str,
     action: FilterAction,
+    for_tcp: bool,
     dropped: &mut dyn FnMut(String),
 ) -> Result<T, String> {
     let mut and = Vec::new();
@@ -460,6 +769,7 @@ fn and_of<T: Tree>(
         let ctx = Ctx {
             key: f.key,
             policy_ns,
+            for_tcp,
         };
         for (values, negate) in [(f.values, false), (f.not_values, true)] {
             if values.is_empty() {
@@ -488,12 +798,13 @@ fn and_of<T: Tree>(
     Ok(T::and(and))
 }
 
-/// `model.New` + `Generate(forTCP=false, useAuthenticated=true, action)`
-/// for one rule: its permissions and principals.
+/// `model.New` + `Generate(forTCP, useAuthenticated=true, action)` for
+/// one rule: its permissions and principals.
 fn generate(
     rule: &AuthzRule,
     policy_ns: &str,
     action: FilterAction,
+    for_tcp: bool,
     dropped: &mut dyn FnMut(String),
 ) -> Result<(Vec<Permission>, Vec<Principal>), String> {
     let mut base_perm: Vec<Field<'_, Permission>> = Vec::new();
@@ -597,10 +908,10 @@ fn generate(
             ),
         ];
         fields.extend(base_prin.iter().copied());
-        principals.push(and_of(&fields, policy_ns, action, dropped)?);
+        principals.push(and_of(&fields, policy_ns, action, for_tcp, dropped)?);
     }
     if rule.from.is_empty() {
-        principals.push(and_of(&base_prin, policy_ns, action, dropped)?);
+        principals.push(and_of(&base_prin, policy_ns, action, for_tcp, dropped)?);
     }
 
     let mut permissions = Vec::new();
@@ -618,10 +929,10 @@ fn generate(
             field("ports", &o.ports, &o.not_ports, Gen::Each(dest_port)),
         ];
         fields.extend(base_perm.iter().copied());
-        permissions.push(and_of(&fields, policy_ns, action, dropped)?);
+        permissions.push(and_of(&fields, policy_ns, action, for_tcp, dropped)?);
     }
     if rule.to.is_empty() {
-        permissions.push(and_of(&base_perm, policy_ns, action, dropped)?);
+        permissions.push(and_of(&base_perm, policy_ns, action, for_tcp, dropped)?);
     }
     Ok((permissions, principals))
 }
@@ -682,7 +993,8 @@ fn claim(name: &str, m: StringMatcher) -> Principal {
 
 /// `requestPrincipalGenerator.extendedPrincipal`: each value split at the
 /// last `/` into `iss` and `sub` string matchers on the JWT payload.
-fn request_principals(_: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
+fn request_principals(ctx: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
+    ctx.http_only()?;
     let any = || StringMatcher::regex(".+");
     let exact = |s: &str| StringMatcher::new(Pattern::Exact(s.to_owned()));
     let mut or = Vec::new();
@@ -761,6 +1073,7 @@ fn jwt_claims(claims: &[String], values: &[String]) -> MetadataMatcher {
 
 /// `requestClaimGenerator`: `request.auth.claims[a][b]`.
 fn claims(ctx: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
+    ctx.http_only()?;
     let path = bracketed(ctx.key, "request.auth.claims")
         .ok_or_else(|| format!("bad brackets in {:?}", ctx.key))?;
     Ok(Principal::Metadata(jwt_claims(&path, values)))
@@ -768,6 +1081,7 @@ fn claims(ctx: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
 
 /// `requestHeaderGenerator`: `HeaderMatcher(name, v)`, case-sensitive.
 fn request_header(ctx: &Ctx<'_>, v: &str) -> Result<Principal, String> {
+    ctx.http_only()?;
     let name = bracketed(ctx.key, "request.headers")
         .ok_or_else(|| format!("bad brackets in {:?}", ctx.key))?
         .join("][");
@@ -775,15 +1089,18 @@ fn request_header(ctx: &Ctx<'_>, v: &str) -> Result<Principal, String> {
 }
 
 /// `methodGenerator`: `HeaderMatcher(":method", v)`, case-sensitive.
-fn method(_: &Ctx<'_>, v: &str) -> Result<Permission, String> {
+fn method(ctx: &Ctx<'_>, v: &str) -> Result<Permission, String> {
+    ctx.http_only()?;
     Ok(Permission::Header(header_matcher(":method", v, false)))
 }
 
-fn audiences(_: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
+fn audiences(ctx: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
+    ctx.http_only()?;
     Ok(Principal::Metadata(jwt_claims(&["aud".to_owned()], values)))
 }
 
-fn presenter(_: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
+fn presenter(ctx: &Ctx<'_>, values: &[String]) -> Result<Principal, String> {
+    ctx.http_only()?;
     Ok(Principal::Metadata(jwt_claims(&["azp".to_owned()], values)))
 }
 
@@ -826,14 +1143,16 @@ fn envoy_filter_key(key: &str) -> Option<(String, String)> {
 }
 
 /// `hostGenerator`: `HostMatcher(":authority", v)`.
-fn host(_: &Ctx<'_>, v: &str) -> Result<Permission, String> {
+fn host(ctx: &Ctx<'_>, v: &str) -> Result<Permission, String> {
+    ctx.http_only()?;
     Ok(Permission::Header(header_matcher(":authority", v, true)))
 }
 
 /// `pathGenerator`: `{*}` / `{**}` make a `uri_template`
 /// (`security.ContainsPathTemplate`, `matcher.PathTemplateMatcher`), else
 /// `url_path` with `StringMatcher` (`*` → `.+`).
-fn path(_: &Ctx<'_>, v: &str) -> Result<Permission, String> {
+fn path(ctx: &Ctx<'_>, v: &str) -> Result<Permission, String> {
+    ctx.http_only()?;
     if v.contains("{*}") || v.contains("{**}") {
         Ok(Permission::UriTemplate(
             v.replace("{**}", "**").replace("{*}", "*"),
@@ -926,6 +1245,7 @@ mod tests {
     const CTX: Ctx<'static> = Ctx {
         key: "",
         policy_ns: "foo",
+        for_tcp: false,
     };
 
     fn exact(s: &str) -> StringMatcher {
