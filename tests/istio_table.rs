@@ -64,8 +64,8 @@ struct Case {
     /// `request` and `args` is replaced by their directory.
     #[serde(default)]
     files: BTreeMap<String, String>,
-    /// `policy authz` flags: peer, method, host, path, port, gateway,
-    /// token, token_in, request_principal.
+    /// `policy authz` flags: peer, method, host, path, port,
+    /// listener_port, gateway, token, token_in, request_principal.
     #[serde(default)]
     request: BTreeMap<String, Value>,
     /// Extra command-line arguments.
@@ -155,6 +155,7 @@ const REQUEST_FLAGS: &[(&str, &str)] = &[
     ("host", "--host"),
     ("path", "--path"),
     ("port", "--port"),
+    ("listener_port", "--listener-port"),
     ("gateway", "--gateway"),
     ("token", "--token"),
     ("token_in", "--token-in"),
