@@ -281,3 +281,228 @@ spec:
     assert_eq!(j["status"], 403, "{j}");
     assert_eq!(j["by"]["rule"], 1);
 }
+
+/// A gateway with an HTTPS server on 443 and, on other ports, a TLS
+/// PASSTHROUGH server, an AUTO_PASSTHROUGH one and a terminated TLS one.
+const TCP_SERVERS: &str = "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [example.com]
+    tls: {mode: SIMPLE, credentialName: gw-cert}
+  - port: {number: 8443, name: tls, protocol: TLS}
+    hosts: [tcp.example.com]
+    tls: {mode: PASSTHROUGH}
+  - port: {number: 15443, name: tls-auto, protocol: TLS}
+    hosts: ['*.local']
+    tls: {mode: AUTO_PASSTHROUGH}
+  - port: {number: 9443, name: tls-mtls, protocol: TLS}
+    hosts: [db.example.com]
+    tls: {mode: MUTUAL, credentialName: gw-cert}
+";
+
+/// TestGenerator_GenerateTCP deny-both-http-tcp: on a TCP chain a DENY
+/// rule's HTTP-only field is dropped (a wider deny), on the HTTP chain it
+/// holds; AUTO_PASSTHROUGH has no RBAC (gateway.go
+/// builtAutoPassthroughFilterChains); a terminated TLS chain sees the
+/// client certificate.
+#[test]
+fn tcp_chains_judge_the_connection() {
+    let yaml = TCP_SERVERS.to_owned()
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-get, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - to: [{operation: {methods: [GET]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-client, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - from: [{source: {principals: [bad.client]}}]
+";
+    let post = |port: &str, peer: &str| {
+        authz(
+            &yaml,
+            &[
+                "--peer",
+                peer,
+                "--method",
+                "POST",
+                "--host",
+                "tcp.example.com",
+                "--path",
+                "/",
+                "--port",
+                port,
+            ],
+        )
+    };
+    // HTTP chain: POST is not GET.
+    let (code, j, err) = post("443", "NONE");
+    assert_eq!(
+        (code, j["decision"].as_str()),
+        (0, Some("allow")),
+        "{j} {err}"
+    );
+    // TCP chain: `methods` dropped, the rule denies every connection.
+    let (code, j, err) = post("8443", "NONE");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(j["decision"], "deny", "{j}");
+    assert_eq!(j["status"], Value::Null, "{j}");
+    assert_eq!(j["by"]["policy"], "istio-system/deny-get", "{j}");
+    let notes = j["notes"].to_string();
+    assert!(notes.contains("connection closed by RBAC"), "{notes}");
+    assert!(notes.contains("methods"), "{notes}");
+    // AUTO_PASSTHROUGH: no RBAC at all.
+    let (code, j, _) = post("15443", "NONE");
+    assert_eq!((code, j["decision"].as_str()), (0, Some("allow")), "{j}");
+    assert_eq!(j["status"], Value::Null, "{j}");
+    assert!(j["notes"].to_string().contains("AUTO_PASSTHROUGH"), "{j}");
+
+    // Without the HTTP-only DENY: the principal rule on each chain kind.
+    let yaml = TCP_SERVERS.to_owned()
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-client, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - from: [{source: {principals: [bad.client]}}]
+";
+    let conn = |port: &str, peer: &str| {
+        authz(
+            &yaml,
+            &[
+                "--peer",
+                peer,
+                "--method",
+                "GET",
+                "--host",
+                "db.example.com",
+                "--path",
+                "/",
+                "--port",
+                port,
+            ],
+        )
+        .1
+    };
+    // Terminated TLS (MUTUAL): the certificate reaches the network RBAC.
+    assert_eq!(conn("9443", "spiffe://bad.client")["decision"], "deny");
+    assert_eq!(conn("9443", "spiffe://good.client")["decision"], "allow");
+    // PASSTHROUGH: the gateway never sees the certificate.
+    let j = conn("8443", "spiffe://bad.client");
+    assert_eq!(j["decision"], "allow", "{j}");
+    assert!(j["notes"].to_string().contains("PASSTHROUGH"), "{j}");
+}
+
+/// `ports` is matched against the listener's own port: unknown unless
+/// `--listener-port` gives it (allow-full-rule's destination_port 80 OR 90).
+#[test]
+fn listener_port_decides_ports_rules() {
+    let yaml = gateway("SIMPLE")
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ports, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  rules:
+  - to: [{operation: {ports: ['80', '90']}}]
+";
+    let with = |extra: &[&str]| {
+        let mut a = request("NONE", "/");
+        a.extend_from_slice(extra);
+        authz(&yaml, &a).1
+    };
+    let j = with(&[]);
+    assert_eq!(j["decision"], "unknown", "{j}");
+    assert!(j["notes"].to_string().contains("target port"), "{j}");
+    assert_eq!(with(&["--listener-port", "90"])["decision"], "allow");
+    assert_eq!(with(&["--listener-port", "8443"])["decision"], "deny");
+    let (code, _, _) = authz(
+        &yaml,
+        &[&request("NONE", "/")[..], &["--listener-port", "x"]].concat(),
+    );
+    assert_eq!(code, 64);
+}
+
+/// Trust-domain aliases from the mesh config (builder test
+/// trust-domain-one-alias) and a CUSTOM provider the mesh does not define
+/// (custom-bad-invalid-config): through the ConfigMap form.
+#[test]
+fn mesh_trust_domain_aliases_and_bad_custom_provider() {
+    let mesh = "---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    trustDomain: td1
+    trustDomainAliases: [cluster.local]
+    extensionProviders:
+    - name: other
+      envoyExtAuthzHttp: {service: foo/ext.foo.svc.cluster.local, port: 9000}
+";
+    let allow = "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: td, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  rules:
+  - from: [{source: {principals: [cluster.local/ns/foo/sa/x]}}]
+";
+    let peer = "spiffe://td1/ns/foo/sa/x";
+    let j = authz(&(gateway("MUTUAL") + allow), &request(peer, "/")).1;
+    assert_eq!(j["decision"], "deny", "without the mesh config: {j}");
+    let j = authz(&(gateway("MUTUAL") + mesh + allow), &request(peer, "/")).1;
+    assert_eq!(
+        j["decision"], "allow",
+        "with td1 aliased to cluster.local: {j}"
+    );
+
+    let custom = "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ext, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: CUSTOM
+  provider: {name: default}
+  rules:
+  - to: [{operation: {paths: [/admin]}}]
+";
+    let j = authz(&(gateway("SIMPLE") + custom), &request("NONE", "/admin")).1;
+    assert_eq!(j["decision"], "unknown", "no mesh config: {j}");
+    let j = authz(
+        &(gateway("SIMPLE") + mesh + custom),
+        &request("NONE", "/admin"),
+    )
+    .1;
+    assert_eq!(
+        (j["decision"].as_str(), j["status"].as_u64()),
+        (Some("deny"), Some(403)),
+        "{j}"
+    );
+    assert_eq!(j["by"]["action"], "CUSTOM", "{j}");
+    let j = authz(
+        &(gateway("SIMPLE") + mesh + custom),
+        &request("NONE", "/other"),
+    )
+    .1;
+    assert_eq!(j["decision"], "allow", "{j}");
+}

@@ -250,7 +250,13 @@ pub fn http_policy(
         .chain(&authzs.dry_run)
         .copied()
         .collect();
-    let config = model::build(&selected);
+    let config = model::build_with(
+        &selected,
+        &model::BuildOptions {
+            chain: model::Chain::Http,
+            mesh: policy.mesh_authz.as_ref(),
+        },
+    );
     for n in &config.notes {
         out.notes.push(format!("authorizationpolicy {n}"));
     }

@@ -1240,7 +1240,7 @@ fn bracketed(key: &str, prefix: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::model::{AuthzOperation, AuthzSource};
+    use crate::policy::model::{AuthzOperation, AuthzSource, ExtensionProvider};
 
     const CTX: Ctx<'static> = Ctx {
         key: "",
@@ -1346,6 +1346,243 @@ mod tests {
                 Principal::Or(vec![auth(".*/ns/ns/.*")]),
             ])]
         );
+    }
+
+    /// istio `pilot/pkg/security/trustdomain/bundle_test.go`
+    /// `TestReplaceTrustDomainAliases`, every case (bundle: trust domain
+    /// first, then its aliases).
+    #[test]
+    fn trust_domain_aliases_replaced_as_istios_bundle_test() {
+        let cases: &[(&[&str], &[&str], &[&str])] = &[
+            (
+                &["cluster.local"],
+                &["cluster.local/ns/foo/sa/bar"],
+                &["cluster.local/ns/foo/sa/bar"],
+            ),
+            (&["cluster.local"], &["*"], &["*"]),
+            (
+                &["cluster.local"],
+                &["*/ns/foo/sa/bar"],
+                &["*/ns/foo/sa/bar"],
+            ),
+            (
+                &["td2", "td1"],
+                &["td1/ns/foo/sa/bar"],
+                &["td2/ns/foo/sa/bar", "td1/ns/foo/sa/bar"],
+            ),
+            (
+                &["td1", "cluster.local"],
+                &["cluster.local/ns/foo/sa/bar", "cluster.local/ns/yyy/sa/zzz"],
+                &[
+                    "td1/ns/foo/sa/bar",
+                    "cluster.local/ns/foo/sa/bar",
+                    "td1/ns/yyy/sa/zzz",
+                    "cluster.local/ns/yyy/sa/zzz",
+                ],
+            ),
+            (
+                &["td1", "cluster.local"],
+                &["*/ns/foo/sa/bar", "*sa/zzz", "*"],
+                &["*/ns/foo/sa/bar", "*sa/zzz", "*"],
+            ),
+            (
+                &["td2", "td1", "cluster.local"],
+                &["cluster.local/ns/foo/sa/bar", "td1/ns/yyy/sa/zzz"],
+                &[
+                    "td2/ns/foo/sa/bar",
+                    "td1/ns/foo/sa/bar",
+                    "cluster.local/ns/foo/sa/bar",
+                    "td2/ns/yyy/sa/zzz",
+                    "td1/ns/yyy/sa/zzz",
+                    "cluster.local/ns/yyy/sa/zzz",
+                ],
+            ),
+            (
+                &["td2", "foo-td1", "cluster.local"],
+                &["*-td1/ns/foo/sa/bar"],
+                &[
+                    "td2/ns/foo/sa/bar",
+                    "*-td1/ns/foo/sa/bar",
+                    "cluster.local/ns/foo/sa/bar",
+                ],
+            ),
+            (
+                &["td1", "td2"],
+                &["some-td/ns/foo/sa/bar"],
+                &["some-td/ns/foo/sa/bar"],
+            ),
+            (
+                &["td1", "td2", "some-td"],
+                &["some-td/ns/foo/sa/bar"],
+                &[
+                    "td1/ns/foo/sa/bar",
+                    "td2/ns/foo/sa/bar",
+                    "some-td/ns/foo/sa/bar",
+                ],
+            ),
+            (
+                &["new-td", "td2", "td3"],
+                &["td1/ns/some-ns/sa/some-sa", "td2/ns/foo/sa/bar"],
+                &[
+                    "td1/ns/some-ns/sa/some-sa",
+                    "new-td/ns/foo/sa/bar",
+                    "td2/ns/foo/sa/bar",
+                    "td3/ns/foo/sa/bar",
+                ],
+            ),
+            (
+                &["new-td", "td2", "td3"],
+                &["/ns/some-ns/sa/some-sa"],
+                &["/ns/some-ns/sa/some-sa"],
+            ),
+            (
+                &["new-td", "old-td"],
+                &["*-td/ns/some-ns/sa/some-sa"],
+                &["*-td/ns/some-ns/sa/some-sa"],
+            ),
+        ];
+        for (bundle, principals, want) in cases {
+            assert_eq!(
+                replace_trust_domain_aliases(&strings(principals), &strings(bundle)),
+                strings(want),
+                "bundle {bundle:?}, principals {principals:?}"
+            );
+        }
+        assert_eq!(
+            expand_trust_domain_aliases(&strings(&["td1", "x", "td2"]), &strings(&["td1", "td2"])),
+            strings(&["td1", "td2", "x"])
+        );
+    }
+
+    fn mesh(providers: Option<Vec<ExtensionProvider>>) -> MeshAuthz {
+        MeshAuthz {
+            extension_providers: providers,
+            ..MeshAuthz::default()
+        }
+    }
+
+    fn provider(name: &str, kind: ExtensionProviderKind, problems: &[&str]) -> ExtensionProvider {
+        ExtensionProvider {
+            name: name.into(),
+            origin: Default::default(),
+            kind,
+            problems: strings(problems),
+        }
+    }
+
+    /// builder tests `TestGenerator_GenerateTCP` `allow-only-http` (every
+    /// rule HTTP-only: ALLOW with no policy) and `deny-both-http-tcp` (the
+    /// HTTP-only field dropped: the DENY rule becomes any).
+    #[test]
+    fn tcp_chains_drop_http_only_fields() {
+        let tcp = BuildOptions {
+            chain: Chain::Tcp,
+            mesh: None,
+        };
+        let allow = policy(
+            AuthzAction::Allow,
+            vec![
+                AuthzRule {
+                    from: vec![AuthzSource {
+                        request_principals: strings(&["id-1"]),
+                        ..AuthzSource::default()
+                    }],
+                    ..AuthzRule::default()
+                },
+                AuthzRule {
+                    to: vec![AuthzOperation {
+                        hosts: strings(&["example.com"]),
+                        ..AuthzOperation::default()
+                    }],
+                    ..AuthzRule::default()
+                },
+            ],
+        );
+        let cfg = build_with(&[&allow], &tcp);
+        assert_eq!(cfg.filters[0].rules.as_ref().map(Vec::len), Some(0));
+        assert_eq!(cfg.notes.len(), 2, "{:?}", cfg.notes);
+        // The same policy on an HTTP chain keeps both rules.
+        assert_eq!(
+            build(&[&allow]).filters[0].rules.as_ref().map(Vec::len),
+            Some(2)
+        );
+
+        let deny = policy(
+            AuthzAction::Deny,
+            vec![AuthzRule {
+                to: vec![AuthzOperation {
+                    methods: strings(&["GET"]),
+                    ports: strings(&["8080"]),
+                    ..AuthzOperation::default()
+                }],
+                ..AuthzRule::default()
+            }],
+        );
+        let cfg = build_with(&[&deny], &tcp);
+        let p = &cfg.filters[0].rules.as_ref().unwrap()[0];
+        assert_eq!(
+            p.permissions,
+            [Permission::And(vec![Permission::Or(vec![
+                Permission::DestinationPort(8080)
+            ])])]
+        );
+    }
+
+    /// `getExtAuthz` / `buildTCP`: which CUSTOM providers get an authorizer,
+    /// no filter, or a deny.
+    #[test]
+    fn custom_providers_as_istiod_resolves_them() {
+        use ExtensionProviderKind::*;
+        let custom = |name: &str| AuthorizationPolicyDecl {
+            provider: Some(name.into()),
+            ..policy(AuthzAction::Custom, vec![AuthzRule::default()])
+        };
+        let actions = |cfg: &RbacConfig| cfg.filters.iter().map(|f| f.action).collect::<Vec<_>>();
+        fn opts(m: &MeshAuthz, chain: Chain) -> BuildOptions<'_> {
+            BuildOptions {
+                chain,
+                mesh: Some(m),
+            }
+        }
+        let a = custom("a");
+        let good = mesh(Some(vec![provider("a", ExtAuthzHttp, &[])]));
+        assert_eq!(
+            actions(&build_with(&[&a], &opts(&good, Chain::Http))),
+            [FilterAction::Custom]
+        );
+        // An HTTP provider has nothing to attach to on a TCP chain.
+        assert!(build_with(&[&a], &opts(&good, Chain::Tcp))
+            .filters
+            .is_empty());
+        let grpc = mesh(Some(vec![provider("a", ExtAuthzGrpc, &[])]));
+        assert_eq!(
+            actions(&build_with(&[&a], &opts(&grpc, Chain::Tcp))),
+            [FilterAction::Custom]
+        );
+        // Undefined, invalid, none at all: deny.
+        for m in [
+            mesh(None),
+            mesh(Some(vec![provider("b", ExtAuthzHttp, &[])])),
+            mesh(Some(vec![provider("a", ExtAuthzHttp, &["port"])])),
+            mesh(Some(vec![provider("a", Other, &[])])),
+        ] {
+            let cfg = build_with(&[&a], &opts(&m, Chain::Http));
+            assert_eq!(actions(&cfg), [FilterAction::CustomDeny], "{m:?}");
+            assert!(cfg.filters[0].rules.as_ref().unwrap()[0]
+                .name
+                .ends_with("-deny-due-to-bad-CUSTOM-action"));
+        }
+        // Two providers on one workload: both denied.
+        let two = mesh(Some(vec![
+            provider("a", ExtAuthzHttp, &[]),
+            provider("b", ExtAuthzHttp, &[]),
+        ]));
+        let b = custom("b");
+        let cfg = build_with(&[&a, &b], &opts(&two, Chain::Http));
+        assert_eq!(actions(&cfg), [FilterAction::CustomDeny]);
+        assert_eq!(cfg.filters[0].rules.as_ref().unwrap().len(), 2);
+        // No MeshConfig given: the authorizer is assumed, decided there.
+        assert_eq!(actions(&build(&[&a])), [FilterAction::Custom]);
     }
 
     #[test]

@@ -447,3 +447,62 @@ pub(super) fn read_smcp(
     merge_mesh(&mut policy.mesh_tls, defaults);
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::model::ExtensionProviderKind;
+
+    fn load(text: &str) -> crate::policy::model::DeclaredPolicy {
+        super::super::load_str("t.yaml", text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The ConfigMap form (`data.mesh`) and field-by-field merging with a
+    /// later IstioOperator; providers checked as `extauthz.go` does, with
+    /// builder_test.go's `meshConfigInvalid` as the bad one.
+    #[test]
+    fn trust_domains_and_extension_providers() {
+        let p = load(concat!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\ndata:\n  mesh: |\n",
+            "    trustDomain: td1\n    trustDomainAliases: [cluster.local, old]\n",
+            "    extensionProviders:\n",
+            "    - name: good\n      envoyExtAuthzGrpc: {service: a/b.a.svc.cluster.local, port: 9000}\n",
+            "    - name: default\n      envoyExtAuthzHttp: {service: foo/my-custom-ext-authz, ",
+            "port: 999999, pathPrefix: check, statusOnError: '999'}\n",
+            "    - name: Bad_Name\n      envoyExtAuthzHttp: {service: x, port: 80}\n",
+            "    - name: tracer\n      zipkin: {service: z, port: 9411}\n",
+            "---\napiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\n",
+            "metadata: {name: i}\nspec:\n  meshConfig:\n    trustDomain: td2\n",
+        ));
+        let m = p.mesh_authz.unwrap();
+        assert_eq!(m.trust_domain.as_deref(), Some("td2"));
+        assert_eq!(m.trust_domain_aliases, ["cluster.local", "old"]);
+        let providers = m.extension_providers.unwrap();
+        let kinds: Vec<_> = providers
+            .iter()
+            .map(|p| (p.name.as_str(), p.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("good", ExtensionProviderKind::ExtAuthzGrpc),
+                ("default", ExtensionProviderKind::ExtAuthzHttp),
+                ("Bad_Name", ExtensionProviderKind::ExtAuthzHttp),
+                ("tracer", ExtensionProviderKind::Other),
+            ]
+        );
+        assert!(providers[0].problems.is_empty(), "{:?}", providers[0]);
+        assert_eq!(
+            providers[1].problems.len(),
+            3,
+            "{:?}",
+            providers[1].problems
+        );
+        assert!(providers[2].problems[0].contains("invalid provider name"));
+        // The documents are used, not skipped as "sets no tlsDefaults".
+        assert!(
+            p.documents.iter().all(|d| d.skipped.is_none()),
+            "{:?}",
+            p.documents
+        );
+    }
+}
