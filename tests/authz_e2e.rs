@@ -611,3 +611,113 @@ spec:
     assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
     assert_eq!(code, 0, "{target:#}");
 }
+
+/// `serviceAccounts: [a.b/sa1]` is the regex
+/// `spiffe://.+/ns/a\.b/(.+/|)sa/sa1(/.+)?` (generator.go
+/// serviceAccountRegex) and a principal under the mesh's trust domain td1
+/// is also written for its alias cluster.local (MigrateTrustDomain): on
+/// the real Envoy `sa1` is denied on /status/419 and `sa1x` is not, and
+/// `cluster.local/ns/foo/sa/x` is denied on /status/420 by a rule that
+/// names `td1/…`; the scan's predictions (the same model, with the
+/// ConfigMap's mesh settings) agree with every answer.
+#[test]
+fn service_accounts_and_trust_domain_aliases_on_the_real_envoy() {
+    let text = seed(SEED_004)
+        + "---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    trustDomain: td1
+    trustDomainAliases: [cluster.local]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: sa-deny
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels:
+      istio: ingressgateway
+  action: DENY
+  rules:
+  - from:
+    - source:
+        serviceAccounts: [a.b/sa1]
+    to:
+    - operation:
+        paths: [/status/419]
+  - from:
+    - source:
+        principals: [td1/ns/foo/sa/x]
+    to:
+    - operation:
+        paths: [/status/420]
+  # Names the identities, so the lab issues them.
+  - from:
+    - source:
+        principals: [cluster.local/ns/a.b/sa/sa1, cluster.local/ns/a.b/sa/sa1x, cluster.local/ns/foo/sa/x]
+    to:
+    - operation:
+        paths: [/status/421]
+";
+    let file = variant("service-accounts.yaml", &text);
+    let lab = Lab::start(&[&file.path]);
+    let sa1 = identity_arg(&lab, "spiffe://cluster.local/ns/a.b/sa/sa1");
+    let sa1x = identity_arg(&lab, "spiffe://cluster.local/ns/a.b/sa/sa1x");
+    let aliased = identity_arg(&lab, "spiffe://cluster.local/ns/foo/sa/x");
+    let addr = lab.find("port 443 →", "https://");
+    let ca = lab
+        .output
+        .split_whitespace()
+        .find(|w| w.ends_with("/ca.pem"))
+        .expect("the lab's CA path")
+        .to_owned();
+    let out = Command::cargo_bin("tlsposture")
+        .expect("binary")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["scan", &addr, "--sni", "test.com", "--policy", &file.path])
+        .args(["--declared-port", "443", "--checks", "mtls", "--ca", &ca])
+        .args(["--identity", &sa1x, "--identity", &sa1])
+        .args(["--identity", &aliased, "--json", "-"])
+        .output()
+        .expect("run the scan");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let code = out.status.code().expect("exit code");
+    let target = &report["targets"][0];
+    let probes = target["authorization"].as_array().expect("authorization");
+    let probe = |path: &str, who: &str| {
+        probes
+            .iter()
+            .find(|p| {
+                p["path"] == path
+                    && p["identity"]
+                        .as_str()
+                        .is_some_and(|i| i.ends_with(who) || i.contains(&format!("{who}.")))
+            })
+            .unwrap_or_else(|| panic!("no probe of {who} on {path}: {probes:#?}"))
+    };
+    let denied = probe("/status/419", "sa/sa1");
+    assert_eq!(
+        (denied["expected"].as_str(), denied["status"].as_u64()),
+        (Some("deny"), Some(403)),
+        "{denied:#}"
+    );
+    let admitted = probe("/status/419", "sa/sa1x");
+    assert_eq!(
+        (admitted["expected"].as_str(), admitted["status"].as_u64()),
+        (Some("allow"), Some(200)),
+        "{admitted:#}"
+    );
+    let aliased = probe("/status/420", "foo/sa/x");
+    assert_eq!(
+        (aliased["expected"].as_str(), aliased["status"].as_u64()),
+        (Some("deny"), Some(403)),
+        "{aliased:#}"
+    );
+    assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
+    assert_eq!(code, 0, "{target:#}");
+}

@@ -21,7 +21,9 @@ use std::fmt;
 
 use super::envoy::rbac as envoy_rbac;
 use super::istiod::rbac as istiod_rbac;
-use super::model::{AuthorizationPolicyDecl, AuthzAction, AuthzOperation, AuthzRule, Origin};
+use super::model::{
+    AuthorizationPolicyDecl, AuthzAction, AuthzOperation, AuthzRule, MeshAuthz, Origin,
+};
 
 /// One HTTP request as the gateway's RBAC filter sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +130,23 @@ pub struct AuthzPlan {
 /// authenticated matcher sees as the empty subject); the listener's port
 /// is not known (port conditions are `Unknown`).
 pub fn evaluate(policies: &[&AuthorizationPolicyDecl], request: &Request<'_>) -> Decision {
-    let config = istiod_rbac::build(policies);
+    evaluate_with(policies, request, None)
+}
+
+/// As [`evaluate`], with the mesh's trust domain, aliases and CUSTOM
+/// providers (`DeclaredPolicy::mesh_authz`) as istiod applies them.
+pub fn evaluate_with(
+    policies: &[&AuthorizationPolicyDecl],
+    request: &Request<'_>,
+    mesh: Option<&MeshAuthz>,
+) -> Decision {
+    let config = istiod_rbac::build_with(
+        policies,
+        &istiod_rbac::BuildOptions {
+            chain: istiod_rbac::Chain::Http,
+            mesh,
+        },
+    );
     let pre_jwt = envoy_request(request, None);
     let with_jwt = envoy_request(
         request,
@@ -312,7 +330,11 @@ pub(crate) fn requests_for(
 /// Whether the rule's `from` sources accept `identity`'s principal (a
 /// rule without `from` accepts everyone), as the principals istiod
 /// generates for it match a certificate of that identity.
-fn from_matches(rule: &AuthzRule, identity: &ProbeIdentity) -> envoy_rbac::Match {
+fn from_matches(
+    rule: &AuthzRule,
+    identity: &ProbeIdentity,
+    mesh: Option<&MeshAuthz>,
+) -> envoy_rbac::Match {
     if rule.from.is_empty() {
         return envoy_rbac::Match::Yes;
     }
@@ -324,7 +346,13 @@ fn from_matches(rule: &AuthzRule, identity: &ProbeIdentity) -> envoy_rbac::Match
         }],
         ..AuthorizationPolicyDecl::default()
     };
-    let config = istiod_rbac::build(&[&only_from]);
+    let config = istiod_rbac::build_with(
+        &[&only_from],
+        &istiod_rbac::BuildOptions {
+            chain: istiod_rbac::Chain::Http,
+            mesh,
+        },
+    );
     let request = envoy_request(
         &Request {
             principal: identity.principal.as_deref(),
@@ -354,18 +382,20 @@ pub fn plan(
     identities: &[ProbeIdentity],
     default_host: &str,
 ) -> Plan {
-    plan_with(policies, policies, identities, default_host)
+    plan_with(policies, policies, identities, default_host, None)
 }
 
 /// As [`plan`], with the requests drawn from the rules of `policies` and
 /// their expected answers decided by `enforced` alone: a dry-run policy's
 /// rules are probed (so a gateway that does enforce them shows as drift)
-/// while nothing it says is expected of the gateway.
+/// while nothing it says is expected of the gateway. `mesh`: the
+/// MeshConfig settings istiod applies ([`evaluate_with`]).
 pub fn plan_with(
     policies: &[&AuthorizationPolicyDecl],
     enforced: &[&AuthorizationPolicyDecl],
     identities: &[ProbeIdentity],
     default_host: &str,
+    mesh: Option<&MeshAuthz>,
 ) -> Plan {
     let mut plan = Plan::default();
     if identities.is_empty() {
@@ -414,10 +444,10 @@ pub fn plan_with(
                 Some(rule) => {
                     let matching = identities
                         .iter()
-                        .find(|i| from_matches(rule, i) == envoy_rbac::Match::Yes);
+                        .find(|i| from_matches(rule, i, mesh) == envoy_rbac::Match::Yes);
                     let other = identities
                         .iter()
-                        .find(|i| from_matches(rule, i) == envoy_rbac::Match::No);
+                        .find(|i| from_matches(rule, i, mesh) == envoy_rbac::Match::No);
                     let about_jwt = rule.from.iter().any(|s| {
                         !s.request_principals.is_empty() || !s.not_request_principals.is_empty()
                     });
@@ -452,7 +482,7 @@ pub fn plan_with(
                         path: &path,
                         host: &host,
                     };
-                    let decision = evaluate(enforced, &request);
+                    let decision = evaluate_with(enforced, &request, mesh);
                     let duplicate = plan.probes.iter().any(|p| {
                         p.identity == identity.name
                             && p.method == method

@@ -159,6 +159,7 @@ pub fn plan_jwt(
     identity: &ProbeIdentity,
     given: Option<&str>,
     default_host: &str,
+    mesh: Option<&crate::policy::model::MeshAuthz>,
 ) -> JwtPlan {
     let mut plan = JwtPlan::default();
     // The requests the requestPrincipals rules are about, else `/`.
@@ -244,7 +245,7 @@ pub fn plan_jwt(
                             } else {
                                 None
                             };
-                            let d = authz::evaluate(
+                            let d = authz::evaluate_with(
                                 policies,
                                 &Request {
                                     principal: identity.principal.as_deref(),
@@ -253,6 +254,7 @@ pub fn plan_jwt(
                                     path,
                                     host,
                                 },
+                                mesh,
                             );
                             if d.outcome == Outcome::Unknown {
                                 plan.notes.push(format!(
@@ -316,6 +318,7 @@ mod tests {
             &id,
             Some("testing@secure.istio.io/testing@secure.istio.io"),
             "httpbin.example.com",
+            None,
         );
         let got: Vec<(&str, JwtExpectation)> = plan
             .probes
