@@ -42,6 +42,10 @@ pub const JWT_PAYLOAD: &str = model::JWT_PAYLOAD;
 /// The HTTP authentication and authorization filters of one listener.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpPolicy {
+    /// The deny istiod writes in CUSTOM's place for a provider it cannot
+    /// resolve (`FilterAction::CustomDeny`): rendered before `jwt_authn`,
+    /// where the CUSTOM filters sit (`listener_builder.go`).
+    pub pre_authn: Vec<RbacFilter>,
     pub jwt_providers: Vec<JwtProvider>,
     /// Enforced rules, one filter per action in the model's order.
     pub rbac: Vec<RbacFilter>,
@@ -54,12 +58,23 @@ pub struct HttpPolicy {
 
 impl HttpPolicy {
     pub fn is_empty(&self) -> bool {
-        self.jwt_providers.is_empty() && self.rbac.is_empty() && self.shadow.is_empty()
+        self.jwt_providers.is_empty()
+            && self.rbac.is_empty()
+            && self.shadow.is_empty()
+            && self.pre_authn.is_empty()
     }
 
     /// One line per rendered RBAC rule and JWT provider, then the notes.
     pub fn describe(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        for f in &self.pre_authn {
+            for r in &f.rules {
+                lines.push(format!(
+                    "DENY {}  ({}: the CUSTOM provider cannot be resolved, istiod denies)",
+                    r.summary, r.name
+                ));
+            }
+        }
         for f in &self.rbac {
             if f.action == RbacAction::Allow {
                 lines.push(
@@ -286,7 +301,11 @@ pub fn http_policy(
                 .collect(),
         };
         if let Some(rules) = &f.rules {
-            out.rbac.push(render(rules));
+            if f.action == FilterAction::CustomDeny {
+                out.pre_authn.push(render(rules));
+            } else {
+                out.rbac.push(render(rules));
+            }
         }
         if let Some(shadow) = &f.shadow_rules {
             out.shadow.push(render(shadow));
@@ -523,6 +542,17 @@ fn requirement(r: &Requirement) -> Value {
 /// `jwt_dir/<slug>/jwks.json`.
 pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
     let mut filters = Vec::new();
+    for f in &policy.pre_authn {
+        let policies: serde_json::Map<String, Value> = f
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.policy.clone()))
+            .collect();
+        filters.push(json!({"name": RBAC_FILTER, "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+            "rules": {"action": RbacAction::Deny.as_str(), "policies": policies},
+        }}));
+    }
     if !policy.jwt_providers.is_empty() {
         let mut providers = serde_json::Map::new();
         for p in &policy.jwt_providers {
@@ -944,5 +974,35 @@ mod tests {
             cfg["shadow_rules"]["policies"]["ns[istio-system]-policy[test]-rule[0]"].is_object()
         );
         assert_eq!(cfg["shadow_rules_stat_prefix"], "istio_dry_run_deny_");
+    }
+
+    /// A CUSTOM policy whose provider the mesh does not define: istiod's
+    /// deny (`getBadCustomDenyRules`) sits before `jwt_authn`, and the
+    /// workload's own DENY filter is still rendered after it.
+    #[test]
+    fn bad_custom_provider_renders_a_deny_before_authentication() {
+        let mut custom = deny_004();
+        custom.name = "ext".into();
+        custom.action = AuthzAction::Custom;
+        custom.provider = Some("missing".into());
+        let policy = DeclaredPolicy {
+            authorization_policies: vec![custom, deny_004()],
+            mesh_authz: Some(crate::policy::model::MeshAuthz::default()),
+            ..DeclaredPolicy::default()
+        };
+        let gw = workload(labels());
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
+        let filters = render_filters(&h, Path::new("/lab/jwt"));
+        assert_eq!(filters.len(), 2, "{filters:#?}");
+        let first = &filters[0]["typed_config"]["rules"];
+        assert_eq!(first["action"], "DENY");
+        assert!(
+            first["policies"]["ns[istio-system]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action"]
+                .is_object(),
+            "{first:#}"
+        );
+        let second = &filters[1]["typed_config"]["rules"];
+        assert!(second["policies"]["ns[istio-system]-policy[test]-rule[0]"].is_object());
+        assert!(h.describe().iter().any(|l| l.contains("CUSTOM provider")));
     }
 }
