@@ -20,7 +20,13 @@
 //! - the filters run in order: a CUSTOM match goes to the external
 //!   authorizer (unknown here), AUDIT only logs, a DENY match is 403, and
 //!   an ALLOW filter with enforced rules denies (403) what none matches;
-//!   shadow rules never decide (`rbac_filter.cc` `decodeHeaders`).
+//!   shadow rules never decide (`rbac_filter.cc` `decodeHeaders`);
+//! - the network RBAC filter of a TCP chain decides the same way on the
+//!   connection and closes it on a denial (`source/extensions/filters/
+//!   network/rbac/rbac_filter.cc` `onData`: no HTTP status); on a
+//!   PASSTHROUGH chain Envoy holds no TLS session, so no authenticated
+//!   matcher matches, while `requested_server_name` is the SNI
+//!   `tls_inspector` read.
 
 use serde_json::Value;
 
