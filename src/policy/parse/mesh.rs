@@ -341,7 +341,8 @@ fn provider_name_problem(name: &str) -> Option<String> {
 }
 
 /// Whether `s` is one of Envoy's `type.v3.StatusCode` values
-/// (`parseStatusOnError` looks it up in `StatusCode_name`).
+/// (`parseStatusOnError` looks it up in `StatusCode_name`; the list is
+/// envoyproxy/envoy `api/envoy/type/v3/http_status.proto`).
 fn envoy_status_code(s: &str) -> bool {
     const CODES: &[u32] = &[
         0, 100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305,
