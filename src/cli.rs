@@ -105,6 +105,59 @@ pub enum PolicyCommand {
     /// negotiable versions, suites per version, groups, client certificate,
     /// and where each setting came from.
     Explain(ExplainArgs),
+    /// What the gateway would answer one request (no network): the RBAC and
+    /// jwt_authn filters istiod generates, judged as Envoy does — the same
+    /// evaluation the live authorization probes use. Exit 0 whatever the
+    /// decision, 64 on bad input.
+    Authz(Box<AuthzArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct AuthzArgs {
+    /// Kubernetes YAML files (multi-document and `kind: List` are fine).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The client certificate: NONE, spiffe://… (its URI SAN) or cert:FILE
+    /// (a PEM certificate: its URI SANs, DNS SANs and subject).
+    #[arg(long, value_name = "PEER")]
+    pub peer: String,
+    #[arg(long, value_name = "METHOD")]
+    pub method: String,
+    /// The Host / :authority header, exactly as sent (port included).
+    #[arg(long, value_name = "HOST")]
+    pub host: String,
+    /// The request path (a query string is fine).
+    #[arg(long, value_name = "PATH")]
+    pub path: String,
+    /// The declared server port (default: the first HTTPS/HTTP server's).
+    /// Any declared server: on a TCP chain (TLS passthrough, TCP, TLS) the
+    /// connection is judged, not the request.
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// The gateway pod's listener port for this request (the Service's
+    /// targetPort, e.g. 8443 for 443); `ports` / `destination.port` rules
+    /// are unknown without it.
+    #[arg(long, value_name = "N")]
+    pub listener_port: Option<u16>,
+    /// Which Gateway's workload (default: the first with a server on the port).
+    #[arg(long, value_name = "NS/NAME")]
+    pub gateway: Option<String>,
+    /// none | valid | malformed | expired | unknown-key.
+    #[arg(long, value_name = "KIND", default_value = "none")]
+    pub token: String,
+    /// header:NAME | query:NAME | cookie:NAME (default: where the first
+    /// jwtRule is read).
+    #[arg(long, value_name = "LOCATION")]
+    pub token_in: Option<String>,
+    /// A valid token's issuer and subject (implies --token valid).
+    #[arg(long, value_name = "ISS/SUB")]
+    pub request_principal: Option<String>,
+    /// Which Istio release's rules to apply.
+    #[arg(long, value_name = "X.Y")]
+    pub istio_version: Option<String>,
+    /// Write the answer as JSON to FILE ("-" = stdout only).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => commands::demo::run(args, color).await,
             Command::Policy(PolicyCommand::Lint(args)) => commands::policy::lint(args),
             Command::Policy(PolicyCommand::Explain(args)) => commands::policy::explain(args),
+            Command::Policy(PolicyCommand::Authz(args)) => commands::policy_authz::run(*args),
             Command::Clients(ClientsCommand::List { pattern }) => {
                 commands::clients::list(pattern.as_deref())
             }

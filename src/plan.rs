@@ -585,7 +585,7 @@ pub fn plan_authz(
         ids.push(no_identity());
     }
     let probed: Vec<_> = policies.iter().chain(&selected.dry_run).copied().collect();
-    let planned = authz::plan_with(&probed, &policies, &ids, host);
+    let planned = authz::plan_with(&probed, &policies, &ids, host, policy.mesh_authz.as_ref());
     let mut out = AuthzPlan {
         probes: planned.probes,
         jwt_probes: Vec::new(),
@@ -619,7 +619,14 @@ pub fn plan_authz(
         }
     };
     let given = jwt.and_then(|g| g.request_principal.as_deref());
-    let planned = policy_jwt::plan_jwt(&authns, &policies, &presented, given, host);
+    let planned = policy_jwt::plan_jwt(
+        &authns,
+        &policies,
+        &presented,
+        given,
+        host,
+        policy.mesh_authz.as_ref(),
+    );
     out.jwt_probes = planned.probes;
     out.notes.extend(planned.notes);
     out

@@ -479,3 +479,245 @@ fn seed_003_tokens_go_where_the_rule_reads_them() {
         assert_eq!(code, 0, "{from}: {target:#}");
     }
 }
+
+/// Rules the resolved model now reads as Istio does, on the real Envoy:
+/// `principals: ["*"]` is the regex `.+` (any certificate identity, R-A5),
+/// and `/status/{*}` a uri_template (R-A5), not a literal. Prediction and
+/// observation must agree for every probe.
+#[test]
+fn principal_wildcard_and_path_template_are_predicted_as_envoy_decides() {
+    let text = seed(SEED_004);
+    let variants = [
+        (
+            "principals *",
+            text.replace(
+                "        - test.client\n",
+                "        - test.client\n        - \"*\"\n",
+            ),
+            "test.client",
+        ),
+        (
+            "path template",
+            text.replace("        - /status/418\n", "        - /status/{*}\n"),
+            "test.client",
+        ),
+    ];
+    for (note, variant, denied) in variants {
+        assert_ne!(
+            variant, text,
+            "{note}: the seed still has the replaced text"
+        );
+        let file = self::variant("variant.yaml", &variant);
+        let path = file.path.as_str();
+        let lab = Lab::start(&[path]);
+        let other = identity_arg(&lab, "spiffe://other.client");
+        let (code, report) = scan_with(&lab, &[path], "test.com", &["--identity", &other]);
+        let target = &report["targets"][0];
+        let probes = target["authorization"].as_array().expect("authorization");
+        let deny = probes
+            .iter()
+            .find(|p| p["identity"] == denied && p["expected"] == "deny")
+            .unwrap_or_else(|| panic!("{note}: a deny expected for {denied}: {probes:#?}"));
+        assert_eq!(deny["status"], 403, "{note}: {deny:#}");
+        assert!(
+            probes.iter().all(|p| p["verdict"] == "pass"),
+            "{note}: {probes:#?}"
+        );
+        assert_eq!(code, 0, "{note}: {target:#}");
+    }
+}
+
+/// `namespaces: [a.b]` is the regex `.*/ns/a\.b/.*` (literals quoted,
+/// R-A5): on the real Envoy it denies `…/ns/a.b/…` and lets `…/ns/aXb/…`
+/// through, and the prediction says the same for both identities.
+#[test]
+fn a_namespaces_rule_is_a_quoted_regex_on_the_real_envoy() {
+    let text = seed(SEED_004)
+        + "---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: ns-deny
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels:
+      istio: ingressgateway
+  action: DENY
+  rules:
+  - from:
+    - source:
+        namespaces: [a.b]
+    to:
+    - operation:
+        paths: [/status/419]
+  # Names the two identities, so the lab issues them.
+  - from:
+    - source:
+        principals: [cluster.local/ns/a.b/sa/y, cluster.local/ns/aXb/sa/x]
+    to:
+    - operation:
+        paths: [/status/420]
+";
+    let file = variant("namespaces.yaml", &text);
+    let lab = Lab::start(&[&file.path]);
+    let dotted = identity_arg(&lab, "spiffe://cluster.local/ns/a.b/sa/y");
+    let other = identity_arg(&lab, "spiffe://cluster.local/ns/aXb/sa/x");
+    // Only these two identities, the one a quoted regex refuses first:
+    // it is the non-matching side the plan probes.
+    let addr = lab.find("port 443 →", "https://");
+    let ca = lab
+        .output
+        .split_whitespace()
+        .find(|w| w.ends_with("/ca.pem"))
+        .expect("the lab's CA path")
+        .to_owned();
+    let out = Command::cargo_bin("tlsposture")
+        .expect("binary")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["scan", &addr, "--sni", "test.com", "--policy", &file.path])
+        .args(["--declared-port", "443", "--checks", "mtls", "--ca", &ca])
+        .args(["--identity", &other, "--identity", &dotted, "--json", "-"])
+        .output()
+        .expect("run the scan");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let code = out.status.code().expect("exit code");
+    let target = &report["targets"][0];
+    let probes = target["authorization"].as_array().expect("authorization");
+    let probe = |path: &str, expected: &str| {
+        probes
+            .iter()
+            .find(|p| p["path"] == path && p["expected"] == expected)
+            .unwrap_or_else(|| panic!("no {expected} probe on {path}: {probes:#?}"))
+    };
+    let denied = probe("/status/419", "deny");
+    assert_eq!(denied["status"], 403, "{denied:#}");
+    let admitted = probe("/status/419", "allow");
+    // The lab's backend answers 200 on a status it does not serve.
+    assert_eq!(admitted["status"], 200, "{admitted:#}");
+    assert!(
+        admitted["identity"]
+            .as_str()
+            .is_some_and(|i| i.contains("aXb")),
+        "{admitted:#}"
+    );
+    assert!(
+        denied["identity"]
+            .as_str()
+            .is_some_and(|i| i.contains("a.b")),
+        "{denied:#}"
+    );
+    assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
+    assert_eq!(code, 0, "{target:#}");
+}
+
+/// `serviceAccounts: [a.b/sa1]` is the regex
+/// `spiffe://.+/ns/a\.b/(.+/|)sa/sa1(/.+)?` (generator.go
+/// serviceAccountRegex) and a principal under the mesh's trust domain td1
+/// is also written for its alias cluster.local (MigrateTrustDomain): on
+/// the real Envoy `sa1` is denied on /status/419 and `sa1x` is not, and
+/// `cluster.local/ns/foo/sa/x` is denied on /status/420 by a rule that
+/// names `td1/…`; the scan's predictions (the same model, with the
+/// ConfigMap's mesh settings) agree with every answer.
+#[test]
+fn service_accounts_and_trust_domain_aliases_on_the_real_envoy() {
+    let text = seed(SEED_004)
+        + "---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    trustDomain: td1
+    trustDomainAliases: [cluster.local]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: sa-deny
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels:
+      istio: ingressgateway
+  action: DENY
+  rules:
+  - from:
+    - source:
+        serviceAccounts: [a.b/sa1]
+    to:
+    - operation:
+        paths: [/status/419]
+  - from:
+    - source:
+        principals: [td1/ns/foo/sa/x]
+    to:
+    - operation:
+        paths: [/status/420]
+  # Names the identities, so the lab issues them.
+  - from:
+    - source:
+        principals: [cluster.local/ns/a.b/sa/sa1, cluster.local/ns/a.b/sa/sa1x, cluster.local/ns/foo/sa/x]
+    to:
+    - operation:
+        paths: [/status/421]
+";
+    let file = variant("service-accounts.yaml", &text);
+    let lab = Lab::start(&[&file.path]);
+    let sa1 = identity_arg(&lab, "spiffe://cluster.local/ns/a.b/sa/sa1");
+    let sa1x = identity_arg(&lab, "spiffe://cluster.local/ns/a.b/sa/sa1x");
+    let aliased = identity_arg(&lab, "spiffe://cluster.local/ns/foo/sa/x");
+    let addr = lab.find("port 443 →", "https://");
+    let ca = lab
+        .output
+        .split_whitespace()
+        .find(|w| w.ends_with("/ca.pem"))
+        .expect("the lab's CA path")
+        .to_owned();
+    let out = Command::cargo_bin("tlsposture")
+        .expect("binary")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["scan", &addr, "--sni", "test.com", "--policy", &file.path])
+        .args(["--declared-port", "443", "--checks", "mtls", "--ca", &ca])
+        .args(["--identity", &sa1x, "--identity", &sa1])
+        .args(["--identity", &aliased, "--json", "-"])
+        .output()
+        .expect("run the scan");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let code = out.status.code().expect("exit code");
+    let target = &report["targets"][0];
+    let probes = target["authorization"].as_array().expect("authorization");
+    let probe = |path: &str, who: &str| {
+        probes
+            .iter()
+            .find(|p| {
+                p["path"] == path
+                    && p["identity"]
+                        .as_str()
+                        .is_some_and(|i| i.ends_with(who) || i.contains(&format!("{who}.")))
+            })
+            .unwrap_or_else(|| panic!("no probe of {who} on {path}: {probes:#?}"))
+    };
+    let denied = probe("/status/419", "sa/sa1");
+    assert_eq!(
+        (denied["expected"].as_str(), denied["status"].as_u64()),
+        (Some("deny"), Some(403)),
+        "{denied:#}"
+    );
+    let admitted = probe("/status/419", "sa/sa1x");
+    assert_eq!(
+        (admitted["expected"].as_str(), admitted["status"].as_u64()),
+        (Some("allow"), Some(200)),
+        "{admitted:#}"
+    );
+    let aliased = probe("/status/420", "foo/sa/x");
+    assert_eq!(
+        (aliased["expected"].as_str(), aliased["status"].as_u64()),
+        (Some("deny"), Some(403)),
+        "{aliased:#}"
+    );
+    assert!(probes.iter().all(|p| p["verdict"] == "pass"), "{probes:#?}");
+    assert_eq!(code, 0, "{target:#}");
+}

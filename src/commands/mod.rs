@@ -10,6 +10,7 @@ pub mod interrupt;
 pub mod lab;
 pub mod output;
 pub mod policy;
+pub mod policy_authz;
 pub mod scan;
 pub mod simulate;
 pub mod watch;

@@ -1,74 +1,80 @@
-//! AuthorizationPolicy and RequestAuthentication as Istio renders them for
-//! a gateway: Envoy's `jwt_authn` filter, then one `rbac` filter per action
-//! (CUSTOM, DENY, ALLOW — CUSTOM is never rendered here, it needs an
-//! external authorizer), then the router.
-//!
-//! Follows istio/istio `pilot/pkg/security/authz/builder` and
-//! `pilot/pkg/security/authn`:
-//! - each rule is one RBAC policy: its `to` as the permission, its `from`
-//!   and `when` as the principal (everything ANDed, entries of a list ORed);
-//! - `principals: [test.client]` matches the mTLS peer's URI SAN
-//!   `spiffe://test.client` (`authenticated.principal_name`); `x*` is a
-//!   prefix, `*x` a suffix, `*` presence (`.+`);
-//! - paths are `url_path` matchers (exact, `/x/*` prefix `/x/`, `*x` suffix,
-//!   `*` presence); methods `:method`; hosts `:authority`, case-insensitive,
-//!   an exact host not matching `host:port` (Istio's docs: add `host:*`);
-//! - any ALLOW policy makes the gateway deny by default (an ALLOW filter
-//!   with no policy that matches denies); AUDIT is ignored;
-//! - a denied request gets Envoy's `403` `RBAC: access denied`;
-//! - each `jwtRules[]` entry is a provider `origins-<i>` with
-//!   `payload_in_metadata: payload` (and `scope`/`permission` normalised as
-//!   space-delimited lists), required as `requires_any [provider,
-//!   allow_missing]` (several providers: Istio's OR/AND nesting):
-//!   an invalid token is `401` (`Jwt verification fails`, `Jwt is
-//!   expired`), a missing one passes (only a `requestPrincipals` rule denies
-//!   it, `403`);
-//! - `requestPrincipals: [iss/sub]` is split at the last `/` into `iss` and
-//!   `sub` matchers on `jwt_authn`'s `[payload, iss]` / `[payload, sub]`
-//!   metadata; `request.auth.claims[…]` likewise (a list holding the value,
-//!   or the value itself). Istio renders `Principal.metadata`, deprecated
-//!   in Envoy 1.40; the lab renders its replacement `sourced_metadata`.
-//! - a rule with a value the lab cannot render fails as a whole for ALLOW
-//!   and loses only that field for DENY (Istio's `checkError`), with a note.
-//!
-//! Differences kept small and said out loud: `ports` / `destination.port`
-//! compare with the *declared* port of the listener (the lab binds other
-//! ports); a policy applies when its selector is empty or a subset of a
-//! Gateway's `selector` on that port (namespaces are not considered); a
-//! rule using something the lab cannot render (e.g. an unknown `when` key)
-//! is skipped with a note, never silently.
+//! AuthorizationPolicy and RequestAuthentication on the lab's Envoy: the
+//! `jwt_authn` and RBAC filters istiod generates
+//! ([`crate::policy::istiod::rbac`], [`crate::policy::istiod::jwt_authn`]),
+//! rendered to Envoy's JSON. The lab holds no Istio rule of its own: which
+//! policies apply, what each rule becomes and in which order the filters
+//! run all come from the model; here is only the JSON spelling and the
+//! lab's own concerns:
+//! - CUSTOM is not rendered (the lab has no external authorizer), with a
+//!   note;
+//! - `Principal.metadata` (what Istio writes) is deprecated in Envoy 1.40;
+//!   the lab writes its replacement `sourced_metadata`, which matches the
+//!   same;
+//! - JWKS: an inline `jwks` is used as declared; otherwise the lab makes a
+//!   key pair per issuer and reads `jwt/<slug>/jwks.json` (no `jwksUri` is
+//!   fetched);
+//! - `destination_port`: the lab's listener stands for a gateway listener
+//!   on the declared port, but Envoy binds an ephemeral one, which the
+//!   renderer does not see (`lab::config` owns the addresses). So a
+//!   `destination_port` equal to the declared port is rendered as `any`
+//!   and any other as `not any` — what Envoy would decide on a listener
+//!   bound to the declared port.
 
 use std::path::Path;
 
 use serde_json::{json, Value};
 
 use super::jwt::{issuer_slug, IssuerFiles};
-use crate::policy::matching::StringPattern;
+use crate::policy::istiod::jwt_authn::{self, Jwks, Requirement};
+use crate::policy::istiod::rbac::{
+    self as model, Cidr, FilterAction, HeaderMatcher, MetadataMatcher, Pattern, Permission,
+    Principal, RbacPolicy, StringMatcher, ValueMatcher,
+};
 use crate::policy::selection::{self, Workload};
-use crate::policy::{AuthorizationPolicyDecl, AuthzAction, AuthzRule, DeclaredPolicy};
+use crate::policy::{AuthorizationPolicyDecl, AuthzRule, DeclaredPolicy};
 
 /// Envoy's filter names.
-pub const JWT_FILTER: &str = "envoy.filters.http.jwt_authn";
+pub const JWT_FILTER: &str = model::JWT_FILTER;
 pub const RBAC_FILTER: &str = "envoy.filters.http.rbac";
+/// Where `jwt_authn` puts a verified payload (the model's key).
+pub const JWT_PAYLOAD: &str = model::JWT_PAYLOAD;
 
 /// The HTTP authentication and authorization filters of one listener.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpPolicy {
+    /// The deny istiod writes in CUSTOM's place for a provider it cannot
+    /// resolve (`FilterAction::CustomDeny`): rendered before `jwt_authn`,
+    /// where the CUSTOM filters sit (`listener_builder.go`).
+    pub pre_authn: Vec<RbacFilter>,
     pub jwt_providers: Vec<JwtProvider>,
-    /// In filter order: DENY, then ALLOW.
+    /// Enforced rules, one filter per action in the model's order.
     pub rbac: Vec<RbacFilter>,
+    /// Dry-run (`shadow_rules`), per action; rendered into the filter of
+    /// the same action (alone when nothing of that action is enforced).
+    pub shadow: Vec<RbacFilter>,
     /// What was left out and why, one line each.
     pub notes: Vec<String>,
 }
 
 impl HttpPolicy {
     pub fn is_empty(&self) -> bool {
-        self.jwt_providers.is_empty() && self.rbac.is_empty()
+        self.jwt_providers.is_empty()
+            && self.rbac.is_empty()
+            && self.shadow.is_empty()
+            && self.pre_authn.is_empty()
     }
 
     /// One line per rendered RBAC rule and JWT provider, then the notes.
     pub fn describe(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        for f in &self.pre_authn {
+            for r in &f.rules {
+                lines.push(format!(
+                    "DENY {}  ({}: the CUSTOM provider cannot be resolved, istiod denies)",
+                    r.summary, r.name
+                ));
+            }
+        }
         for f in &self.rbac {
             if f.action == RbacAction::Allow {
                 lines.push(
@@ -78,6 +84,16 @@ impl HttpPolicy {
             }
             for r in &f.rules {
                 lines.push(format!("{} {}  ({})", f.action.as_str(), r.summary, r.name));
+            }
+        }
+        for f in &self.shadow {
+            for r in &f.rules {
+                lines.push(format!(
+                    "dry-run {} {}  ({}, shadow rules: enforce nothing)",
+                    f.action.as_str(),
+                    r.summary,
+                    r.name
+                ));
             }
         }
         for p in &self.jwt_providers {
@@ -105,6 +121,8 @@ impl HttpPolicy {
 pub enum RbacAction {
     Allow,
     Deny,
+    /// AUDIT: Envoy's `LOG`, never denies.
+    Log,
 }
 
 impl RbacAction {
@@ -112,11 +130,19 @@ impl RbacAction {
         match self {
             RbacAction::Allow => "ALLOW",
             RbacAction::Deny => "DENY",
+            RbacAction::Log => "LOG",
+        }
+    }
+
+    fn shadow_stat_prefix(self) -> &'static str {
+        match self {
+            RbacAction::Allow => "istio_dry_run_allow_",
+            _ => "istio_dry_run_deny_",
         }
     }
 }
 
-/// One `envoy.filters.http.rbac` filter.
+/// One `envoy.filters.http.rbac` filter's rules (enforced or shadow).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RbacFilter {
     pub action: RbacAction,
@@ -160,8 +186,8 @@ pub enum JwksSource {
 }
 
 /// The filters for a listener serving `declared_port` to the gateway
-/// `workloads` (one per Gateway with a server on that port). Which
-/// policies reach them is `policy::selection`'s decision, not the lab's.
+/// `workloads` (one per Gateway with a server on that port): the model of
+/// what istiod generates for the policies `policy::selection` applies.
 pub fn http_policy(
     policy: &DeclaredPolicy,
     workloads: &[Workload],
@@ -173,119 +199,117 @@ pub fn http_policy(
     out.notes.extend(authns.notes);
     out.notes.extend(authzs.notes);
 
-    let mut slugs: Vec<(String, String)> = Vec::new();
-    for ra in authns.applied {
-        let name = qualified(&ra.namespace, &ra.name);
-        for (i, rule) in ra.jwt_rules.iter().enumerate() {
-            let source = format!("requestauthentication {name} jwtRules[{i}]");
-            if rule.issuer.is_empty() {
-                out.notes.push(format!("{source}: no issuer, skipped"));
+    if let Some(filter) = jwt_authn::build(&authns.applied) {
+        let mut slugs: Vec<(String, String)> = Vec::new();
+        for p in filter.providers {
+            let ra = authns.applied[p.source.policy];
+            let name = qualified(&ra.namespace, &ra.name);
+            let source = format!("requestauthentication {name} jwtRules[{}]", p.source.rule);
+            if p.issuer.is_empty() {
+                out.notes.push(format!(
+                    "{source}: no issuer; the lab cannot make keys for it, skipped"
+                ));
                 continue;
             }
-            let jwks = match &rule.jwks {
-                Some(inline) => {
+            let jwks = match &p.jwks {
+                Jwks::Inline(inline) => {
                     out.notes.push(format!(
                         "{source}: inline jwks used as declared; the lab has no private key for \
                          it, so it writes no tokens for {} (only missing and invalid tokens can \
                          be tried)",
-                        rule.issuer
+                        p.issuer
                     ));
                     JwksSource::Inline(inline.clone())
                 }
-                None => {
+                other => {
                     // One key pair per issuer, whichever rules name it.
-                    let known = slugs.iter().find(|(iss, _)| *iss == rule.issuer);
+                    let known = slugs.iter().find(|(iss, _)| *iss == p.issuer);
                     let slug = match known {
                         Some((_, slug)) => slug.clone(),
                         None => {
-                            let mut slug = issuer_slug(&rule.issuer);
+                            let mut slug = issuer_slug(&p.issuer);
                             if slugs.iter().any(|(_, s)| *s == slug) {
                                 slug = format!("{slug}-{}", slugs.len());
                             }
-                            slugs.push((rule.issuer.clone(), slug.clone()));
+                            slugs.push((p.issuer.clone(), slug.clone()));
                             slug
                         }
                     };
-                    if let Some(uri) = &rule.jwks_uri {
+                    if let Jwks::Uri(uri) = other {
                         out.notes.push(format!(
                             "{source}: jwksUri {uri} is not fetched (no internet in the lab); \
                              the lab signs tokens for {} with its own key",
-                            rule.issuer
+                            p.issuer
                         ));
                     }
                     JwksSource::Lab { slug }
                 }
             };
             out.jwt_providers.push(JwtProvider {
-                name: format!("origins-{}", out.jwt_providers.len()),
-                issuer: rule.issuer.clone(),
-                audiences: rule.audiences.clone(),
+                name: p.name,
+                issuer: p.issuer,
+                audiences: p.audiences,
                 jwks,
-                from_headers: rule.from_headers.clone(),
-                from_params: rule.from_params.clone(),
-                from_cookies: rule.from_cookies.clone(),
-                forward: rule.forward_original_token,
+                from_headers: p.from_headers,
+                from_params: p.from_params,
+                from_cookies: p.from_cookies,
+                forward: p.forward,
                 source,
             });
         }
     }
-    let ctx = Ctx {
-        port: declared_port,
-    };
 
-    let mut deny = Vec::new();
-    let mut allow = Vec::new();
-    let mut any_allow = false;
-    for ap in authzs.applied {
-        let name = qualified(&ap.namespace, &ap.name);
-        let target = match ap.action {
-            AuthzAction::Audit => {
-                out.notes.push(format!(
-                    "authorizationpolicy {name}: AUDIT only logs; nothing rendered"
-                ));
-                continue;
-            }
-            AuthzAction::Custom => {
-                out.notes.push(format!(
-                    "authorizationpolicy {name}: CUSTOM (provider {}) needs an external \
-                     authorizer the lab does not have; skipped",
-                    ap.provider.as_deref().unwrap_or("unset")
-                ));
-                continue;
-            }
-            AuthzAction::Deny => {
-                if ap.rules.is_empty() {
+    let selected: Vec<&AuthorizationPolicyDecl> = authzs
+        .applied
+        .iter()
+        .chain(&authzs.dry_run)
+        .copied()
+        .collect();
+    let config = model::build_with(
+        &selected,
+        &model::BuildOptions {
+            chain: model::Chain::Http,
+            mesh: policy.mesh_authz.as_ref(),
+        },
+    );
+    for n in &config.notes {
+        out.notes.push(format!("authorizationpolicy {n}"));
+    }
+    for f in &config.filters {
+        let action = match f.action {
+            FilterAction::Custom => {
+                for p in f.rules.iter().flatten() {
+                    let ap = selected[p.source.policy];
                     out.notes.push(format!(
-                        "authorizationpolicy {name}: DENY with no rules matches nothing \
-                         (denies no request)"
+                        "authorizationpolicy {}: CUSTOM (provider {}) needs an external \
+                         authorizer the lab does not have; skipped",
+                        qualified(&ap.namespace, &ap.name),
+                        ap.provider.as_deref().unwrap_or("unset")
                     ));
                 }
-                &mut deny
+                continue;
             }
-            AuthzAction::Allow => {
-                any_allow = true;
-                if ap.rules.is_empty() {
-                    out.notes.push(format!(
-                        "authorizationpolicy {name}: ALLOW with no rules matches nothing \
-                         (denies every request)"
-                    ));
-                }
-                &mut allow
-            }
+            FilterAction::Audit => RbacAction::Log,
+            FilterAction::Deny | FilterAction::CustomDeny => RbacAction::Deny,
+            FilterAction::Allow => RbacAction::Allow,
         };
-        render_policy(ap, &ctx, target, &mut out.notes);
-    }
-    if !deny.is_empty() {
-        out.rbac.push(RbacFilter {
-            action: RbacAction::Deny,
-            rules: deny,
-        });
-    }
-    if any_allow {
-        out.rbac.push(RbacFilter {
-            action: RbacAction::Allow,
-            rules: allow,
-        });
+        let render = |policies: &[RbacPolicy]| RbacFilter {
+            action,
+            rules: policies
+                .iter()
+                .map(|p| rendered(p, &selected, declared_port))
+                .collect(),
+        };
+        if let Some(rules) = &f.rules {
+            if f.action == FilterAction::CustomDeny {
+                out.pre_authn.push(render(rules));
+            } else {
+                out.rbac.push(render(rules));
+            }
+        }
+        if let Some(shadow) = &f.shadow_rules {
+            out.shadow.push(render(shadow));
+        }
     }
     out
 }
@@ -297,504 +321,220 @@ fn qualified(ns: &Option<String>, name: &str) -> String {
     }
 }
 
-fn render_policy(
-    ap: &AuthorizationPolicyDecl,
-    ctx: &Ctx,
-    target: &mut Vec<RbacRule>,
-    notes: &mut Vec<String>,
-) {
-    let ns = ap.namespace.as_deref().unwrap_or("default");
-    let deny = ap.action == AuthzAction::Deny;
-    for (i, rule) in ap.rules.iter().enumerate() {
-        let at = format!(
-            "authorizationpolicy {} rules[{i}] ({})",
-            qualified(&ap.namespace, &ap.name),
-            rule.origin
-        );
-        let mut dropped = Vec::new();
-        match render_rule(rule, ctx, deny, &mut dropped) {
-            Ok((policy, summary)) => {
-                for d in dropped {
-                    notes.push(format!(
-                        "{at}: {d} left out; Istio does the same for a DENY rule (a wider deny)"
-                    ));
-                }
-                target.push(RbacRule {
-                    name: format!("ns[{ns}]-policy[{}]-rule[{i}]", ap.name),
-                    summary,
-                    policy,
-                });
-            }
-            Err(reason) => notes.push(format!("{at}: skipped, {reason}")),
-        }
-    }
-}
-
-struct Ctx {
-    port: u16,
-}
-
-type Gen<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
-
-/// One rule as Istio's authz model builds it (`pilot/pkg/security/authz/
-/// model/model.go`): one permission per `to[]` entry and one principal per
-/// `from[]` entry, each the AND of its fields (values ORed, notValues as
-/// NOT(OR)), the `when` conditions appended to every one of them.
-struct RuleBuilder<'a> {
-    deny: bool,
-    dropped: &'a mut Vec<String>,
-    summary: Vec<String>,
-}
-
-impl RuleBuilder<'_> {
-    /// Adds `values` / `not_values` of one field to `out`. A value the lab
-    /// cannot render fails the whole rule for ALLOW and drops only this
-    /// field for DENY (Istio's `checkError`).
-    fn field(
-        &mut self,
-        out: &mut Vec<Value>,
-        perm: bool,
-        name: &str,
-        values: &[String],
-        not_values: &[String],
-        gen: Gen<'_>,
-    ) -> Result<(), String> {
-        let render = |vs: &[String]| vs.iter().map(|v| gen(v)).collect::<Result<Vec<_>, _>>();
-        let (yes, no) = match (render(values), render(not_values)) {
-            (Ok(y), Ok(n)) => (y, n),
-            (Err(e), _) | (_, Err(e)) => {
-                if self.deny {
-                    self.dropped.push(format!("{name} ({e})"));
-                    return Ok(());
-                }
-                return Err(e);
-            }
-        };
-        let or = |alts: Vec<Value>| {
-            if perm {
-                json!({"or_rules": {"rules": alts}})
-            } else {
-                json!({"or_ids": {"ids": alts}})
-            }
-        };
-        if !yes.is_empty() {
-            out.push(or(yes));
-            self.summary
-                .push(format!("{name} [{}]", shown(name, values)));
-        }
-        if !no.is_empty() {
-            let inner = or(no);
-            out.push(if perm {
-                json!({"not_rule": inner})
-            } else {
-                json!({"not_id": inner})
-            });
-            self.summary
-                .push(format!("{} [{}]", not_name(name), shown(name, not_values)));
-        }
-        Ok(())
-    }
-}
-
-fn not_name(name: &str) -> String {
-    if name.starts_with("when ") {
-        format!("{name} not in")
-    } else {
-        let mut c = name.chars();
-        let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or_default();
-        format!("not{first}{}", c.as_str())
-    }
-}
-
-fn shown(name: &str, values: &[String]) -> String {
-    let principal = name == "principals" || name == "when source.principal";
-    values
-        .iter()
-        .map(|v| if principal { spiffe(v) } else { v.clone() })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The Envoy `Policy` for one rule and its summary.
-fn render_rule(
-    rule: &AuthzRule,
-    ctx: &Ctx,
-    deny: bool,
-    dropped: &mut Vec<String>,
-) -> Result<(Value, String), String> {
-    let mut b = RuleBuilder {
-        deny,
-        dropped,
-        summary: Vec::new(),
+fn rendered(p: &RbacPolicy, selected: &[&AuthorizationPolicyDecl], port: u16) -> RbacRule {
+    let ap = selected[p.source.policy];
+    let summary = match p.source.rule {
+        Some(i) => summary(&ap.rules[i]),
+        None => "nothing (a policy without rules matches no request)".to_owned(),
     };
-    let port = |v: &str| port_rule(v, ctx.port);
-    let rp = |v: &str| Ok(request_principal_id(v));
-    let direct_ip = |v: &str| cidr(v).map(|c| json!({"direct_remote_ip": c}));
-    let remote_ip = |v: &str| cidr(v).map(|c| json!({"remote_ip": c}));
-
-    // `when`: an unknown key fails the rule whatever the action (Istio's
-    // model.New returns "unknown attribute").
-    let mut when_perm = Vec::new();
-    let mut when_prin = Vec::new();
-    for c in &rule.when {
-        let key = c.key.trim();
-        let name = format!("when {key}");
-        let (vals, nots) = (&c.values[..], &c.not_values[..]);
-        if let Some(h) = bracketed(key, "request.headers") {
-            let h = h.join("][");
-            let gen = |v: &str| Ok(header_matcher(&h, v));
-            b.field(&mut when_prin, false, &name, vals, nots, &gen)?;
-        } else if let Some(path) = bracketed(key, "request.auth.claims") {
-            let gen = |v: &str| Ok(claim_id(&path, v));
-            b.field(&mut when_prin, false, &name, vals, nots, &gen)?;
-        } else {
-            let aud = |v: &str| Ok(claim_id(&["aud".to_owned()], v));
-            let azp = |v: &str| Ok(claim_id(&["azp".to_owned()], v));
-            let sni = |v: &str| Ok(json!({"requested_server_name": string_matcher(v)}));
-            let (perm, gen): (bool, Gen<'_>) = match key {
-                "destination.port" => (true, &port),
-                "connection.sni" => (true, &sni),
-                "source.ip" => (false, &direct_ip),
-                "remote.ip" => (false, &remote_ip),
-                "source.namespace" => (false, &namespace_id),
-                "source.principal" => (false, &principal_id),
-                "request.auth.principal" => (false, &rp),
-                "request.auth.audiences" => (false, &aud),
-                "request.auth.presenter" => (false, &azp),
-                other => return Err(format!("when key {other:?} is not supported by the lab")),
-            };
-            let out = if perm { &mut when_perm } else { &mut when_prin };
-            b.field(out, perm, &name, vals, nots, gen)?;
-        }
+    RbacRule {
+        name: p.name.clone(),
+        summary,
+        policy: json!({
+            "permissions": p.permissions.iter().map(|x| permission(x, port)).collect::<Vec<_>>(),
+            "principals": p.principals.iter().map(principal).collect::<Vec<_>>(),
+        }),
     }
-    let when_summary = std::mem::take(&mut b.summary);
+}
 
-    let mut principals = Vec::new();
+/// The declared rule in one line, for the lab's description.
+fn summary(rule: &AuthzRule) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let field = |parts: &mut Vec<String>, name: &str, values: &[String], nots: &[String]| {
+        let shown = |vs: &[String]| {
+            vs.iter()
+                .map(|v| {
+                    if name == "principals" && !v.starts_with('*') {
+                        format!("{}{v}", model::SPIFFE_PREFIX)
+                    } else {
+                        v.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !values.is_empty() {
+            parts.push(format!("{name} [{}]", shown(values)));
+        }
+        if !nots.is_empty() {
+            let mut c = name.chars();
+            let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or_default();
+            parts.push(format!("not{first}{} [{}]", c.as_str(), shown(nots)));
+        }
+    };
     let many_from = rule.from.len() > 1;
     for (i, s) in rule.from.iter().enumerate() {
-        let mut ids = Vec::new();
-        b.field(
-            &mut ids,
-            false,
-            "principals",
-            &s.principals,
-            &s.not_principals,
-            &principal_id,
-        )?;
-        b.field(
-            &mut ids,
-            false,
+        let mut p = Vec::new();
+        field(&mut p, "principals", &s.principals, &s.not_principals);
+        field(
+            &mut p,
             "requestPrincipals",
             &s.request_principals,
             &s.not_request_principals,
-            &rp,
-        )?;
-        b.field(
-            &mut ids,
-            false,
-            "namespaces",
-            &s.namespaces,
-            &s.not_namespaces,
-            &namespace_id,
-        )?;
-        b.field(
-            &mut ids,
-            false,
+        );
+        field(
+            &mut p,
+            "serviceAccounts",
+            &s.service_accounts,
+            &s.not_service_accounts,
+        );
+        field(
+            &mut p,
+            "trustDomains",
+            &s.trust_domains,
+            &s.not_trust_domains,
+        );
+        field(&mut p, "namespaces", &s.namespaces, &s.not_namespaces);
+        field(
+            &mut p,
             "remoteIpBlocks",
             &s.remote_ip_blocks,
             &s.not_remote_ip_blocks,
-            &remote_ip,
-        )?;
-        b.field(
-            &mut ids,
-            false,
-            "ipBlocks",
-            &s.ip_blocks,
-            &s.not_ip_blocks,
-            &direct_ip,
-        )?;
-        ids.extend(when_prin.iter().cloned());
-        principals.push(and_ids(ids));
+        );
+        field(&mut p, "ipBlocks", &s.ip_blocks, &s.not_ip_blocks);
         if many_from {
-            let part = std::mem::take(&mut b.summary).join(" ");
-            b.summary.push(format!("from[{i}]: {part};"));
+            parts.push(format!("from[{i}]: {};", p.join(" ")));
+        } else {
+            parts.extend(p);
         }
     }
-    if rule.from.is_empty() {
-        principals.push(and_ids(when_prin));
-    }
-
-    let mut permissions = Vec::new();
     let many_to = rule.to.len() > 1;
-    let from_summary = std::mem::take(&mut b.summary);
-    for (i, op) in rule.to.iter().enumerate() {
-        let mut rules = Vec::new();
-        let host = |v: &str| Ok(host_rule(v));
-        let method = |v: &str| Ok(header_matcher(":method", v));
-        b.field(&mut rules, true, "hosts", &op.hosts, &op.not_hosts, &host)?;
-        b.field(
-            &mut rules,
-            true,
-            "methods",
-            &op.methods,
-            &op.not_methods,
-            &method,
-        )?;
-        b.field(
-            &mut rules,
-            true,
-            "paths",
-            &op.paths,
-            &op.not_paths,
-            &path_rule,
-        )?;
-        b.field(&mut rules, true, "ports", &op.ports, &op.not_ports, &port)?;
-        rules.extend(when_perm.iter().cloned());
-        permissions.push(and_rules(rules));
+    for (i, o) in rule.to.iter().enumerate() {
+        let mut p = Vec::new();
+        field(&mut p, "hosts", &o.hosts, &o.not_hosts);
+        field(&mut p, "methods", &o.methods, &o.not_methods);
+        field(&mut p, "paths", &o.paths, &o.not_paths);
+        field(&mut p, "ports", &o.ports, &o.not_ports);
         if many_to {
-            let part = std::mem::take(&mut b.summary).join(" ");
-            b.summary.push(format!("to[{i}]: {part};"));
+            parts.push(format!("to[{i}]: {};", p.join(" ")));
+        } else {
+            parts.extend(p);
         }
     }
-    if rule.to.is_empty() {
-        permissions.push(and_rules(when_perm));
+    for c in &rule.when {
+        if !c.values.is_empty() {
+            parts.push(format!("when {} [{}]", c.key, c.values.join(", ")));
+        }
+        if !c.not_values.is_empty() {
+            parts.push(format!(
+                "when {} not in [{}]",
+                c.key,
+                c.not_values.join(", ")
+            ));
+        }
     }
-    let mut summary = from_summary;
-    summary.append(&mut b.summary);
-    summary.extend(when_summary);
-    let summary = if summary.is_empty() {
+    if parts.is_empty() {
         "every request".to_owned()
     } else {
-        summary.join(" ")
+        parts.join(" ")
+    }
+}
+
+fn string_matcher(m: &StringMatcher) -> Value {
+    let mut v = match &m.pattern {
+        Pattern::Exact(e) => json!({"exact": e}),
+        Pattern::Prefix(p) => json!({"prefix": p}),
+        Pattern::Suffix(s) => json!({"suffix": s}),
+        Pattern::Regex(r) => json!({"safe_regex": {"regex": r}}),
     };
-    Ok((
-        json!({"permissions": permissions, "principals": principals}),
-        summary,
-    ))
-}
-
-/// `request.auth.claims[a][b]` → `["a", "b"]`.
-fn bracketed(key: &str, prefix: &str) -> Option<Vec<String>> {
-    let rest = key.strip_prefix(prefix)?;
-    let mut parts = Vec::new();
-    let mut rest = rest;
-    while let Some(r) = rest.strip_prefix('[') {
-        let end = r.find(']')?;
-        parts.push(r[..end].to_owned());
-        rest = &r[end + 1..];
+    if m.ignore_case {
+        v["ignore_case"] = json!(true);
     }
-    (rest.is_empty() && !parts.is_empty()).then_some(parts)
+    v
 }
 
-fn spiffe(v: &str) -> String {
-    if v == "*" || v.starts_with('*') || v.starts_with("spiffe://") {
-        v.to_owned()
-    } else {
-        format!("spiffe://{v}")
+fn header(h: &HeaderMatcher) -> Value {
+    match &h.string_match {
+        None => json!({"header": {"name": h.name, "present_match": true}}),
+        Some(m) => json!({"header": {"name": h.name, "string_match": string_matcher(m)}}),
     }
 }
 
-/// Istio's `StringMatcher`: `*` presence (`.+`), `x*` prefix, `*x` suffix,
-/// else exact.
-fn string_matcher(v: &str) -> Value {
-    string_matcher_with_prefix(v, "")
+fn cidr(c: &Cidr) -> Value {
+    json!({"address_prefix": c.address.to_string(), "prefix_len": c.prefix_len})
 }
 
-/// Istio's `StringMatcherWithPrefix` (principals get `spiffe://`): a
-/// suffix pattern becomes the regex `<prefix>.*<suffix>`.
-fn string_matcher_with_prefix(v: &str, prefix: &str) -> Value {
-    match StringPattern::parse(v) {
-        StringPattern::Any => json!({"safe_regex": {"regex": ".+"}}),
-        StringPattern::Suffix(s) if prefix.is_empty() => json!({"suffix": s}),
-        StringPattern::Suffix(s) => json!({"safe_regex": {"regex": format!("{prefix}.*{s}")}}),
-        StringPattern::Prefix(p) => json!({"prefix": format!("{prefix}{p}")}),
-        StringPattern::Exact(e) => json!({"exact": format!("{prefix}{e}")}),
-    }
-}
-
-fn principal_id(v: &str) -> Result<Value, String> {
-    // Istio adds the prefix to what users write without it; a value already
-    // written as a URI is taken as is.
-    let prefix = if v.starts_with("spiffe://") {
-        ""
-    } else {
-        "spiffe://"
-    };
-    Ok(json!({"authenticated": {"principal_name": string_matcher_with_prefix(v, prefix)}}))
-}
-
-/// Istio: `.*/ns/<ns>/.*`, each `*` as `.*`.
-fn namespace_id(v: &str) -> Result<Value, String> {
-    let ns = v.replace('*', ".*");
-    Ok(
-        json!({"authenticated": {"principal_name": {"safe_regex": {"regex": format!(".*/ns/{ns}/.*")}}}}),
-    )
-}
-
-/// Istio's `HeaderMatcher`: `*` presence, `*x` suffix, `x*` prefix, else
-/// exact (case-sensitive).
-fn header_matcher(name: &str, v: &str) -> Value {
-    if v == "*" {
-        json!({"header": {"name": name, "present_match": true}})
-    } else {
-        json!({"header": {"name": name, "string_match": string_matcher(v)}})
-    }
-}
-
-/// Istio's `HostMatcher` on `:authority`: case-insensitive exact, `*x`
-/// suffix, `x*` prefix, `*` presence. An exact host does not match
-/// `host:port` (Istio's docs tell users to add `host:*`).
-fn host_rule(v: &str) -> Value {
-    let m = match StringPattern::parse(v) {
-        StringPattern::Any => {
-            return json!({"header": {"name": ":authority", "present_match": true}});
+fn value_matcher(v: &ValueMatcher) -> Value {
+    match v {
+        ValueMatcher::String(m) => json!({"string_match": string_matcher(m)}),
+        ValueMatcher::ListOneOf(inner) => json!({"list_match": {"one_of": value_matcher(inner)}}),
+        ValueMatcher::Or(ms) => {
+            json!({"or_match": {"value_matchers": ms.iter().map(value_matcher).collect::<Vec<_>>()}})
         }
-        StringPattern::Suffix(s) => json!({"suffix": s, "ignore_case": true}),
-        StringPattern::Prefix(p) => json!({"prefix": p, "ignore_case": true}),
-        StringPattern::Exact(e) => json!({"exact": e, "ignore_case": true}),
-    };
-    json!({"header": {"name": ":authority", "string_match": m}})
-}
-
-fn path_rule(v: &str) -> Result<Value, String> {
-    if v.contains('{') {
-        return Err(format!("path template {v:?} is not supported by the lab"));
     }
-    Ok(json!({"url_path": {"path": string_matcher(v)}}))
 }
 
-fn port_rule(v: &str, declared: u16) -> Result<Value, String> {
-    let port: u16 = v
-        .trim()
-        .parse()
-        .map_err(|_| format!("port {v:?} is not a number"))?;
-    Ok(if port == declared {
-        json!({"any": true})
-    } else {
-        json!({"not_rule": {"any": true}})
+fn metadata_matcher(m: &MetadataMatcher) -> Value {
+    json!({
+        "filter": m.filter,
+        "path": m.path.iter().map(|k| json!({"key": k})).collect::<Vec<_>>(),
+        "value": value_matcher(&m.value),
     })
 }
 
-fn cidr(v: &str) -> Result<Value, String> {
-    let (addr, len) = match v.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (v, None),
+fn permission(p: &Permission, declared_port: u16) -> Value {
+    let all = |v: &[Permission]| {
+        v.iter()
+            .map(|x| permission(x, declared_port))
+            .collect::<Vec<_>>()
     };
-    let ip: std::net::IpAddr = addr
-        .trim()
-        .parse()
-        .map_err(|_| format!("{v:?} is not an IP address or CIDR block"))?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len: u32 = match len {
-        Some(l) => l
-            .trim()
-            .parse()
-            .ok()
-            .filter(|l| *l <= max)
-            .ok_or_else(|| format!("{v:?} has a bad prefix length"))?,
-        None => max,
-    };
-    Ok(json!({"address_prefix": ip.to_string(), "prefix_len": len}))
-}
-
-/// Where `jwt_authn` puts a verified token's payload (Istio's
-/// `EnvoyJwtFilterPayload`): `payload_in_metadata: payload` for every
-/// provider, matched at `[payload, <claim>…]`.
-pub const JWT_PAYLOAD: &str = "payload";
-
-/// A matcher on the verified token's payload: `claims` under
-/// [`JWT_PAYLOAD`] of the `jwt_authn` filter's dynamic metadata.
-fn metadata(claims: &[&str], value: Value) -> Value {
-    let path: Vec<Value> = std::iter::once(JWT_PAYLOAD)
-        .chain(claims.iter().copied())
-        .map(|k| json!({"key": k}))
-        .collect();
-    // `Principal.metadata` (what Istio renders) is deprecated in Envoy 1.40
-    // and logs a warning; `sourced_metadata` with the default DYNAMIC source
-    // is its replacement and matches the same.
-    json!({"sourced_metadata": {"metadata_matcher": {"filter": JWT_FILTER, "path": path, "value": value}}})
-}
-
-/// A `requestPrincipals` value as Istio's `requestPrincipalGenerator`
-/// splits it: at the last `/` into `iss` and `sub` matchers (`*` alone:
-/// any; `*x/sub`: iss suffix; `iss/x*`: sub prefix; no `/`: the whole
-/// value against `iss` with any `sub`), both on the verified payload.
-fn request_principal_id(value: &str) -> Value {
-    let any = || json!({"safe_regex": {"regex": ".+"}});
-    let (iss, sub, found) = match value.rfind('/') {
-        Some(i) => (&value[..i], &value[i + 1..], true),
-        None => (value, "", false),
-    };
-    let (m_iss, m_sub) = if value == "*" {
-        (any(), any())
-    } else if value.starts_with('*') {
-        if found {
-            let m_iss = if iss == "*" {
-                any()
-            } else {
-                json!({"suffix": iss.trim_start_matches('*')})
-            };
-            (m_iss, json!({"exact": sub}))
-        } else {
-            (any(), json!({"suffix": value.trim_start_matches('*')}))
+    match p {
+        Permission::Any => json!({"any": true}),
+        Permission::And(v) => json!({"and_rules": {"rules": all(v)}}),
+        Permission::Or(v) => json!({"or_rules": {"rules": all(v)}}),
+        Permission::Not(x) => json!({"not_rule": permission(x, declared_port)}),
+        Permission::Header(h) => header(h),
+        Permission::UrlPath(m) => json!({"url_path": {"path": string_matcher(m)}}),
+        Permission::UriTemplate(t) => json!({"uri_template": {
+            "name": "uri-template",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig",
+                "path_template": t,
+            },
+        }}),
+        // See the module doc: the listener stands for the declared port.
+        Permission::DestinationPort(port) if *port == u32::from(declared_port) => {
+            json!({"any": true})
         }
-    } else if value.ends_with('*') {
-        if found {
-            let m_sub = if sub == "*" {
-                any()
-            } else {
-                json!({"prefix": sub.trim_end_matches('*')})
-            };
-            (json!({"exact": iss}), m_sub)
-        } else {
-            (json!({"prefix": value.trim_end_matches('*')}), any())
+        Permission::DestinationPort(_) => json!({"not_rule": {"any": true}}),
+        Permission::DestinationIp(c) => json!({"destination_ip": cidr(c)}),
+        Permission::RequestedServerName(m) => json!({"requested_server_name": string_matcher(m)}),
+        Permission::Metadata(m) => json!({"metadata": metadata_matcher(m)}),
+    }
+}
+
+fn principal(p: &Principal) -> Value {
+    let all = |v: &[Principal]| v.iter().map(principal).collect::<Vec<_>>();
+    match p {
+        Principal::Any => json!({"any": true}),
+        Principal::And(v) => json!({"and_ids": {"ids": all(v)}}),
+        Principal::Or(v) => json!({"or_ids": {"ids": all(v)}}),
+        Principal::Not(x) => json!({"not_id": principal(x)}),
+        Principal::Authenticated(None) => json!({"authenticated": {}}),
+        Principal::Authenticated(Some(m)) => {
+            json!({"authenticated": {"principal_name": string_matcher(m)}})
         }
-    } else {
-        (json!({"exact": iss}), json!({"exact": sub}))
-    };
-    and_ids(vec![
-        metadata(&["iss"], json!({"string_match": m_iss})),
-        metadata(&["sub"], json!({"string_match": m_sub})),
-    ])
-}
-
-/// A claim of the verified payload (`request.auth.claims[a][b]`,
-/// audiences, presenter): Istio matches a list holding the value; upstream
-/// `jwt_authn` keeps a string claim a string, so either form matches here.
-fn claim_id(path: &[String], v: &str) -> Value {
-    let m = string_matcher(v);
-    let keys: Vec<&str> = path.iter().map(String::as_str).collect();
-    or_ids(vec![
-        metadata(
-            &keys,
-            json!({"list_match": {"one_of": {"string_match": m}}}),
-        ),
-        metadata(&keys, json!({"string_match": m})),
-    ])
-}
-
-fn or_ids(mut ids: Vec<Value>) -> Value {
-    match ids.len() {
-        0 => json!({"any": true}),
-        1 => ids.remove(0),
-        _ => json!({"or_ids": {"ids": ids}}),
+        Principal::DirectRemoteIp(c) => json!({"direct_remote_ip": cidr(c)}),
+        Principal::RemoteIp(c) => json!({"remote_ip": cidr(c)}),
+        Principal::Header(h) => header(h),
+        // Envoy 1.40's spelling of `metadata` (see the module doc).
+        Principal::Metadata(m) => {
+            json!({"sourced_metadata": {"metadata_matcher": metadata_matcher(m)}})
+        }
     }
 }
 
-/// Istio's `principalAnd`: always an `and_ids`, `[any]` when empty.
-fn and_ids(mut ids: Vec<Value>) -> Value {
-    if ids.is_empty() {
-        ids.push(json!({"any": true}));
+fn requirement(r: &Requirement) -> Value {
+    match r {
+        Requirement::Provider(name) => json!({"provider_name": name}),
+        Requirement::AllowMissing => json!({"allow_missing": {}}),
+        Requirement::Any(v) => {
+            json!({"requires_any": {"requirements": v.iter().map(requirement).collect::<Vec<_>>()}})
+        }
+        Requirement::All(v) => {
+            json!({"requires_all": {"requirements": v.iter().map(requirement).collect::<Vec<_>>()}})
+        }
     }
-    json!({"and_ids": {"ids": ids}})
-}
-
-/// Istio's `permissionAnd`: always an `and_rules`, `[any]` when empty.
-fn and_rules(mut rules: Vec<Value>) -> Value {
-    if rules.is_empty() {
-        rules.push(json!({"any": true}));
-    }
-    json!({"and_rules": {"rules": rules}})
 }
 
 /// The HTTP filters before the router: `jwt_authn` (when there are
@@ -802,6 +542,17 @@ fn and_rules(mut rules: Vec<Value>) -> Value {
 /// `jwt_dir/<slug>/jwks.json`.
 pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
     let mut filters = Vec::new();
+    for f in &policy.pre_authn {
+        let policies: serde_json::Map<String, Value> = f
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.policy.clone()))
+            .collect();
+        filters.push(json!({"name": RBAC_FILTER, "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+            "rules": {"action": RbacAction::Deny.as_str(), "policies": policies},
+        }}));
+    }
     if !policy.jwt_providers.is_empty() {
         let mut providers = serde_json::Map::new();
         for p in &policy.jwt_providers {
@@ -840,27 +591,11 @@ pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
             }
             providers.insert(p.name.clone(), provider);
         }
-        // Istio's policy applier: one provider → any of {it, allow_missing};
-        // several → any of {P1, P2, …, all of {any of {Pi, allow_missing}}}:
-        // a token, if present, must be valid for some provider.
-        let either = |name: &str| {
-            json!({"requires_any": {"requirements": [
-                {"provider_name": name},
-                {"allow_missing": {}},
-            ]}})
-        };
-        let requires = match policy.jwt_providers.as_slice() {
-            [only] => either(&only.name),
-            many => {
-                let mut outer: Vec<Value> = many
-                    .iter()
-                    .map(|p| json!({"provider_name": p.name}))
-                    .collect();
-                let inner: Vec<Value> = many.iter().map(|p| either(&p.name)).collect();
-                outer.push(json!({"requires_all": {"requirements": inner}}));
-                json!({"requires_any": {"requirements": outer}})
-            }
-        };
+        let names: Vec<String> = policy
+            .jwt_providers
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
         filters.push(json!({
             "name": JWT_FILTER,
             "typed_config": {
@@ -868,25 +603,35 @@ pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
                 "providers": providers,
                 "rules": [{
                     "match": {"prefix": "/"},
-                    "requires": requires,
+                    "requires": requirement(&jwt_authn::requirement(&names)),
                 }],
                 "bypass_cors_preflight": true,
             },
         }));
     }
-    for f in &policy.rbac {
-        let policies: serde_json::Map<String, Value> = f
-            .rules
+    let as_map = |f: &RbacFilter| -> serde_json::Map<String, Value> {
+        f.rules
             .iter()
             .map(|r| (r.name.clone(), r.policy.clone()))
-            .collect();
-        filters.push(json!({
-            "name": RBAC_FILTER,
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
-                "rules": {"action": f.action.as_str(), "policies": policies},
-            },
-        }));
+            .collect()
+    };
+    for action in [RbacAction::Log, RbacAction::Deny, RbacAction::Allow] {
+        let enforced = policy.rbac.iter().find(|f| f.action == action);
+        let shadow = policy.shadow.iter().find(|f| f.action == action);
+        if enforced.is_none() && shadow.is_none() {
+            continue;
+        }
+        let mut config = json!({
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+        });
+        if let Some(f) = enforced {
+            config["rules"] = json!({"action": action.as_str(), "policies": as_map(f)});
+        }
+        if let Some(f) = shadow {
+            config["shadow_rules"] = json!({"action": action.as_str(), "policies": as_map(f)});
+            config["shadow_rules_stat_prefix"] = json!(action.shadow_stat_prefix());
+        }
+        filters.push(json!({"name": RBAC_FILTER, "typed_config": config}));
     }
     filters
 }
@@ -910,7 +655,8 @@ pub fn lab_issuers<'a>(
 mod tests {
     use super::*;
     use crate::policy::{
-        AuthzCondition, AuthzOperation, AuthzSource, JwtRule, Origin, RequestAuthenticationDecl,
+        AuthzAction, AuthzCondition, AuthzOperation, AuthzSource, JwtRule, Origin,
+        RequestAuthenticationDecl,
     };
     use std::collections::BTreeMap;
 
@@ -1078,7 +824,7 @@ mod tests {
     fn unsupported_fails_an_allow_rule_but_narrows_a_deny_rule() {
         let bad_when = AuthzRule {
             when: vec![AuthzCondition {
-                key: "experimental.envoy.filters.x[y]".into(),
+                key: "request.nope".into(),
                 values: vec!["1".into()],
                 not_values: vec![],
             }],
@@ -1103,15 +849,22 @@ mod tests {
         assert_eq!(h.rbac[0].rules[0].summary, "every request");
         assert_eq!(h.notes.len(), 2, "{:?}", h.notes);
         assert!(h.notes[0].contains("rules[0]") && h.notes[0].contains("skipped"));
-        assert!(h.notes[1].contains("bad prefix length"));
+        assert!(h.notes[1].contains("invalid prefix length"));
 
         let mut policy = allow(vec![bad_when, bad_cidr]);
         policy.authorization_policies[0].action = AuthzAction::Deny;
         let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
         assert_eq!(h.rbac[0].action, RbacAction::Deny);
         assert_eq!(h.rbac[0].rules.len(), 1);
-        assert_eq!(h.rbac[0].rules[0].summary, "principals [spiffe://a]");
-        assert!(h.notes[1].contains("ipBlocks") && h.notes[1].contains("wider deny"));
+        assert_eq!(
+            h.rbac[0].rules[0].policy["principals"][0]["and_ids"]["ids"]
+                .as_array()
+                .map(Vec::len),
+            Some(1),
+            "only the principal is left"
+        );
+        assert!(h.notes[0].contains("unknown attribute"), "{:?}", h.notes);
+        assert!(h.notes[1].contains("ipBlocks") && h.notes[1].contains("wider match"));
     }
 
     #[test]
@@ -1140,33 +893,29 @@ mod tests {
             }
         );
         assert!(h.notes[0].contains("not fetched"));
-        let iss = "testing@secure.istio.io";
-        let pair = |i: Value, s: Value| {
-            and_ids(vec![
-                metadata(&["iss"], json!({"string_match": i})),
-                metadata(&["sub"], json!({"string_match": s})),
-            ])
+        // requestPrincipals: the model's iss/sub matchers, in Envoy 1.40's
+        // `sourced_metadata` spelling.
+        let mut with_rp = policy.clone();
+        let mut ap = deny_004();
+        ap.rules[0].from[0] = AuthzSource {
+            request_principals: vec!["https://a.example/x/u1".into()],
+            ..AuthzSource::default()
         };
-        let any = json!({"safe_regex": {"regex": ".+"}});
+        with_rp.authorization_policies = vec![ap];
+        let r = http_policy(&with_rp, std::slice::from_ref(&gw), 443);
+        let ids =
+            &r.rbac[0].rules[0].policy["principals"][0]["and_ids"]["ids"][0]["and_ids"]["ids"];
         assert_eq!(
-            request_principal_id("testing@secure.istio.io/*"),
-            pair(json!({"exact": iss}), any.clone())
+            ids[0],
+            json!({"sourced_metadata": {"metadata_matcher": {
+                "filter": JWT_FILTER,
+                "path": [{"key": "payload"}, {"key": "iss"}],
+                "value": {"string_match": {"exact": "https://a.example/x"}},
+            }}})
         );
         assert_eq!(
-            request_principal_id("https://a.example/x/u1"),
-            pair(
-                json!({"exact": "https://a.example/x"}),
-                json!({"exact": "u1"})
-            )
-        );
-        assert_eq!(
-            request_principal_id("*/u1"),
-            pair(any.clone(), json!({"exact": "u1"}))
-        );
-        assert_eq!(
-            metadata(&["sub"], json!({"present_match": true}))["sourced_metadata"]
-                ["metadata_matcher"]["path"],
-            json!([{"key": "payload"}, {"key": "sub"}])
+            ids[1]["sourced_metadata"]["metadata_matcher"]["value"],
+            json!({"string_match": {"exact": "u1"}})
         );
         let filters = render_filters(&h, Path::new("/lab/jwt"));
         let cfg = &filters[0]["typed_config"];
@@ -1200,9 +949,60 @@ mod tests {
                 {"provider_name": "origins-1"}, {"allow_missing": {}},
             ]}})
         );
-        assert_eq!(
-            bracketed("request.auth.claims[a][b]", "request.auth.claims").unwrap(),
-            ["a", "b"]
+    }
+
+    /// R-A10: a dry-run policy is rendered as `shadow_rules` only, which
+    /// Envoy logs and never enforces; an enforced one beside it keeps
+    /// `rules`.
+    #[test]
+    fn dry_run_renders_shadow_rules() {
+        let mut dry = deny_004();
+        dry.dry_run = true;
+        let policy = DeclaredPolicy {
+            authorization_policies: vec![dry],
+            ..DeclaredPolicy::default()
+        };
+        let gw = workload(labels());
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
+        assert!(h.rbac.is_empty());
+        let filters = render_filters(&h, Path::new("/lab/jwt"));
+        assert_eq!(filters.len(), 1);
+        let cfg = &filters[0]["typed_config"];
+        assert!(cfg.get("rules").is_none(), "{cfg:#}");
+        assert_eq!(cfg["shadow_rules"]["action"], "DENY");
+        assert!(
+            cfg["shadow_rules"]["policies"]["ns[istio-system]-policy[test]-rule[0]"].is_object()
         );
+        assert_eq!(cfg["shadow_rules_stat_prefix"], "istio_dry_run_deny_");
+    }
+
+    /// A CUSTOM policy whose provider the mesh does not define: istiod's
+    /// deny (`getBadCustomDenyRules`) sits before `jwt_authn`, and the
+    /// workload's own DENY filter is still rendered after it.
+    #[test]
+    fn bad_custom_provider_renders_a_deny_before_authentication() {
+        let mut custom = deny_004();
+        custom.name = "ext".into();
+        custom.action = AuthzAction::Custom;
+        custom.provider = Some("missing".into());
+        let policy = DeclaredPolicy {
+            authorization_policies: vec![custom, deny_004()],
+            mesh_authz: Some(crate::policy::model::MeshAuthz::default()),
+            ..DeclaredPolicy::default()
+        };
+        let gw = workload(labels());
+        let h = http_policy(&policy, std::slice::from_ref(&gw), 443);
+        let filters = render_filters(&h, Path::new("/lab/jwt"));
+        assert_eq!(filters.len(), 2, "{filters:#?}");
+        let first = &filters[0]["typed_config"]["rules"];
+        assert_eq!(first["action"], "DENY");
+        assert!(
+            first["policies"]["ns[istio-system]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action"]
+                .is_object(),
+            "{first:#}"
+        );
+        let second = &filters[1]["typed_config"]["rules"];
+        assert!(second["policies"]["ns[istio-system]-policy[test]-rule[0]"].is_object());
+        assert!(h.describe().iter().any(|l| l.contains("CUSTOM provider")));
     }
 }

@@ -1,27 +1,28 @@
-//! Istio's authorization semantics for the declared `AuthorizationPolicy`
-//! set, and the probes derived from them: which request, with which client
-//! identity, the gateway must let through or refuse.
+//! The authorization probes derived from the declared
+//! `AuthorizationPolicy` set — which request, with which client identity,
+//! the gateway must let through or refuse — and [`evaluate`], the one
+//! decision they and `tlsposture policy authz` share.
 //!
-//! [`evaluate`] decides one request the way Envoy's RBAC filters do as
-//! istiod configures them — CUSTOM, then DENY, then ALLOW; once any ALLOW
-//! policy applies to the workload, a request no ALLOW rule matches is
-//! denied. [`plan`] derives, for every rule, requests with an identity the
-//! rule names and one it does not, to each path / method / host it names
-//! plus a control path, and takes each probe's expected outcome from
-//! [`evaluate`] over the whole set, so probes and expectations never
-//! disagree.
+//! [`evaluate`] holds no rule of its own: it asks the resolved model what
+//! istiod generates (`policy::istiod::rbac`: filters CUSTOM, AUDIT, DENY,
+//! ALLOW; dry-run policies as shadow rules; each field as the Envoy matcher
+//! Istio writes) and how Envoy judges it (`policy::envoy::rbac`). [`plan`]
+//! derives, for every rule, requests with an identity the rule names and
+//! one it does not, to each path / method / host it names plus a control
+//! path, and takes each probe's expected outcome from [`evaluate`] over the
+//! whole set, so probes and expectations never disagree.
 //!
-//! Pure: no I/O, no clock. Conditions a scanner cannot see from outside
-//! (`when`, IP blocks, ports, JWT claims) make a match `Unknown`; a probe
-//! whose outcome depends on one is skipped with a note, never guessed.
-//! Sources: istio.io "Authorization Policy" reference (rule matching,
-//! `*` prefix/suffix/presence matches, `/x/*` path prefixes) and
-//! "Authorization policy precedence" (CUSTOM, DENY, ALLOW).
+//! Pure: no I/O, no clock. What a scanner cannot know (the client address
+//! the gateway sees, the listener's target port, headers Envoy adds, a
+//! CUSTOM authorizer) makes a decision `Unknown`; a probe whose outcome
+//! depends on one is skipped with a note, never guessed.
 
 use std::fmt;
 
+use super::envoy::rbac as envoy_rbac;
+use super::istiod::rbac as istiod_rbac;
 use super::model::{
-    AuthorizationPolicyDecl, AuthzAction, AuthzOperation, AuthzRule, AuthzSource, Origin,
+    AuthorizationPolicyDecl, AuthzAction, AuthzOperation, AuthzRule, MeshAuthz, Origin,
 };
 
 /// One HTTP request as the gateway's RBAC filter sees it.
@@ -79,43 +80,6 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// Three-valued match, combined as in Kleene logic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Match {
-    Yes,
-    No,
-    Unknown,
-}
-
-impl Match {
-    fn from(b: bool) -> Match {
-        if b {
-            Match::Yes
-        } else {
-            Match::No
-        }
-    }
-    fn and(self, other: Match) -> Match {
-        match (self, other) {
-            (Match::No, _) | (_, Match::No) => Match::No,
-            (Match::Yes, Match::Yes) => Match::Yes,
-            _ => Match::Unknown,
-        }
-    }
-    /// Any of `items` (none: `No`).
-    fn any(items: impl IntoIterator<Item = Match>) -> Match {
-        let mut seen = Match::No;
-        for m in items {
-            match m {
-                Match::Yes => return Match::Yes,
-                Match::Unknown => seen = Match::Unknown,
-                Match::No => {}
-            }
-        }
-        seen
-    }
-}
-
 /// `policy` name as reports show it: `namespace/name`.
 pub fn policy_name(policy: &AuthorizationPolicyDecl) -> String {
     match &policy.namespace {
@@ -155,237 +119,84 @@ pub struct AuthzPlan {
     pub notes: Vec<String>,
 }
 
-/// Decides `request` under `policies` (those that apply to the workload).
+/// Decides `request` under `policies` (those that apply to the workload)
+/// with the one model of what istiod generates
+/// ([`super::istiod::rbac::build`]) and what Envoy does with it
+/// ([`super::envoy::rbac::decide`]): the live probes and `policy authz`
+/// share this evaluation.
+///
+/// The request reaches Envoy over TLS; `principal` is a certificate whose
+/// URI SAN is `spiffe://<principal>` (`None`: no certificate, which Envoy's
+/// authenticated matcher sees as the empty subject); the listener's port
+/// is not known (port conditions are `Unknown`).
 pub fn evaluate(policies: &[&AuthorizationPolicyDecl], request: &Request<'_>) -> Decision {
-    let matching = |action: AuthzAction| {
-        let mut unknown: Option<RuleRef> = None;
-        for (pi, p) in policies.iter().enumerate() {
-            if p.action != action {
-                continue;
-            }
-            for (ri, rule) in p.rules.iter().enumerate() {
-                let r = RuleRef {
-                    policy: pi,
-                    rule: Some(ri),
-                };
-                match rule_matches(rule, request) {
-                    Match::Yes => return (Match::Yes, Some(r)),
-                    Match::Unknown => unknown = unknown.or(Some(r)),
-                    Match::No => {}
-                }
-            }
-        }
-        match unknown {
-            Some(r) => (Match::Unknown, Some(r)),
-            None => (Match::No, None),
-        }
-    };
-    let label = |r: RuleRef| rule_label(policies, r);
-    let decision = |outcome, by, reason| Decision {
-        outcome,
-        by,
-        reason,
-    };
+    evaluate_with(policies, request, None)
+}
 
-    match matching(AuthzAction::Custom) {
-        (Match::No, _) => {}
-        (_, Some(r)) => {
-            return decision(
-                Outcome::Unknown,
-                Some(r),
-                format!(
-                    "CUSTOM {} may match: the external authorizer decides",
-                    label(r)
-                ),
-            )
-        }
-        (_, None) => {}
-    }
-    match matching(AuthzAction::Deny) {
-        (Match::Yes, Some(r)) => {
-            return decision(Outcome::Deny, Some(r), format!("DENY {} matches", label(r)))
-        }
-        (Match::Unknown, Some(r)) => {
-            return decision(
-                Outcome::Unknown,
-                Some(r),
-                format!(
-                    "DENY {} depends on a condition a scanner cannot see",
-                    label(r)
-                ),
-            )
-        }
-        _ => {}
-    }
-    let allow_policies: Vec<usize> = (0..policies.len())
-        .filter(|&i| policies[i].action == AuthzAction::Allow)
-        .collect();
-    if allow_policies.is_empty() {
-        return decision(
-            Outcome::Allow,
-            None,
-            "no DENY rule matches and no ALLOW policy applies".to_owned(),
-        );
-    }
-    match matching(AuthzAction::Allow) {
-        (Match::Yes, Some(r)) => decision(
-            Outcome::Allow,
-            Some(r),
-            format!("ALLOW {} matches", label(r)),
-        ),
-        (Match::Unknown, Some(r)) => decision(
-            Outcome::Unknown,
-            Some(r),
-            format!(
-                "ALLOW {} depends on a condition a scanner cannot see",
-                label(r)
-            ),
-        ),
-        _ => {
-            let names: Vec<String> = allow_policies
-                .iter()
-                .map(|&i| policy_name(policies[i]))
-                .collect();
-            decision(
-                Outcome::Deny,
-                Some(RuleRef {
-                    policy: allow_policies[0],
-                    rule: None,
-                }),
-                format!(
-                    "no ALLOW rule matches (ALLOW {} applies: deny by default)",
-                    names.join(", ")
-                ),
-            )
-        }
+/// As [`evaluate`], with the mesh's trust domain, aliases and CUSTOM
+/// providers (`DeclaredPolicy::mesh_authz`) as istiod applies them.
+pub fn evaluate_with(
+    policies: &[&AuthorizationPolicyDecl],
+    request: &Request<'_>,
+    mesh: Option<&MeshAuthz>,
+) -> Decision {
+    let config = istiod_rbac::build_with(
+        policies,
+        &istiod_rbac::BuildOptions {
+            chain: istiod_rbac::Chain::Http,
+            mesh,
+        },
+    );
+    let pre_jwt = envoy_request(request, None);
+    let with_jwt = envoy_request(
+        request,
+        request.request_principal.map(request_principal_payload),
+    );
+    decision(envoy_rbac::decide(&config, &pre_jwt, &with_jwt))
+}
+
+/// [`envoy_rbac::RbacDecision`] as this module's [`Decision`].
+pub fn decision(d: envoy_rbac::RbacDecision) -> Decision {
+    Decision {
+        outcome: match d.verdict {
+            envoy_rbac::Verdict::Allow => Outcome::Allow,
+            envoy_rbac::Verdict::Deny => Outcome::Deny,
+            envoy_rbac::Verdict::Unknown => Outcome::Unknown,
+        },
+        by: d.by.map(|(_, s)| RuleRef {
+            policy: s.policy,
+            rule: s.rule,
+        }),
+        reason: d.reason,
     }
 }
 
-/// A rule matches when every part it has matches: any one `from` source,
-/// any one `to` operation, every `when` condition.
-fn rule_matches(rule: &AuthzRule, request: &Request<'_>) -> Match {
-    let mut m = Match::Yes;
-    if !rule.from.is_empty() {
-        m = m.and(Match::any(
-            rule.from.iter().map(|s| source_matches(s, request)),
-        ));
+/// The payload of a verified token whose request principal is `iss/sub`
+/// (split at the last `/`, as Istio splits `requestPrincipals`).
+pub fn request_principal_payload(rp: &str) -> serde_json::Value {
+    match rp.rsplit_once('/') {
+        Some((iss, sub)) => serde_json::json!({"iss": iss, "sub": sub}),
+        None => serde_json::json!({"iss": rp}),
     }
-    if !rule.to.is_empty() {
-        m = m.and(Match::any(
-            rule.to.iter().map(|o| operation_matches(o, request)),
-        ));
-    }
-    if !rule.when.is_empty() {
-        // request.headers, source.ip, request.auth.claims …: not decidable
-        // from the scanner's side.
-        m = m.and(Match::Unknown);
-    }
-    m
 }
 
-/// Each list set in the source must match (the `not…` lists must not).
-fn source_matches(s: &AuthzSource, request: &Request<'_>) -> Match {
-    let mut m = Match::Yes;
-    let principal = request.principal;
-    if !s.principals.is_empty() {
-        m = m.and(Match::from(any_value(&s.principals, principal)));
+fn envoy_request(request: &Request<'_>, jwt: Option<serde_json::Value>) -> envoy_rbac::HttpRequest {
+    envoy_rbac::HttpRequest {
+        connection: envoy_rbac::Connection::Tls {
+            peer: request.principal.map(|p| envoy_rbac::PeerCertificate {
+                uri_sans: vec![format!("{}{p}", istiod_rbac::SPIFFE_PREFIX)],
+                ..envoy_rbac::PeerCertificate::default()
+            }),
+            sni: envoy_rbac::Sni::Unknown,
+        },
+        method: request.method.to_owned(),
+        authority: request.host.to_owned(),
+        path: request.path.to_owned(),
+        listener_port: None,
+        jwt_payload: jwt,
+        // Only iss/sub of a given token are known.
+        jwt_payload_complete: false,
     }
-    if !s.not_principals.is_empty() {
-        m = m.and(Match::from(!any_value(&s.not_principals, principal)));
-    }
-    if !s.request_principals.is_empty() {
-        m = m.and(Match::from(any_value(
-            &s.request_principals,
-            request.request_principal,
-        )));
-    }
-    if !s.not_request_principals.is_empty() {
-        m = m.and(Match::from(!any_value(
-            &s.not_request_principals,
-            request.request_principal,
-        )));
-    }
-    let namespace = principal.and_then(spiffe_namespace);
-    if !s.namespaces.is_empty() {
-        m = m.and(Match::from(any_value(&s.namespaces, namespace)));
-    }
-    if !s.not_namespaces.is_empty() {
-        m = m.and(Match::from(!any_value(&s.not_namespaces, namespace)));
-    }
-    let ip_lists = [
-        &s.ip_blocks,
-        &s.not_ip_blocks,
-        &s.remote_ip_blocks,
-        &s.not_remote_ip_blocks,
-    ];
-    if ip_lists.iter().any(|l| !l.is_empty()) {
-        m = m.and(Match::Unknown);
-    }
-    m
-}
-
-fn operation_matches(o: &AuthzOperation, request: &Request<'_>) -> Match {
-    let mut m = Match::Yes;
-    if !o.hosts.is_empty() {
-        m = m.and(Match::from(any_host(&o.hosts, request.host)));
-    }
-    if !o.not_hosts.is_empty() {
-        m = m.and(Match::from(!any_host(&o.not_hosts, request.host)));
-    }
-    if !o.methods.is_empty() {
-        m = m.and(Match::from(o.methods.iter().any(|x| x == request.method)));
-    }
-    if !o.not_methods.is_empty() {
-        m = m.and(Match::from(
-            !o.not_methods.iter().any(|x| x == request.method),
-        ));
-    }
-    if !o.paths.is_empty() {
-        m = m.and(Match::from(any_value(&o.paths, Some(request.path))));
-    }
-    if !o.not_paths.is_empty() {
-        m = m.and(Match::from(!any_value(&o.not_paths, Some(request.path))));
-    }
-    if !o.ports.is_empty() || !o.not_ports.is_empty() {
-        // The workload's port, not the address scanned: not decidable here.
-        m = m.and(Match::Unknown);
-    }
-    m
-}
-
-/// Istio's string match: exact, `*` (present, any value), `prefix*`,
-/// `*suffix`. An absent value matches nothing.
-pub fn value_matches(pattern: &str, value: Option<&str>) -> bool {
-    value.is_some_and(|v| super::matching::StringPattern::parse(pattern).matches(v))
-}
-
-fn any_value(patterns: &[String], value: Option<&str>) -> bool {
-    patterns.iter().any(|p| value_matches(p, value))
-}
-
-/// Hosts compare case-insensitively with the whole `:authority`, port
-/// included: istiod emits an `ignore_case` exact / prefix / suffix
-/// header matcher on `:authority` and the gateway's connection manager
-/// strips no port (docs/istio-rules.md R-A8; istio/istio @86c9f01
-/// `pilot/pkg/security/authz/model/generator.go` hostGenerator). So
-/// `hosts: [example.com]` does not match `example.com:443`, which is why
-/// Istio's docs ask for `example.com:*` as well.
-fn any_host(patterns: &[String], host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    patterns
-        .iter()
-        .any(|p| value_matches(&p.to_ascii_lowercase(), Some(&host)))
-}
-
-/// `cluster.local/ns/foo/sa/bar` → `foo`.
-fn spiffe_namespace(principal: &str) -> Option<&str> {
-    let mut parts = principal.split('/');
-    while let Some(part) = parts.next() {
-        if part == "ns" {
-            return parts.next();
-        }
-    }
-    None
 }
 
 /// A client identity the scanner can present: its name in reports and the
@@ -428,7 +239,11 @@ pub const CONTROL_PATH: &str = "/tlsposture-control";
 /// A concrete path a path pattern matches: `/x/*` → `/x/tlsposture-probe`,
 /// `*.png` → `/tlsposture-probe.png`, `*` → `/tlsposture-probe`.
 pub fn concrete_path(pattern: &str) -> String {
-    if pattern == "*" {
+    if pattern.contains("{*}") || pattern.contains("{**}") {
+        pattern
+            .replace("{**}", PROBE_SEGMENT)
+            .replace("{*}", PROBE_SEGMENT)
+    } else if pattern == "*" {
         format!("/{PROBE_SEGMENT}")
     } else if let Some(suffix) = pattern.strip_prefix('*') {
         format!("/{PROBE_SEGMENT}{suffix}")
@@ -513,19 +328,50 @@ pub(crate) fn requests_for(
 }
 
 /// Whether the rule's `from` sources accept `identity`'s principal (a
-/// rule without `from` accepts everyone).
-fn from_matches(rule: &AuthzRule, identity: &ProbeIdentity) -> Match {
+/// rule without `from` accepts everyone), as the principals istiod
+/// generates for it match a certificate of that identity.
+fn from_matches(
+    rule: &AuthzRule,
+    identity: &ProbeIdentity,
+    mesh: Option<&MeshAuthz>,
+) -> envoy_rbac::Match {
     if rule.from.is_empty() {
-        return Match::Yes;
+        return envoy_rbac::Match::Yes;
     }
-    let request = Request {
-        principal: identity.principal.as_deref(),
-        request_principal: None,
-        method: "GET",
-        path: "/",
-        host: "",
+    let only_from = AuthorizationPolicyDecl {
+        action: AuthzAction::Deny,
+        rules: vec![AuthzRule {
+            from: rule.from.clone(),
+            ..AuthzRule::default()
+        }],
+        ..AuthorizationPolicyDecl::default()
     };
-    Match::any(rule.from.iter().map(|s| source_matches(s, &request)))
+    let config = istiod_rbac::build_with(
+        &[&only_from],
+        &istiod_rbac::BuildOptions {
+            chain: istiod_rbac::Chain::Http,
+            mesh,
+        },
+    );
+    let request = envoy_request(
+        &Request {
+            principal: identity.principal.as_deref(),
+            request_principal: None,
+            method: "GET",
+            path: "/",
+            host: "",
+        },
+        None,
+    );
+    match config
+        .filters
+        .first()
+        .and_then(|f| f.rules.as_ref())
+        .and_then(|r| r.first())
+    {
+        Some(p) => envoy_rbac::policy_matches(p, &request),
+        None => envoy_rbac::Match::Unknown("no principal generated".to_owned()),
+    }
 }
 
 /// Derives the probes for `policies` (those that apply to the workload)
@@ -536,18 +382,20 @@ pub fn plan(
     identities: &[ProbeIdentity],
     default_host: &str,
 ) -> Plan {
-    plan_with(policies, policies, identities, default_host)
+    plan_with(policies, policies, identities, default_host, None)
 }
 
 /// As [`plan`], with the requests drawn from the rules of `policies` and
 /// their expected answers decided by `enforced` alone: a dry-run policy's
 /// rules are probed (so a gateway that does enforce them shows as drift)
-/// while nothing it says is expected of the gateway.
+/// while nothing it says is expected of the gateway. `mesh`: the
+/// MeshConfig settings istiod applies ([`evaluate_with`]).
 pub fn plan_with(
     policies: &[&AuthorizationPolicyDecl],
     enforced: &[&AuthorizationPolicyDecl],
     identities: &[ProbeIdentity],
     default_host: &str,
+    mesh: Option<&MeshAuthz>,
 ) -> Plan {
     let mut plan = Plan::default();
     if identities.is_empty() {
@@ -596,10 +444,10 @@ pub fn plan_with(
                 Some(rule) => {
                     let matching = identities
                         .iter()
-                        .find(|i| from_matches(rule, i) == Match::Yes);
+                        .find(|i| from_matches(rule, i, mesh) == envoy_rbac::Match::Yes);
                     let other = identities
                         .iter()
-                        .find(|i| from_matches(rule, i) == Match::No);
+                        .find(|i| from_matches(rule, i, mesh) == envoy_rbac::Match::No);
                     let about_jwt = rule.from.iter().any(|s| {
                         !s.request_principals.is_empty() || !s.not_request_principals.is_empty()
                     });
@@ -634,7 +482,7 @@ pub fn plan_with(
                         path: &path,
                         host: &host,
                     };
-                    let decision = evaluate(enforced, &request);
+                    let decision = evaluate_with(enforced, &request, mesh);
                     let duplicate = plan.probes.iter().any(|p| {
                         p.identity == identity.name
                             && p.method == method
@@ -915,16 +763,25 @@ mod tests {
 
     #[test]
     fn paths_exact_prefix_suffix_and_concrete_forms() {
-        assert!(value_matches("/x/*", Some("/x/y")));
-        assert!(!value_matches("/x/*", Some("/x")));
-        assert!(value_matches("*.png", Some("/a/b.png")));
-        assert!(value_matches("*", Some("/")));
-        assert!(!value_matches("/a", Some("/a/")));
+        let allows = |pattern: &str, path: &str| {
+            let p = policy(AuthzAction::Allow, vec![rule(&[], &[pattern])]);
+            outcome(&[&p], req(None, "GET", path)) == Outcome::Allow
+        };
+        assert!(allows("/x/*", "/x/y"));
+        assert!(!allows("/x/*", "/x"));
+        assert!(allows("*.png", "/a/b.png"));
+        assert!(allows("*", "/"));
+        assert!(!allows("/a", "/a/"));
+        // `{*}` / `{**}` are uri_templates (R-A5), not literals.
+        assert!(allows("/t/{*}/x", "/t/seg/x"));
+        assert!(!allows("/t/{*}/x", "/t/{*}/x/y"));
+        assert!(allows("/t/{**}", "/t/a/b"));
         assert_eq!(concrete_path("/x/*"), "/x/tlsposture-probe");
         assert_eq!(concrete_path("*.png"), "/tlsposture-probe.png");
         assert_eq!(concrete_path("*"), "/tlsposture-probe");
-        for pattern in ["/x/*", "*.png", "*", "/exact"] {
-            assert!(value_matches(pattern, Some(&concrete_path(pattern))));
+        assert_eq!(concrete_path("/t/{*}/x"), "/t/tlsposture-probe/x");
+        for pattern in ["/x/*", "*.png", "*", "/exact", "/t/{*}/x", "/{**}/y"] {
+            assert!(allows(pattern, &concrete_path(pattern)), "{pattern}");
         }
     }
 
@@ -974,5 +831,30 @@ mod tests {
         let plan = plan(&[&p], &ids, "test.com");
         assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
         assert!(plan.probes.iter().all(|p| p.expected == Outcome::Allow));
+    }
+
+    /// What the probe request does not carry is unknown, not absent: the
+    /// SNI sent, and claims of a given token beyond `iss` / `sub`.
+    #[test]
+    fn sni_and_unseen_claims_are_unknown() {
+        let cond = |key: &str| crate::policy::model::AuthzCondition {
+            key: key.into(),
+            values: vec!["x".into()],
+            not_values: vec![],
+        };
+        for key in ["connection.sni", "request.auth.claims[groups]"] {
+            let mut r = rule(&[], &[]);
+            r.when = vec![cond(key)];
+            let p = policy(AuthzAction::Deny, vec![r]);
+            let mut q = req(None, "GET", "/");
+            q.request_principal = Some("iss/sub");
+            let d = evaluate(&[&p], &q);
+            assert_eq!(d.outcome, Outcome::Unknown, "{key}: {}", d.reason);
+        }
+        // Without a token there is no claim at all: the DENY cannot match.
+        let mut r = rule(&[], &[]);
+        r.when = vec![cond("request.auth.claims[groups]")];
+        let p = policy(AuthzAction::Deny, vec![r]);
+        assert_eq!(outcome(&[&p], req(None, "GET", "/")), Outcome::Allow);
     }
 }

@@ -18,6 +18,7 @@
 //! Pure: the tokens themselves are minted by `scan::jwt`.
 
 use super::authz::{self, Outcome, ProbeIdentity, Request};
+use super::envoy::jwt as envoy_jwt;
 use super::model::{AuthorizationPolicyDecl, Origin, RequestAuthenticationDecl};
 
 /// Which token a probe sends.
@@ -57,13 +58,8 @@ pub enum JwtExpectation {
     Authorized(Outcome),
 }
 
-pub const BODY_MALFORMED: &str =
-    "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections";
-pub const BODY_EXPIRED: &str = "Jwt is expired";
-/// Envoy says one or the other, depending on whether the JWKS holds a key
-/// of the token's `kid` / `alg` at all (seen on the lab: the latter).
-pub const BODY_VERIFICATION_FAILS: &str =
-    "Jwt verification fails / Jwks doesn't have key to match kid or alg from Jwt";
+/// Envoy's 401 bodies, from the one model of its jwt_authn filter.
+pub use super::envoy::jwt::{BODY_EXPIRED, BODY_MALFORMED, BODY_VERIFICATION_FAILS};
 
 /// One JWT probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,23 +103,42 @@ pub enum TokenLocation {
 }
 
 impl TokenLocation {
-    /// Where a request carrying a token for `rule` puts it.
+    /// Where a request carrying a token for `rule` puts it: the first
+    /// location Envoy reads for its provider
+    /// ([`super::envoy::jwt::locations`]).
     pub fn for_rule(rule: &crate::policy::model::JwtRule) -> TokenLocation {
-        if let Some((name, prefix)) = rule.from_headers.first() {
-            return TokenLocation::Header {
+        let authn = crate::policy::model::RequestAuthenticationDecl {
+            jwt_rules: vec![rule.clone()],
+            ..Default::default()
+        };
+        let first = super::istiod::jwt_authn::build(&[&authn]).and_then(|f| {
+            super::envoy::jwt::locations(&f.providers[0])
+                .into_iter()
+                .next()
+        });
+        match first {
+            Some(envoy_jwt::Location::Header { name, prefix }) => TokenLocation::Header {
+                name,
+                prefix: prefix.unwrap_or_default(),
+            },
+            Some(envoy_jwt::Location::Query(name)) => TokenLocation::Query { name },
+            Some(envoy_jwt::Location::Cookie(name)) => TokenLocation::Cookie { name },
+            None => TokenLocation::Header {
+                name: "Authorization".to_owned(),
+                prefix: "Bearer ".to_owned(),
+            },
+        }
+    }
+
+    /// The same place, as Envoy's extractor is asked about it.
+    pub fn placement(&self) -> envoy_jwt::Placement {
+        match self {
+            TokenLocation::Header { name, prefix } => envoy_jwt::Placement::Header {
                 name: name.clone(),
-                prefix: prefix.clone().unwrap_or_default(),
-            };
-        }
-        if let Some(name) = rule.from_params.first() {
-            return TokenLocation::Query { name: name.clone() };
-        }
-        if let Some(name) = rule.from_cookies.first() {
-            return TokenLocation::Cookie { name: name.clone() };
-        }
-        TokenLocation::Header {
-            name: "Authorization".to_owned(),
-            prefix: "Bearer ".to_owned(),
+                value_prefix: prefix.clone(),
+            },
+            TokenLocation::Query { name } => envoy_jwt::Placement::Query(name.clone()),
+            TokenLocation::Cookie { name } => envoy_jwt::Placement::Cookie(name.clone()),
         }
     }
 }
@@ -144,6 +159,7 @@ pub fn plan_jwt(
     identity: &ProbeIdentity,
     given: Option<&str>,
     default_host: &str,
+    mesh: Option<&crate::policy::model::MeshAuthz>,
 ) -> JwtPlan {
     let mut plan = JwtPlan::default();
     // The requests the requestPrincipals rules are about, else `/`.
@@ -169,6 +185,7 @@ pub fn plan_jwt(
     if requests.is_empty() {
         requests.push(("GET".into(), "/".into(), default_host.to_owned()));
     }
+    let filter = super::istiod::jwt_authn::build(authns);
     for authn in authns {
         let name = match &authn.namespace {
             Some(ns) => format!("{ns}/{}", authn.name),
@@ -188,30 +205,47 @@ pub fn plan_jwt(
             }
             for (method, path, host) in &requests {
                 for &token in &kinds {
-                    let (expected, because) = match token {
-                        TokenKind::Malformed => (
-                            JwtExpectation::Reject(BODY_MALFORMED),
-                            "an invalid token is refused by authentication (401)".to_owned(),
+                    let sent = match token {
+                        TokenKind::Missing | TokenKind::Given => None,
+                        TokenKind::Malformed => Some(envoy_jwt::Token::Malformed),
+                        TokenKind::UnknownKey | TokenKind::Expired => Some(envoy_jwt::Token::Jwt {
+                            iss: jwt.issuer.clone(),
+                            sub: Some("lab-user".to_owned()),
+                            aud: jwt.audiences.first().cloned().into_iter().collect(),
+                            expired: token == TokenKind::Expired,
+                            known_key: false,
+                        }),
+                    };
+                    let placement = location.placement();
+                    let outcome = envoy_jwt::authenticate(
+                        filter.as_ref(),
+                        sent.as_ref().map(|t| (&placement, t)),
+                    );
+                    let (expected, because) = match outcome {
+                        envoy_jwt::AuthnOutcome::Rejected { body } => (
+                            JwtExpectation::Reject(body),
+                            match token {
+                                TokenKind::UnknownKey => format!(
+                                    "a token of issuer {} signed by a key its JWKS does not hold \
+                                     is refused by authentication (401)",
+                                    jwt.issuer
+                                ),
+                                TokenKind::Expired => {
+                                    "an expired token is refused by authentication (401)".to_owned()
+                                }
+                                _ => {
+                                    "an invalid token is refused by authentication (401)".to_owned()
+                                }
+                            },
                         ),
-                        TokenKind::Expired => (
-                            JwtExpectation::Reject(BODY_EXPIRED),
-                            "an expired token is refused by authentication (401)".to_owned(),
-                        ),
-                        TokenKind::UnknownKey => (
-                            JwtExpectation::Reject(BODY_VERIFICATION_FAILS),
-                            format!(
-                                "a token of issuer {} signed by a key its JWKS does not hold \
-                                 is refused by authentication (401)",
-                                jwt.issuer
-                            ),
-                        ),
-                        TokenKind::Missing | TokenKind::Given => {
+                        envoy_jwt::AuthnOutcome::Missing { .. }
+                        | envoy_jwt::AuthnOutcome::Verified { .. } => {
                             let request_principal = if token == TokenKind::Given {
                                 given
                             } else {
                                 None
                             };
-                            let d = authz::evaluate(
+                            let d = authz::evaluate_with(
                                 policies,
                                 &Request {
                                     principal: identity.principal.as_deref(),
@@ -220,6 +254,7 @@ pub fn plan_jwt(
                                     path,
                                     host,
                                 },
+                                mesh,
                             );
                             if d.outcome == Outcome::Unknown {
                                 plan.notes.push(format!(
@@ -229,10 +264,10 @@ pub fn plan_jwt(
                                 ));
                                 continue;
                             }
-                            let lead = if token == TokenKind::Missing {
-                                "no token passes authentication; "
-                            } else {
-                                "the given token passes authentication; "
+                            let lead = match token {
+                                TokenKind::Missing => "no token passes authentication; ",
+                                TokenKind::Given => "the given token passes authentication; ",
+                                _ => "the token is not where the provider reads (no token); ",
                             };
                             (
                                 JwtExpectation::Authorized(d.outcome),
@@ -283,6 +318,7 @@ mod tests {
             &id,
             Some("testing@secure.istio.io/testing@secure.istio.io"),
             "httpbin.example.com",
+            None,
         );
         let got: Vec<(&str, JwtExpectation)> = plan
             .probes

@@ -1,52 +1,12 @@
-//! Istio's match vocabulary, written once: the string pattern of
-//! AuthorizationPolicy values (`*`, `prefix*`, `*suffix`, exact) and the
-//! `selector.matchLabels` ⊆ workload labels rule. `policy::authz`
-//! evaluates with it and the lab renders Envoy RBAC from it, so the
-//! prediction and the lab cannot read a pattern two ways.
+//! The `selector.matchLabels` ⊆ workload labels rule, which
+//! `policy::selection` applies to every policy kind.
 //!
-//! Only what both sides mean identically lives here. Host matching (a bare
-//! `hosts` entry against a `host:port` authority) is not: the evaluator and
-//! the lab still disagree on it (see the code review, issue 11).
+//! AuthorizationPolicy value patterns (`*`, `prefix*`, `*suffix`) are no
+//! longer read here: istiod turns them into Envoy matchers in one place,
+//! `policy::istiod::rbac` (`string_matcher_with_prefix`, `HostMatcher`,
+//! …), and `policy::envoy::rbac` evaluates those.
 
 use std::collections::BTreeMap;
-
-/// How Istio reads one AuthorizationPolicy string value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StringPattern<'a> {
-    /// `*`: the value is present.
-    Any,
-    /// `x*`.
-    Prefix(&'a str),
-    /// `*x` (checked before `x*`, so `*x*` is a suffix `x*`, as in Istio).
-    Suffix(&'a str),
-    /// Anything else, compared as is.
-    Exact(&'a str),
-}
-
-impl<'a> StringPattern<'a> {
-    /// Classifies `pattern` the way istio/istio's `StringMatcher` does.
-    pub fn parse(pattern: &'a str) -> Self {
-        if pattern == "*" {
-            StringPattern::Any
-        } else if let Some(suffix) = pattern.strip_prefix('*') {
-            StringPattern::Suffix(suffix)
-        } else if let Some(prefix) = pattern.strip_suffix('*') {
-            StringPattern::Prefix(prefix)
-        } else {
-            StringPattern::Exact(pattern)
-        }
-    }
-
-    /// Whether a present `value` matches (case-sensitive).
-    pub fn matches(self, value: &str) -> bool {
-        match self {
-            StringPattern::Any => true,
-            StringPattern::Prefix(p) => value.starts_with(p),
-            StringPattern::Suffix(s) => value.ends_with(s),
-            StringPattern::Exact(e) => value == e,
-        }
-    }
-}
 
 /// Whether a policy `selector` (`matchLabels`) selects a workload with
 /// `labels`: empty, or every selector label present with the same value.
@@ -60,19 +20,6 @@ pub fn selector_matches(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patterns_classify_as_istio_does() {
-        use StringPattern::*;
-        assert_eq!(StringPattern::parse("*"), Any);
-        assert_eq!(StringPattern::parse("/x/*"), Prefix("/x/"));
-        assert_eq!(StringPattern::parse("*.png"), Suffix(".png"));
-        assert_eq!(StringPattern::parse("*x*"), Suffix("x*"));
-        assert_eq!(StringPattern::parse("/a"), Exact("/a"));
-        assert!(Suffix(".png").matches("/a/b.png"));
-        assert!(!Prefix("/x/").matches("/x"));
-        assert!(!Exact("/a").matches("/a/"));
-    }
 
     #[test]
     fn selector_is_a_subset_of_the_labels() {

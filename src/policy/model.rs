@@ -64,6 +64,10 @@ pub struct DeclaredPolicy {
     /// typo such as `minProtocolVerison` is pruned by the API server, so the
     /// setting silently does nothing), values of the wrong kind Istio ignores.
     pub warnings: Vec<PolicyWarning>,
+    /// The MeshConfig fields istiod's authorization builder reads; `None`
+    /// when no document gave any (istiod's defaults are then assumed only
+    /// where they cannot change an answer).
+    pub mesh_authz: Option<MeshAuthz>,
 }
 
 /// How one YAML document was treated.
@@ -346,6 +350,11 @@ pub struct AuthzSource {
     pub not_ip_blocks: Vec<String>,
     pub remote_ip_blocks: Vec<String>,
     pub not_remote_ip_blocks: Vec<String>,
+    /// `serviceAccounts`: `ns/sa`, or `sa` in the policy's namespace.
+    pub service_accounts: Vec<String>,
+    pub not_service_accounts: Vec<String>,
+    pub trust_domains: Vec<String>,
+    pub not_trust_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -402,4 +411,37 @@ pub struct PeerAuthenticationDecl {
     /// `mtls.mode`: UNSET, DISABLE, PERMISSIVE, STRICT.
     pub mtls_mode: Option<String>,
     pub port_level_mtls: BTreeMap<u16, String>,
+}
+
+/// MeshConfig `trustDomain`, `trustDomainAliases` and `extensionProviders`
+/// as the authorization builder uses them. When several documents set
+/// them, later ones win field by field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct MeshAuthz {
+    pub origin: Origin,
+    pub trust_domain: Option<String>,
+    pub trust_domain_aliases: Vec<String>,
+    /// `None` when not written (no provider is then defined).
+    pub extension_providers: Option<Vec<ExtensionProvider>>,
+}
+
+/// One `extensionProviders[]` entry: only what decides whether istiod can
+/// build an `ext_authz` filter from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExtensionProvider {
+    pub name: String,
+    pub origin: Origin,
+    pub kind: ExtensionProviderKind,
+    /// Why istiod would refuse it (empty: nothing we can check is wrong).
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ExtensionProviderKind {
+    /// `envoyExtAuthzHttp`: an HTTP filter only.
+    ExtAuthzHttp,
+    /// `envoyExtAuthzGrpc`: HTTP and network (TCP) filters.
+    ExtAuthzGrpc,
+    /// Tracing, logging, …: not an authorizer.
+    Other,
 }

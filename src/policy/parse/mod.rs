@@ -147,6 +147,9 @@ pub fn merge(into: &mut DeclaredPolicy, other: DeclaredPolicy) {
     if let Some(mesh) = other.mesh_tls {
         merge_mesh(&mut into.mesh_tls, mesh);
     }
+    if let Some(authz) = other.mesh_authz {
+        mesh::merge_mesh_authz(&mut into.mesh_authz, authz);
+    }
 }
 
 /// Later mesh defaults win field by field. The source (and so how names

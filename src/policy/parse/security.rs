@@ -30,6 +30,8 @@ const SOURCE_FIELDS: &[&str] = &[
     "notRemoteIpBlocks",
     "serviceAccounts",
     "notServiceAccounts",
+    "trustDomains",
+    "notTrustDomains",
 ];
 const OPERATION_FIELDS: &[&str] = &[
     "hosts",
@@ -152,6 +154,10 @@ pub(super) fn read_authorization(
                 not_ip_blocks: ctx.list(&s, "notIpBlocks", false)?,
                 remote_ip_blocks: ctx.list(&s, "remoteIpBlocks", false)?,
                 not_remote_ip_blocks: ctx.list(&s, "notRemoteIpBlocks", false)?,
+                service_accounts: ctx.list(&s, "serviceAccounts", false)?,
+                not_service_accounts: ctx.list(&s, "notServiceAccounts", false)?,
+                trust_domains: ctx.list(&s, "trustDomains", false)?,
+                not_trust_domains: ctx.list(&s, "notTrustDomains", false)?,
             });
         }
         let mut to = Vec::new();
