@@ -10,8 +10,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::effective::{
-    envoy_tls_params, mesh_ciphers, suites_in_entry, ISTIO_VALID_CIPHERS, ISTIO_VALID_CURVES,
+    mesh_ciphers, mesh_curves, suites_in_entry, EnvoyTlsParams, ISTIO_VALID_CIPHERS,
+    ISTIO_VALID_CURVES,
 };
+use super::envoy::tls as envoy_tls;
+use super::istiod::{self, IstioVersion};
 use super::model::*;
 use super::parse::node::{closest, shown};
 use crate::finding::Severity;
@@ -30,9 +33,15 @@ pub struct LintFinding {
     pub remedy: String,
 }
 
-/// Every lint finding for `policy`, sorted by file, line, column and id;
-/// the same declaration reached from several servers is reported once.
+/// Every lint finding for `policy` by the default Istio release's rules.
 pub fn lint(policy: &DeclaredPolicy) -> Vec<LintFinding> {
+    lint_at(policy, IstioVersion::DEFAULT)
+}
+
+/// Every lint finding for `policy` by `version`'s rules, sorted by file,
+/// line, column and id; the same declaration reached from several servers
+/// is reported once.
+pub fn lint_at(policy: &DeclaredPolicy, version: IstioVersion) -> Vec<LintFinding> {
     let mut out = Lints::default();
     for warning in &policy.warnings {
         out.push(
@@ -53,7 +62,50 @@ pub fn lint(policy: &DeclaredPolicy) -> Vec<LintFinding> {
     }
     for gateway in &policy.gateways {
         for server in &gateway.servers {
-            lint_server(&mut out, server, policy.mesh_tls.as_ref());
+            lint_server(&mut out, server, policy.mesh_tls.as_ref(), version);
+        }
+    }
+    if let Some(mesh) = &policy.mesh_tls {
+        lint_mesh_curves(&mut out, mesh);
+    }
+    let resolved = istiod::resolve(policy, version);
+    for dropped in &resolved.dropped {
+        // HTTPS/TLS without `tls` already has its own finding.
+        if dropped.reason.contains("without tls settings") {
+            continue;
+        }
+        out.push(
+            "declared.server_dropped",
+            Severity::Medium,
+            &dropped.server,
+            format!(
+                "istiod drops this server (port {}, hosts {}): {}",
+                dropped.port,
+                dropped.hosts.join(", "),
+                dropped.reason
+            ),
+            format!(
+                "fix what the reason names in `{}`, or remove the server",
+                dropped.server.field
+            ),
+        );
+    }
+    for listener in &resolved.listeners {
+        let Some(reason) = envoy_tls::listener_rejected(listener) else {
+            continue;
+        };
+        for chain in listener.chains.iter().filter(|c| c.mode.is_some()) {
+            out.push(
+                "declared.envoy_rejects",
+                Severity::High,
+                &chain.origin.origin,
+                format!(
+                    "Envoy refuses the whole listener on port {} this server is on, so none of \
+                     its servers is served: {reason}",
+                    listener.port
+                ),
+                "fix the setting named in the reason (see `policy explain`)".into(),
+            );
         }
     }
     let mut findings = out.findings;
@@ -106,8 +158,41 @@ fn version_name(v: ProtocolVersion) -> &'static str {
     v.name()
 }
 
-fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaults>) {
-    let Some(tls) = &server.tls else {
+/// A mesh curve BoringSSL does not know reaches Envoy as written (istiod
+/// only warns, R-T2), and the listener is refused.
+fn lint_mesh_curves(out: &mut Lints, mesh: &MeshTlsDefaults) {
+    for curve in mesh_curves(mesh) {
+        if envoy_tls::curves_rejected(std::slice::from_ref(&curve.value)).is_none() {
+            continue;
+        }
+        let hint = closest(&curve.value, ISTIO_VALID_CURVES)
+            .map(|c| format!("write {c}"))
+            .unwrap_or_else(|| format!("use one of {}", ISTIO_VALID_CURVES.join(", ")));
+        out.push(
+            "lint.invalid_curve_name",
+            Severity::High,
+            &curve.origin,
+            format!(
+                "{} is not a curve name Envoy's BoringSSL accepts; istiod passes mesh curves \
+                 through as written, so Envoy refuses every listener that gets them",
+                shown(&curve.value)
+            ),
+            format!("`{}`: {hint}", curve.origin.field),
+        );
+    }
+}
+
+fn lint_server(
+    out: &mut Lints,
+    server: &ServerDecl,
+    mesh: Option<&MeshTlsDefaults>,
+    version: IstioVersion,
+) {
+    let translated = server
+        .tls
+        .as_ref()
+        .map(|t| istiod::servers::gateway_api_tls(t, version).unwrap_or_else(|_| t.clone()));
+    let Some(tls) = &translated else {
         if matches!(server.protocol.as_str(), "HTTPS" | "TLS") {
             out.push(
                 "lint.https_without_tls",
@@ -140,7 +225,9 @@ fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaul
 
     lint_credentials(out, tls, mode);
 
-    let params = envoy_tls_params(server, mesh);
+    let downstream =
+        mode.and_then(|m| istiod::tls::downstream_tls(m, &server.protocol, tls, mesh, version));
+    let params = EnvoyTlsParams::from_tls(downstream.as_ref());
     let server_min = tls
         .min_protocol_version
         .as_ref()
@@ -211,18 +298,36 @@ fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaul
     lint_ciphers(out, &declared, &params);
     for dropped in &params.dropped {
         if dropped.origin.field.contains("ecdhCurves") {
-            let hint = closest(&dropped.value, ISTIO_VALID_CURVES)
-                .map(|c| format!("write {c}"))
-                .unwrap_or_else(|| format!("use one of {}", ISTIO_VALID_CURVES.join(", ")));
             out.push(
-                "lint.invalid_curve_name",
+                "lint.field_ignored",
                 Severity::Medium,
                 &dropped.origin,
+                format!("{}: {}", shown(&dropped.value), dropped.reason),
                 format!(
-                    "{} is not a curve name Istio accepts; Istio drops it and Envoy never sees it",
-                    shown(&dropped.value)
+                    "remove `{}` or target an Istio release that has it (--istio-version)",
+                    dropped.origin.field
                 ),
-                format!("`{}`: {hint}", dropped.origin.field),
+            );
+        }
+    }
+    for curve in &tls.ecdh_curves {
+        if envoy_tls::curves_rejected(std::slice::from_ref(&curve.value)).is_some()
+            && !params.dropped.iter().any(|d| d.origin == curve.origin)
+        {
+            out.push(
+                "lint.invalid_curve_name",
+                Severity::High,
+                &curve.origin,
+                format!(
+                    "{} is not a curve name Envoy's BoringSSL accepts; istiod passes it \
+                     through, so Envoy refuses the listener",
+                    shown(&curve.value)
+                ),
+                format!(
+                    "`{}`: use one of {}",
+                    curve.origin.field,
+                    ISTIO_VALID_CURVES.join(", ")
+                ),
             );
         }
     }
@@ -310,11 +415,7 @@ fn lint_credentials(out: &mut Lints, tls: &ServerTls, mode: Option<TlsMode>) {
     }
 }
 
-fn lint_ciphers(
-    out: &mut Lints,
-    declared: &[Located<String>],
-    params: &super::effective::EnvoyTlsParams,
-) {
+fn lint_ciphers(out: &mut Lints, declared: &[Located<String>], params: &EnvoyTlsParams) {
     // Names Istio dropped, by why.
     for dropped in &params.dropped {
         if dropped.origin.field.contains("ecdhCurves") {
@@ -538,6 +639,16 @@ mod tests {
             .into_iter()
             .map(|f| f.id)
             .collect();
-        assert_eq!(found, ["lint.invalid_curve_name", "lint.weak_cipher"]);
+        // The unknown mesh curve reaches Envoy verbatim (R-T2): named once
+        // where it is written, and each listener that gets it is refused.
+        assert_eq!(
+            found,
+            [
+                "lint.invalid_curve_name",
+                "lint.weak_cipher",
+                "declared.envoy_rejects",
+                "declared.envoy_rejects"
+            ]
+        );
     }
 }

@@ -133,6 +133,9 @@ pub struct ServerDecl {
     pub port_name: Option<String>,
     /// Upper-cased: HTTP, HTTPS, GRPC, HTTP2, TCP, TLS, MONGO …
     pub protocol: String,
+    /// `bind`: the address the listener binds (`None`: 0.0.0.0). Istio
+    /// keys listeners and duplicate-host checks by (port, bind).
+    pub bind: Option<String>,
     /// As written: `*`, `*.example.com`, `ns/host`, `example.com`. The
     /// `namespace/` prefix Istio allows is kept; `effective` strips it.
     pub hosts: Vec<String>,
@@ -160,8 +163,36 @@ pub struct ServerTls {
     pub max_protocol_version: Option<Located<TlsVersionSetting>>,
     /// As written, in order, duplicates and unknown names kept.
     pub cipher_suites: Vec<Located<String>>,
+    /// `ecdhCurves`, as written; non-empty replaces the mesh curves.
+    pub ecdh_curves: Vec<Located<String>>,
+    /// `insecureSkipVerify`: the chain is not verified (ACCEPT_UNTRUSTED).
+    pub insecure_skip_verify: Option<Located<bool>>,
+    /// `caCertCredentialName`: the secret holding the client CA.
+    pub ca_cert_credential_name: Option<Located<String>>,
+    /// A Gateway API listener's TLS inputs as written; istiod's translation
+    /// of them into this block depends on the release
+    /// (`policy::istiod::gateway_api`), so they are kept raw.
+    pub gateway_api: Option<GatewayApiTls>,
     /// The whole `tls:` block.
     pub origin: Origin,
+}
+
+/// What a Gateway API listener (and its Gateway's `spec.tls.frontend`)
+/// says about TLS, before istiod's translation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct GatewayApiTls {
+    /// `tls.mode` was `Passthrough`.
+    pub passthrough: bool,
+    /// `tls.options["gateway.istio.io/tls-terminate-mode"]`, as written.
+    pub terminate_mode: Option<Located<String>>,
+    /// The first `caCertificateRefs` entry of `spec.tls.frontend.perPort`
+    /// for this port, else of `spec.tls.frontend.default`.
+    pub frontend_ca: Option<Located<String>>,
+    /// How many `caCertificateRefs` that frontend entry lists (Istio
+    /// refuses more than one).
+    pub frontend_ca_count: usize,
+    /// That entry's `validation.mode` (`AllowInsecureFallback`, …).
+    pub frontend_mode: Option<Located<String>>,
 }
 
 /// `ServerTLSSettings.TLSmode`.
