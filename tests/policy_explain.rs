@@ -109,6 +109,12 @@ fn json_fields_follow_istiod_and_envoy() {
         serde_json::json!(["P-256", "X25519"])
     );
     assert_eq!(s[0]["client_cert"], "required");
+    // …but SAN matchers without a CA make Envoy refuse the whole listener
+    // (observed on Envoy 1.40), so every server on port 443 is down.
+    let reason = s[0]["rejected"].as_str().expect("rejected");
+    assert!(reason.contains("without a trusted CA"), "{reason}");
+    assert_eq!(s[3]["rejected"], s[0]["rejected"]);
+    assert!(s[4]["rejected"].is_null(), "port 8443 is another listener");
     assert_eq!(s[1]["mode"], "OPTIONAL_MUTUAL");
     assert_eq!(s[1]["client_cert"], "required");
     assert_eq!(s[2]["client_cert"], "required");

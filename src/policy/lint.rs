@@ -70,8 +70,11 @@ pub fn lint_at(policy: &DeclaredPolicy, version: IstioVersion) -> Vec<LintFindin
     }
     let resolved = istiod::resolve(policy, version);
     for dropped in &resolved.dropped {
-        // HTTPS/TLS without `tls` already has its own finding.
-        if dropped.reason.contains("without tls settings") {
+        // HTTPS/TLS without `tls` and MUTUAL without a CA have their own
+        // findings.
+        if dropped.reason.contains("without tls settings")
+            || dropped.reason.contains("MUTUAL TLS without a client CA")
+        {
             continue;
         }
         out.push(

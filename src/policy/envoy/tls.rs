@@ -45,6 +45,12 @@ pub struct ClientCertPolicy {
     pub accept_untrusted: bool,
 }
 
+/// How Envoy would treat client certificates on a chain it loads (a chain
+/// whose validation context it refuses is [`chain_rejected`]: SAN matchers
+/// without a CA, i.e. SIMPLE + credentialName + subjectAltNames, never
+/// load on Envoy 1.40, so "matchers only" describes Envoy's code path, not a
+/// listener that can exist).
+///
 /// `initializeSslContexts`: a trusted CA makes Envoy request a certificate;
 /// a SAN matcher, hash or SPKI pin makes it request one and fail without
 /// one; ACCEPT_UNTRUSTED requests one and never fails for its absence;
@@ -204,11 +210,24 @@ pub fn ciphers_rejected(ciphers: &[String]) -> Option<String> {
     None
 }
 
-/// Why Envoy refuses pins (`default_validator.cc initializeSslContexts`):
-/// a hash must be hex SHA-256 (64 digits, or the 95-character colon form),
-/// an SPKI pin base64 of 32 bytes.
-fn pins_rejected(tls: &DownstreamTls) -> Option<String> {
+/// Why Envoy refuses a validation context: SAN matchers without a trusted
+/// CA ("SAN-based verification of peer certificates without trusted CA is
+/// insecure and not allowed", also with ACCEPT_UNTRUSTED, also for the
+/// deprecated `match_subject_alt_names` istiod writes — observed on Envoy
+/// 1.40 (lab)); pins that do not decode (`default_validator.cc
+/// initializeSslContexts`: a hash must be hex SHA-256, 64 digits or the
+/// 95-character colon form, an SPKI pin base64 of 32 bytes). Pins alone
+/// without a CA load.
+fn validation_rejected(tls: &DownstreamTls) -> Option<String> {
     let v = tls.validation.as_ref()?;
+    if !v.san_exact.is_empty() && v.ca.is_none() {
+        return Some(format!(
+            "subjectAltNames {:?} give a SAN matcher without a trusted CA (SIMPLE with \
+             credentialName writes no CA): Envoy refuses it (\"SAN-based verification of peer \
+             certificates without trusted CA is insecure and not allowed\")",
+            v.san_exact
+        ));
+    }
     for hash in &v.hash {
         let hex: String = if hash.len() == 95 {
             hash.chars().filter(|c| *c != ':').collect()
@@ -251,7 +270,7 @@ pub fn chain_rejected(chain: &FilterChain) -> Option<String> {
     tls.params
         .as_ref()
         .and_then(params_rejected)
-        .or_else(|| pins_rejected(tls))
+        .or_else(|| validation_rejected(tls))
         .map(|r| format!("{}: {r}", chain.origin.label()))
 }
 
