@@ -49,10 +49,10 @@ impl CertKinds {
     }
 }
 
-/// Whether (and how) a server asks for a client certificate, as Istio's
-/// `tls.mode` decides it: `MUTUAL` is [`ClientAuth::Required`],
-/// `OPTIONAL_MUTUAL` is [`ClientAuth::Optional`], anything else
-/// [`ClientAuth::None`]. Client certificates are verified against the lab CA.
+/// Whether (and how) a seed listener asks for a client certificate,
+/// verified against the lab CA. Listeners built from a policy render the
+/// resolved model's validation context instead ([`ClientValidation`]) and
+/// carry this only as the label of what Envoy enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ClientAuth {
     /// No CertificateRequest.
@@ -68,7 +68,7 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    /// From [`crate::policy::effective::EnvoyTlsParams`]'s two flags.
+    /// From a "required" and a "requested" flag.
     pub fn from_flags(require: bool, request: bool) -> Self {
         if require {
             ClientAuth::Required

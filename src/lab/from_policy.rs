@@ -461,6 +461,23 @@ fn describe_server(l: &PolicyListener, s: &PolicyServer, addr: &str) -> String {
         list(&s.tls.ecdh_curves),
         s.client_auth.label()
     );
+    if let Some(v) = l
+        .spec
+        .chains()
+        .iter()
+        .find(|c| display_hosts(&c.hosts) == s.hosts)
+        .and_then(|c| c.validation.clone())
+    {
+        if !v.san_exact.is_empty() {
+            line.push_str(&format!(" (SAN {})", v.san_exact.join(",")));
+        }
+        if !v.spki.is_empty() || !v.hash.is_empty() {
+            line.push_str(" (pinned)");
+        }
+        if v.accept_untrusted {
+            line.push_str(" (ACCEPT_UNTRUSTED: chain not verified)");
+        }
+    }
     for d in &s.tls.dropped {
         line.push_str(&format!(
             "; dropped {:?} ({}): {}",

@@ -232,3 +232,184 @@ impl Resolved {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::load_str;
+    use crate::wire::ProtocolVersion;
+
+    fn gateway(ns: &str, name: &str, servers: &str) -> String {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  selector: {{istio: ingressgateway}}\n  servers:\n{servers}---\n"
+        )
+    }
+
+    fn resolve_yaml(text: &str, version: IstioVersion) -> Resolved {
+        resolve(&load_str("t.yaml", text).expect("policy"), version)
+    }
+
+    const SIMPLE_443: &str = "  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [HOST]\n    tls: {mode: SIMPLE, credentialName: c}\n";
+
+    /// R-M1: a later server repeating a host on the same port is dropped
+    /// whole; `ns/*` hosts of two namespaces are not duplicates to istiod
+    /// (gateway_simulation_test.go TestGatewayConflicts "duplicate tls
+    /// gateway").
+    #[test]
+    fn duplicate_hosts_drop_the_later_server() {
+        let text = gateway("a", "one", &SIMPLE_443.replace("HOST", "x.example"))
+            + &gateway("b", "two", &SIMPLE_443.replace("HOST", "x.example"));
+        let r = resolve_yaml(&text, IstioVersion::DEFAULT);
+        assert_eq!(r.listeners[0].chains.len(), 1);
+        assert_eq!(r.dropped.len(), 1);
+        assert_eq!(r.dropped[0].gateway, "b/two");
+        assert!(r.dropped[0].reason.contains("R-M1"));
+
+        let text = gateway("istio-system", "one", &SIMPLE_443.replace("HOST", "./*"))
+            + &gateway("default", "two", &SIMPLE_443.replace("HOST", "./*"));
+        let r = resolve_yaml(&text, IstioVersion::DEFAULT);
+        assert!(r.dropped.is_empty());
+        assert_eq!(r.listeners[0].chains.len(), 2);
+        assert!(r.listeners[0].chains.iter().all(FilterChain::is_catch_all));
+    }
+
+    /// R-M2: plain HTTP first, then HTTPS on the same port: HTTPS dropped;
+    /// HTTPS first, then HTTP: both kept (TestMergeGatewaysHttpsFirstBug).
+    #[test]
+    fn http_and_https_on_one_port_depend_on_order() {
+        let http = "  - port: {number: 8080, name: http, protocol: HTTP}\n    hosts: ['*']\n";
+        let https = "  - port: {number: 8080, name: https, protocol: HTTPS}\n    hosts: ['*']\n    tls: {mode: SIMPLE, credentialName: c}\n";
+        let r = resolve_yaml(
+            &gateway("a", "g", &(http.to_owned() + https)),
+            IstioVersion::DEFAULT,
+        );
+        assert_eq!(r.dropped.len(), 1);
+        assert!(r.dropped[0]
+            .reason
+            .contains("plain-text HTTP server came first"));
+        let r = resolve_yaml(
+            &gateway("a", "g", &(https.to_owned() + http)),
+            IstioVersion::DEFAULT,
+        );
+        assert!(r.dropped.is_empty(), "{:?}", r.dropped);
+        let kinds: Vec<ChainKind> = r.listeners[0].chains.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ChainKind::HttpsTerminate,
+                ChainKind::PlainHttp {
+                    https_redirect: false
+                }
+            ]
+        );
+    }
+
+    /// R-M4: two HTTPS servers of one Gateway with the same port name
+    /// ("non unique port name for HTTPS port", mergeGateways).
+    #[test]
+    fn https_servers_need_unique_port_names() {
+        let text = gateway(
+            "a",
+            "g",
+            &(SIMPLE_443.replace("HOST", "x.example") + &SIMPLE_443.replace("HOST", "y.example")),
+        );
+        let r = resolve_yaml(&text, IstioVersion::DEFAULT);
+        assert_eq!(r.dropped.len(), 1);
+        assert!(r.dropped[0].reason.contains("R-M4"));
+    }
+
+    /// Chains in Envoy's match order: exact names, wildcards, catch-all.
+    #[test]
+    fn chains_are_in_match_order_and_workloads_apart() {
+        let servers = ["'*'", "'*.example.com'", "b.example.com"]
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                format!("  - port: {{number: 443, name: s{i}, protocol: HTTPS}}\n    hosts: [{h}]\n    tls: {{mode: SIMPLE, credentialName: c}}\n")
+            })
+            .collect::<String>();
+        let api = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: api\n  namespace: a\nspec:\n  listeners:\n  - {name: l, port: 443, protocol: HTTPS, hostname: b.example.com, tls: {certificateRefs: [{name: c}]}}\n";
+        let r = resolve_yaml(&(gateway("a", "g", &servers) + api), IstioVersion::DEFAULT);
+        let names: Vec<Vec<String>> = r.listeners[0]
+            .chains
+            .iter()
+            .map(|c| c.server_names.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                vec!["b.example.com".to_owned()],
+                vec!["*.example.com".to_owned()],
+                vec![]
+            ]
+        );
+        // The Gateway API Gateway is its own workload: no clash with b.example.com.
+        assert_eq!(r.listeners.len(), 2);
+        assert!(r.dropped.is_empty());
+    }
+
+    /// R-T2/R-T8/R-T5 in one: ISTIO_MUTUAL gets no TlsParams and the peer
+    /// exchange ALPN on a TLS (TCP) server ("mesh SDS enabled, tcp server,
+    /// tls mode ISTIO_MUTUAL"); server ecdhCurves replace the mesh curves
+    /// only from 1.32 (master, istio/istio#61189); mesh minProtocolVersion
+    /// TLSV1_3 is 1.3 (TestApplyDownstreamTLSDefaults).
+    #[test]
+    fn tls_contexts_as_istiod_writes_them() {
+        let mesh = "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: x\nspec:\n  meshConfig:\n    tlsDefaults:\n      minProtocolVersion: TLSV1_3\n      ecdhCurves: [P-256]\n---\n";
+        let servers = "  - port: {number: 9443, name: tls, protocol: TLS}\n    hosts: [m.example]\n    tls: {mode: ISTIO_MUTUAL}\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [s.example]\n    tls: {mode: SIMPLE, credentialName: c, ecdhCurves: [X25519]}\n";
+        let text = mesh.to_owned() + &gateway("a", "g", servers);
+        let r = resolve_yaml(&text, IstioVersion::DEFAULT);
+        let mutual = r.listeners[0].chains[0].tls.as_ref().unwrap();
+        assert_eq!(mutual.params, None);
+        assert_eq!(mutual.alpn, ["istio-peer-exchange", "h2", "http/1.1"]);
+        assert!(mutual.require_client_certificate);
+        assert_eq!(
+            mutual.validation.as_ref().unwrap().ca,
+            Some(CaSource::MeshRoot)
+        );
+        let simple = r.listeners[1].chains[0].tls.as_ref().unwrap();
+        let params = simple.params.as_ref().unwrap();
+        assert_eq!(params.min, Some(ProtocolVersion::Tls13));
+        assert_eq!(
+            params.ecdh_curves.as_deref(),
+            Some(&["P-256".to_owned()][..])
+        );
+        assert_eq!(simple.dropped.len(), 1, "server ecdhCurves unknown to 1.30");
+        let master = resolve_yaml(&text, IstioVersion::new(1, 32));
+        let params = master.listeners[1].chains[0]
+            .tls
+            .as_ref()
+            .unwrap()
+            .params
+            .clone()
+            .unwrap();
+        assert_eq!(
+            params.ecdh_curves.as_deref(),
+            Some(&["X25519".to_owned()][..])
+        );
+    }
+
+    /// R-T4/R-T7: the credentialName path's validation context: CA from
+    /// `<credential>-cacert` (or caCertCredentialName), SANs, pins,
+    /// ACCEPT_UNTRUSTED; pins ignored on the file path
+    /// (TestBuildGatewayListenerTlsContext "credential name verify spki key
+    /// and cert tls MUTUAL", "… verify hash …").
+    #[test]
+    fn validation_contexts_per_path() {
+        let servers = "  - port: {number: 443, name: a, protocol: HTTPS}\n    hosts: [a.example]\n    tls: {mode: MUTUAL, credentialName: cred, subjectAltNames: [spiffe://x], verifyCertificateSpki: [abc], verifyCertificateHash: [def], insecureSkipVerify: true}\n  - port: {number: 443, name: b, protocol: HTTPS}\n    hosts: [b.example]\n    tls: {mode: OPTIONAL_MUTUAL, serverCertificate: /c, privateKey: /k, caCertificates: /ca, verifyCertificateSpki: [abc]}\n";
+        let r = resolve_yaml(&gateway("a", "g", servers), IstioVersion::DEFAULT);
+        let a = r.listeners[0].chains[0].tls.as_ref().unwrap();
+        let v = a.validation.as_ref().unwrap();
+        assert_eq!(v.ca, Some(CaSource::Sds("cred-cacert".into())));
+        assert_eq!(
+            (v.spki.len(), v.hash.len(), v.accept_untrusted),
+            (1, 1, true)
+        );
+        let b = r.listeners[0].chains[1].tls.as_ref().unwrap();
+        assert!(!b.require_client_certificate);
+        let v = b.validation.as_ref().unwrap();
+        assert_eq!(v.ca, Some(CaSource::File("/ca".into())));
+        assert!(v.spki.is_empty());
+        assert_eq!(b.dropped.len(), 1);
+    }
+}
