@@ -18,6 +18,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use crate::policy::istiod::{DownstreamTls, FilterChain, Listener, TlsParams};
+use crate::policy::TlsMode;
 
 /// Whether the server asks for / insists on a client certificate, as
 /// Envoy enforces it.
@@ -285,10 +286,13 @@ pub fn listener_rejected(listener: &Listener) -> Option<String> {
     if let Some(reason) = listener.chains.iter().find_map(chain_rejected) {
         return Some(reason);
     }
+    // Only terminating chains: a passthrough server's chains come from its
+    // VirtualService `tls` routes' SNI hosts (not read here), not from the
+    // server's hosts.
     let tls_chains: Vec<&FilterChain> = listener
         .chains
         .iter()
-        .filter(|c| c.mode.is_some())
+        .filter(|c| c.mode.is_some_and(TlsMode::terminates))
         .collect();
     for (i, a) in tls_chains.iter().enumerate() {
         let names_a: HashSet<String> = a
