@@ -216,6 +216,24 @@ fn lint_server(
     let mode = tls.mode.as_ref().map(|m| m.value);
     let tls_field = &tls.origin.field;
 
+    // ValidateGateway (pkg/config/validation/validation.go) warns:
+    // "tls.httpsRedirect should only be used with http servers"; istiod
+    // then ignores it (TestValidateGateway "invalid https httpsRedirect").
+    if let Some(redirect) = tls.https_redirect.as_ref().filter(|r| r.value) {
+        if !istiod::servers::is_http(&server.protocol) {
+            out.push(
+                "lint.https_redirect_ignored",
+                Severity::Low,
+                &redirect.origin,
+                format!(
+                    "httpsRedirect only applies to plain HTTP servers; on this {} server Istio warns and it does nothing",
+                    if server.protocol.is_empty() { "non-HTTP" } else { server.protocol.as_str() }
+                ),
+                format!("remove `{}` (redirect from a separate HTTP server on port 80)", redirect.origin.field),
+            );
+        }
+    }
+
     if mode.is_none() {
         out.push(
             "lint.mode_unset",
@@ -370,6 +388,48 @@ fn lint_credentials(out: &mut Lints, tls: &ServerTls, mode: Option<TlsMode>) {
     }
     let has_credential = tls.credential_name.is_some() || !tls.credential_names.is_empty();
     let tls_field = &tls.origin.field;
+    // validateTLSOptions (pkg/config/validation/validation.go): "only one
+    // of credential_name, credential_names, server_certificate/private_key
+    // … should be specified" is an error (TestValidateTlsOptions "simple
+    // sds with client bundle but with server cert").
+    let file_pair = tls.server_certificate.is_some() && tls.private_key.is_some();
+    let sources = [
+        tls.credential_name.is_some(),
+        !tls.credential_names.is_empty(),
+        file_pair,
+    ];
+    if sources.iter().filter(|s| **s).count() > 1 {
+        out.push(
+            "lint.multiple_certificate_sources",
+            Severity::High,
+            &tls.origin,
+            "more than one certificate source is set (credentialName, credentialNames, serverCertificate/privateKey): Istio's validation rejects the Gateway".into(),
+            format!("keep one of them in `{tls_field}` (credentialName is the usual one)"),
+        );
+    }
+    // The file path (no credential) needs both halves: "SIMPLE TLS
+    // requires a private key" / "… a server certificate" are errors
+    // (TestValidateTlsOptions "simple no private key").
+    let terminating = matches!(
+        mode,
+        Some(TlsMode::Simple | TlsMode::Mutual | TlsMode::OptionalMutual)
+    );
+    if terminating && !has_credential {
+        let missing = match (&tls.server_certificate, &tls.private_key) {
+            (Some(cert), None) => Some(("privateKey", &cert.origin)),
+            (None, Some(key)) => Some(("serverCertificate", &key.origin)),
+            _ => None,
+        };
+        if let Some((field, origin)) = missing {
+            out.push(
+                "lint.certificate_half_missing",
+                Severity::High,
+                origin,
+                format!("the server names a certificate file pair without `{field}`: Istio's validation rejects the Gateway"),
+                format!("set `{tls_field}.{field}` (or use credentialName instead of files)"),
+            );
+        }
+    }
     match mode {
         Some(TlsMode::Mutual) | Some(TlsMode::OptionalMutual)
             if !has_credential && tls.ca_certificates.is_none() =>
@@ -633,6 +693,19 @@ mod tests {
             ["lint.credential_name_token"]
         );
         assert_eq!(ids(""), ["lint.https_without_tls"]);
+        assert_eq!(
+            ids("    tls: {mode: SIMPLE, credentialName: c, serverCertificate: /c, privateKey: /k}\n"),
+            ["lint.multiple_certificate_sources"]
+        );
+        assert_eq!(
+            ids("    tls: {mode: SIMPLE, serverCertificate: /c}\n"),
+            ["lint.certificate_half_missing"]
+        );
+        assert!(ids("    tls: {mode: SIMPLE, serverCertificate: /c, privateKey: /k}\n").is_empty());
+        assert_eq!(
+            ids("    tls: {mode: SIMPLE, credentialName: c, httpsRedirect: true}\n"),
+            ["lint.https_redirect_ignored"]
+        );
     }
 
     #[test]

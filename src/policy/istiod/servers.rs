@@ -182,8 +182,14 @@ pub fn bare_host(host: &str) -> &str {
     host.split_once('/').map_or(host, |(_, h)| h)
 }
 
-pub(super) fn is_http(protocol: &str) -> bool {
-    matches!(protocol, "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB")
+/// `protocol.Instance.IsHTTP` (pkg/config/protocol/instance.go): the
+/// protocols istiod serves with an HTTP connection manager (`protocol` is
+/// upper-cased by the parser, as `protocol.Parse` is case-insensitive).
+pub fn is_http(protocol: &str) -> bool {
+    matches!(
+        protocol,
+        "HTTP" | "HTTP2" | "HTTP_PROXY" | "GRPC" | "GRPC-WEB"
+    )
 }
 
 /// `gateway.IsTLSServer`: has `tls` and is not an HTTP protocol (so an
