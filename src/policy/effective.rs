@@ -497,6 +497,16 @@ fn expectation_for(
             origin: Some(m.origin.clone()),
         });
     }
+    // What the model could not see and assumed (R-M5 without any
+    // VirtualService), so a reader knows the chain rests on it.
+    for assumption in &chain.assumptions {
+        sources.push(RuleSource {
+            setting: "routes",
+            value: "assumed routed".into(),
+            from: assumption.clone(),
+            origin: None,
+        });
+    }
     Expectation {
         gateway: chain.origin.gateway.clone(),
         server: chain.origin.origin.clone(),

@@ -60,6 +60,9 @@ pub struct DeclaredPolicy {
     pub authorization_policies: Vec<AuthorizationPolicyDecl>,
     pub request_authentications: Vec<RequestAuthenticationDecl>,
     pub peer_authentications: Vec<PeerAuthenticationDecl>,
+    /// `networking.istio.io` VirtualServices, read only as far as istiod's
+    /// gateway listener builder looks at them (R-M5).
+    pub virtual_services: Vec<VirtualServiceDecl>,
     /// Things a reader noticed but that are not errors: unknown fields (a
     /// typo such as `minProtocolVerison` is pruned by the API server, so the
     /// setting silently does nothing), values of the wrong kind Istio ignores.
@@ -82,6 +85,41 @@ pub struct DocumentSummary {
 pub struct PolicyWarning {
     pub origin: Origin,
     pub message: String,
+}
+
+/// A VirtualService as far as a gateway's TCP and terminated-TLS servers
+/// need it: whether it binds to the Gateway, covers the server's hosts and
+/// has a `tcp` route matching the server's port (istiod builds such a
+/// server's filter chain only from that route, R-M5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VirtualServiceDecl {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub origin: Origin,
+    pub hosts: Vec<String>,
+    /// `spec.gateways` as written (short names are the VirtualService's
+    /// namespace's).
+    pub gateways: Vec<String>,
+    pub tcp: Vec<L4RouteDecl>,
+    /// How many `tls` routes it has (SNI routes for passthrough servers).
+    pub tls_routes: usize,
+}
+
+/// One `spec.tcp[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct L4RouteDecl {
+    pub matches: Vec<L4MatchDecl>,
+    /// `route` has at least one destination.
+    pub has_destination: bool,
+    pub origin: Origin,
+}
+
+/// One `match[]` entry of an L4 route: the predicates a gateway server is
+/// checked against (`l4SingleMatch`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct L4MatchDecl {
+    pub port: Option<u16>,
+    pub gateways: Vec<String>,
 }
 
 /// Which API a gateway was declared with.

@@ -110,6 +110,10 @@ pub struct FilterChain {
     pub declared_tls: Option<ServerTls>,
     /// `None` for passthrough and plain chains.
     pub tls: Option<DownstreamTls>,
+    /// What the model assumed for this chain, e.g. that a TCP or
+    /// terminated-TLS server is routed when no VirtualService was given
+    /// ([`servers::L4Routing::Assumed`]).
+    pub assumptions: Vec<String>,
 }
 
 impl FilterChain {
@@ -147,8 +151,9 @@ fn match_rank(chain: &FilterChain) -> u8 {
 /// The resolved model for every Gateway in `policy` (one gateway workload:
 /// every Gateway is assumed to select it, as the scan targets one).
 pub fn resolve(policy: &DeclaredPolicy, version: IstioVersion) -> Resolved {
-    let (kept, dropped) = servers::merge(policy, version);
+    let (kept, mut dropped) = servers::merge(policy, version);
     let mut listeners: Vec<Listener> = Vec::new();
+    let mut late_drops = false;
     for k in kept {
         let mode = k
             .tls
@@ -169,6 +174,27 @@ pub fn resolve(policy: &DeclaredPolicy, version: IstioVersion) -> Resolved {
             Some(_) if k.server.protocol == "HTTPS" => ChainKind::HttpsTerminate,
             Some(_) => ChainKind::TlsTerminate,
         };
+        let mut assumptions = Vec::new();
+        // R-M5 for Istio Gateways; a Gateway API listener's routes are
+        // TCPRoute/TLSRoute objects, which are not read.
+        if matches!(kind, ChainKind::Tcp | ChainKind::TlsTerminate)
+            && k.gateway.flavor == GatewayFlavor::Istio
+        {
+            match servers::l4_routing(policy, k.gateway, k.server) {
+                servers::L4Routing::Routed => {}
+                servers::L4Routing::Unrouted(why) => {
+                    dropped.push(servers::dropped_server(&k, why));
+                    late_drops = true;
+                    continue;
+                }
+                servers::L4Routing::Assumed => assumptions.push(
+                    "no VirtualService given: assumed routed (istiod builds a TCP or \
+                     terminated-TLS server's chain only from a matching VirtualService tcp \
+                     route, R-M5)"
+                        .to_owned(),
+                ),
+            }
+        }
         let chain_mode = if plain_http { None } else { mode };
         let tls = match (chain_mode, &k.tls) {
             (Some(m), Some(t)) => {
@@ -196,6 +222,7 @@ pub fn resolve(policy: &DeclaredPolicy, version: IstioVersion) -> Resolved {
             mode: chain_mode,
             declared_tls: k.tls.clone(),
             tls,
+            assumptions,
         };
         match listeners.iter_mut().find(|l| {
             l.workload == k.workload && l.port == k.server.port && l.bind == k.server.bind
@@ -211,6 +238,9 @@ pub fn resolve(policy: &DeclaredPolicy, version: IstioVersion) -> Resolved {
     }
     for l in &mut listeners {
         l.chains.sort_by_key(match_rank);
+    }
+    if late_drops {
+        dropped.sort_by_key(|d| d.order);
     }
     Resolved {
         istio_version: version,
@@ -302,6 +332,40 @@ mod tests {
                 }
             ]
         );
+    }
+
+    /// R-M5: a terminated-TLS server needs a bound VirtualService with a
+    /// tcp route for its port (short gateway names are the VirtualService's
+    /// namespace's, resolveGatewayName); HTTPS is unaffected; with no
+    /// VirtualService at all the server is kept and the assumption said.
+    #[test]
+    fn tcp_and_tls_servers_need_a_tcp_route() {
+        let servers = "  - port: {number: 9443, name: tls, protocol: TLS}\n    hosts: [t.example]\n    tls: {mode: SIMPLE, credentialName: c}\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [h.example]\n    tls: {mode: SIMPLE, credentialName: c}\n";
+        let vs = |port: u16| {
+            format!("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: v, namespace: a}}\nspec:\n  hosts: ['*.example']\n  gateways: [g]\n  tcp:\n  - match: [{{port: {port}}}]\n    route: [{{destination: {{host: b}}}}]\n")
+        };
+        let kinds = |r: &Resolved| -> Vec<(u16, usize)> {
+            r.listeners
+                .iter()
+                .map(|l| (l.port, l.chains.len()))
+                .collect()
+        };
+        let r = resolve_yaml(
+            &(gateway("a", "g", servers) + &vs(9443)),
+            IstioVersion::DEFAULT,
+        );
+        assert_eq!(kinds(&r), [(9443, 1), (443, 1)]);
+        assert!(r.listeners[0].chains[0].assumptions.is_empty());
+        let r = resolve_yaml(
+            &(gateway("a", "g", servers) + &vs(9000)),
+            IstioVersion::DEFAULT,
+        );
+        assert_eq!(kinds(&r), [(443, 1)], "no listener without chains");
+        assert!(r.dropped[0].reason.contains("R-M5"), "{:?}", r.dropped);
+        let r = resolve_yaml(&gateway("a", "g", servers), IstioVersion::DEFAULT);
+        assert_eq!(kinds(&r), [(9443, 1), (443, 1)]);
+        assert!(r.listeners[0].chains[0].assumptions[0].contains("assumed routed"));
+        assert!(r.listeners[1].chains[0].assumptions.is_empty());
     }
 
     /// R-M4: two HTTPS servers of one Gateway with the same port name

@@ -177,6 +177,139 @@ pub fn sanitized_hosts(gateway: &GatewayDecl, server: &ServerDecl) -> Vec<String
     out
 }
 
+/// The [`DroppedServer`] for a server a later step (R-M5) drops.
+pub(super) fn dropped_server(kept: &Kept, reason: String) -> DroppedServer {
+    let list = match kept.gateway.flavor {
+        GatewayFlavor::Istio => "servers",
+        GatewayFlavor::GatewayApi => "listeners",
+    };
+    DroppedServer {
+        order: (kept.gateway_index, kept.index),
+        label: format!(
+            "gateway {} {list}[{}]",
+            kept.gateway.qualified_name(),
+            kept.index
+        ),
+        gateway: kept.gateway.qualified_name(),
+        server: kept.server.origin.clone(),
+        port: kept.server.port,
+        hosts: kept
+            .server
+            .hosts
+            .iter()
+            .map(|h| bare_host(h).to_owned())
+            .collect(),
+        reason,
+    }
+}
+
+/// Whether istiod finds a route for a TCP or terminated-TLS server (R-M5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum L4Routing {
+    /// A VirtualService `tcp` route matches: the server gets its chain.
+    Routed,
+    /// None does: no chain (`createGatewayTCPFilterChainOpts` returns none,
+    /// "listener missed network filter"), and why.
+    Unrouted(String),
+    /// The input holds no VirtualService at all, so the routes are not
+    /// known: the server is kept, assumed routed (a Gateway file on its own
+    /// is the common input; dropping every TCP server then would be a
+    /// guess, not what the cluster does).
+    Assumed,
+}
+
+/// `resolveGatewayName` (pilot/pkg/model/config.go): `gw` and `./gw` are
+/// the VirtualService's namespace's; `name.ns.svc…` is the legacy FQDN form.
+fn resolve_gateway_name(name: &str, vs_namespace: &str) -> String {
+    match name.split_once('/') {
+        Some((".", gw)) => format!("{vs_namespace}/{gw}"),
+        Some(_) => name.to_owned(),
+        None => match name.split_once('.') {
+            None => format!("{vs_namespace}/{name}"),
+            Some((gw, rest)) => {
+                let ns = rest.split('.').next().unwrap_or(rest);
+                format!("{ns}/{gw}")
+            }
+        },
+    }
+}
+
+/// `host.Name.Matches`: the two names overlap (`*` and `*.x` wildcards on
+/// either side).
+fn hosts_overlap(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    if a == "*" || b == "*" {
+        return true;
+    }
+    match (a.strip_prefix('*'), b.strip_prefix('*')) {
+        (Some(sa), Some(sb)) => sa.ends_with(sb) || sb.ends_with(sa),
+        (Some(sa), None) => b.ends_with(sa),
+        (None, Some(sb)) => a.ends_with(sb),
+        (None, None) => a == b,
+    }
+}
+
+/// R-M5, `buildGatewayNetworkFiltersFromTCPRoutes` (pilot/pkg/networking/
+/// core/gateway.go): a VirtualService bound to the Gateway
+/// (`VirtualServicesForGateway`), with a host the server's hosts cover
+/// (`pickMatchingGatewayHosts`: a `ns/` host only for VirtualServices of
+/// that namespace), and a `tcp` route whose `match` is empty or has an
+/// entry with the server's port (or none) and the Gateway (or none)
+/// (`l4MultiMatch`); a matching route without destinations is skipped.
+/// TestBuildGatewayListeners "gateway TLS terminate server with VS TCP
+/// empty route" / "gateway with multiple TLS HTTPS TCP servers". (The
+/// TLSRoute fallback concerns Gateway API routes, which are not read.)
+pub fn l4_routing(
+    policy: &DeclaredPolicy,
+    gateway: &GatewayDecl,
+    server: &ServerDecl,
+) -> L4Routing {
+    if policy.virtual_services.is_empty() {
+        return L4Routing::Assumed;
+    }
+    let gw_ns = gateway.namespace.as_deref().unwrap_or("default");
+    let gateway_name = format!("{gw_ns}/{}", gateway.name);
+    let hosts = sanitized_hosts(gateway, server);
+    for vs in &policy.virtual_services {
+        let vs_ns = vs.namespace.as_deref().unwrap_or("default");
+        let bound = vs
+            .gateways
+            .iter()
+            .any(|g| resolve_gateway_name(g, vs_ns) == gateway_name);
+        let covers = hosts.iter().any(|h| {
+            let bare = match h.split_once('/') {
+                Some((ns, _)) if ns != vs_ns => return false,
+                Some((_, bare)) => bare,
+                None => h.as_str(),
+            };
+            vs.hosts.iter().any(|v| hosts_overlap(bare, v))
+        });
+        if !bound || !covers {
+            continue;
+        }
+        let matching = vs.tcp.iter().find(|route| {
+            route.has_destination
+                && (route.matches.is_empty()
+                    || route.matches.iter().any(|m| {
+                        m.port.is_none_or(|p| p == server.port)
+                            && (m.gateways.is_empty()
+                                || m.gateways
+                                    .iter()
+                                    .any(|g| resolve_gateway_name(g, vs_ns) == gateway_name))
+                    }))
+        });
+        if matching.is_some() {
+            return L4Routing::Routed;
+        }
+    }
+    L4Routing::Unrouted(format!(
+        "no VirtualService bound to {gateway_name} has a tcp route with a destination for          port {} and hosts {:?}: istiod builds no filter chain for this {} server          (buildGatewayNetworkFiltersFromTCPRoutes) (R-M5)",
+        server.port,
+        server.hosts,
+        server.protocol
+    ))
+}
+
 /// Strips Istio's `namespace/` host prefix.
 pub fn bare_host(host: &str) -> &str {
     host.split_once('/').map_or(host, |(_, h)| h)

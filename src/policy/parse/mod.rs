@@ -10,6 +10,7 @@ mod istio_gateway;
 mod mesh;
 pub(crate) mod node;
 mod security;
+mod virtual_service;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -143,6 +144,7 @@ pub fn merge(into: &mut DeclaredPolicy, other: DeclaredPolicy) {
     into.request_authentications
         .extend(other.request_authentications);
     into.peer_authentications.extend(other.peer_authentications);
+    into.virtual_services.extend(other.virtual_services);
     into.warnings.extend(other.warnings);
     if let Some(mesh) = other.mesh_tls {
         merge_mesh(&mut into.mesh_tls, mesh);
@@ -258,6 +260,10 @@ fn read_document(
         }
         ("gateway.networking.k8s.io", "Gateway") => {
             gateway_api::read(ctx, doc, &meta, policy)?;
+            None
+        }
+        ("networking.istio.io", "VirtualService") => {
+            virtual_service::read(ctx, doc, &meta, policy)?;
             None
         }
         ("security.istio.io", "AuthorizationPolicy") => {

@@ -232,3 +232,24 @@ fn istio_server_tls_fields() {
     assert_eq!(tls.ca_cert_credential_name.as_ref().unwrap().value, "ca");
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
+
+/// A VirtualService is read as far as R-M5 needs: hosts, gateways, each
+/// tcp route's port/gateway predicates and whether it has destinations;
+/// a bad port is an error naming the field.
+#[test]
+fn virtual_service_l4_routes() {
+    let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v, namespace: ns}\nspec:\n  hosts: [a.example]\n  gateways: [gw, other/gw2]\n  http: [{route: [{destination: {host: h}}]}]\n  tcp:\n  - match: [{port: 9443, gateways: [gw]}]\n    route: [{destination: {host: b}}]\n  - match: [{port: 8000}]\n  tls: [{match: [{sniHosts: [a.example]}]}]\n";
+    let p = load(vs);
+    let v = &p.virtual_services[0];
+    assert_eq!((v.hosts.len(), v.gateways.len(), v.tls_routes), (1, 2, 1));
+    assert_eq!(v.tcp.len(), 2);
+    assert_eq!(v.tcp[0].matches[0].port, Some(9443));
+    assert_eq!(v.tcp[0].matches[0].gateways, ["gw"]);
+    assert!(v.tcp[0].has_destination && !v.tcp[1].has_destination);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let err = load_str("t.yaml", &vs.replace("port: 8000", "port: 70000")).unwrap_err();
+    assert!(
+        err.to_string().contains("spec.tcp[1].match[0].port"),
+        "{err}"
+    );
+}
