@@ -63,6 +63,8 @@ pub struct DeclaredPolicy {
     /// `networking.istio.io` VirtualServices, read only as far as istiod's
     /// gateway listener builder looks at them (R-M5).
     pub virtual_services: Vec<VirtualServiceDecl>,
+    /// Gateway API `ReferenceGrant`s (cross-namespace certificate refs).
+    pub reference_grants: Vec<ReferenceGrantDecl>,
     /// Things a reader noticed but that are not errors: unknown fields (a
     /// typo such as `minProtocolVerison` is pruned by the API server, so the
     /// setting silently does nothing), values of the wrong kind Istio ignores.
@@ -231,6 +233,33 @@ pub struct GatewayApiTls {
     pub frontend_ca_count: usize,
     /// That entry's `validation.mode` (`AllowInsecureFallback`, …).
     pub frontend_mode: Option<Located<String>>,
+    /// That first `caCertificateRefs` entry in full (kind and namespace
+    /// decide whether istiod accepts it).
+    pub frontend_ca_ref: Option<ObjectRefDecl>,
+    /// `tls.certificateRefs`, in order.
+    pub certificate_refs: Vec<ObjectRefDecl>,
+}
+
+/// A Gateway API object reference (`certificateRefs[]`,
+/// `caCertificateRefs[]`), fields as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectRefDecl {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub origin: Origin,
+}
+
+/// A Gateway API `ReferenceGrant`: objects of the `to` kinds in its own
+/// namespace may be referenced by the `from` objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReferenceGrantDecl {
+    pub namespace: Option<String>,
+    /// (group, kind, namespace).
+    pub from: Vec<(String, String, String)>,
+    /// (group, kind, name; `None` = any name).
+    pub to: Vec<(String, String, Option<String>)>,
 }
 
 /// `ServerTLSSettings.TLSmode`.

@@ -368,6 +368,34 @@ mod tests {
         assert!(r.listeners[1].chains[0].assumptions.is_empty());
     }
 
+    /// R-G1 references (buildTLS): a cross-namespace certificateRef needs
+    /// a ReferenceGrant, a CA ref must be a Secret or ConfigMap the input
+    /// holds; with no Secret/ConfigMap/ReferenceGrant in the input at all
+    /// the references are assumed to resolve (the kind is always checked).
+    #[test]
+    fn gateway_api_references() {
+        let gw = |ca_kind: &str| {
+            format!("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: g, namespace: a}}\nspec:\n  tls: {{frontend: {{default: {{validation: {{caCertificateRefs: [{{group: '', kind: {ca_kind}, name: ca}}]}}}}}}}}\n  listeners:\n  - {{name: l, port: 443, protocol: HTTPS, hostname: x.example, tls: {{certificateRefs: [{{name: c, namespace: other}}]}}}}\n---\n")
+        };
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: c, namespace: other}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ca, namespace: a}\n---\n";
+        let grant = "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: r, namespace: other}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: a}]\n  to: [{group: '', kind: Secret}]\n";
+        let r = resolve_yaml(&gw("ConfigMap"), IstioVersion::DEFAULT);
+        assert!(r.dropped.is_empty(), "assumed: {:?}", r.dropped);
+        let r = resolve_yaml(&(gw("ConfigMap") + secret), IstioVersion::DEFAULT);
+        assert!(
+            r.dropped[0].reason.contains("ReferenceGrant"),
+            "{:?}",
+            r.dropped
+        );
+        let r = resolve_yaml(&(gw("ConfigMap") + secret + grant), IstioVersion::DEFAULT);
+        assert!(r.dropped.is_empty(), "{:?}", r.dropped);
+        let r = resolve_yaml(&gw("Service"), IstioVersion::DEFAULT);
+        assert!(r.dropped[0].reason.contains("only secret and configmap"));
+        let missing = secret.replace("name: ca,", "name: other-ca,");
+        let r = resolve_yaml(&(gw("ConfigMap") + &missing + grant), IstioVersion::DEFAULT);
+        assert!(r.dropped[0].reason.contains("not found"), "{:?}", r.dropped);
+    }
+
     /// R-M4: two HTTPS servers of one Gateway with the same port name
     /// ("non unique port name for HTTPS port", mergeGateways).
     #[test]

@@ -203,6 +203,139 @@ pub(super) fn dropped_server(kept: &Kept, reason: String) -> DroppedServer {
     }
 }
 
+/// Whether the input holds cluster objects a Gateway API listener's
+/// references can be checked against (any Secret, ConfigMap or
+/// ReferenceGrant). Without them a reference is assumed to resolve: a
+/// Gateway file on its own says nothing about which Secrets exist.
+fn references_checkable(policy: &DeclaredPolicy) -> bool {
+    policy
+        .documents
+        .iter()
+        .any(|d| matches!(d.kind.as_str(), "Secret" | "ConfigMap" | "ReferenceGrant"))
+}
+
+/// `ReferenceGrants.SecretAllowed`: a grant in `target_ns` lets Gateways
+/// of `gateway_ns` reference a `kind` object named `name`.
+fn grant_allows(
+    policy: &DeclaredPolicy,
+    gateway_ns: &str,
+    target_ns: &str,
+    kind: &str,
+    name: &str,
+) -> bool {
+    policy.reference_grants.iter().any(|g| {
+        g.namespace.as_deref().unwrap_or("default") == target_ns
+            && g.from.iter().any(|(group, k, ns)| {
+                group == "gateway.networking.k8s.io" && k == "Gateway" && ns == gateway_ns
+            })
+            && g.to.iter().any(|(group, k, n)| {
+                group.is_empty() && k == kind && n.as_deref().is_none_or(|n| n == name)
+            })
+    })
+}
+
+/// The core kind a reference names (`NormalizeReference`: group `""`).
+fn core_kind(r: &ObjectRefDecl, default: Option<&str>) -> Option<String> {
+    let group = r.group.as_deref().unwrap_or("");
+    if !group.is_empty() {
+        return None;
+    }
+    r.kind.clone().or(default.map(str::to_owned))
+}
+
+/// What `buildTLS` (pilot/pkg/config/kube/gateway/conversion.go) refuses
+/// about a Gateway API listener's references, making the listener get no
+/// server (R-G1): a certificateRef not to a Secret, or to another
+/// namespace without a ReferenceGrant (no valid certificate left); a
+/// frontend caCertificateRef to another namespace without a grant, of a
+/// kind other than Secret/ConfigMap, or to an object the input lacks
+/// (TestConvertResources frontend-tls-invalid, reference-policy-tls).
+/// Presence and grants are only checked when [`references_checkable`].
+pub fn gateway_api_refs(
+    policy: &DeclaredPolicy,
+    gateway: &GatewayDecl,
+    tls: &ServerTls,
+) -> Result<(), String> {
+    let Some(raw) = &tls.gateway_api else {
+        return Ok(());
+    };
+    let istio_certs = raw
+        .terminate_mode
+        .as_ref()
+        .is_some_and(|m| matches!(m.value.as_str(), "ISTIO_SIMPLE" | "ISTIO_MUTUAL"));
+    if raw.passthrough || istio_certs {
+        return Ok(());
+    }
+    let checkable = references_checkable(policy);
+    let gw_ns = gateway.namespace.as_deref().unwrap_or("default");
+    let mut problems = Vec::new();
+    let mut valid = 0;
+    for r in &raw.certificate_refs {
+        let ns = r.namespace.as_deref().unwrap_or(gw_ns);
+        if checkable && ns != gw_ns && !grant_allows(policy, gw_ns, ns, "Secret", &r.name) {
+            problems.push(format!(
+                "certificateRef {}/{ns} not accessible to a Gateway in namespace {gw_ns:?} \
+                 (missing a ReferenceGrant?)",
+                r.name
+            ));
+            continue;
+        }
+        if core_kind(r, Some("Secret")).as_deref() != Some("Secret") {
+            problems.push(format!(
+                "invalid certificate reference {}, only secret is allowed",
+                r.name
+            ));
+            continue;
+        }
+        valid += 1;
+    }
+    if valid == 0 && !raw.certificate_refs.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let Some(ca) = &raw.frontend_ca_ref else {
+        return Ok(());
+    };
+    let ns = ca.namespace.as_deref().unwrap_or(gw_ns);
+    let kind = core_kind(ca, None);
+    if checkable && ns != gw_ns {
+        let grant_kind = if kind.as_deref() == Some("Secret") {
+            "Secret"
+        } else {
+            "ConfigMap"
+        };
+        if !grant_allows(policy, gw_ns, ns, grant_kind, &ca.name) {
+            return Err(format!(
+                "caCertificateRef {ns}/{} not accessible to a Gateway in namespace {gw_ns:?} \
+                 (missing a ReferenceGrant?)",
+                ca.name
+            ));
+        }
+    }
+    let Some(kind) = kind.filter(|k| k == "Secret" || k == "ConfigMap") else {
+        return Err(format!(
+            "invalid CA certificate reference {}, only secret and configmap are allowed",
+            ca.name
+        ));
+    };
+    let present = policy.documents.iter().any(|d| {
+        let qualified = if d.name.contains('/') {
+            d.name.clone()
+        } else {
+            format!("default/{}", d.name)
+        };
+        d.kind == kind && qualified == format!("{ns}/{}", ca.name)
+    });
+    if checkable && !present {
+        return Err(format!(
+            "invalid CA certificate reference {}, {} {ns}/{} not found in the input",
+            ca.name,
+            kind.to_ascii_lowercase(),
+            ca.name
+        ));
+    }
+    Ok(())
+}
+
 /// Whether istiod finds a route for a TCP or terminated-TLS server (R-M5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum L4Routing {
@@ -425,7 +558,9 @@ fn merge_workload<'a>(
             };
             let tls = match &server.tls {
                 None => None,
-                Some(t) => match gateway_api_tls(t, version) {
+                Some(t) => match gateway_api_tls(t, version)
+                    .and_then(|t| gateway_api_refs(policy, gateway, &t).map(|()| t))
+                {
                     Ok(t) => Some(t),
                     Err(why) => {
                         dropped.push(drop(format!(

@@ -75,6 +75,7 @@ pub(super) fn read(
 #[derive(Debug, Clone, Default)]
 struct FrontendValidation {
     ca: Option<Located<String>>,
+    ca_ref: Option<ObjectRefDecl>,
     count: usize,
     mode: Option<Located<String>>,
 }
@@ -124,12 +125,16 @@ fn read_validation(
     let validation = ctx.sub(entry, "validation", VALIDATION_FIELDS)?;
     let refs = ctx.items(&validation, "caCertificateRefs")?;
     let mut ca = None;
+    let mut ca_ref = None;
     if let Some((node, path)) = refs.first() {
-        let r = ctx.fields(Some(node), path, &["name", "namespace", "kind", "group"])?;
-        ca = ctx.located_string(&r, "name")?;
+        ca_ref = object_ref(ctx, node, path)?;
+        ca = ca_ref
+            .as_ref()
+            .map(|r: &ObjectRefDecl| Located::new(r.name.clone(), r.origin.clone()));
     }
     Ok(FrontendValidation {
         ca,
+        ca_ref,
         count: refs.len(),
         mode: ctx.located_string(&validation, "mode")?,
     })
@@ -198,8 +203,12 @@ fn read_tls(
 
     let mut credential_name = None;
     let mut credential_names = Vec::new();
+    let mut certificate_refs = Vec::new();
     let refs = ctx.items(&tls, "certificateRefs")?;
     for (i, (node, path)) in refs.iter().enumerate() {
+        if let Some(r) = object_ref(ctx, node, path)? {
+            certificate_refs.push(r);
+        }
         let r = ctx.fields(Some(node), path, &["name", "namespace", "kind", "group"])?;
         if let Some(name) = ctx.located_string(&r, "name")? {
             if i == 0 {
@@ -231,6 +240,8 @@ fn read_tls(
         frontend_ca: frontend.and_then(|f| f.ca.clone()),
         frontend_ca_count: frontend.map_or(0, |f| f.count),
         frontend_mode: frontend.and_then(|f| f.mode.clone()),
+        frontend_ca_ref: frontend.and_then(|f| f.ca_ref.clone()),
+        certificate_refs,
     };
     let declared = ServerTls {
         mode: Some(Located::new(
@@ -252,4 +263,61 @@ fn read_tls(
         crate::policy::istiod::servers::gateway_api_tls(&declared, IstioVersion::DEFAULT)
             .unwrap_or(declared),
     )
+}
+
+/// One object reference; `None` without a name.
+fn object_ref(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+) -> Result<Option<ObjectRefDecl>, PolicyError> {
+    let r = ctx.fields(Some(node), path, &["name", "namespace", "kind", "group"])?;
+    let Some(name) = ctx.located_string(&r, "name")? else {
+        return Ok(None);
+    };
+    Ok(Some(ObjectRefDecl {
+        group: ctx.opt_string(&r, "group")?,
+        kind: ctx.opt_string(&r, "kind")?,
+        namespace: ctx.opt_string(&r, "namespace")?,
+        name: name.value,
+        origin: ctx.origin(node, path),
+    }))
+}
+
+const GRANT_FIELDS: &[&str] = &["from", "to"];
+const GRANT_FROM_FIELDS: &[&str] = &["group", "kind", "namespace"];
+const GRANT_TO_FIELDS: &[&str] = &["group", "kind", "name"];
+
+/// `ReferenceGrant` (v1beta1 / v1): who may reference what in its namespace.
+pub(super) fn read_reference_grant(
+    ctx: &mut Ctx,
+    doc: &Node,
+    meta: &Meta,
+    policy: &mut DeclaredPolicy,
+) -> Result<(), PolicyError> {
+    let spec = spec_of(ctx, doc, GRANT_FIELDS)?;
+    let mut from = Vec::new();
+    for (node, path) in ctx.items(&spec, "from")? {
+        let f = ctx.fields(Some(node), &path, GRANT_FROM_FIELDS)?;
+        from.push((
+            ctx.opt_string(&f, "group")?.unwrap_or_default(),
+            ctx.opt_string(&f, "kind")?.unwrap_or_default(),
+            ctx.opt_string(&f, "namespace")?.unwrap_or_default(),
+        ));
+    }
+    let mut to = Vec::new();
+    for (node, path) in ctx.items(&spec, "to")? {
+        let t = ctx.fields(Some(node), &path, GRANT_TO_FIELDS)?;
+        to.push((
+            ctx.opt_string(&t, "group")?.unwrap_or_default(),
+            ctx.opt_string(&t, "kind")?.unwrap_or_default(),
+            ctx.opt_string(&t, "name")?,
+        ));
+    }
+    policy.reference_grants.push(ReferenceGrantDecl {
+        namespace: meta.namespace.clone(),
+        from,
+        to,
+    });
+    Ok(())
 }

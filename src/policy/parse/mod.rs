@@ -145,6 +145,7 @@ pub fn merge(into: &mut DeclaredPolicy, other: DeclaredPolicy) {
         .extend(other.request_authentications);
     into.peer_authentications.extend(other.peer_authentications);
     into.virtual_services.extend(other.virtual_services);
+    into.reference_grants.extend(other.reference_grants);
     into.warnings.extend(other.warnings);
     if let Some(mesh) = other.mesh_tls {
         merge_mesh(&mut into.mesh_tls, mesh);
@@ -256,6 +257,10 @@ fn read_document(
     let skipped = match (group, kind_text.as_str()) {
         ("networking.istio.io", "Gateway") => {
             istio_gateway::read(ctx, doc, &meta, policy)?;
+            None
+        }
+        ("gateway.networking.k8s.io", "ReferenceGrant") => {
+            gateway_api::read_reference_grant(ctx, doc, &meta, policy)?;
             None
         }
         ("gateway.networking.k8s.io", "Gateway") => {
