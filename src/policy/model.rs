@@ -238,6 +238,12 @@ pub struct GatewayApiTls {
     pub frontend_ca_ref: Option<ObjectRefDecl>,
     /// `tls.certificateRefs`, in order.
     pub certificate_refs: Vec<ObjectRefDecl>,
+    /// `tls.options["gateway.istio.io/listener-protocol"]`, as written.
+    pub listener_protocol: Option<Located<String>>,
+    /// The listener's port and its Gateway's `metadata.labels` (the
+    /// east-west auto-passthrough rule reads both).
+    pub port: u16,
+    pub gateway_labels: BTreeMap<String, String>,
 }
 
 /// A Gateway API object reference (`certificateRefs[]`,

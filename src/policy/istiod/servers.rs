@@ -68,8 +68,8 @@ pub struct DroppedServer {
 ///   `insecureSkipVerify`; in 1.28–1.30 the CA ref forces MUTUAL whatever
 ///   the option says (checked at tags 1.28.10, 1.29.6, 1.30.3).
 /// - The cipher option exists from 1.29 (absent at 1.28.10).
-/// - Passthrough → PASSTHROUGH (AUTO_PASSTHROUGH for east-west gateways is
-///   not modelled: the label is not read).
+/// - Passthrough → PASSTHROUGH, or AUTO_PASSTHROUGH for an east-west
+///   listener ([`is_auto_passthrough`]).
 pub fn gateway_api_tls(declared: &ServerTls, version: IstioVersion) -> Result<ServerTls, String> {
     let Some(raw) = &declared.gateway_api else {
         return Ok(declared.clone());
@@ -80,7 +80,12 @@ pub fn gateway_api_tls(declared: &ServerTls, version: IstioVersion) -> Result<Se
         .as_ref()
         .map_or_else(|| declared.origin.clone(), |m| m.origin.clone());
     if raw.passthrough {
-        out.mode = Some(Located::new(TlsMode::Passthrough, origin));
+        let mode = if is_auto_passthrough(raw) {
+            TlsMode::AutoPassthrough
+        } else {
+            TlsMode::Passthrough
+        };
+        out.mode = Some(Located::new(mode, origin));
         return Ok(out);
     }
     out.mode = Some(Located::new(TlsMode::Simple, origin));
@@ -201,6 +206,30 @@ pub(super) fn dropped_server(kept: &Kept, reason: String) -> DroppedServer {
             .collect(),
         reason,
     }
+}
+
+/// `kube.IsAutoPassthrough` (pilot/pkg/serviceregistry/kube/
+/// conversion.go, the same at 1.27.9–master): the listener option
+/// `gateway.istio.io/listener-protocol: auto-passthrough`, or the Gateway
+/// labelled `topology.istio.io/network` and the listener on port 15443
+/// (or the `networking.istio.io/gatewayPort` label's port); TestConvertResources
+/// eastwest-tlsoption.
+pub fn is_auto_passthrough(raw: &GatewayApiTls) -> bool {
+    if raw
+        .listener_protocol
+        .as_ref()
+        .is_some_and(|o| o.value == "auto-passthrough")
+    {
+        return true;
+    }
+    if !raw.gateway_labels.contains_key("topology.istio.io/network") {
+        return false;
+    }
+    let expected = raw
+        .gateway_labels
+        .get("networking.istio.io/gatewayPort")
+        .map_or("15443", String::as_str);
+    raw.port.to_string() == expected
 }
 
 /// Whether the input holds cluster objects a Gateway API listener's

@@ -10,6 +10,8 @@
 //! default release ([`crate::policy::istiod::servers::gateway_api_tls`]),
 //! and `istiod::resolve` translates again for the release asked for.
 
+use std::collections::BTreeMap;
+
 use super::node::{Ctx, Node};
 use super::{spec_of, Meta};
 use crate::policy::istiod::version::IstioVersion;
@@ -43,6 +45,8 @@ const FRONTEND_TLS_FIELDS: &[&str] = &["validation"];
 
 /// `tls.options` key Istio reads to pick the terminate mode.
 pub(crate) const TERMINATE_MODE_OPTION: &str = "gateway.istio.io/tls-terminate-mode";
+/// `tls.options` key naming the listener mode (`auto-passthrough`).
+pub(crate) const LISTENER_PROTOCOL_OPTION: &str = "gateway.istio.io/listener-protocol";
 /// `tls.options` key Istio (1.29+) reads for a comma-separated cipher list.
 pub(crate) const CIPHER_SUITES_OPTION: &str = "gateway.istio.io/tls-cipher-suites";
 
@@ -54,9 +58,11 @@ pub(super) fn read(
 ) -> Result<(), PolicyError> {
     let spec = spec_of(ctx, doc, SPEC_FIELDS)?;
     let frontend = read_frontend(ctx, &spec)?;
+    let metadata = ctx.fields(doc.get("metadata"), "metadata", &[])?;
+    let labels = ctx.string_map(&metadata, "labels")?;
     let mut servers = Vec::new();
     for (node, path) in ctx.items(&spec, "listeners")? {
-        servers.push(read_listener(ctx, node, &path, &frontend)?);
+        servers.push(read_listener(ctx, node, &path, &frontend, &labels)?);
     }
     policy.gateways.push(GatewayDecl {
         name: meta.name.clone(),
@@ -145,6 +151,7 @@ fn read_listener(
     node: &Node,
     path: &str,
     frontend: &Frontend,
+    labels: &BTreeMap<String, String>,
 ) -> Result<ServerDecl, PolicyError> {
     let listener = ctx.fields(Some(node), path, LISTENER_FIELDS)?;
     let port_node = listener
@@ -160,7 +167,14 @@ fn read_listener(
         .unwrap_or_else(|| "*".into());
     let port_name = ctx.opt_string(&listener, "name")?;
     let tls = match listener.entry("tls") {
-        Some((key, _)) => Some(read_tls(ctx, &listener, key, frontend.for_port(port))?),
+        Some((key, _)) => {
+            let mut tls = read_tls(ctx, &listener, key, frontend.for_port(port))?;
+            if let Some(raw) = tls.gateway_api.as_mut() {
+                raw.port = port;
+                raw.gateway_labels = labels.clone();
+            }
+            Some(tls)
+        }
         None => None,
     };
     Ok(ServerDecl {
@@ -233,6 +247,7 @@ fn read_tls(
 
     let options = ctx.sub(&tls, "options", &[])?;
     let terminate_mode = ctx.located_string(&options, TERMINATE_MODE_OPTION)?;
+    let listener_protocol = ctx.located_string(&options, LISTENER_PROTOCOL_OPTION)?;
     let cipher_suites = ctx.list_or_csv(&options, CIPHER_SUITES_OPTION)?;
     let raw = GatewayApiTls {
         passthrough,
@@ -242,6 +257,9 @@ fn read_tls(
         frontend_mode: frontend.and_then(|f| f.mode.clone()),
         frontend_ca_ref: frontend.and_then(|f| f.ca_ref.clone()),
         certificate_refs,
+        listener_protocol,
+        port: 0,
+        gateway_labels: BTreeMap::new(),
     };
     let declared = ServerTls {
         mode: Some(Located::new(
