@@ -736,3 +736,55 @@ fn merge_workload<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `resolveGatewayName` forms (virtualservice_test.go
+    /// TestResolveGatewayName) and `host.Name.Matches` overlaps.
+    #[test]
+    fn gateway_names_and_host_overlap() {
+        assert_eq!(resolve_gateway_name("gw", "ns"), "ns/gw");
+        assert_eq!(resolve_gateway_name("./gw", "ns"), "ns/gw");
+        assert_eq!(resolve_gateway_name("other/gw", "ns"), "other/gw");
+        assert_eq!(
+            resolve_gateway_name("gw.other.svc.cluster.local", "ns"),
+            "other/gw"
+        );
+        assert_eq!(resolve_gateway_name("gw.other", "ns"), "other/gw");
+        assert!(hosts_overlap("*.example.com", "a.example.com"));
+        assert!(hosts_overlap("a.example.com", "*.example.com"));
+        assert!(hosts_overlap("*.a.example.com", "*.example.com"));
+        assert!(!hosts_overlap("*.example.com", "example.com"));
+        assert!(hosts_overlap("*", "x"));
+        assert!(!hosts_overlap("a.example.com", "b.example.com"));
+    }
+
+    /// `kube.IsAutoPassthrough`: the option; the network label with port
+    /// 15443, or with the gatewayPort label's port.
+    #[test]
+    fn auto_passthrough() {
+        let mut raw = GatewayApiTls {
+            passthrough: true,
+            port: 15443,
+            ..GatewayApiTls::default()
+        };
+        assert!(!is_auto_passthrough(&raw), "no label, no option");
+        raw.gateway_labels
+            .insert("topology.istio.io/network".into(), "n1".into());
+        assert!(is_auto_passthrough(&raw));
+        raw.gateway_labels
+            .insert("networking.istio.io/gatewayPort".into(), "16443".into());
+        assert!(!is_auto_passthrough(&raw));
+        raw.port = 16443;
+        assert!(is_auto_passthrough(&raw));
+        let option = GatewayApiTls {
+            passthrough: true,
+            port: 1,
+            listener_protocol: Some(Located::new("auto-passthrough".into(), Origin::default())),
+            ..GatewayApiTls::default()
+        };
+        assert!(is_auto_passthrough(&option));
+    }
+}
