@@ -159,7 +159,9 @@ impl CertKeyTypes {
 /// Where one effective value came from, for evidence and remedies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleSource {
-    /// `min_version`, `max_version`, `cipher_suites`, `ecdh_curves`, `mode`.
+    /// `min_version`, `max_version`, `cipher_suites`, `ecdh_curves`, `mode`;
+    /// `assumption` for what the model assumed (value: the assumption,
+    /// from: what was missing from the input).
     pub setting: &'static str,
     /// The value as Envoy gets it.
     pub value: String,
@@ -498,12 +500,16 @@ fn expectation_for(
         });
     }
     // What the model could not see and assumed (R-M5 without any
-    // VirtualService), so a reader knows the chain rests on it.
+    // VirtualService, references without the objects), so a reader knows
+    // the chain rests on it.
     for assumption in &chain.assumptions {
+        let (what, why) = assumption
+            .split_once(": ")
+            .unwrap_or((assumption.as_str(), ""));
         sources.push(RuleSource {
-            setting: "routes",
-            value: "assumed routed".into(),
-            from: assumption.clone(),
+            setting: "assumption",
+            value: why.to_owned(),
+            from: what.to_owned(),
             origin: None,
         });
     }

@@ -195,6 +195,13 @@ pub fn resolve(policy: &DeclaredPolicy, version: IstioVersion) -> Resolved {
                 ),
             }
         }
+        if let Some(note) = k
+            .tls
+            .as_ref()
+            .and_then(|t| servers::unchecked_references(policy, k.gateway, t))
+        {
+            assumptions.push(note);
+        }
         let chain_mode = if plain_http { None } else { mode };
         let tls = match (chain_mode, &k.tls) {
             (Some(m), Some(t)) => {
@@ -381,6 +388,7 @@ mod tests {
         let grant = "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: r, namespace: other}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: a}]\n  to: [{group: '', kind: Secret}]\n";
         let r = resolve_yaml(&gw("ConfigMap"), IstioVersion::DEFAULT);
         assert!(r.dropped.is_empty(), "assumed: {:?}", r.dropped);
+        assert!(r.listeners[0].chains[0].assumptions[0].contains("assumed to exist"));
         let r = resolve_yaml(&(gw("ConfigMap") + secret), IstioVersion::DEFAULT);
         assert!(
             r.dropped[0].reason.contains("ReferenceGrant"),
@@ -389,6 +397,7 @@ mod tests {
         );
         let r = resolve_yaml(&(gw("ConfigMap") + secret + grant), IstioVersion::DEFAULT);
         assert!(r.dropped.is_empty(), "{:?}", r.dropped);
+        assert!(r.listeners[0].chains[0].assumptions.is_empty());
         let r = resolve_yaml(&gw("Service"), IstioVersion::DEFAULT);
         assert!(r.dropped[0].reason.contains("only secret and configmap"));
         let missing = secret.replace("name: ca,", "name: other-ca,");

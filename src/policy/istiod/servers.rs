@@ -272,6 +272,32 @@ fn core_kind(r: &ObjectRefDecl, default: Option<&str>) -> Option<String> {
     r.kind.clone().or(default.map(str::to_owned))
 }
 
+/// The note for a kept Gateway API listener whose references
+/// [`gateway_api_refs`] could not check (the input holds no Secret,
+/// ConfigMap or ReferenceGrant): a frontend CA ref, or a certificateRef to
+/// another namespace, is assumed to resolve.
+pub fn unchecked_references(
+    policy: &DeclaredPolicy,
+    gateway: &GatewayDecl,
+    tls: &ServerTls,
+) -> Option<String> {
+    let raw = tls.gateway_api.as_ref().filter(|r| !r.passthrough)?;
+    if references_checkable(policy) {
+        return None;
+    }
+    let gw_ns = gateway.namespace.as_deref().unwrap_or("default");
+    let cross = raw
+        .certificate_refs
+        .iter()
+        .any(|r| r.namespace.as_deref().is_some_and(|ns| ns != gw_ns));
+    (cross || raw.frontend_ca_ref.is_some()).then(|| {
+        "no Secret, ConfigMap or ReferenceGrant given: the listener's certificate and CA \
+         references are assumed to exist and be permitted (istiod buildTLS drops a listener \
+         whose references do not resolve, R-G1)"
+            .to_owned()
+    })
+}
+
 /// What `buildTLS` (pilot/pkg/config/kube/gateway/conversion.go) refuses
 /// about a Gateway API listener's references, making the listener get no
 /// server (R-G1): a certificateRef not to a Secret, or to another
