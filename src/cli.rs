@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use tlsposture::finding::Severity;
 use tlsposture::lab::CertKinds;
 use tlsposture::policy::effective::CertKeyTypes;
+use tlsposture::policy::istiod::IstioVersion;
 use tlsposture::scan::Checks;
 
 #[derive(Debug, Parser)]
@@ -79,6 +80,10 @@ pub struct SimulateArgs {
     /// Exit 1 when a client matching PATTERN would not connect (repeatable).
     #[arg(long, value_name = "PATTERN")]
     pub require_client: Vec<String>,
+    /// Which Istio release's rules to apply (MAJOR.MINOR; default: the
+    /// newest GA release modelled).
+    #[arg(long, value_name = "X.Y", default_value_t = IstioVersion::DEFAULT)]
+    pub istio_version: IstioVersion,
     /// Write the results as JSON to FILE ("-" = stdout only).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -169,6 +174,10 @@ pub struct ExplainArgs {
     /// their kind.
     #[arg(long, value_enum, default_value = "rsa")]
     pub cert_type: CertType,
+    /// Which Istio release's rules to apply (MAJOR.MINOR; default: the
+    /// newest GA release modelled).
+    #[arg(long, value_name = "X.Y", default_value_t = IstioVersion::DEFAULT)]
+    pub istio_version: IstioVersion,
     /// Write the expectations as JSON to FILE ("-" = stdout only).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -189,6 +198,10 @@ pub struct LintArgs {
     /// field), which a merge should not let through unnoticed.
     #[arg(long, value_name = "SEVERITY", default_value = "medium")]
     pub fail_on: Severity,
+    /// Which Istio release's rules to apply (MAJOR.MINOR; default: the
+    /// newest GA release modelled).
+    #[arg(long, value_name = "X.Y", default_value_t = IstioVersion::DEFAULT)]
+    pub istio_version: IstioVersion,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +259,10 @@ pub struct ScanArgs {
     /// (the "other" client of every authorization rule).
     #[arg(long, value_name = "FILE", requires = "ca")]
     pub ca_key: Option<PathBuf>,
+    /// Which Istio release's rules to apply (MAJOR.MINOR; default: the
+    /// newest GA release modelled).
+    #[arg(long, value_name = "X.Y", default_value_t = IstioVersion::DEFAULT)]
+    pub istio_version: IstioVersion,
     #[command(flatten)]
     pub common: ScanFlags,
 }
@@ -354,6 +371,10 @@ pub struct LabArgs {
         requires = "policy"
     )]
     pub cert_type: CertType,
+    /// Which Istio release's rules to apply (MAJOR.MINOR; default: the
+    /// newest GA release modelled).
+    #[arg(long, value_name = "X.Y", default_value_t = IstioVersion::DEFAULT)]
+    pub istio_version: IstioVersion,
 }
 
 /// `--cert-type`.

@@ -20,6 +20,7 @@ use crate::observe::Identity;
 use crate::policy::authz::{self, ProbeIdentity};
 use crate::policy::baseline::{self, Baseline};
 use crate::policy::effective::{self, Expectation, RedirectExpectation};
+use crate::policy::istiod::{self, IstioVersion};
 use crate::policy::jwt as policy_jwt;
 use crate::policy::selection::{self, Workload};
 use crate::policy::{DeclaredPolicy, Origin, PolicyError, TlsMode};
@@ -48,6 +49,10 @@ pub struct PolicyContext {
     /// `--baseline` names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub baselines: Vec<String>,
+    /// The Istio release whose rules the policy was resolved with
+    /// (`--istio-version`, e.g. `1.30`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub istio_version: Option<String>,
 }
 
 /// The Host of authorization requests when no SNI is sent.
@@ -61,6 +66,8 @@ pub struct ScanRequest<'a> {
     pub no_sni: bool,
     pub policy_files: &'a [PathBuf],
     pub declared_port: Option<u16>,
+    /// `--istio-version`: which release's rules the model applies.
+    pub istio_version: IstioVersion,
     /// Names already checked by the flag parser.
     pub baselines: &'a [String],
     pub require_client: &'a [String],
@@ -429,14 +436,15 @@ fn declared_servers(
     given: &[ServerName],
     probing: &ProbeSettings,
 ) -> Result<(Vec<ServerPlan>, Option<PolicyContext>), PlanError> {
-    let all = effective::expectations(policy);
+    let resolved = istiod::resolve(policy, req.istio_version);
+    let all = effective::expectations_of(policy, &resolved);
     let wanted = req.declared_port.unwrap_or(target.port);
-    let plain: Vec<_> = effective::expectations_http(policy)
+    let plain: Vec<_> = effective::expectations_http_of(&resolved)
         .into_iter()
         .filter(|e| e.port == wanted)
         .collect();
     if !plain.is_empty() && !all.iter().any(|e| e.port == wanted) {
-        let mut ctx = policy_context(policy, req.policy_files, &[]);
+        let mut ctx = policy_context(policy, req.policy_files, &[], req.istio_version);
         let mut servers = Vec::new();
         for exp in plain {
             let hosts = if given.is_empty() {
@@ -518,7 +526,7 @@ fn declared_servers(
             })),
         });
     }
-    let context = policy_context(policy, req.policy_files, &chosen);
+    let context = policy_context(policy, req.policy_files, &chosen, req.istio_version);
     Ok((servers, Some(context)))
 }
 
@@ -727,6 +735,7 @@ fn policy_context(
     policy: &DeclaredPolicy,
     files: &[PathBuf],
     chosen: &[&Expectation],
+    istio_version: IstioVersion,
 ) -> PolicyContext {
     let describe = |d: &crate::policy::DocumentSummary| {
         format!(
@@ -753,6 +762,7 @@ fn policy_context(
             .collect(),
         servers: chosen.iter().map(|e| e.label()).collect(),
         baselines: Vec::new(),
+        istio_version: Some(istio_version.to_string()),
     }
 }
 
@@ -767,6 +777,7 @@ mod tests {
             no_sni: false,
             policy_files: &[],
             declared_port: None,
+            istio_version: IstioVersion::DEFAULT,
             baselines: &[],
             require_client: &[],
             identities: &[],

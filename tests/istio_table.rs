@@ -28,6 +28,10 @@ use serde_json::Value;
 
 /// The istio/istio snapshot every case was read from.
 const ISTIO_COMMIT: &str = "86c9f01fd735fb01d8192f5bcaf0d424afb7f14c";
+/// The release our model calls that snapshot (master past the 1.31 cut,
+/// `policy::istiod::version`): the model runs at it unless a case names
+/// its own `istio_version`.
+const ISTIO_COMMIT_RELEASE: &str = "1.32";
 /// Areas, their case file and the id prefixes a case in it may carry.
 const AREAS: &[(&str, &[&str])] = &[
     ("tls", &["T"]),
@@ -58,6 +62,10 @@ struct Case {
     #[serde(default)]
     note: Option<String>,
     interface: Interface,
+    /// The `--istio-version` to run the model at (default
+    /// [`ISTIO_COMMIT_RELEASE`], the release the cited commit is).
+    #[serde(default)]
+    istio_version: Option<String>,
     /// The Kubernetes YAML documents.
     input: String,
     /// Further files next to the input (client certificates); `{dir}` in
@@ -206,6 +214,12 @@ fn command_line(case: &Case, input: &Path, dir: &Path) -> Result<Vec<String>, St
         return Err("request is only for authz cases".into());
     }
     argv.extend(case.args.iter().map(|a| fill(a)));
+    argv.push("--istio-version".into());
+    argv.push(
+        case.istio_version
+            .clone()
+            .unwrap_or_else(|| ISTIO_COMMIT_RELEASE.into()),
+    );
     argv.extend(["--json".into(), "-".into()]);
     Ok(argv)
 }
@@ -493,7 +507,7 @@ fn an_authz_request_becomes_the_contract_flags() {
     assert_eq!(
         argv.join(" "),
         "policy authz /d/A00.yaml --peer cert:/d/c.pem --method GET --host h --path /p \
-         --port 443 --token valid --json -"
+         --port 443 --token valid --istio-version 1.32 --json -"
     );
     let mut bad = case;
     bad.request.remove("peer");

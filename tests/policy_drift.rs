@@ -270,3 +270,41 @@ fn declared_hosts_the_gateway_refuses() {
     assert_eq!(code, 2);
     insta::assert_json_snapshot!(findings);
 }
+
+/// The lab serves a SIMPLE server; the declaration adds subjectAltNames,
+/// which makes Envoy 1.40 refuse the listener (tests/lab_envoy_decides.rs).
+/// The scan must say that Envoy refuses the declared listener and that the
+/// port answers TLS anyway (so the gateway does not run the declaration),
+/// not report version or suite drift against a listener that cannot exist.
+#[test]
+fn a_declaration_envoy_refuses_is_explained_live() {
+    let live = "fixtures/policy/asm-min-tls12.yaml";
+    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(live))
+        .expect("fixture");
+    let declared = text.replace(
+        "      mode: SIMPLE\n",
+        "      mode: SIMPLE\n      subjectAltNames: [client.example.com]\n",
+    );
+    assert_ne!(declared, text, "the fixture has the SIMPLE server");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("refused.yaml");
+    std::fs::write(&path, &declared).expect("write declaration");
+    let lab = PolicyLab::start(live);
+    let &(port, addr) = lab.tls.first().expect("a TLS port");
+    let (code, report) = scan(&lab, port, addr, path.to_str().expect("utf-8"), &[]);
+    assert_eq!(code, 1, "{report}");
+    let ids = drift_ids(&report);
+    assert_eq!(ids, ["policy.listener_rejected"], "{report}");
+    let f = &policy_findings(&report)[0];
+    let title = f["title"].as_str().unwrap_or_default();
+    assert!(title.contains("Envoy refuses this listener"), "{title}");
+    assert!(title.contains("SAN-based verification"), "{title}");
+    assert_eq!(f["observed"]["tls_answered"], true, "{f}");
+    assert!(
+        f["evidence"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused.yaml:"),
+        "{f}"
+    );
+}

@@ -32,7 +32,11 @@ fn clean_fixture_exits_zero() {
 
 #[test]
 fn every_seed_fixture_is_clean() {
-    let (code, stdout, stderr) = lint(&[
+    // Each seed is its own scenario (several declare the same Gateway with
+    // different settings), so each is linted on its own: together they
+    // would be one gateway with conflicting servers.
+    let mut all = String::new();
+    for file in [
         "fixtures/policy/asm-min-tls12.yaml",
         "fixtures/policy/asm-tls12-only.yaml",
         "fixtures/policy/asm-tls13-only.yaml",
@@ -45,9 +49,68 @@ fn every_seed_fixture_is_clean() {
         "fixtures/policy/gateway-api.yaml",
         "fixtures/policy/kubectl-list.yaml",
         "fixtures/policy/mesh-configmap.yaml",
-    ]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    insta::assert_snapshot!(stdout);
+    ] {
+        let (code, stdout, stderr) = lint(&[file]);
+        assert_eq!(code, 0, "{file}: {stdout}{stderr}");
+        all.push_str(&stdout);
+    }
+    insta::assert_snapshot!(all);
+}
+
+/// Two Gateways of one workload claiming the same host: istiod keeps the
+/// first and drops the second whole (R-M1, `mergeGateways`
+/// `CheckDuplicates`); `default/*` and `istio-system/*` are different
+/// hosts to istiod but the same SNI to Envoy, which refuses the listener
+/// (simulation "duplicate tls gateway").
+#[test]
+fn dropped_servers_and_envoy_rejections_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = |ns: &str, name: &str, host: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  selector: {{istio: ingressgateway}}\n  servers:\n  - port: {{number: 443, name: https, protocol: HTTPS}}\n    hosts: [\"{host}\"]\n    tls: {{mode: SIMPLE, credentialName: c}}\n---\n"
+        )
+    };
+    let dup = dir.path().join("dup.yaml");
+    std::fs::write(
+        &dup,
+        gw("a", "one", "example.com") + &gw("b", "two", "example.com"),
+    )
+    .unwrap();
+    let (code, stdout, _) = lint(&[dup.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("declared.server_dropped"), "{stdout}");
+    assert!(stdout.contains("duplicate host example.com"), "{stdout}");
+    assert!(!stdout.contains("declared.envoy_rejects"), "{stdout}");
+
+    let cross = dir.path().join("cross.yaml");
+    std::fs::write(
+        &cross,
+        gw("istio-system", "one", "./*") + &gw("default", "two", "./*"),
+    )
+    .unwrap();
+    let (code, stdout, _) = lint(&[cross.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(!stdout.contains("declared.server_dropped"), "{stdout}");
+    assert_eq!(
+        stdout.matches("high declared.envoy_rejects").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("same or overlapping matching rules"),
+        "{stdout}"
+    );
+
+    let mesh = dir.path().join("mesh.yaml");
+    std::fs::write(
+        &mesh,
+        "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: x\nspec:\n  meshConfig:\n    tlsDefaults:\n      ecdhCurves: [X25519Kyber768Draft00]\n---\n".to_owned()
+            + &gw("default", "one", "example.com"),
+    )
+    .unwrap();
+    let (_, stdout, _) = lint(&[mesh.to_str().unwrap(), "--istio-version", "1.29"]);
+    assert!(stdout.contains("high declared.envoy_rejects"), "{stdout}");
+    assert!(stdout.contains("X25519Kyber768Draft00"), "{stdout}");
 }
 
 #[test]

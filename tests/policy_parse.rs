@@ -56,17 +56,16 @@ fn every_fixture_parses() {
 }
 
 #[test]
-fn asm_min_tls12_reads_one_gateway_and_skips_the_virtual_service() {
+fn asm_min_tls12_reads_one_gateway_and_its_virtual_service() {
     let name = "asm-min-tls12.yaml";
     let t = text(name);
     let p = load(name);
     assert_eq!(p.documents.len(), 2);
     assert_eq!(p.documents[0].kind, "Gateway");
     assert_eq!(p.documents[0].skipped, None);
-    assert_eq!(
-        p.documents[1].skipped.as_deref(),
-        Some("kind VirtualService is not used by tlsposture")
-    );
+    // The VirtualService is read for its L4 routes (R-M5), not skipped.
+    assert_eq!(p.documents[1].skipped, None);
+    assert_eq!(p.virtual_services.len(), 1);
     assert_eq!(p.gateways.len(), 1);
     let gw = &p.gateways[0];
     assert_eq!(gw.name, "mysdsgateway");
@@ -303,7 +302,7 @@ fn kubectl_list_items_are_documents() {
     let p = load(name);
     assert_eq!(p.documents.len(), 2);
     assert_eq!(p.documents[1].kind, "VirtualService");
-    assert!(p.documents[1].skipped.is_some());
+    assert_eq!(p.virtual_services.len(), 1);
     assert_eq!(p.documents[0].name, "default/listed-gateway");
     let tls = p.gateways[0].servers[0].tls.as_ref().unwrap();
     let cred = tls.credential_name.as_ref().unwrap();

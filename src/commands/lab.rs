@@ -54,6 +54,8 @@ fn policy_lab(args: &LabArgs) -> Result<PolicyLab, Failure> {
         port_base: (args.port_base != 0).then_some(args.port_base),
         bind: args.bind,
         cert_type: args.cert_type.into(),
+        istio_version: args.istio_version,
+        render_rejected: false,
     };
     lab::listeners_from_policy(&policy, &options).map_err(usage)
 }

@@ -1,7 +1,7 @@
 //! `tlsposture policy lint` and `policy explain`: the declared policy
 //! offline, no network.
 
-use tlsposture::policy::{self, effective, lint};
+use tlsposture::policy::{self, effective, istiod, lint};
 use tlsposture::report::explain;
 use tlsposture::report::lint as render;
 use tlsposture::verdict::exit;
@@ -14,7 +14,7 @@ use crate::cli::{ExplainArgs, LintArgs};
 /// one, naming file:line:col and field), lint, print, exit 0 or 1.
 pub fn lint(args: LintArgs) -> Result<i32, Failure> {
     let policy = policy::load_files(&args.files).map_err(usage)?;
-    let findings = lint::lint(&policy);
+    let findings = lint::lint_at(&policy, args.istio_version);
     let code = if findings.iter().any(|f| f.severity >= args.fail_on) {
         exit::FINDINGS
     } else {
@@ -31,10 +31,19 @@ pub fn lint(args: LintArgs) -> Result<i32, Failure> {
 /// `policy explain`: the effective posture per declared server.
 pub fn explain(args: ExplainArgs) -> Result<i32, Failure> {
     let policy = load_policy(&args.files)?;
-    let expectations = effective::expectations(&policy);
+    let resolved = istiod::resolve(&policy, args.istio_version);
+    let expectations = effective::expectations_of(&policy, &resolved);
     write_outputs(
-        &explain::render(&expectations, args.cert_type.into()),
-        || serde_json::to_string_pretty(&expectations).unwrap_or_default() + "\n",
+        &explain::render_with(
+            args.istio_version,
+            &expectations,
+            &resolved.dropped,
+            args.cert_type.into(),
+        ),
+        || {
+            let view = explain::json(args.istio_version, &expectations, &resolved.dropped);
+            serde_json::to_string_pretty(&view).unwrap_or_default() + "\n"
+        },
         args.json.as_deref(),
     )?;
     Ok(exit::CLEAN)

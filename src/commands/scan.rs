@@ -20,6 +20,7 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         no_sni: args.no_sni,
         policy_files: &args.policy,
         declared_port: args.declared_port,
+        istio_version: args.istio_version,
         baselines: &args.baseline,
         require_client: &args.require_client,
         identities: &args.identity,

@@ -22,7 +22,8 @@ fn simulate_policy(
     profiles: &[&'static ClientProfile],
 ) -> Result<Vec<simulation::ServerRows>, Failure> {
     let policy = load_policy(files)?;
-    let all = effective::expectations(&policy);
+    let resolved = tlsposture::policy::istiod::resolve(&policy, args.istio_version);
+    let all = effective::expectations_of(&policy, &resolved);
     let chosen: Vec<&Expectation> = match args.declared_port {
         Some(port) => effective::for_port(&all, port, Some(port)).map_err(|e| usage(anyhow!(e)))?,
         None => all.iter().collect(),

@@ -49,10 +49,10 @@ impl CertKinds {
     }
 }
 
-/// Whether (and how) a server asks for a client certificate, as Istio's
-/// `tls.mode` decides it: `MUTUAL` is [`ClientAuth::Required`],
-/// `OPTIONAL_MUTUAL` is [`ClientAuth::Optional`], anything else
-/// [`ClientAuth::None`]. Client certificates are verified against the lab CA.
+/// Whether (and how) a seed listener asks for a client certificate,
+/// verified against the lab CA. Listeners built from a policy render the
+/// resolved model's validation context instead ([`ClientValidation`]) and
+/// carry this only as the label of what Envoy enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ClientAuth {
     /// No CertificateRequest.
@@ -68,7 +68,7 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    /// From [`crate::policy::effective::EnvoyTlsParams`]'s two flags.
+    /// From a "required" and a "requested" flag.
     pub fn from_flags(require: bool, request: bool) -> Self {
         if require {
             ClientAuth::Required
@@ -86,6 +86,24 @@ impl ClientAuth {
             ClientAuth::Required => "required",
         }
     }
+}
+
+/// A validation context given explicitly (the resolved model's, rendered
+/// as is) instead of derived from [`ClientAuth`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ClientValidation {
+    /// `require_client_certificate`.
+    pub require_client_certificate: bool,
+    /// `trusted_ca`: the lab CA (standing in for whatever CA the real
+    /// configuration names). `false`: no CA at all.
+    pub trusted_ca: bool,
+    /// Exact SAN matchers (URI and DNS).
+    pub san_exact: Vec<String>,
+    /// `verify_certificate_spki` / `verify_certificate_hash`, verbatim.
+    pub spki: Vec<String>,
+    pub hash: Vec<String>,
+    /// `trust_chain_verification: ACCEPT_UNTRUSTED`.
+    pub accept_untrusted: bool,
 }
 
 /// A listener without TLS, like an Istio Gateway `HTTP` server.
@@ -125,6 +143,12 @@ pub struct ListenerSpec {
     /// `None`), a client certificate must carry one of these as a URI or DNS
     /// SAN (Envoy `match_typed_subject_alt_names`, exact match).
     pub client_san_match: Vec<String>,
+    /// `Some`: render exactly this validation context (and
+    /// `require_client_certificate`), ignoring `client_auth` and
+    /// `client_san_match`.
+    pub validation: Option<ClientValidation>,
+    /// ALPN protocols; empty: `h2, http/1.1`.
+    pub alpn: Vec<String>,
     /// 0 = ephemeral (what tests use, so they never collide).
     pub port: u16,
     /// Istio renders `filter_chain_match.server_names` for every TLS server
@@ -162,6 +186,8 @@ pub struct HostChain {
     pub ecdh_curves: Vec<String>,
     pub client_auth: ClientAuth,
     pub client_san_match: Vec<String>,
+    pub validation: Option<ClientValidation>,
+    pub alpn: Vec<String>,
 }
 
 impl HostChain {
@@ -177,6 +203,8 @@ impl HostChain {
             ecdh_curves: Vec::new(),
             client_auth: ClientAuth::None,
             client_san_match: Vec::new(),
+            validation: None,
+            alpn: Vec::new(),
         }
     }
 
@@ -200,6 +228,8 @@ impl ListenerSpec {
             hosts: vec![SEED_HOST.to_owned()],
             client_auth: ClientAuth::None,
             client_san_match: Vec::new(),
+            validation: None,
+            alpn: Vec::new(),
             port: 0,
             match_sni: false,
             plaintext: None,
@@ -235,6 +265,8 @@ impl ListenerSpec {
             ecdh_curves: self.ecdh_curves.clone(),
             client_auth: self.client_auth,
             client_san_match: self.client_san_match.clone(),
+            validation: self.validation.clone(),
+            alpn: self.alpn.clone(),
         };
         std::iter::once(first)
             .chain(self.extra_hosts.iter().cloned())
@@ -665,39 +697,67 @@ fn render_chain(
         })
         .collect();
 
-    let mut common = json!({
+    let alpn: Vec<String> = if chain.alpn.is_empty() {
         // Istio's gateway advertises both for HTTPS servers.
-        "alpn_protocols": ["h2", "http/1.1"],
+        vec!["h2".into(), "http/1.1".into()]
+    } else {
+        chain.alpn.clone()
+    };
+    let mut common = json!({
+        "alpn_protocols": alpn,
         "tls_certificate_sds_secret_configs": sds,
     });
     if !tls_params.is_empty() {
         common["tls_params"] = Value::Object(tls_params);
     }
-    if chain.client_auth != ClientAuth::None {
-        // Istio gives a MUTUAL / OPTIONAL_MUTUAL server a validation context
-        // (the `<credential>-cacert` secret) and, from `subjectAltNames`, SAN
-        // matchers; a file here, read once.
-        let mut validation = json!({
-            "trusted_ca": {"filename": client_ca.display().to_string()},
-        });
-        if !chain.client_san_match.is_empty() {
-            let matchers: Vec<Value> = chain
-                .client_san_match
+    let explicit = chain.validation.clone().or_else(|| {
+        (chain.client_auth != ClientAuth::None).then(|| ClientValidation {
+            require_client_certificate: chain.client_auth == ClientAuth::Required,
+            trusted_ca: true,
+            san_exact: chain.client_san_match.clone(),
+            ..ClientValidation::default()
+        })
+    });
+    let mut require = false;
+    if let Some(v) = explicit {
+        require = v.require_client_certificate;
+        let mut validation = serde_json::Map::new();
+        if v.trusted_ca {
+            validation.insert(
+                "trusted_ca".into(),
+                json!({"filename": client_ca.display().to_string()}),
+            );
+        }
+        if !v.san_exact.is_empty() {
+            let matchers: Vec<Value> = v
+                .san_exact
                 .iter()
                 .flat_map(|san| {
                     ["URI", "DNS"].map(|kind| json!({"san_type": kind, "matcher": {"exact": san}}))
                 })
                 .collect();
-            validation["match_typed_subject_alt_names"] = Value::Array(matchers);
+            validation.insert(
+                "match_typed_subject_alt_names".into(),
+                Value::Array(matchers),
+            );
         }
-        common["validation_context"] = validation;
+        if !v.spki.is_empty() {
+            validation.insert("verify_certificate_spki".into(), json!(v.spki));
+        }
+        if !v.hash.is_empty() {
+            validation.insert("verify_certificate_hash".into(), json!(v.hash));
+        }
+        if v.accept_untrusted {
+            validation.insert("trust_chain_verification".into(), json!("ACCEPT_UNTRUSTED"));
+        }
+        common["validation_context"] = Value::Object(validation);
     }
 
     let mut tls_context = json!({
         "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
         "common_tls_context": common,
     });
-    if chain.client_auth == ClientAuth::Required {
+    if require {
         tls_context["require_client_certificate"] = json!(true);
     }
     json!({

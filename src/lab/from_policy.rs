@@ -1,35 +1,32 @@
-//! Lab listeners from a declared policy: every Gateway server (Istio and
-//! Gateway API) becomes the Envoy listener istiod would build for it, so a
-//! policy can be tried on loopback before it ships.
+//! Lab listeners from a declared policy: the resolved model
+//! ([`crate::policy::istiod::resolve`], what istiod generates) rendered as
+//! Envoy listeners, so a policy can be tried on loopback before it ships.
+//! Nothing here decides what Istio does; every choice below is the model's
+//! or a limit of the lab:
+//! - one lab listener per model listener (port, bind), its filter chains
+//!   the model's, with the model's server names (a chain without names is
+//!   the catch-all; a client whose SNI no chain names is refused, as on a
+//!   real gateway);
+//! - each chain's TLS parameters, `require_client_certificate`, SAN
+//!   matchers, SPKI/hash pins, ACCEPT_UNTRUSTED and ALPN exactly as the
+//!   model has them; where the model names a CA (the `<credential>-cacert`
+//!   secret, `caCertificates`, `caCertCredentialName`, the mesh root) the lab
+//!   CA stands in for it; CRLs are not rendered;
+//! - plain HTTP chains become plain HTTP listeners; `httpsRedirect` answers
+//!   301 to `https://` (the model's `require_tls: ALL`);
+//! - every listener gets the `jwt_authn` and `rbac` filters from
+//!   [`super::authz::http_policy`].
 //!
-//! The translation follows Istio's gateway listener builder:
-//! - one Envoy listener per declared port, every gateway's servers on that
-//!   port merged into it;
-//! - each TLS server is one filter chain matched by its hosts
-//!   (`server_names`, the `namespace/` prefix stripped, `*.example.com` kept
-//!   as a wildcard); a server with `hosts: ['*']` is the default chain, and
-//!   a client whose SNI no chain names is refused (as on a real gateway);
-//! - its TLS parameters are exactly [`envoy_tls_params`]: mesh `tlsDefaults`
-//!   then the server's own fields, after Istio's cipher-name filter;
-//! - MUTUAL / ISTIO_MUTUAL require, OPTIONAL_MUTUAL requests a client
-//!   certificate, verified against the lab CA (standing in for the
-//!   `<credential>-cacert` secret or the mesh CA), with `subjectAltNames` as
-//!   SAN matchers;
-//! - HTTP servers become plain HTTP listeners; `tls.httpsRedirect: true`
-//!   answers 301 to `https://` (Istio's `require_tls: ALL`).
-//!
-//! - every listener gets the `jwt_authn` and `rbac` filters of the
-//!   RequestAuthentications and AuthorizationPolicies whose selector is empty
-//!   or a subset of the `selector` of a Gateway with a server on its port
-//!   (see [`super::authz`]; namespaces are not considered).
-//!
-//! PASSTHROUGH / AUTO_PASSTHROUGH servers, plain TCP, HTTPS without `tls`,
-//! and servers conflicting with an earlier one on the same port are skipped
-//! with a note. Certificates are the lab CA's, one per server, for the
-//! server's hosts (`credentialName` and friends are only names here). Pure:
-//! nothing is generated or started until [`Lab::start`].
+//! Skipped with a note: servers the model drops (with its reason),
+//! PASSTHROUGH / AUTO_PASSTHROUGH and plain TCP chains (the backend's TLS is
+//! what a client would see; the lab has no backend), a plain HTTP chain on a
+//! port that also terminates TLS, and listeners Envoy refuses
+//! ([`crate::policy::envoy::tls::listener_rejected`]) unless
+//! [`PolicyLabOptions::render_rejected`] asks to render them anyway (to watch
+//! Envoy refuse them). Certificates are the lab CA's, one per chain, for the
+//! chain's hosts. Pure: nothing is generated or started until
+//! [`Lab::start`].
 
-use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -37,15 +34,17 @@ use thiserror::Error;
 
 use super::authz;
 use super::certs::CertFiles;
-use super::config::{self, CertKinds, ClientAuth, ConfigError, HostChain, ListenerSpec, PlainHttp};
+use super::config::{
+    self, CertKinds, ClientAuth, ClientValidation, ConfigError, HostChain, ListenerSpec, PlainHttp,
+};
 use super::{jwt, Lab, LabError, LabOptions};
 use crate::policy::effective::{
-    envoy_tls_params, EnvoyTlsParams, ENVOY_DEFAULT_SERVER_MAX, ENVOY_DEFAULT_SERVER_MIN,
+    ClientCertExpectation, EnvoyTlsParams, ENVOY_DEFAULT_SERVER_MAX, ENVOY_DEFAULT_SERVER_MIN,
 };
+use crate::policy::envoy::tls as envoy_tls;
+use crate::policy::istiod::{self, ChainKind, FilterChain, IstioVersion};
 use crate::policy::selection::Workload;
-use crate::policy::{
-    DeclaredPolicy, GatewayDecl, GatewayFlavor, Located, Origin, ServerDecl, TlsMode,
-};
+use crate::policy::{DeclaredPolicy, Origin, TlsMode};
 
 /// The identity given to clients when the policy names no principal.
 pub const DEFAULT_CLIENT_IDENTITY: &str = "spiffe://test.client";
@@ -64,6 +63,11 @@ pub struct PolicyLabOptions {
     pub bind: IpAddr,
     /// Server certificate key type(s) for every TLS server.
     pub cert_type: CertKinds,
+    /// Which Istio release's rules the model applies.
+    pub istio_version: IstioVersion,
+    /// Render listeners Envoy will refuse (then [`Lab::start`] fails the
+    /// way a gateway's Envoy does) instead of skipping them with a note.
+    pub render_rejected: bool,
 }
 
 impl Default for PolicyLabOptions {
@@ -72,6 +76,8 @@ impl Default for PolicyLabOptions {
             port_base: None,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             cert_type: CertKinds::Rsa,
+            istio_version: IstioVersion::DEFAULT,
+            render_rejected: false,
         }
     }
 }
@@ -154,11 +160,6 @@ pub struct ClientIdentity {
     pub files: CertFiles,
 }
 
-enum Kind {
-    Tls(TlsMode),
-    Http { redirect: bool },
-}
-
 /// Consecutive ports from `base`, one per listener in order: the one rule
 /// for `lab --port-base`, seed listeners and policy listeners alike.
 ///
@@ -191,160 +192,133 @@ pub fn listeners_from_policy(
     policy: &DeclaredPolicy,
     opts: &PolicyLabOptions,
 ) -> Result<PolicyLab, FromPolicyError> {
+    let resolved = istiod::resolve(policy, opts.istio_version);
     let mut listeners: Vec<PolicyListener> = Vec::new();
-    let mut skipped = Vec::new();
-    for gateway in &policy.gateways {
-        for (index, server) in gateway.servers.iter().enumerate() {
-            let source = server_source(gateway, index);
+    let mut skipped: Vec<SkippedServer> = resolved
+        .dropped
+        .iter()
+        .map(|d| SkippedServer {
+            source: d.label.clone(),
+            origin: d.server.clone(),
+            port: d.port,
+            reason: format!("istiod drops it: {}", d.reason),
+        })
+        .collect();
+    for listener in &resolved.listeners {
+        let rejected = envoy_tls::listener_rejected(listener);
+        let name = match &listener.bind {
+            None => listener_name(listener.port),
+            Some(bind) => format!(
+                "{}-{}",
+                listener_name(listener.port),
+                config::listener_stat_prefix(bind)
+            ),
+        };
+        let mut served: Option<PolicyListener> = None;
+        for chain in &listener.chains {
+            let source = chain.origin.label();
             let skip = |reason: String| SkippedServer {
                 source: source.clone(),
-                origin: server.origin.clone(),
-                port: server.port,
+                origin: chain.origin.origin.clone(),
+                port: listener.port,
                 reason,
             };
-            let kind = match classify(server, gateway.flavor) {
-                Ok(kind) => kind,
-                Err(reason) => {
-                    skipped.push(skip(reason));
-                    continue;
-                }
-            };
-            let hosts = envoy_hosts(&server.hosts);
-            let existing = listeners
-                .iter_mut()
-                .find(|l| l.declared_port == server.port);
-            match kind {
-                Kind::Http { redirect } => {
-                    let served = PolicyServer {
-                        source: source.clone(),
-                        origin: server.origin.clone(),
-                        hosts: display_hosts(&hosts),
-                        mode: None,
-                        tls: EnvoyTlsParams::default(),
-                        client_auth: ClientAuth::None,
-                        https_redirect: redirect,
-                    };
-                    let mode = if redirect {
+            if let (Some(reason), false) = (&rejected, opts.render_rejected) {
+                skipped.push(skip(format!("Envoy refuses the listener: {reason}")));
+                continue;
+            }
+            match chain.kind {
+                ChainKind::PlainHttp { https_redirect } => {
+                    let mode = if https_redirect {
                         PlainHttp::RedirectToHttps
                     } else {
                         PlainHttp::Serve
                     };
-                    match existing {
-                        None => listeners.push(PolicyListener {
-                            declared_port: server.port,
-                            spec: ListenerSpec {
-                                hosts,
-                                plaintext: Some(mode),
-                                ..ListenerSpec::new(&listener_name(server.port), &source)
-                            },
-                            servers: vec![served],
-                        }),
+                    let server = PolicyServer {
+                        source: source.clone(),
+                        origin: chain.origin.origin.clone(),
+                        hosts: display_hosts(&chain.server_names),
+                        mode: None,
+                        tls: EnvoyTlsParams::default(),
+                        client_auth: ClientAuth::None,
+                        https_redirect,
+                    };
+                    match &mut served {
+                        None => {
+                            served = Some(PolicyListener {
+                                declared_port: listener.port,
+                                spec: ListenerSpec {
+                                    hosts: chain.server_names.clone(),
+                                    plaintext: Some(mode),
+                                    ..ListenerSpec::new(&name, &source)
+                                },
+                                servers: vec![server],
+                            })
+                        }
                         Some(l) => match l.spec.plaintext {
                             None => skipped.push(skip(format!(
-                                "plain HTTP on port {} where {} already serves TLS; Istio \
-                                 rejects the conflicting server",
-                                server.port, l.servers[0].source
+                                "plain HTTP beside TLS on port {}: istiod keeps both, the lab \
+                                 serves one kind of listener per port",
+                                listener.port
                             ))),
                             Some(first) if first != mode => skipped.push(skip(format!(
                                 "httpsRedirect differs from {} on the same port; the lab \
                                  serves one HTTP behaviour per port",
                                 l.servers[0].source
                             ))),
-                            Some(_) => l.servers.push(served),
+                            Some(_) => l.servers.push(server),
                         },
                     }
                 }
-                Kind::Tls(mode) => {
-                    // A mode left to its default (Gateway API) is the one
-                    // `classify` chose, for the TLS parameters too.
-                    let mut resolved = server.clone();
-                    if let Some(tls) = resolved.tls.as_mut() {
-                        if tls.mode.is_none() {
-                            tls.mode = Some(Located::new(mode, tls.origin.clone()));
-                        }
-                    }
-                    let params = envoy_tls_params(&resolved, policy.mesh_tls.as_ref());
-                    let client_auth = ClientAuth::from_flags(
-                        params.require_client_certificate,
-                        params.request_client_certificate,
-                    );
-                    let client_san_match = match &server.tls {
-                        Some(tls) if client_auth != ClientAuth::None => tls
-                            .subject_alt_names
-                            .iter()
-                            .map(|s| s.value.clone())
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    let chain = HostChain {
-                        hosts: hosts.clone(),
-                        certificates: opts.cert_type,
-                        min_version: params.min_version,
-                        max_version: params.max_version,
-                        cipher_suites: params.cipher_suites.clone(),
-                        ecdh_curves: params.ecdh_curves.clone(),
-                        client_auth,
-                        client_san_match,
-                    };
-                    let served = PolicyServer {
-                        source: source.clone(),
-                        origin: server.origin.clone(),
-                        hosts: display_hosts(&hosts),
-                        mode: Some(mode),
-                        tls: params,
-                        client_auth,
-                        https_redirect: false,
-                    };
+                ChainKind::Tcp => skipped.push(skip(format!(
+                    "protocol {}: plain TCP, the lab has no backend to forward to",
+                    chain.protocol
+                ))),
+                ChainKind::Passthrough | ChainKind::AutoPassthrough => skipped.push(skip(format!(
+                    "tls.mode {}: the gateway does not terminate TLS (the backend's TLS is what \
+                     a client sees), nothing for the lab to serve",
+                    chain.mode.unwrap_or(TlsMode::Passthrough)
+                ))),
+                ChainKind::HttpsTerminate | ChainKind::TlsTerminate => {
+                    let (host_chain, server) = render_tls_chain(chain, opts.cert_type);
                     let single = ListenerSpec {
                         match_sni: true,
-                        ..ListenerSpec::new(&listener_name(server.port), &source)
+                        ..ListenerSpec::new(&name, &source)
                     };
-                    if let Err(source) =
-                        config::validate(&[with_first_chain(single.clone(), &chain)])
-                    {
-                        return Err(FromPolicyError::Invalid {
-                            server: served.source,
-                            origin: Box::new(server.origin.clone()),
-                            source: Box::new(source),
-                        });
+                    if rejected.is_none() {
+                        if let Err(source) =
+                            config::validate(&[with_first_chain(single.clone(), &host_chain)])
+                        {
+                            return Err(FromPolicyError::Invalid {
+                                server: server.source,
+                                origin: Box::new(chain.origin.origin.clone()),
+                                source: Box::new(source),
+                            });
+                        }
                     }
-                    match existing {
-                        None => listeners.push(PolicyListener {
-                            declared_port: server.port,
-                            spec: with_first_chain(single, &chain),
-                            servers: vec![served],
-                        }),
+                    match &mut served {
+                        None => {
+                            served = Some(PolicyListener {
+                                declared_port: listener.port,
+                                spec: with_first_chain(single, &host_chain),
+                                servers: vec![server],
+                            })
+                        }
                         Some(l) if l.spec.plaintext.is_some() => skipped.push(skip(format!(
-                            "TLS on port {} where {} already serves plain HTTP; Istio rejects \
-                             the conflicting server",
-                            server.port, l.servers[0].source
+                            "TLS beside plain HTTP on port {}: the lab serves one kind of \
+                             listener per port",
+                            listener.port
                         ))),
-                        Some(l) => match conflict(&l.spec, &chain.hosts) {
-                            Some(host) => {
-                                let owner = l
-                                    .spec
-                                    .chains()
-                                    .iter()
-                                    .position(|c| {
-                                        c.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host))
-                                            || (c.is_default() && host == "*")
-                                    })
-                                    .map(|i| l.servers[i].source.clone())
-                                    .unwrap_or_default();
-                                skipped.push(skip(format!(
-                                    "host {host} on port {} is already served by {owner}; \
-                                     Istio keeps the first server",
-                                    server.port
-                                )));
-                            }
-                            None => {
-                                l.spec.extra_hosts.push(chain);
-                                l.servers.push(served);
-                            }
-                        },
+                        Some(l) => {
+                            l.spec.extra_hosts.push(host_chain);
+                            l.servers.push(server);
+                        }
                     }
                 }
             }
+        }
+        if let Some(l) = served {
+            listeners.push(l);
         }
     }
     if listeners.is_empty() {
@@ -487,6 +461,23 @@ fn describe_server(l: &PolicyListener, s: &PolicyServer, addr: &str) -> String {
         list(&s.tls.ecdh_curves),
         s.client_auth.label()
     );
+    if let Some(v) = l
+        .spec
+        .chains()
+        .iter()
+        .find(|c| display_hosts(&c.hosts) == s.hosts)
+        .and_then(|c| c.validation.clone())
+    {
+        if !v.san_exact.is_empty() {
+            line.push_str(&format!(" (SAN {})", v.san_exact.join(",")));
+        }
+        if !v.spki.is_empty() || !v.hash.is_empty() {
+            line.push_str(" (pinned)");
+        }
+        if v.accept_untrusted {
+            line.push_str(" (ACCEPT_UNTRUSTED: chain not verified)");
+        }
+    }
     for d in &s.tls.dropped {
         line.push_str(&format!(
             "; dropped {:?} ({}): {}",
@@ -503,72 +494,8 @@ fn skipped_list(skipped: &[SkippedServer]) -> String {
         .collect()
 }
 
-fn server_source(gateway: &GatewayDecl, index: usize) -> String {
-    let list = match gateway.flavor {
-        GatewayFlavor::Istio => "servers",
-        GatewayFlavor::GatewayApi => "listeners",
-    };
-    format!("gateway {} {list}[{index}]", gateway.qualified_name())
-}
-
 fn listener_name(port: u16) -> String {
     format!("port-{port}")
-}
-
-/// What the lab makes of a server, or why it skips it.
-fn classify(server: &ServerDecl, flavor: GatewayFlavor) -> Result<Kind, String> {
-    let protocol = server.protocol.to_ascii_uppercase();
-    // An unset mode is Istio's enum zero, PASSTHROUGH; Gateway API's
-    // default is Terminate.
-    let unset = match flavor {
-        GatewayFlavor::Istio => TlsMode::Passthrough,
-        GatewayFlavor::GatewayApi => TlsMode::Simple,
-    };
-    let mode = server
-        .tls
-        .as_ref()
-        .map(|t| t.mode.as_ref().map_or(unset, |m| m.value));
-    match protocol.as_str() {
-        "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB" => Ok(Kind::Http {
-            redirect: server
-                .tls
-                .as_ref()
-                .and_then(|t| t.https_redirect.as_ref())
-                .is_some_and(|r| r.value),
-        }),
-        "HTTPS" | "TLS" => match mode {
-            None => Err(format!(
-                "{protocol} server without tls settings: Istio rejects it"
-            )),
-            Some(m) if m.terminates() => Ok(Kind::Tls(m)),
-            Some(m) => Err(format!(
-                "tls.mode {m}: the gateway does not terminate TLS (the backend's TLS is what \
-                 a client sees), nothing for the lab to serve"
-            )),
-        },
-        other => Err(format!(
-            "protocol {other}: not TLS or HTTP, the lab serves neither"
-        )),
-    }
-}
-
-/// Server names as Envoy matches them: `namespace/` stripped, duplicates
-/// removed; any `*` makes the default chain (no names).
-fn envoy_hosts(declared: &[String]) -> Vec<String> {
-    let mut hosts: Vec<String> = Vec::new();
-    for h in declared {
-        let h = h
-            .rsplit_once('/')
-            .map_or(h.as_str(), |(_, host)| host)
-            .trim();
-        if h == "*" || h.is_empty() {
-            return Vec::new();
-        }
-        if !hosts.iter().any(|k| k.eq_ignore_ascii_case(h)) {
-            hosts.push(h.to_owned());
-        }
-    }
-    hosts
 }
 
 fn display_hosts(hosts: &[String]) -> Vec<String> {
@@ -579,24 +506,54 @@ fn display_hosts(hosts: &[String]) -> Vec<String> {
     }
 }
 
-/// The first host of `hosts` (`*` for the default chain) a listener
-/// already serves.
-fn conflict(spec: &ListenerSpec, hosts: &[String]) -> Option<String> {
-    let chains = spec.chains();
-    if hosts.is_empty() {
-        return chains
-            .iter()
-            .any(HostChain::is_default)
-            .then(|| "*".to_owned());
-    }
-    let served: HashSet<String> = chains
-        .iter()
-        .flat_map(|c| c.hosts.iter().map(|h| h.to_ascii_lowercase()))
-        .collect();
-    hosts
-        .iter()
-        .find(|h| served.contains(&h.to_ascii_lowercase()))
-        .cloned()
+/// One terminating chain of the model as a lab chain: its parameters, its
+/// validation context with the lab CA for whatever CA it names, its ALPN;
+/// the label of what Envoy enforces comes from [`envoy_tls::client_cert`].
+fn render_tls_chain(chain: &FilterChain, certificates: CertKinds) -> (HostChain, PolicyServer) {
+    let params = EnvoyTlsParams::of(chain);
+    let decision = envoy_tls::client_cert(chain.tls.as_ref());
+    let client_auth = match decision.client_cert {
+        ClientCertExpectation::Required => ClientAuth::Required,
+        ClientCertExpectation::Optional => ClientAuth::Optional,
+        ClientCertExpectation::NotRequested => ClientAuth::None,
+    };
+    let tls = chain.tls.as_ref();
+    let validation = tls.and_then(|t| {
+        t.validation.as_ref().map(|v| ClientValidation {
+            require_client_certificate: t.require_client_certificate,
+            trusted_ca: v.ca.is_some(),
+            san_exact: v.san_exact.clone(),
+            spki: v.spki.clone(),
+            hash: v.hash.clone(),
+            accept_untrusted: v.accept_untrusted,
+        })
+    });
+    let host_chain = HostChain {
+        hosts: chain.server_names.clone(),
+        certificates,
+        min_version: params.min_version,
+        max_version: params.max_version,
+        cipher_suites: params.cipher_suites.clone(),
+        ecdh_curves: params.ecdh_curves.clone(),
+        client_auth,
+        client_san_match: Vec::new(),
+        validation: Some(validation.unwrap_or_else(|| ClientValidation {
+            require_client_certificate: tls.is_some_and(|t| t.require_client_certificate),
+            ..ClientValidation::default()
+        }))
+        .filter(|v| *v != ClientValidation::default()),
+        alpn: tls.map(|t| t.alpn.clone()).unwrap_or_default(),
+    };
+    let server = PolicyServer {
+        source: chain.origin.label(),
+        origin: chain.origin.origin.clone(),
+        hosts: display_hosts(&chain.server_names),
+        mode: chain.mode,
+        tls: params,
+        client_auth,
+        https_redirect: false,
+    };
+    (host_chain, server)
 }
 
 fn with_first_chain(spec: ListenerSpec, chain: &HostChain) -> ListenerSpec {
@@ -609,6 +566,8 @@ fn with_first_chain(spec: ListenerSpec, chain: &HostChain) -> ListenerSpec {
         ecdh_curves: chain.ecdh_curves.clone(),
         client_auth: chain.client_auth,
         client_san_match: chain.client_san_match.clone(),
+        validation: chain.validation.clone(),
+        alpn: chain.alpn.clone(),
         ..spec
     }
 }
@@ -656,8 +615,8 @@ fn client_identities(policy: &DeclaredPolicy) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::policy::{
-        AuthorizationPolicyDecl, AuthzAction, AuthzRule, AuthzSource, MeshTlsDefaults,
-        MeshTlsSource, ServerTls, TlsVersionSetting,
+        AuthorizationPolicyDecl, AuthzAction, AuthzRule, AuthzSource, GatewayDecl, GatewayFlavor,
+        Located, MeshTlsDefaults, MeshTlsSource, ServerDecl, ServerTls, TlsVersionSetting,
     };
     use crate::wire::ProtocolVersion::{Tls12, Tls13};
 
@@ -685,8 +644,15 @@ mod tests {
     fn server(port: u16, protocol: &str, hosts: &[&str], tls: Option<ServerTls>) -> ServerDecl {
         ServerDecl {
             port,
-            port_name: None,
             protocol: protocol.into(),
+            // Istio requires a port name, and one unique per HTTPS port in a
+            // Gateway (R-M4); one per host keeps these servers apart.
+            port_name: Some(format!(
+                "{}-{}",
+                protocol.to_ascii_lowercase(),
+                hosts.first().copied().unwrap_or_default()
+            )),
+            bind: None,
             hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
             tls,
             origin: at("spec.servers[0]"),
@@ -775,7 +741,7 @@ mod tests {
                             ..ServerTls::default()
                         }),
                     ),
-                    server(443, "HTTPS", &["A.com"], Some(tls(TlsMode::Simple))),
+                    server(443, "HTTPS", &["a.com"], Some(tls(TlsMode::Simple))),
                     server(15443, "TLS", &["*"], Some(tls(TlsMode::AutoPassthrough))),
                     server(8443, "HTTPS", &["x.com"], None),
                     server(9000, "TCP", &["*"], None),
@@ -832,20 +798,29 @@ mod tests {
         assert_eq!(
             skipped,
             [
+                // What istiod drops (the model's reasons), then what the lab
+                // cannot serve.
                 ("gateway default/one servers[2]", 443),
-                ("gateway default/one servers[3]", 15443),
                 ("gateway default/one servers[4]", 8443),
+                ("gateway default/two servers[2]", 80),
+                ("gateway default/one servers[3]", 15443),
                 ("gateway default/one servers[5]", 9000),
                 ("gateway default/one servers[6]", 9443),
-                ("gateway default/two servers[2]", 80),
             ]
         );
-        assert!(lab.skipped[0]
+        assert!(
+            lab.skipped[0].reason.contains(
+                "duplicate host a.com on port 443 already taken by gateway default/one servers[0]"
+            ),
+            "{}",
+            lab.skipped[0].reason
+        );
+        assert!(lab.skipped[1].reason.contains("without tls settings"));
+        assert!(lab.skipped[2]
             .reason
-            .contains("already served by gateway default/one servers[0]"));
-        assert!(lab.skipped[1].reason.contains("AUTO_PASSTHROUGH"));
-        assert!(lab.skipped[4].reason.contains("PASSTHROUGH"));
-        assert!(lab.skipped[5].reason.contains("plain HTTP"));
+            .contains("plain-text HTTP server came first"));
+        assert!(lab.skipped[3].reason.contains("AUTO_PASSTHROUGH"));
+        assert!(lab.skipped[5].reason.contains("PASSTHROUGH"));
         let lines = lab.describe(None);
         assert_eq!(lines.len(), 4, "{lines:#?}");
         assert!(
@@ -900,7 +875,9 @@ mod tests {
         assert_eq!(chains[0].min_version, Some(Tls12));
         assert_eq!(chains[1].min_version, Some(Tls13));
         assert_eq!(chains[1].client_auth, ClientAuth::Required);
-        assert_eq!(chains[1].client_san_match, ["spiffe://test.client"]);
+        let validation = chains[1].validation.as_ref().unwrap();
+        assert_eq!(validation.san_exact, ["spiffe://test.client"]);
+        assert!(validation.require_client_certificate && validation.trusted_ca);
         let server = &lab.listeners[0].servers[0];
         assert_eq!(server.tls.dropped.len(), 1);
         let line = &lab.describe(None)[0];
@@ -922,6 +899,7 @@ mod tests {
                 &["api.com"],
                 Some(ServerTls {
                     mode: None,
+                    gateway_api: Some(crate::policy::GatewayApiTls::default()),
                     ..ServerTls::default()
                 }),
             )],

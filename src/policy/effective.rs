@@ -1,62 +1,29 @@
-//! What Istio and Envoy really do with a declared gateway server: the one
-//! place where Istio's translation rules and Envoy/BoringSSL's defaults live,
-//! each with its source.
-//!
-//! Two steps, kept apart because the lab needs the first and the verdict the
-//! second:
-//! 1. [`envoy_tls_params`]: the `TlsParameters` istiod writes into Envoy's
-//!    downstream TLS context for a server (Istio's `buildGatewayListenerTLSContext`,
-//!    `applyDownstreamTLSDefaults`, `applyServerTLSSettings`,
-//!    `FilterCipherSuites` in istio/istio `pilot/pkg/networking/core` and
-//!    `pkg/config/security`).
-//! 2. [`expectations`]: what a client will then observe on the wire —
-//!    which versions are negotiable, which suites, groups — given BoringSSL's
-//!    behaviour (TLS 1.3 suites fixed, suites need a matching certificate,
-//!    TLS 1.0/1.1 need a suite that exists before TLS 1.2).
+//! What a client will observe on the wire for each declared gateway
+//! server, derived from the resolved model ([`super::istiod::resolve`]:
+//! what istiod generates) and Envoy's decisions on it
+//! ([`super::envoy::tls`]): which versions are negotiable, which suites,
+//! groups, whether a client certificate is required — given BoringSSL's
+//! behaviour (TLS 1.3 suites fixed, suites need a matching certificate,
+//! TLS 1.0/1.1 need a suite that exists before TLS 1.2). No Istio rule
+//! lives here: servers istiod drops have no expectation, a listener Envoy
+//! refuses is marked `rejected`.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::envoy::tls as envoy_tls;
+use super::istiod::{self, FilterChain, IstioVersion, Resolved, TlsParams};
 use super::model::*;
 use crate::registry::{self, CipherSuite};
 use crate::wire::ProtocolVersion;
 
-/// Cipher names Istio accepts in `cipherSuites` (istio/istio
-/// `pkg/config/security/security.go`, `ValidCipherSuites`: "bssl ciphers
-/// -openssl-name ALL" minus PSK). Anything else that starts with a letter or
-/// digit is dropped before it reaches Envoy (Envoy would NACK it). Entries
-/// starting with another character (`[a|b]` groups, `-x`, `+x`, `!x`) are
-/// passed through unchecked.
-pub const ISTIO_VALID_CIPHERS: &[&str] = &[
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-    "ECDHE-ECDSA-AES128-SHA",
-    "ECDHE-RSA-AES128-SHA",
-    "ECDHE-ECDSA-AES256-SHA",
-    "ECDHE-RSA-AES256-SHA",
-    "AES128-GCM-SHA256",
-    "AES256-GCM-SHA384",
-    "AES128-SHA",
-    "AES256-SHA",
-    "DES-CBC3-SHA",
-];
-
-/// Curve names MeshConfig `tlsDefaults.ecdhCurves` accepts (istio/istio
-/// `ValidECDHCurves`, from BoringSSL's `ssl_key_share.cc` name table).
-pub const ISTIO_VALID_CURVES: &[&str] = &[
-    "P-224",
-    "P-256",
-    "P-384",
-    "P-521",
-    "X25519",
-    "X25519Kyber768Draft00",
-    "X25519MLKEM768",
-];
+pub use super::envoy::tls::ClientCertExpectation;
+pub use super::istiod::servers::bare_host;
+pub use super::istiod::tls::{
+    filter_istio_ciphers, mesh_ciphers, mesh_curves, DroppedSetting, ISTIO_VALID_CIPHERS,
+    ISTIO_VALID_CURVES,
+};
 
 /// Envoy's server-side default `cipher_suites` (Envoy API
 /// `extensions.transport_sockets.tls.v3.TlsParameters.cipher_suites`,
@@ -74,207 +41,47 @@ pub const ENVOY_DEFAULT_SERVER_CIPHERS: &[&str] = &[
 pub const ENVOY_DEFAULT_SERVER_MIN: ProtocolVersion = ProtocolVersion::Tls12;
 pub const ENVOY_DEFAULT_SERVER_MAX: ProtocolVersion = ProtocolVersion::Tls13;
 
-/// The `TlsParameters` istiod hands Envoy for one server, as Envoy strings.
-/// Empty / `None` fields mean "Envoy's default" exactly as in the real
-/// config, so the lab can render them unchanged.
+/// The resolved TLS parameters of one chain, flattened for consumers that
+/// want lists (empty / `None` = Envoy's default, exactly as in the config).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct EnvoyTlsParams {
     pub min_version: Option<ProtocolVersion>,
     pub max_version: Option<ProtocolVersion>,
-    /// BoringSSL cipher strings after Istio's filter; empty = Envoy default.
+    /// BoringSSL cipher strings as istiod writes them; empty = Envoy default.
     pub cipher_suites: Vec<String>,
-    /// BoringSSL curve names; empty = Envoy default.
+    /// Curve names as istiod writes them; empty = Envoy default.
     pub ecdh_curves: Vec<String>,
-    /// `require_client_certificate` (MUTUAL, ISTIO_MUTUAL).
+    /// `require_client_certificate` as istiod writes it.
     pub require_client_certificate: bool,
-    /// A validation context is configured (MUTUAL, OPTIONAL_MUTUAL,
-    /// ISTIO_MUTUAL): the server sends a CertificateRequest.
+    /// Envoy sends a CertificateRequest ([`envoy_tls::client_cert`]).
     pub request_client_certificate: bool,
     /// What Istio dropped on the way, with where it was written and why.
     pub dropped: Vec<DroppedSetting>,
 }
 
-/// A declared value that never reaches Envoy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DroppedSetting {
-    pub value: String,
-    pub origin: Origin,
-    pub reason: String,
-}
+impl EnvoyTlsParams {
+    /// The flattened view of one chain's context.
+    pub fn of(chain: &FilterChain) -> Self {
+        Self::from_tls(chain.tls.as_ref())
+    }
 
-/// Istio's filter: keeps valid names once, in order (istio/istio
-/// `FilterCipherSuites`). Returns (kept, dropped with reasons).
-pub fn filter_istio_ciphers(declared: &[Located<String>]) -> (Vec<String>, Vec<DroppedSetting>) {
-    let mut kept: Vec<String> = Vec::new();
-    let mut dropped = Vec::new();
-    for name in declared {
-        let value = name.value.trim();
-        let starts_alnum = value
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-        let valid = value.is_empty()
-            || value == "ALL"
-            || !starts_alnum
-            || ISTIO_VALID_CIPHERS.contains(&value);
-        if !valid {
-            let hint = match registry::cipher_suite_by_name(value) {
-                Some(s)
-                    if s.openssl
-                        .as_deref()
-                        .is_some_and(|o| ISTIO_VALID_CIPHERS.contains(&o)) =>
-                {
-                    format!(
-                        "not a name Istio accepts (it wants BoringSSL names: {})",
-                        s.openssl.as_deref().unwrap_or_default()
-                    )
-                }
-                Some(_) => "not supported by Envoy/BoringSSL".to_string(),
-                None => "unknown cipher suite name".to_string(),
-            };
-            dropped.push(DroppedSetting {
-                value: value.to_string(),
-                origin: name.origin.clone(),
-                reason: format!("{hint}; Istio drops it"),
-            });
-        } else if kept.iter().any(|k| k == value) {
-            dropped.push(DroppedSetting {
-                value: value.to_string(),
-                origin: name.origin.clone(),
-                reason: "duplicate; Istio keeps the first".into(),
-            });
-        } else if !value.is_empty() {
-            kept.push(value.to_string());
+    /// The flattened view of a downstream context (`None`: not terminated).
+    pub fn from_tls(tls: Option<&istiod::DownstreamTls>) -> Self {
+        let Some(tls) = tls else {
+            return EnvoyTlsParams::default();
+        };
+        let p = tls.params.clone().unwrap_or_default();
+        let cert = envoy_tls::client_cert(Some(tls));
+        EnvoyTlsParams {
+            min_version: p.min,
+            max_version: p.max,
+            cipher_suites: p.cipher_suites.unwrap_or_default(),
+            ecdh_curves: p.ecdh_curves.unwrap_or_default(),
+            require_client_certificate: tls.require_client_certificate,
+            request_client_certificate: cert.client_cert != ClientCertExpectation::NotRequested,
+            dropped: tls.dropped.clone(),
         }
     }
-    (kept, dropped)
-}
-
-/// OpenShift SMCP cipher names are Go's (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`);
-/// maistra translates them to BoringSSL names before they reach Envoy.
-fn smcp_cipher_to_boringssl(name: &str) -> String {
-    match registry::cipher_suite_by_name(name.trim()) {
-        Some(CipherSuite {
-            openssl: Some(name),
-            ..
-        }) => name.clone(),
-        _ => name.trim().to_string(),
-    }
-}
-
-/// SMCP curve names (`CurveP256`, Go's) to BoringSSL's (`P-256`).
-fn smcp_curve_to_boringssl(name: &str) -> String {
-    match name.trim() {
-        "CurveP256" => "P-256".into(),
-        "CurveP384" => "P-384".into(),
-        "CurveP521" => "P-521".into(),
-        other => other.to_string(),
-    }
-}
-
-/// The mesh defaults translated to Envoy names (a no-op for MeshConfig).
-pub(crate) fn mesh_ciphers(mesh: &MeshTlsDefaults) -> Vec<Located<String>> {
-    match mesh.source {
-        MeshTlsSource::SmcpV1 | MeshTlsSource::SmcpV2 => mesh
-            .cipher_suites
-            .iter()
-            .map(|c| Located::new(smcp_cipher_to_boringssl(&c.value), c.origin.clone()))
-            .collect(),
-        _ => mesh.cipher_suites.clone(),
-    }
-}
-
-fn mesh_curves(mesh: &MeshTlsDefaults) -> Vec<Located<String>> {
-    match mesh.source {
-        MeshTlsSource::SmcpV1 | MeshTlsSource::SmcpV2 => mesh
-            .ecdh_curves
-            .iter()
-            .map(|c| Located::new(smcp_curve_to_boringssl(&c.value), c.origin.clone()))
-            .collect(),
-        _ => mesh.ecdh_curves.clone(),
-    }
-}
-
-/// A declared version replaces the one below it; TLS_AUTO (or unset)
-/// leaves it (Istio sets `TlsParameters` only for non-AUTO values).
-fn override_version(
-    slot: &mut Option<ProtocolVersion>,
-    declared: &Option<Located<TlsVersionSetting>>,
-) {
-    if let Some(v) = declared.as_ref().and_then(|v| v.value.version()) {
-        *slot = Some(v);
-    }
-}
-
-/// The downstream `TlsParameters` istiod generates for `server`.
-///
-/// Rule order (istio/istio `buildGatewayListenerTLSContext`): for SIMPLE,
-/// MUTUAL and OPTIONAL_MUTUAL, mesh `tlsDefaults` first (`ecdhCurves`,
-/// `cipherSuites`, `minProtocolVersion`), then the server's own
-/// `minProtocolVersion` / `maxProtocolVersion` / `cipherSuites` when set
-/// (not TLS_AUTO, non-empty). Cipher names go through Istio's filter; a list
-/// left empty by it means Envoy's default list. ISTIO_MUTUAL uses Istio's
-/// own mesh settings (not modelled beyond Envoy's defaults).
-pub fn envoy_tls_params(server: &ServerDecl, mesh: Option<&MeshTlsDefaults>) -> EnvoyTlsParams {
-    let mut params = EnvoyTlsParams::default();
-    let Some(tls) = &server.tls else {
-        return params;
-    };
-    let mode = tls.mode.as_ref().map(|m| m.value);
-    params.require_client_certificate =
-        matches!(mode, Some(TlsMode::Mutual) | Some(TlsMode::IstioMutual));
-    params.request_client_certificate = matches!(
-        mode,
-        Some(TlsMode::Mutual) | Some(TlsMode::IstioMutual) | Some(TlsMode::OptionalMutual)
-    );
-    let simple_or_mutual = matches!(
-        mode,
-        Some(TlsMode::Simple) | Some(TlsMode::Mutual) | Some(TlsMode::OptionalMutual)
-    );
-    if !simple_or_mutual {
-        return params;
-    }
-    let mut mesh_list: Vec<Located<String>> = Vec::new();
-    if let Some(mesh) = mesh {
-        let curves = mesh_curves(mesh);
-        for curve in &curves {
-            if ISTIO_VALID_CURVES.contains(&curve.value.as_str()) {
-                if !params.ecdh_curves.contains(&curve.value) {
-                    params.ecdh_curves.push(curve.value.clone());
-                }
-            } else {
-                params.dropped.push(DroppedSetting {
-                    value: curve.value.clone(),
-                    origin: curve.origin.clone(),
-                    reason: "unknown ECDH curve name; Istio drops it".into(),
-                });
-            }
-        }
-        mesh_list = mesh_ciphers(mesh);
-        override_version(&mut params.min_version, &mesh.min_protocol_version);
-        override_version(&mut params.max_version, &mesh.max_protocol_version);
-    }
-    override_version(&mut params.min_version, &tls.min_protocol_version);
-    override_version(&mut params.max_version, &tls.max_protocol_version);
-    // Only the server's list goes through Istio's filter (the gateway
-    // builder replaces `server.tls.cipherSuites` with
-    // `FilterCipherSuites(...)`); mesh `cipherSuites` reach Envoy as written
-    // (`applyDownstreamTLSDefaults`), and a server list the filter leaves
-    // empty leaves the mesh list in place (`applyServerTLSSettings` sets
-    // only non-empty lists). istio/istio @86c9f01
-    // pilot/pkg/networking/core/{gateway.go,listener.go};
-    // docs/istio-rules.md R-T2, R-T3.
-    let (kept, dropped) = filter_istio_ciphers(&tls.cipher_suites);
-    params.dropped.extend(dropped);
-    params.cipher_suites = if kept.is_empty() {
-        mesh_list
-            .iter()
-            .map(|c| c.value.trim().to_owned())
-            .collect()
-    } else {
-        kept
-    };
-    params
 }
 
 /// Suites named by one Envoy cipher string entry: a plain name, or an
@@ -349,19 +156,12 @@ impl CertKeyTypes {
     }
 }
 
-/// Whether the server asks for / insists on a client certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientCertExpectation {
-    Required,
-    Optional,
-    NotRequested,
-}
-
 /// Where one effective value came from, for evidence and remedies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleSource {
-    /// `min_version`, `max_version`, `cipher_suites`, `ecdh_curves`, `mode`.
+    /// `min_version`, `max_version`, `cipher_suites`, `ecdh_curves`, `mode`;
+    /// `assumption` for what the model assumed (value: the assumption,
+    /// from: what was missing from the input).
     pub setting: &'static str,
     /// The value as Envoy gets it.
     pub value: String,
@@ -398,6 +198,16 @@ pub struct Expectation {
     pub credential: Option<String>,
     pub params: EnvoyTlsParams,
     pub sources: Vec<RuleSource>,
+    /// The `TlsParameters` exactly as istiod writes them (`None`: no
+    /// `tls_params` at all).
+    pub istiod_params: Option<TlsParams>,
+    /// `trust_chain_verification: ACCEPT_UNTRUSTED`.
+    pub accept_untrusted: bool,
+    /// A presented client certificate's chain is verified against a CA.
+    pub chain_verified: bool,
+    /// Envoy's reason for refusing the listener this server is on.
+    pub rejected: Option<String>,
+    pub alpn: Vec<String>,
 }
 
 impl Expectation {
@@ -495,26 +305,21 @@ fn suite_codes(entries: &[String]) -> Vec<u16> {
     codes
 }
 
-/// Group codes for Envoy curve names, in order, per protocol: hybrid and
+/// Group codes for Envoy curve names (Envoy's own name table,
+/// [`envoy_tls::ENVOY_CURVES`]), in order, per protocol: hybrid and
 /// post-quantum groups exist only in TLS 1.3.
 fn group_codes(curves: &[String]) -> (Vec<u16>, Vec<u16>) {
     let mut tls12 = Vec::new();
     let mut tls13 = Vec::new();
     for name in curves {
-        let code = match name.as_str() {
-            "P-224" => 0x0015,
-            "P-256" => 0x0017,
-            "P-384" => 0x0018,
-            "P-521" => 0x0019,
-            "X25519" => 0x001D,
-            "X25519Kyber768Draft00" => 0x6399,
-            "X25519MLKEM768" => 0x11EC,
-            _ => continue,
+        let Some((_, code)) = envoy_tls::ENVOY_CURVES.iter().find(|(n, _)| n == name) else {
+            continue;
         };
+        let code = *code;
         if !tls13.contains(&code) {
             tls13.push(code);
         }
-        if !matches!(code, 0x6399 | 0x11EC) && !tls12.contains(&code) {
+        if !matches!(code, 0x11EC | 0x0202) && !tls12.contains(&code) {
             tls12.push(code);
         }
     }
@@ -579,39 +384,38 @@ fn credential_of(tls: &ServerTls) -> Option<String> {
         })
 }
 
-/// Strips Istio's `namespace/` host prefix (`./host`, `ns/host`, `*/host`).
-pub fn bare_host(host: &str) -> &str {
-    host.split_once('/').map_or(host, |(_, h)| h)
+/// One expectation per declared server that carries TLS (terminated or
+/// passed through) and that istiod keeps, in document order, by the
+/// default Istio release's rules. Plain HTTP/TCP servers have none.
+pub fn expectations(policy: &DeclaredPolicy) -> Vec<Expectation> {
+    expectations_of(policy, &istiod::resolve(policy, IstioVersion::DEFAULT))
 }
 
-/// One expectation per declared server that carries TLS (terminated or
-/// passed through), in document order. Plain HTTP/TCP servers have none.
-pub fn expectations(policy: &DeclaredPolicy) -> Vec<Expectation> {
+/// [`expectations`] for a model already resolved (any release).
+pub fn expectations_of(policy: &DeclaredPolicy, resolved: &Resolved) -> Vec<Expectation> {
     let mesh = policy.mesh_tls.as_ref();
-    let mut out = Vec::new();
-    for gateway in &policy.gateways {
-        for server in &gateway.servers {
-            let Some(tls) = &server.tls else { continue };
-            let is_redirect_only = tls.mode.is_none()
-                && tls.https_redirect.as_ref().is_some_and(|r| r.value)
-                && is_http_protocol(&server.protocol);
-            if is_redirect_only {
-                continue;
-            }
-            out.push(expectation_for(gateway, server, tls, mesh));
-        }
-    }
-    out
+    resolved
+        .chains_in_document_order()
+        .into_iter()
+        .filter(|(_, c)| c.mode.is_some())
+        .map(|(listener, chain)| {
+            let rejected = envoy_tls::listener_rejected(listener);
+            expectation_for(chain, listener.port, mesh, rejected)
+        })
+        .collect()
 }
 
 fn expectation_for(
-    gateway: &GatewayDecl,
-    server: &ServerDecl,
-    tls: &ServerTls,
+    chain: &FilterChain,
+    port: u16,
     mesh: Option<&MeshTlsDefaults>,
+    rejected: Option<String>,
 ) -> Expectation {
-    let params = envoy_tls_params(server, mesh);
-    let mode = tls.mode.as_ref().map_or(TlsMode::Passthrough, |m| m.value);
+    let default_tls = ServerTls::default();
+    let tls = chain.declared_tls.as_ref().unwrap_or(&default_tls);
+    let params = EnvoyTlsParams::of(chain);
+    let cert = envoy_tls::client_cert(chain.tls.as_ref());
+    let mode = chain.mode.unwrap_or(TlsMode::Passthrough);
     let min_version = params.min_version.unwrap_or(ENVOY_DEFAULT_SERVER_MIN);
     let max_version = params.max_version.unwrap_or(ENVOY_DEFAULT_SERVER_MAX);
     let default_ciphers: Vec<String> = ENVOY_DEFAULT_SERVER_CIPHERS
@@ -631,13 +435,7 @@ fn expectation_for(
     } else {
         group_codes(&params.ecdh_curves)
     };
-    let client_cert = if params.require_client_certificate {
-        ClientCertExpectation::Required
-    } else if params.request_client_certificate {
-        ClientCertExpectation::Optional
-    } else {
-        ClientCertExpectation::NotRequested
-    };
+    // Where a value came from: the layers of `istiod::tls::tls_params`.
     let mesh_pair = |f: fn(&MeshTlsDefaults) -> Option<&Located<TlsVersionSetting>>| {
         mesh.map(|m| (m, f(m).filter(|l| l.value.version().is_some())))
     };
@@ -680,10 +478,16 @@ fn expectation_for(
     } else {
         params.ecdh_curves.join(":")
     };
-    sources.push(source_of::<String>(
+    let server_curves = tls.ecdh_curves.first().filter(|_| {
+        !params
+            .dropped
+            .iter()
+            .any(|d| Some(&d.origin) == tls.ecdh_curves.first().map(|c| &c.origin))
+    });
+    sources.push(source_of(
         "ecdh_curves",
         curves,
-        None,
+        server_curves,
         mesh.map(|m| (m, m.ecdh_curves.first()))
             .filter(|_| !params.ecdh_curves.is_empty()),
     ));
@@ -695,23 +499,42 @@ fn expectation_for(
             origin: Some(m.origin.clone()),
         });
     }
+    // What the model could not see and assumed (R-M5 without any
+    // VirtualService, references without the objects), so a reader knows
+    // the chain rests on it.
+    for assumption in &chain.assumptions {
+        let (what, why) = assumption
+            .split_once(": ")
+            .unwrap_or((assumption.as_str(), ""));
+        sources.push(RuleSource {
+            setting: "assumption",
+            value: why.to_owned(),
+            from: what.to_owned(),
+            origin: None,
+        });
+    }
     Expectation {
-        gateway: gateway.qualified_name(),
-        server: server.origin.clone(),
-        port: server.port,
-        hosts: server
-            .hosts
-            .iter()
-            .map(|h| bare_host(h).to_string())
-            .collect(),
+        gateway: chain.origin.gateway.clone(),
+        server: chain.origin.origin.clone(),
+        port,
+        hosts: chain.hosts.clone(),
         mode,
         min_version,
         max_version,
         suites: suite_codes(ciphers),
         groups_tls12,
         groups_tls13,
-        client_cert,
+        client_cert: cert.client_cert,
         credential: credential_of(tls),
+        istiod_params: chain.tls.as_ref().and_then(|t| t.params.clone()),
+        accept_untrusted: cert.accept_untrusted,
+        chain_verified: cert.chain_verified,
+        rejected,
+        alpn: chain
+            .tls
+            .as_ref()
+            .map(|t| t.alpn.clone())
+            .unwrap_or_default(),
         params,
         sources,
     }
@@ -778,46 +601,37 @@ impl RedirectExpectation {
     }
 }
 
-fn is_http_protocol(protocol: &str) -> bool {
-    matches!(protocol, "HTTP" | "HTTP2" | "GRPC")
+/// One expectation per plain-HTTP server istiod keeps (HTTP without
+/// `tls`, or with only `httpsRedirect`), in document order, by the default
+/// release's rules.
+pub fn expectations_http(policy: &DeclaredPolicy) -> Vec<RedirectExpectation> {
+    expectations_http_of(&istiod::resolve(policy, IstioVersion::DEFAULT))
 }
 
-/// One expectation per declared plain-HTTP server (the servers
-/// [`expectations`] leaves out: HTTP without `tls`, or with only
-/// `httpsRedirect`), in document order.
-pub fn expectations_http(policy: &DeclaredPolicy) -> Vec<RedirectExpectation> {
-    let mut out = Vec::new();
-    for gateway in &policy.gateways {
-        for server in &gateway.servers {
-            if !is_http_protocol(&server.protocol) {
-                continue;
-            }
-            let redirect = server
-                .tls
-                .as_ref()
-                .and_then(|t| t.https_redirect.as_ref())
-                .filter(|r| r.value);
-            let plain = match &server.tls {
-                None => true,
-                Some(tls) => tls.mode.is_none() && redirect.is_some(),
-            };
-            if !plain {
-                continue;
-            }
-            out.push(RedirectExpectation {
-                gateway: gateway.qualified_name(),
-                server: server.origin.clone(),
-                port: server.port,
-                hosts: server
-                    .hosts
-                    .iter()
-                    .map(|h| bare_host(h).to_string())
-                    .collect(),
-                https_redirect: redirect.map(|r| r.origin.clone()),
-            });
-        }
-    }
-    out
+/// [`expectations_http`] for a model already resolved.
+pub fn expectations_http_of(resolved: &Resolved) -> Vec<RedirectExpectation> {
+    resolved
+        .chains_in_document_order()
+        .into_iter()
+        .filter_map(|(listener, chain)| match chain.kind {
+            istiod::ChainKind::PlainHttp { https_redirect } => Some(RedirectExpectation {
+                gateway: chain.origin.gateway.clone(),
+                server: chain.origin.origin.clone(),
+                port: listener.port,
+                hosts: chain.hosts.clone(),
+                https_redirect: https_redirect
+                    .then(|| {
+                        chain
+                            .declared_tls
+                            .as_ref()
+                            .and_then(|t| t.https_redirect.as_ref())
+                            .map(|r| r.origin.clone())
+                    })
+                    .flatten(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Istio/Envoy SNI matching for a server host: exact (case-insensitive), or
@@ -896,6 +710,7 @@ mod tests {
                     port: 443,
                     port_name: Some("https".into()),
                     protocol: "HTTPS".into(),
+                    bind: None,
                     hosts: vec!["ns/test.com".into()],
                     tls: Some(tls),
                     origin: at("spec.servers[0]"),
@@ -1121,6 +936,7 @@ mod tests {
         ] {
             let mut tls = simple(None, None, &[]);
             tls.mode = Some(loc(mode, "mode"));
+            tls.credential_name = Some(loc("cred".into(), "credentialName"));
             let exp = only(&gateway(tls));
             assert_eq!(exp.client_cert, want, "{mode}");
             assert_eq!(exp.mode.terminates(), terminates);

@@ -10,8 +10,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::effective::{
-    envoy_tls_params, mesh_ciphers, suites_in_entry, ISTIO_VALID_CIPHERS, ISTIO_VALID_CURVES,
+    mesh_ciphers, mesh_curves, suites_in_entry, EnvoyTlsParams, ISTIO_VALID_CIPHERS,
+    ISTIO_VALID_CURVES,
 };
+use super::envoy::tls as envoy_tls;
+use super::istiod::{self, IstioVersion};
 use super::model::*;
 use super::parse::node::{closest, shown};
 use crate::finding::Severity;
@@ -30,9 +33,15 @@ pub struct LintFinding {
     pub remedy: String,
 }
 
-/// Every lint finding for `policy`, sorted by file, line, column and id;
-/// the same declaration reached from several servers is reported once.
+/// Every lint finding for `policy` by the default Istio release's rules.
 pub fn lint(policy: &DeclaredPolicy) -> Vec<LintFinding> {
+    lint_at(policy, IstioVersion::DEFAULT)
+}
+
+/// Every lint finding for `policy` by `version`'s rules, sorted by file,
+/// line, column and id; the same declaration reached from several servers
+/// is reported once.
+pub fn lint_at(policy: &DeclaredPolicy, version: IstioVersion) -> Vec<LintFinding> {
     let mut out = Lints::default();
     for warning in &policy.warnings {
         out.push(
@@ -53,7 +62,53 @@ pub fn lint(policy: &DeclaredPolicy) -> Vec<LintFinding> {
     }
     for gateway in &policy.gateways {
         for server in &gateway.servers {
-            lint_server(&mut out, server, policy.mesh_tls.as_ref());
+            lint_server(&mut out, server, policy.mesh_tls.as_ref(), version);
+        }
+    }
+    if let Some(mesh) = &policy.mesh_tls {
+        lint_mesh_curves(&mut out, mesh);
+    }
+    let resolved = istiod::resolve(policy, version);
+    for dropped in &resolved.dropped {
+        // HTTPS/TLS without `tls` and MUTUAL without a CA have their own
+        // findings.
+        if dropped.reason.contains("without tls settings")
+            || dropped.reason.contains("MUTUAL TLS without a client CA")
+        {
+            continue;
+        }
+        out.push(
+            "declared.server_dropped",
+            Severity::Medium,
+            &dropped.server,
+            format!(
+                "istiod drops this server (port {}, hosts {}): {}",
+                dropped.port,
+                dropped.hosts.join(", "),
+                dropped.reason
+            ),
+            format!(
+                "fix what the reason names in `{}`, or remove the server",
+                dropped.server.field
+            ),
+        );
+    }
+    for listener in &resolved.listeners {
+        let Some(reason) = envoy_tls::listener_rejected(listener) else {
+            continue;
+        };
+        for chain in listener.chains.iter().filter(|c| c.mode.is_some()) {
+            out.push(
+                "declared.envoy_rejects",
+                Severity::High,
+                &chain.origin.origin,
+                format!(
+                    "Envoy refuses the whole listener on port {} this server is on, so none of \
+                     its servers is served: {reason}",
+                    listener.port
+                ),
+                "fix the setting named in the reason (see `policy explain`)".into(),
+            );
         }
     }
     let mut findings = out.findings;
@@ -106,8 +161,41 @@ fn version_name(v: ProtocolVersion) -> &'static str {
     v.name()
 }
 
-fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaults>) {
-    let Some(tls) = &server.tls else {
+/// A mesh curve BoringSSL does not know reaches Envoy as written (istiod
+/// only warns, R-T2), and the listener is refused.
+fn lint_mesh_curves(out: &mut Lints, mesh: &MeshTlsDefaults) {
+    for curve in mesh_curves(mesh) {
+        if envoy_tls::curves_rejected(std::slice::from_ref(&curve.value)).is_none() {
+            continue;
+        }
+        let hint = closest(&curve.value, ISTIO_VALID_CURVES)
+            .map(|c| format!("write {c}"))
+            .unwrap_or_else(|| format!("use one of {}", ISTIO_VALID_CURVES.join(", ")));
+        out.push(
+            "lint.invalid_curve_name",
+            Severity::High,
+            &curve.origin,
+            format!(
+                "{} is not a curve name Envoy's BoringSSL accepts; istiod passes mesh curves \
+                 through as written, so Envoy refuses every listener that gets them",
+                shown(&curve.value)
+            ),
+            format!("`{}`: {hint}", curve.origin.field),
+        );
+    }
+}
+
+fn lint_server(
+    out: &mut Lints,
+    server: &ServerDecl,
+    mesh: Option<&MeshTlsDefaults>,
+    version: IstioVersion,
+) {
+    let translated = server
+        .tls
+        .as_ref()
+        .map(|t| istiod::servers::gateway_api_tls(t, version).unwrap_or_else(|_| t.clone()));
+    let Some(tls) = &translated else {
         if matches!(server.protocol.as_str(), "HTTPS" | "TLS") {
             out.push(
                 "lint.https_without_tls",
@@ -128,6 +216,24 @@ fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaul
     let mode = tls.mode.as_ref().map(|m| m.value);
     let tls_field = &tls.origin.field;
 
+    // ValidateGateway (pkg/config/validation/validation.go) warns:
+    // "tls.httpsRedirect should only be used with http servers"; istiod
+    // then ignores it (TestValidateGateway "invalid https httpsRedirect").
+    if let Some(redirect) = tls.https_redirect.as_ref().filter(|r| r.value) {
+        if !istiod::servers::is_http(&server.protocol) {
+            out.push(
+                "lint.https_redirect_ignored",
+                Severity::Low,
+                &redirect.origin,
+                format!(
+                    "httpsRedirect only applies to plain HTTP servers; on this {} server Istio warns and it does nothing",
+                    if server.protocol.is_empty() { "non-HTTP" } else { server.protocol.as_str() }
+                ),
+                format!("remove `{}` (redirect from a separate HTTP server on port 80)", redirect.origin.field),
+            );
+        }
+    }
+
     if mode.is_none() {
         out.push(
             "lint.mode_unset",
@@ -140,7 +246,9 @@ fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaul
 
     lint_credentials(out, tls, mode);
 
-    let params = envoy_tls_params(server, mesh);
+    let downstream =
+        mode.and_then(|m| istiod::tls::downstream_tls(m, &server.protocol, tls, mesh, version));
+    let params = EnvoyTlsParams::from_tls(downstream.as_ref());
     let server_min = tls
         .min_protocol_version
         .as_ref()
@@ -211,18 +319,36 @@ fn lint_server(out: &mut Lints, server: &ServerDecl, mesh: Option<&MeshTlsDefaul
     lint_ciphers(out, &declared, &params);
     for dropped in &params.dropped {
         if dropped.origin.field.contains("ecdhCurves") {
-            let hint = closest(&dropped.value, ISTIO_VALID_CURVES)
-                .map(|c| format!("write {c}"))
-                .unwrap_or_else(|| format!("use one of {}", ISTIO_VALID_CURVES.join(", ")));
             out.push(
-                "lint.invalid_curve_name",
+                "lint.field_ignored",
                 Severity::Medium,
                 &dropped.origin,
+                format!("{}: {}", shown(&dropped.value), dropped.reason),
                 format!(
-                    "{} is not a curve name Istio accepts; Istio drops it and Envoy never sees it",
-                    shown(&dropped.value)
+                    "remove `{}` or target an Istio release that has it (--istio-version)",
+                    dropped.origin.field
                 ),
-                format!("`{}`: {hint}", dropped.origin.field),
+            );
+        }
+    }
+    for curve in &tls.ecdh_curves {
+        if envoy_tls::curves_rejected(std::slice::from_ref(&curve.value)).is_some()
+            && !params.dropped.iter().any(|d| d.origin == curve.origin)
+        {
+            out.push(
+                "lint.invalid_curve_name",
+                Severity::High,
+                &curve.origin,
+                format!(
+                    "{} is not a curve name Envoy's BoringSSL accepts; istiod passes it \
+                     through, so Envoy refuses the listener",
+                    shown(&curve.value)
+                ),
+                format!(
+                    "`{}`: use one of {}",
+                    curve.origin.field,
+                    ISTIO_VALID_CURVES.join(", ")
+                ),
             );
         }
     }
@@ -262,6 +388,48 @@ fn lint_credentials(out: &mut Lints, tls: &ServerTls, mode: Option<TlsMode>) {
     }
     let has_credential = tls.credential_name.is_some() || !tls.credential_names.is_empty();
     let tls_field = &tls.origin.field;
+    // validateTLSOptions (pkg/config/validation/validation.go): "only one
+    // of credential_name, credential_names, server_certificate/private_key
+    // … should be specified" is an error (TestValidateTlsOptions "simple
+    // sds with client bundle but with server cert").
+    let file_pair = tls.server_certificate.is_some() && tls.private_key.is_some();
+    let sources = [
+        tls.credential_name.is_some(),
+        !tls.credential_names.is_empty(),
+        file_pair,
+    ];
+    if sources.iter().filter(|s| **s).count() > 1 {
+        out.push(
+            "lint.multiple_certificate_sources",
+            Severity::High,
+            &tls.origin,
+            "more than one certificate source is set (credentialName, credentialNames, serverCertificate/privateKey): Istio's validation rejects the Gateway".into(),
+            format!("keep one of them in `{tls_field}` (credentialName is the usual one)"),
+        );
+    }
+    // The file path (no credential) needs both halves: "SIMPLE TLS
+    // requires a private key" / "… a server certificate" are errors
+    // (TestValidateTlsOptions "simple no private key").
+    let terminating = matches!(
+        mode,
+        Some(TlsMode::Simple | TlsMode::Mutual | TlsMode::OptionalMutual)
+    );
+    if terminating && !has_credential {
+        let missing = match (&tls.server_certificate, &tls.private_key) {
+            (Some(cert), None) => Some(("privateKey", &cert.origin)),
+            (None, Some(key)) => Some(("serverCertificate", &key.origin)),
+            _ => None,
+        };
+        if let Some((field, origin)) = missing {
+            out.push(
+                "lint.certificate_half_missing",
+                Severity::High,
+                origin,
+                format!("the server names a certificate file pair without `{field}`: Istio's validation rejects the Gateway"),
+                format!("set `{tls_field}.{field}` (or use credentialName instead of files)"),
+            );
+        }
+    }
     match mode {
         Some(TlsMode::Mutual) | Some(TlsMode::OptionalMutual)
             if !has_credential && tls.ca_certificates.is_none() =>
@@ -310,11 +478,7 @@ fn lint_credentials(out: &mut Lints, tls: &ServerTls, mode: Option<TlsMode>) {
     }
 }
 
-fn lint_ciphers(
-    out: &mut Lints,
-    declared: &[Located<String>],
-    params: &super::effective::EnvoyTlsParams,
-) {
+fn lint_ciphers(out: &mut Lints, declared: &[Located<String>], params: &EnvoyTlsParams) {
     // Names Istio dropped, by why.
     for dropped in &params.dropped {
         if dropped.origin.field.contains("ecdhCurves") {
@@ -529,6 +693,19 @@ mod tests {
             ["lint.credential_name_token"]
         );
         assert_eq!(ids(""), ["lint.https_without_tls"]);
+        assert_eq!(
+            ids("    tls: {mode: SIMPLE, credentialName: c, serverCertificate: /c, privateKey: /k}\n"),
+            ["lint.multiple_certificate_sources"]
+        );
+        assert_eq!(
+            ids("    tls: {mode: SIMPLE, serverCertificate: /c}\n"),
+            ["lint.certificate_half_missing"]
+        );
+        assert!(ids("    tls: {mode: SIMPLE, serverCertificate: /c, privateKey: /k}\n").is_empty());
+        assert_eq!(
+            ids("    tls: {mode: SIMPLE, credentialName: c, httpsRedirect: true}\n"),
+            ["lint.https_redirect_ignored"]
+        );
     }
 
     #[test]
@@ -538,6 +715,16 @@ mod tests {
             .into_iter()
             .map(|f| f.id)
             .collect();
-        assert_eq!(found, ["lint.invalid_curve_name", "lint.weak_cipher"]);
+        // The unknown mesh curve reaches Envoy verbatim (R-T2): named once
+        // where it is written, and each listener that gets it is refused.
+        assert_eq!(
+            found,
+            [
+                "lint.invalid_curve_name",
+                "lint.weak_cipher",
+                "declared.envoy_rejects",
+                "declared.envoy_rejects"
+            ]
+        );
     }
 }

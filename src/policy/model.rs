@@ -60,6 +60,11 @@ pub struct DeclaredPolicy {
     pub authorization_policies: Vec<AuthorizationPolicyDecl>,
     pub request_authentications: Vec<RequestAuthenticationDecl>,
     pub peer_authentications: Vec<PeerAuthenticationDecl>,
+    /// `networking.istio.io` VirtualServices, read only as far as istiod's
+    /// gateway listener builder looks at them (R-M5).
+    pub virtual_services: Vec<VirtualServiceDecl>,
+    /// Gateway API `ReferenceGrant`s (cross-namespace certificate refs).
+    pub reference_grants: Vec<ReferenceGrantDecl>,
     /// Things a reader noticed but that are not errors: unknown fields (a
     /// typo such as `minProtocolVerison` is pruned by the API server, so the
     /// setting silently does nothing), values of the wrong kind Istio ignores.
@@ -86,6 +91,41 @@ pub struct DocumentSummary {
 pub struct PolicyWarning {
     pub origin: Origin,
     pub message: String,
+}
+
+/// A VirtualService as far as a gateway's TCP and terminated-TLS servers
+/// need it: whether it binds to the Gateway, covers the server's hosts and
+/// has a `tcp` route matching the server's port (istiod builds such a
+/// server's filter chain only from that route, R-M5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VirtualServiceDecl {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub origin: Origin,
+    pub hosts: Vec<String>,
+    /// `spec.gateways` as written (short names are the VirtualService's
+    /// namespace's).
+    pub gateways: Vec<String>,
+    pub tcp: Vec<L4RouteDecl>,
+    /// How many `tls` routes it has (SNI routes for passthrough servers).
+    pub tls_routes: usize,
+}
+
+/// One `spec.tcp[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct L4RouteDecl {
+    pub matches: Vec<L4MatchDecl>,
+    /// `route` has at least one destination.
+    pub has_destination: bool,
+    pub origin: Origin,
+}
+
+/// One `match[]` entry of an L4 route: the predicates a gateway server is
+/// checked against (`l4SingleMatch`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct L4MatchDecl {
+    pub port: Option<u16>,
+    pub gateways: Vec<String>,
 }
 
 /// Which API a gateway was declared with.
@@ -137,6 +177,9 @@ pub struct ServerDecl {
     pub port_name: Option<String>,
     /// Upper-cased: HTTP, HTTPS, GRPC, HTTP2, TCP, TLS, MONGO …
     pub protocol: String,
+    /// `bind`: the address the listener binds (`None`: 0.0.0.0). Istio
+    /// keys listeners and duplicate-host checks by (port, bind).
+    pub bind: Option<String>,
     /// As written: `*`, `*.example.com`, `ns/host`, `example.com`. The
     /// `namespace/` prefix Istio allows is kept; `effective` strips it.
     pub hosts: Vec<String>,
@@ -164,8 +207,69 @@ pub struct ServerTls {
     pub max_protocol_version: Option<Located<TlsVersionSetting>>,
     /// As written, in order, duplicates and unknown names kept.
     pub cipher_suites: Vec<Located<String>>,
+    /// `ecdhCurves`, as written; non-empty replaces the mesh curves.
+    pub ecdh_curves: Vec<Located<String>>,
+    /// `insecureSkipVerify`: the chain is not verified (ACCEPT_UNTRUSTED).
+    pub insecure_skip_verify: Option<Located<bool>>,
+    /// `caCertCredentialName`: the secret holding the client CA.
+    pub ca_cert_credential_name: Option<Located<String>>,
+    /// A Gateway API listener's TLS inputs as written; istiod's translation
+    /// of them into this block depends on the release
+    /// (`policy::istiod::gateway_api`), so they are kept raw.
+    pub gateway_api: Option<GatewayApiTls>,
     /// The whole `tls:` block.
     pub origin: Origin,
+}
+
+/// What a Gateway API listener (and its Gateway's `spec.tls.frontend`)
+/// says about TLS, before istiod's translation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct GatewayApiTls {
+    /// `tls.mode` was `Passthrough`.
+    pub passthrough: bool,
+    /// `tls.options["gateway.istio.io/tls-terminate-mode"]`, as written.
+    pub terminate_mode: Option<Located<String>>,
+    /// The first `caCertificateRefs` entry of `spec.tls.frontend.perPort`
+    /// for this port, else of `spec.tls.frontend.default`.
+    pub frontend_ca: Option<Located<String>>,
+    /// How many `caCertificateRefs` that frontend entry lists (Istio
+    /// refuses more than one).
+    pub frontend_ca_count: usize,
+    /// That entry's `validation.mode` (`AllowInsecureFallback`, …).
+    pub frontend_mode: Option<Located<String>>,
+    /// That first `caCertificateRefs` entry in full (kind and namespace
+    /// decide whether istiod accepts it).
+    pub frontend_ca_ref: Option<ObjectRefDecl>,
+    /// `tls.certificateRefs`, in order.
+    pub certificate_refs: Vec<ObjectRefDecl>,
+    /// `tls.options["gateway.istio.io/listener-protocol"]`, as written.
+    pub listener_protocol: Option<Located<String>>,
+    /// The listener's port and its Gateway's `metadata.labels` (the
+    /// east-west auto-passthrough rule reads both).
+    pub port: u16,
+    pub gateway_labels: BTreeMap<String, String>,
+}
+
+/// A Gateway API object reference (`certificateRefs[]`,
+/// `caCertificateRefs[]`), fields as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectRefDecl {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub origin: Origin,
+}
+
+/// A Gateway API `ReferenceGrant`: objects of the `to` kinds in its own
+/// namespace may be referenced by the `from` objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReferenceGrantDecl {
+    pub namespace: Option<String>,
+    /// (group, kind, namespace).
+    pub from: Vec<(String, String, String)>,
+    /// (group, kind, name; `None` = any name).
+    pub to: Vec<(String, String, Option<String>)>,
 }
 
 /// `ServerTLSSettings.TLSmode`.

@@ -156,6 +156,9 @@ fn shared_group(server: &[u16], client: &[u16]) -> Option<u16> {
 
 /// Predicts the handshake of `client` with the server `exp` describes.
 pub fn simulate(client: &SimClient, exp: &Expectation, cert: ServerCert) -> SimOutcome {
+    if let Some(reason) = &exp.rejected {
+        return SimOutcome::failed(format!("Envoy refuses the listener: {reason}"));
+    }
     if !exp.mode.terminates() {
         return SimOutcome::failed(format!(
             "{}: the gateway passes TLS through; the backend decides",
@@ -471,6 +474,29 @@ mod tests {
         assert_eq!(out.cipher.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
         assert_eq!(out.group.as_deref(), Some("X25519MLKEM768"));
         assert!(!out.hello_retry);
+    }
+
+    /// A listener Envoy refuses serves no client (server `ecdhCurves` from
+    /// 1.32 reach Envoy as written; P-224 is gone from BoringSSL).
+    #[test]
+    fn a_refused_listener_connects_nobody() {
+        let yaml = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: gw\nspec:\n  servers:\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: ['*']\n    tls: {mode: SIMPLE, credentialName: c, ecdhCurves: [P-224]}\n";
+        let policy = load_str("gw.yaml", yaml).expect("valid");
+        let resolved = crate::policy::istiod::resolve(
+            &policy,
+            crate::policy::istiod::IstioVersion::new(1, 32),
+        );
+        let exp = crate::policy::effective::expectations_of(&policy, &resolved).remove(0);
+        let out = simulate(&modern(), &exp, ServerCert::default());
+        assert!(!out.connected);
+        assert!(out.reason.unwrap().contains("Envoy refuses the listener"));
+        // In 1.30 the field does not exist: the listener loads.
+        let resolved = crate::policy::istiod::resolve(
+            &policy,
+            crate::policy::istiod::IstioVersion::new(1, 30),
+        );
+        let exp = crate::policy::effective::expectations_of(&policy, &resolved).remove(0);
+        assert!(simulate(&modern(), &exp, ServerCert::default()).connected);
     }
 
     #[test]

@@ -437,6 +437,11 @@ fn group_drift(
 
 /// Every drift finding of one target against the server it should be.
 pub fn judge(target: &TargetObservation, exp: &Expectation) -> Vec<Finding> {
+    // A listener Envoy refuses is not there: no handshake to compare, and
+    // "every hello refused" or version drift would hide why.
+    if let Some(reason) = &exp.rejected {
+        return vec![listener_rejected(target, exp, reason)];
+    }
     if let Some(error) = &target.error {
         // Reachable, but every hello for the declared name was refused: the
         // run still cannot vouch for anything (exit 2), but the reason is a
@@ -458,6 +463,57 @@ pub fn judge(target: &TargetObservation, exp: &Expectation) -> Vec<Finding> {
         };
     }
     policy_findings(target, exp)
+}
+
+/// The model says Envoy refuses the listener this server is on
+/// (`policy::envoy::tls::listener_rejected`): say so with the YAML origin,
+/// and what the scan saw instead — nothing answering TLS is the refusal
+/// as predicted; a TLS answer means the gateway does not run this
+/// declaration (a listener the control plane could not apply keeps the
+/// previous one, or another config serves the port).
+fn listener_rejected(target: &TargetObservation, exp: &Expectation, reason: &str) -> Finding {
+    let answered = target
+        .protocols
+        .iter()
+        .filter(|p| p.offered == Some(true))
+        .map(|p| p.version.to_string())
+        .collect::<Vec<_>>();
+    let seen = if answered.is_empty() {
+        format!(
+            "nothing answers TLS on port {}, as the refusal predicts{}",
+            target.port,
+            target
+                .error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        )
+    } else {
+        format!(
+            "yet port {} answers {}: the gateway is not running this declaration \
+             (Envoy keeps its previous listener when an update is refused, or another \
+             configuration serves the port)",
+            target.port,
+            answered.join(", ")
+        )
+    };
+    Finding {
+        id: "policy.listener_rejected".into(),
+        // The declared server does not exist on the wire: its clients fail.
+        severity: Severity::High,
+        title: format!("{}: Envoy refuses this listener: {reason}", exp.label()),
+        expected: json!({"listener": "refused", "reason": reason}),
+        observed: json!({"tls_answered": !answered.is_empty(), "protocols": answered, "error": target.error}),
+        evidence: format!(
+            "declared at {}:{} ({}); {seen}",
+            exp.server.file, exp.server.line, exp.server.field
+        ),
+        remedy: format!(
+            "fix the setting the reason names in {} ({}:{}); `tlsposture policy lint` \
+             points at the field",
+            exp.server.field, exp.server.file, exp.server.line
+        ),
+    }
 }
 
 /// The names whose certificate is judged against the declaration (each
@@ -580,4 +636,42 @@ pub fn client_cert_finding(
             exp.server.file, exp.server.line
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::ProtocolResult;
+    use crate::policy::{effective, load_str};
+
+    /// SIMPLE + credentialName + subjectAltNames: Envoy 1.40 refuses the
+    /// listener (tests/lab_envoy_decides.rs); the verdict says so with the
+    /// declaration's origin, whether or not something answers the port.
+    #[test]
+    fn a_refused_listener_is_explained_not_drifted() {
+        let yaml = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: a}\nspec:\n  servers:\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [x.example]\n    tls: {mode: SIMPLE, credentialName: c, subjectAltNames: [client.example]}\n";
+        let exp = effective::expectations(&load_str("gw.yaml", yaml).expect("policy"))
+            .pop()
+            .expect("one server");
+        assert!(exp.rejected.is_some(), "the model refuses it");
+        let mut target = TargetObservation::new("127.0.0.1:443".into(), 443, None);
+        target.error = Some("connection refused".into());
+        let f = judge(&target, &exp);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].id, "policy.listener_rejected");
+        assert!(f[0].title.contains("Envoy refuses this listener"));
+        assert!(f[0].evidence.contains("gw.yaml:6"), "{}", f[0].evidence);
+        assert!(f[0].evidence.contains("as the refusal predicts"));
+
+        target.error = None;
+        target.protocols = vec![ProtocolResult::offered(
+            ProtocolVersion::Tls13,
+            "handshake".into(),
+            Some(ProtocolVersion::Tls13),
+            None,
+        )];
+        let f = judge(&target, &exp);
+        assert_eq!(f[0].observed["tls_answered"], true);
+        assert!(f[0].evidence.contains("not running this declaration"));
+    }
 }

@@ -26,6 +26,8 @@ const TLS_FIELDS: &[&str] = &[
     "minProtocolVersion",
     "maxProtocolVersion",
     "cipherSuites",
+    "ecdhCurves",
+    "insecureSkipVerify",
 ];
 
 pub(crate) const TLS_MODES: &[&str] = &[
@@ -87,6 +89,7 @@ fn read_server(ctx: &mut Ctx, node: &Node, path: &str) -> Result<ServerDecl, Pol
         .into_iter()
         .map(|h| h.value)
         .collect();
+    let bind = ctx.opt_string(&server, "bind")?.filter(|b| !b.is_empty());
     let tls = match server.entry("tls") {
         Some((key, _)) => Some(read_tls(ctx, &server, key)?),
         None => None,
@@ -95,6 +98,7 @@ fn read_server(ctx: &mut Ctx, node: &Node, path: &str) -> Result<ServerDecl, Pol
         port: number,
         port_name,
         protocol,
+        bind,
         hosts,
         tls,
         origin: ctx.origin(node, path),
@@ -132,6 +136,10 @@ fn read_tls(
             TLS_VERSIONS,
         )?,
         cipher_suites: ctx.located_list(&tls, "cipherSuites")?,
+        ecdh_curves: ctx.located_list(&tls, "ecdhCurves")?,
+        insecure_skip_verify: ctx.located_bool(&tls, "insecureSkipVerify")?,
+        ca_cert_credential_name: ctx.located_string(&tls, "caCertCredentialName")?,
+        gateway_api: None,
         origin: ctx.origin(key, &tls.path),
     })
 }

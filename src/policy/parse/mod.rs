@@ -10,6 +10,7 @@ mod istio_gateway;
 mod mesh;
 pub(crate) mod node;
 mod security;
+mod virtual_service;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -143,6 +144,8 @@ pub fn merge(into: &mut DeclaredPolicy, other: DeclaredPolicy) {
     into.request_authentications
         .extend(other.request_authentications);
     into.peer_authentications.extend(other.peer_authentications);
+    into.virtual_services.extend(other.virtual_services);
+    into.reference_grants.extend(other.reference_grants);
     into.warnings.extend(other.warnings);
     if let Some(mesh) = other.mesh_tls {
         merge_mesh(&mut into.mesh_tls, mesh);
@@ -259,8 +262,16 @@ fn read_document(
             istio_gateway::read(ctx, doc, &meta, policy)?;
             None
         }
+        ("gateway.networking.k8s.io", "ReferenceGrant") => {
+            gateway_api::read_reference_grant(ctx, doc, &meta, policy)?;
+            None
+        }
         ("gateway.networking.k8s.io", "Gateway") => {
             gateway_api::read(ctx, doc, &meta, policy)?;
+            None
+        }
+        ("networking.istio.io", "VirtualService") => {
+            virtual_service::read(ctx, doc, &meta, policy)?;
             None
         }
         ("security.istio.io", "AuthorizationPolicy") => {
