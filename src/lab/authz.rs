@@ -133,13 +133,6 @@ impl RbacAction {
             RbacAction::Log => "LOG",
         }
     }
-
-    fn shadow_stat_prefix(self) -> &'static str {
-        match self {
-            RbacAction::Allow => "istio_dry_run_allow_",
-            _ => "istio_dry_run_deny_",
-        }
-    }
 }
 
 /// One `envoy.filters.http.rbac` filter's rules (enforced or shadow).
@@ -147,6 +140,8 @@ impl RbacAction {
 pub struct RbacFilter {
     pub action: RbacAction,
     pub rules: Vec<RbacRule>,
+    /// The model's stat prefix for these rules when they are shadow rules.
+    pub shadow_stat_prefix: &'static str,
 }
 
 /// One rendered rule: an Envoy RBAC policy.
@@ -295,6 +290,7 @@ pub fn http_policy(
         };
         let render = |policies: &[RbacPolicy]| RbacFilter {
             action,
+            shadow_stat_prefix: f.action.shadow_stat_prefix(),
             rules: policies
                 .iter()
                 .map(|p| rendered(p, &selected, declared_port))
@@ -629,7 +625,7 @@ pub fn render_filters(policy: &HttpPolicy, jwt_dir: &Path) -> Vec<Value> {
         }
         if let Some(f) = shadow {
             config["shadow_rules"] = json!({"action": action.as_str(), "policies": as_map(f)});
-            config["shadow_rules_stat_prefix"] = json!(action.shadow_stat_prefix());
+            config["shadow_rules_stat_prefix"] = json!(f.shadow_stat_prefix);
         }
         filters.push(json!({"name": RBAC_FILTER, "typed_config": config}));
     }

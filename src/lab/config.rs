@@ -698,7 +698,7 @@ fn render_chain(
         .collect();
 
     let alpn: Vec<String> = if chain.alpn.is_empty() {
-        // Istio's gateway advertises both for HTTPS servers.
+        // Hand-built lab listeners (no model behind them) speak both.
         vec!["h2".into(), "http/1.1".into()]
     } else {
         chain.alpn.clone()
@@ -1158,10 +1158,12 @@ mod tests {
             RbacFilter {
                 action: RbacAction::Deny,
                 rules: vec![rule.clone()],
+                shadow_stat_prefix: "",
             },
             RbacFilter {
                 action: RbacAction::Allow,
                 rules: vec![],
+                shadow_stat_prefix: "",
             },
         ];
         spec.http_policy.jwt_providers.push(JwtProvider {

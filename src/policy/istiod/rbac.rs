@@ -256,6 +256,18 @@ impl FilterAction {
         }
     }
 
+    /// The stat prefix istiod gives a filter's `shadow_rules` (istio/istio
+    /// @86c9f01 `pilot/pkg/security/authz/model/model.go`
+    /// `RBACShadowRules{Allow,Deny}StatPrefix`, set by `builder.go`
+    /// `shadowRuleStatPrefix`; testdata `http/dry-run-*-out.yaml`): the
+    /// dry-run result shows only in these stats, never in an answer.
+    pub fn shadow_stat_prefix(self) -> &'static str {
+        match self {
+            FilterAction::Allow => "istio_dry_run_allow_",
+            _ => "istio_dry_run_deny_",
+        }
+    }
+
     /// The AuthorizationPolicy action it comes from.
     pub fn policy_action(self) -> &'static str {
         match self {
