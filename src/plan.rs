@@ -582,6 +582,7 @@ pub fn plan_authz(
     let workloads: Vec<Workload> = Workload::named(policy, gateway).into_iter().collect();
     let host = sni.unwrap_or(DEFAULT_REQUEST_HOST);
     let selected = selection::authorization_policies(policy, &workloads);
+    let probed = selected.built_from();
     let policies = selected.applied;
     let presentable = if peer == PeerCertificate::NotRequested {
         &[]
@@ -592,7 +593,6 @@ pub fn plan_authz(
     if peer != PeerCertificate::Required {
         ids.push(no_identity());
     }
-    let probed: Vec<_> = policies.iter().chain(&selected.dry_run).copied().collect();
     let planned = authz::plan_with(&probed, &policies, &ids, host, policy.mesh_authz.as_ref());
     let mut out = AuthzPlan {
         probes: planned.probes,

@@ -445,12 +445,7 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
 
     // RBAC.
     let authzs = selection::authorization_policies(policy, &workloads);
-    let selected: Vec<&AuthorizationPolicyDecl> = authzs
-        .applied
-        .iter()
-        .chain(&authzs.dry_run)
-        .copied()
-        .collect();
+    let selected: Vec<&AuthorizationPolicyDecl> = authzs.built_from();
     let config = rbac::build_with(
         &selected,
         &rbac::BuildOptions {

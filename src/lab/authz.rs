@@ -192,7 +192,7 @@ pub fn http_policy(
     let authns = selection::request_authentications(policy, workloads);
     let authzs = selection::authorization_policies(policy, workloads);
     out.notes.extend(authns.notes);
-    out.notes.extend(authzs.notes);
+    out.notes.extend(authzs.notes.iter().cloned());
 
     if let Some(filter) = jwt_authn::build(&authns.applied) {
         let mut slugs: Vec<(String, String)> = Vec::new();
@@ -254,12 +254,7 @@ pub fn http_policy(
         }
     }
 
-    let selected: Vec<&AuthorizationPolicyDecl> = authzs
-        .applied
-        .iter()
-        .chain(&authzs.dry_run)
-        .copied()
-        .collect();
+    let selected: Vec<&AuthorizationPolicyDecl> = authzs.built_from();
     let config = model::build_with(
         &selected,
         &model::BuildOptions {

@@ -106,6 +106,15 @@ pub struct Selected<'p, T> {
     pub notes: Vec<String>,
 }
 
+impl<'p, T> Selected<'p, T> {
+    /// Every selected policy, enforced first then dry-run: what istiod
+    /// builds a workload's rules and shadow rules from (the builder splits
+    /// them again by the annotation).
+    pub fn built_from(&self) -> Vec<&'p T> {
+        self.applied.iter().chain(&self.dry_run).copied().collect()
+    }
+}
+
 impl<T> Default for Selected<'_, T> {
     fn default() -> Self {
         Selected {
