@@ -153,13 +153,19 @@ fn server<'p>(
         }
         None => policy.gateways.iter().collect(),
     };
-    let port = match port {
-        Some(p) => p,
-        None => gateways
+    // Default: the first HTTPS server (where client certificates and
+    // tokens matter), else the first plain HTTP one.
+    let first = |protocol: &str| {
+        gateways
             .iter()
             .flat_map(|g| &g.servers)
-            .find(|s| http(s))
+            .find(|s| s.protocol.eq_ignore_ascii_case(protocol))
             .map(|s| s.port)
+    };
+    let port = match port {
+        Some(p) => p,
+        None => first("HTTPS")
+            .or_else(|| first("HTTP"))
             .ok_or("no HTTPS or HTTP server is declared (give --port)")?,
     };
     // An HTTP(S) server on the port first, else any server declared on it.
