@@ -19,7 +19,7 @@ use crate::finding::Severity;
 use crate::observe::Identity;
 use crate::policy::authz::{self, ProbeIdentity};
 use crate::policy::baseline::{self, Baseline};
-use crate::policy::effective::{self, Expectation, RedirectExpectation};
+use crate::policy::effective::{self, ClientCertExpectation, Expectation, RedirectExpectation};
 use crate::policy::istiod::{self, IstioVersion};
 use crate::policy::jwt as policy_jwt;
 use crate::policy::selection::{self, Workload};
@@ -511,7 +511,7 @@ fn declared_servers(
         let authz = plan_authz(
             policy,
             &exp.gateway,
-            PeerCertificate::of(exp.mode),
+            PeerCertificate::of(exp.client_cert),
             names.first().map(ServerName::as_str),
             &probing.identities,
             probing.jwt.as_ref(),
@@ -552,13 +552,14 @@ pub enum PeerCertificate {
 }
 
 impl PeerCertificate {
-    pub fn of(mode: TlsMode) -> PeerCertificate {
-        match mode {
-            TlsMode::Mutual | TlsMode::IstioMutual => PeerCertificate::Required,
-            TlsMode::OptionalMutual => PeerCertificate::Optional,
-            TlsMode::Simple | TlsMode::Passthrough | TlsMode::AutoPassthrough => {
-                PeerCertificate::NotRequested
-            }
+    /// From what Envoy enforces on the server's chain
+    /// (`policy::envoy::tls::client_cert`: SAN matchers or pins make a
+    /// certificate required even on OPTIONAL_MUTUAL), not from the mode.
+    pub fn of(client_cert: ClientCertExpectation) -> PeerCertificate {
+        match client_cert {
+            ClientCertExpectation::Required => PeerCertificate::Required,
+            ClientCertExpectation::Optional => PeerCertificate::Optional,
+            ClientCertExpectation::NotRequested => PeerCertificate::NotRequested,
         }
     }
 }

@@ -506,3 +506,64 @@ spec:
     .1;
     assert_eq!(j["decision"], "allow", "{j}");
 }
+
+/// The server's chain comes from the resolved model, so what Envoy
+/// enforces on it decides the connection, not the mode's name: SAN
+/// matchers make OPTIONAL_MUTUAL require a certificate (R-T6), Envoy
+/// refuses a SIMPLE server with subjectAltNames and no CA (observed on
+/// Envoy 1.40, tests/lab_envoy_decides.rs), and a server istiod drops
+/// (a host already served on the port, R-M1) is not judged at all.
+#[test]
+fn the_models_chain_decides_the_connection() {
+    let with_sans = |mode: &str| {
+        gateway(mode).replace(
+            "      credentialName: gw-cert\n",
+            "      credentialName: gw-cert\n      subjectAltNames: [spiffe://test.client]\n",
+        ) + DENY_PRINCIPAL
+    };
+    let (code, j, _) = authz(&with_sans("OPTIONAL_MUTUAL"), &request("NONE", "/"));
+    assert_eq!(code, 0);
+    assert_eq!(j["decision"], "deny", "{j}");
+    assert!(j["status"].is_null(), "{j}");
+    assert!(j["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("requires a client certificate"));
+    // Without SAN matchers OPTIONAL_MUTUAL lets a client without one in.
+    let (_, j, _) = authz(
+        &(gateway("OPTIONAL_MUTUAL") + DENY_PRINCIPAL),
+        &request("NONE", "/"),
+    );
+    assert_eq!(j["decision"], "allow", "{j}");
+
+    let (code, j, _) = authz(&with_sans("SIMPLE"), &request("NONE", "/"));
+    assert_eq!(code, 0);
+    assert_eq!(j["decision"], "deny", "{j}");
+    assert!(j["status"].is_null(), "{j}");
+    assert!(
+        j["notes"][0].as_str().unwrap().contains("Envoy refuses"),
+        "{j}"
+    );
+
+    let second = gateway("SIMPLE").replace("name: gw\n", "name: gw2\n");
+    let yaml = gateway("SIMPLE") + "---\n" + &second;
+    let (code, j, _) = authz(
+        &yaml,
+        &[
+            &request("NONE", "/")[..],
+            &["--gateway", "istio-system/gw2"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(j["decision"], "unknown", "{j}");
+    assert!(
+        j["notes"][0].as_str().unwrap().contains("istiod drops"),
+        "{j}"
+    );
+    let (_, j, _) = authz(
+        &yaml,
+        &[&request("NONE", "/")[..], &["--gateway", "istio-system/gw"]].concat(),
+    );
+    assert_eq!(j["decision"], "allow", "{j}");
+}

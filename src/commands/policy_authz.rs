@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use tlsposture::plan::PeerCertificate as Asks;
 use tlsposture::policy::envoy::jwt::{self as envoy_jwt, AuthnOutcome, Placement, Token};
 use tlsposture::policy::envoy::rbac::{self as envoy_rbac, Connection, HttpRequest, Verdict};
-use tlsposture::policy::istiod::{jwt_authn, rbac};
+use tlsposture::policy::envoy::tls as envoy_tls;
+use tlsposture::policy::istiod::{self, jwt_authn, rbac, IstioVersion};
 use tlsposture::policy::jwt::TokenLocation;
 use tlsposture::policy::selection::{self, Workload};
 use tlsposture::policy::{
@@ -29,14 +30,6 @@ struct Answer {
 }
 
 pub fn run(args: AuthzArgs) -> Result<i32, Failure> {
-    if let Some(v) = &args.istio_version {
-        let ok = v
-            .split_once('.')
-            .is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok());
-        if !ok {
-            return Err(usage(anyhow!("--istio-version {v:?}: expected X.Y")));
-        }
-    }
     let policy = load_policy(&args.files)?;
     let answer = decide(&policy, &args).map_err(|e| usage(anyhow!(e)))?;
     let text = {
@@ -75,57 +68,29 @@ pub fn run(args: AuthzArgs) -> Result<i32, Failure> {
     Ok(exit::CLEAN)
 }
 
-/// Which filter chain a server's connections land on, as istiod builds
-/// the gateway listener (istio/istio @86c9f01 `pilot/pkg/networking/core/
-/// gateway.go` `buildGatewayTCPBasedFilterChains`,
-/// `gateway.IsHTTPSServerWithTLSTermination`,
-/// `builtAutoPassthroughFilterChains`).
+/// What the RBAC filter of a server's chain sees: an HTTP request, a TCP
+/// connection, or nothing (AUTO_PASSTHROUGH chains get no RBAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ChainKind {
-    /// An HTTP connection manager: HTTP(-like) servers, HTTPS servers the
-    /// gateway terminates.
     Http,
-    /// `tcp_proxy` behind the network RBAC filter: TCP, TLS, and HTTPS
-    /// servers in PASSTHROUGH.
     Tcp,
-    /// AUTO_PASSTHROUGH: istiod builds these chains with no authorization.
     AutoPassthrough,
 }
 
-fn is_http_protocol(p: &str) -> bool {
-    // `protocol.Instance.IsHTTP` (HTTP, HTTP2, GRPC, GRPC-Web, HTTP_PROXY),
-    // plus HTTPS, whose chain depends on the TLS mode.
-    matches!(
-        p.to_ascii_uppercase().as_str(),
-        "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB" | "HTTP_PROXY" | "HTTPS"
-    )
-}
-
-/// The TLS mode as istiod reads it: a `tls` block without `mode` is the
-/// enum's zero, PASSTHROUGH.
-fn tls_mode(server: &ServerDecl) -> Option<TlsMode> {
-    server
-        .tls
-        .as_ref()
-        .map(|t| t.mode.as_ref().map_or(TlsMode::Passthrough, |m| m.value))
-}
-
-fn chain_of(server: &ServerDecl) -> ChainKind {
-    let mode = tls_mode(server);
-    if mode == Some(TlsMode::AutoPassthrough) {
-        return ChainKind::AutoPassthrough;
-    }
-    let proto = server.protocol.to_ascii_uppercase();
-    if proto == "HTTPS" {
-        if matches!(mode, None | Some(TlsMode::Passthrough)) {
-            ChainKind::Tcp
-        } else {
-            ChainKind::Http
+impl ChainKind {
+    /// From the chain istiod builds (`policy::istiod`: HTTPS servers it
+    /// terminates and plain HTTP get an HTTP connection manager; TLS
+    /// terminate, PASSTHROUGH and TCP a `tcp_proxy`).
+    fn of(kind: istiod::ChainKind) -> ChainKind {
+        match kind {
+            istiod::ChainKind::HttpsTerminate | istiod::ChainKind::PlainHttp { .. } => {
+                ChainKind::Http
+            }
+            istiod::ChainKind::AutoPassthrough => ChainKind::AutoPassthrough,
+            istiod::ChainKind::TlsTerminate
+            | istiod::ChainKind::Passthrough
+            | istiod::ChainKind::Tcp => ChainKind::Tcp,
         }
-    } else if is_http_protocol(&proto) {
-        ChainKind::Http
-    } else {
-        ChainKind::Tcp
     }
 }
 
@@ -278,7 +243,61 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
     let given_peer = peer(&args.peer)?;
     let (gateway, server) = server(policy, args.port, args.gateway.as_deref())?;
     let workloads: Vec<Workload> = vec![Workload::of(gateway)];
-    let chain = chain_of(server);
+    let version = match &args.istio_version {
+        Some(v) => v.parse::<IstioVersion>().map_err(|e| e.to_string())?,
+        None => IstioVersion::DEFAULT,
+    };
+    let resolved = istiod::resolve(policy, version);
+    let at = (
+        policy
+            .gateways
+            .iter()
+            .position(|g| std::ptr::eq(g, gateway))
+            .unwrap_or_default(),
+        gateway
+            .servers
+            .iter()
+            .position(|s| std::ptr::eq(s, server))
+            .unwrap_or_default(),
+    );
+    if let Some(d) = resolved.dropped.iter().find(|d| d.order == at) {
+        notes.push(format!(
+            "istiod drops {} ({}): the request reaches whatever else serves port {}, if anything",
+            d.label, d.reason, server.port
+        ));
+        return Ok(Answer {
+            decision: "unknown",
+            status: None,
+            by: None,
+            notes,
+        });
+    }
+    let found = resolved.listeners.iter().find_map(|l| {
+        l.chains
+            .iter()
+            .find(|c| (c.origin.gateway_index, c.origin.index) == at)
+            .map(|c| (l, c))
+    });
+    let Some((listener, model_chain)) = found else {
+        return Err(format!(
+            "--port {}: the model builds no filter chain for this server",
+            server.port
+        ));
+    };
+    if let Some(reason) = envoy_tls::listener_rejected(listener) {
+        notes.push(format!(
+            "Envoy refuses the listener on port {}: {reason}; no connection is accepted",
+            server.port
+        ));
+        return Ok(Answer {
+            decision: "deny",
+            status: None,
+            by: None,
+            notes,
+        });
+    }
+    let chain = ChainKind::of(model_chain.kind);
+    let mode = model_chain.mode;
     if chain == ChainKind::AutoPassthrough {
         notes.push(format!(
             "the server on port {} is AUTO_PASSTHROUGH: istiod builds its filter chains with no \
@@ -303,7 +322,7 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
              connection; method, host and path are not seen (the host is taken as the SNI)",
             server.port,
             server.protocol,
-            tls_mode(server).map_or(String::new(), |m| format!(" {}", m.as_str()))
+            mode.map_or(String::new(), |m| format!(" {}", m.as_str()))
         ));
         if kind != "none" {
             notes.push("no jwt_authn runs on a TCP chain: the token is not read".to_owned());
@@ -311,13 +330,10 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
     }
 
     // The connection: which certificate reaches Envoy.
-    let proto = server.protocol.to_ascii_uppercase();
-    // Only HTTPS and TLS servers carry TLS (an HTTP server's `tls` block is
-    // its httpsRedirect).
-    let plaintext = server.tls.is_none() || !(proto == "HTTPS" || proto == "TLS");
-    let connection = match server.tls.as_ref().and_then(|t| t.mode.as_ref()) {
-        _ if plaintext => Connection::Plaintext,
-        _ if tls_mode(server) == Some(TlsMode::Passthrough) => {
+    let sni = || envoy_rbac::Sni::Name(args.host.split(':').next().unwrap_or("").to_owned());
+    let connection = match model_chain.kind {
+        istiod::ChainKind::PlainHttp { .. } | istiod::ChainKind::Tcp => Connection::Plaintext,
+        istiod::ChainKind::Passthrough | istiod::ChainKind::AutoPassthrough => {
             if given_peer.is_some() {
                 notes.push(format!(
                     "the server on port {} is PASSTHROUGH: the gateway does not terminate TLS, \
@@ -325,33 +341,27 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
                     server.port
                 ));
             }
-            Connection::Passthrough {
-                sni: envoy_rbac::Sni::Name(args.host.split(':').next().unwrap_or("").to_owned()),
-            }
+            Connection::Passthrough { sni: sni() }
         }
-        mode => {
-            let mode = mode
-                .map(|m| m.value)
-                .unwrap_or(tlsposture::policy::TlsMode::Simple);
-            let asks = Asks::of(mode);
+        istiod::ChainKind::HttpsTerminate | istiod::ChainKind::TlsTerminate => {
+            let mode = mode.unwrap_or(TlsMode::Simple).as_str();
+            let asks = Asks::of(envoy_tls::client_cert(model_chain.tls.as_ref()).client_cert);
             let peer = match asks {
                 Asks::NotRequested => {
                     if given_peer.is_some() {
                         notes.push(format!(
-                            "the server on port {} is {}: it asks for no client certificate, so \
-                             none reaches Envoy (the peer is effectively NONE)",
+                            "the server on port {} is {mode}: it asks for no client certificate, \
+                             so none reaches Envoy (the peer is effectively NONE)",
                             server.port,
-                            mode.as_str()
                         ));
                     }
                     None
                 }
                 Asks::Required if given_peer.is_none() => {
                     notes.push(format!(
-                        "the server on port {} is {}: without a client certificate the TLS \
-                         handshake is refused and no request is sent",
+                        "the server on port {} ({mode}) requires a client certificate: without \
+                         one the TLS handshake is refused and no request is sent",
                         server.port,
-                        mode.as_str()
                     ));
                     return Ok(Answer {
                         decision: "deny",
@@ -370,11 +380,8 @@ fn decide(policy: &DeclaredPolicy, args: &AuthzArgs) -> Result<Answer, String> {
                     given_peer.clone()
                 }
             };
-            Connection::Tls {
-                peer,
-                // A client sends the Host's name as SNI.
-                sni: envoy_rbac::Sni::Name(args.host.split(':').next().unwrap_or("").to_owned()),
-            }
+            // A client sends the Host's name as SNI.
+            Connection::Tls { peer, sni: sni() }
         }
     };
     if matches!(connection, Connection::Plaintext) && given_peer.is_some() {
