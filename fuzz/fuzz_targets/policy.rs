@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use tlsposture::policy::authz::{self, ProbeIdentity};
 use tlsposture::policy::effective::{self, CertKeyTypes};
+use tlsposture::policy::envoy::tls as envoy_tls;
+use tlsposture::policy::istiod;
 use tlsposture::policy::simulate::{simulate, ServerCert, SimClient};
 use tlsposture::policy::{jwt, lint, load_str, selection};
 use tlsposture::report;
@@ -100,6 +102,29 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         &identities[0],
         Some("issuer/subject"),
         "test.com",
+        policy.mesh_authz.as_ref(),
     );
-    let _ = jwt::plan_jwt(&authns, &policies, &identities[1], None, "test.com");
+    let _ = jwt::plan_jwt(
+        &authns,
+        &policies,
+        &identities[1],
+        None,
+        "test.com",
+        policy.mesh_authz.as_ref(),
+    );
+
+    // The resolved model at the oldest and newest release modelled, and
+    // what Envoy decides on each chain.
+    for version in ["1.27", "1.32"] {
+        let Ok(version) = version.parse::<istiod::IstioVersion>() else {
+            continue;
+        };
+        let resolved = istiod::resolve(&policy, version);
+        for listener in &resolved.listeners {
+            let _ = envoy_tls::listener_rejected(listener);
+            for chain in &listener.chains {
+                let _ = envoy_tls::client_cert(chain.tls.as_ref());
+            }
+        }
+    }
 });
