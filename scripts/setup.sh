@@ -13,6 +13,9 @@ need_apt=()
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v testssl >/dev/null 2>&1 || command -v testssl.sh >/dev/null 2>&1 || need_apt+=(testssl.sh)
 command -v gnutls-serv >/dev/null 2>&1 || need_apt+=(gnutls-bin)
+# nginx: a real HTTP server in front of TLS for the header, BREACH and
+# renegotiation checks (tests start their own, unprivileged, on loopback).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 # libfuzzer-sys compiles libFuzzer (C++) for scripts/fuzz.sh.
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)

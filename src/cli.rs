@@ -13,6 +13,7 @@ use tlsposture::lab::CertKinds;
 use tlsposture::policy::effective::CertKeyTypes;
 use tlsposture::policy::istiod::IstioVersion;
 use tlsposture::scan::Checks;
+use tlsposture::verdict::Letter;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -304,9 +305,15 @@ pub struct ScanFlags {
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
     /// Which checks to run: protocols, suites, groups, signatures, alpn,
-    /// certificates, mtls, clients, or all (protocols always run).
+    /// certificates, mtls, clients, vulns, session, headers, or all
+    /// (protocols always run; vulns turns suites on).
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = Checks::parse)]
     pub checks: Checks,
+    /// A grade (SSL Labs rating guide 2009r) below this one is a high
+    /// finding (exit 1): A+, A, A-, B, C, D, E or F. A target that cannot
+    /// be graded fails it too.
+    #[arg(long, value_name = "GRADE", value_parser = Letter::parse)]
+    pub min_grade: Option<Letter>,
     /// Verify served chains against the CA certificates in this PEM file
     /// (default: the public web PKI roots).
     #[arg(long, value_name = "FILE")]

@@ -29,6 +29,7 @@ use crate::scan::authz::{IdentityError, NamedIdentity};
 use crate::scan::jwt::{GivenJwt, JwtArgError};
 use crate::scan::{mint, Checks, ScanOptions};
 use crate::target::{ServerName, ServerNameError, TargetError, TargetSpec};
+use crate::verdict::Letter;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,8 @@ pub struct ScanRequest<'a> {
     pub max_connections: u16,
     pub clients: Option<&'a str>,
     pub fail_on: Severity,
+    /// `--min-grade`.
+    pub min_grade: Option<Letter>,
     pub json: Option<&'a Path>,
     pub junit: Option<&'a Path>,
 }
@@ -98,6 +101,10 @@ pub struct ScanPlan {
     pub require_client: Vec<String>,
     pub baselines: Vec<&'static Baseline>,
     pub fail_on: Severity,
+    /// `--min-grade`.
+    pub min_grade: Option<Letter>,
+    /// `--ca FILE` as given: the grade counts chains to it as trusted.
+    pub trust_anchor: Option<String>,
     /// What the report says about the declared policy and baselines.
     pub context: Option<PolicyContext>,
     pub outputs: Outputs,
@@ -220,6 +227,9 @@ impl TlsPlan {
             c.certificates,
             c.mtls,
             c.clients,
+            c.vulns,
+            c.session,
+            c.headers,
         ]
         .into_iter()
         .filter(|on| *on)
@@ -419,6 +429,8 @@ pub fn build(
         require_client: req.require_client.to_vec(),
         baselines,
         fail_on: req.fail_on,
+        min_grade: req.min_grade,
+        trust_anchor: req.ca.map(|p| p.display().to_string()),
         context,
         outputs: Outputs {
             json: req.json.map(Path::to_path_buf),
@@ -791,6 +803,7 @@ mod tests {
             max_connections: 8,
             clients: None,
             fail_on: Severity::High,
+            min_grade: None,
             json: None,
             junit: None,
         }

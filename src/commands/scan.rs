@@ -33,6 +33,7 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         max_connections: args.common.max_connections,
         clients: args.common.clients.as_deref(),
         fail_on: args.common.fail_on,
+        min_grade: args.common.min_grade,
         json: args.common.json.as_deref(),
         junit: args.common.junit.as_deref(),
     };
@@ -94,6 +95,8 @@ pub fn against<'a>(server: &'a ServerPlan, plan: &'a ScanPlan) -> Against<'a> {
         redirect,
         baselines: &plan.baselines,
         required_clients: &plan.require_client,
+        min_grade: plan.min_grade,
+        trust_anchor: plan.trust_anchor.as_deref(),
     }
 }
 

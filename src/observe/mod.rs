@@ -14,9 +14,12 @@ mod certs;
 mod clients;
 pub mod code;
 mod handshake;
+mod headers;
 mod http;
 mod identity;
 mod mtls;
+mod session;
+mod vulns;
 
 pub use certs::{CertRequest, CertificateInfo, CertificateResult};
 pub use clients::{ClientAnswer, ClientHandshake, ClientOutcome, KeyExchangeSeen};
@@ -24,9 +27,12 @@ pub use handshake::{
     AlpnResult, GroupResult, GroupVia, PreferenceResult, ProtocolResult, SignatureResult,
     SuiteResult,
 };
+pub use headers::{HeaderProbe, Hsts};
 pub use http::{AuthzRequest, Expected, HttpAnswer, RedirectRequest};
 pub use identity::Identity;
 pub use mtls::{MtlsOutcome, MtlsProbe, MtlsResult};
+pub use session::SessionFacts;
+pub use vulns::{VulnId, VulnStatus, Vulnerability};
 
 use std::net::IpAddr;
 
@@ -112,6 +118,14 @@ pub struct TargetObservation {
     pub authorization_notes: Vec<String>,
     /// The plain-HTTP requests to a declared plain-HTTP server.
     pub redirects: Vec<RedirectRequest>,
+    /// The vulnerability battery's active probes; `None` when the `vulns`
+    /// check did not run.
+    pub vulnerabilities: Option<Vec<Vulnerability>>,
+    /// Resumption and extension facts; `None` when the `session` check
+    /// did not run.
+    pub session: Option<SessionFacts>,
+    /// The HTTP header probes (the `headers` check).
+    pub http_headers: Vec<HeaderProbe>,
     pub stats: Stats,
 }
 
@@ -138,6 +152,9 @@ impl TargetObservation {
             authorization: Vec::new(),
             authorization_notes: Vec::new(),
             redirects: Vec::new(),
+            vulnerabilities: None,
+            session: None,
+            http_headers: Vec::new(),
             stats: Stats::default(),
         }
     }

@@ -9,3 +9,6 @@ pub mod lint;
 pub mod model;
 pub mod simulation;
 pub mod terminal;
+mod terminal_grade;
+mod terminal_session;
+mod terminal_vulns;

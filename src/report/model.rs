@@ -18,11 +18,13 @@ pub use crate::observe::{
     GroupResult, GroupVia, HttpAnswer, Identity, MtlsOutcome, MtlsProbe, MtlsResult,
     PreferenceResult, ProtocolResult, RedirectRequest, SignatureResult, Stats, SuiteResult,
 };
+pub use crate::observe::{HeaderProbe, Hsts, SessionFacts, VulnId, VulnStatus, Vulnerability};
 pub use crate::plan::PolicyContext;
 pub use crate::verdict::{
     BaselineVerdict, ClientSimulation, Judgement, PolicyVerdict, ProbeVerdict, RedirectExpected,
     RedirectJudgement, Summary,
 };
+pub use crate::verdict::{Grade, GradeCap, Letter};
 
 use crate::observe::TargetObservation;
 use crate::wire::ProtocolVersion;
@@ -132,6 +134,25 @@ pub struct TargetReport {
     /// check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<RedirectProbe>,
+    /// The vulnerability battery (the `vulns` check): every check, with
+    /// `not_vulnerable`, `vulnerable`, `not_applicable` or `unknown` and
+    /// the evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<Vulnerability>,
+    /// Resumption and extension facts (the `session` check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionFacts>,
+    /// HTTP response headers per host and path (the `headers` check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_headers: Vec<HeaderProbe>,
+    /// The SSL Labs grade (rating guide 2009r), when the target could be
+    /// graded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Grade>,
+    /// Why the target was not graded (a check the rating needs did not
+    /// run or could not be done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade_unavailable: Option<String>,
     pub findings: Vec<Finding>,
     pub stats: Stats,
 }
@@ -174,6 +195,11 @@ impl TargetReport {
             authorization,
             authorization_notes: observed.authorization_notes,
             redirects,
+            vulnerabilities: judged.vulnerabilities,
+            session: observed.session,
+            http_headers: observed.http_headers,
+            grade: judged.grade.clone().and_then(Result::ok),
+            grade_unavailable: judged.grade.and_then(Result::err),
             findings: judged.findings,
             stats: observed.stats,
         }

@@ -75,6 +75,9 @@ pub fn render_target(target: &TargetReport, style: Style) -> String {
         out.push('\n');
     }
     render_offered(&mut out, target, style);
+    super::terminal_vulns::render(&mut out, target, style);
+    super::terminal_session::render(&mut out, target, style);
+    super::terminal_grade::render(&mut out, target, style);
     if !target.findings.is_empty() {
         out.push_str("Findings\n");
         for f in &target.findings {
@@ -508,7 +511,7 @@ fn render_mtls(out: &mut String, mtls: &MtlsResult) {
 
 /// A borderless listing that never wraps: long names stay greppable, as in
 /// testssl.sh's cipher listing.
-fn listing(style: Style, header: Vec<&str>) -> Table {
+pub(super) fn listing(style: Style, header: Vec<&str>) -> Table {
     let mut table = Table::new();
     table
         .load_style(presets::NOTHING)
@@ -520,7 +523,7 @@ fn listing(style: Style, header: Vec<&str>) -> Table {
     table
 }
 
-fn new_table(style: Style, header: Vec<&str>) -> Table {
+pub(super) fn new_table(style: Style, header: Vec<&str>) -> Table {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
@@ -533,7 +536,7 @@ fn new_table(style: Style, header: Vec<&str>) -> Table {
     table
 }
 
-fn strength_color(strength: Strength) -> Color {
+pub(super) fn strength_color(strength: Strength) -> Color {
     match strength {
         Strength::AeadWithFs => Color::Green,
         Strength::AeadWithoutFs | Strength::Cbc => Color::Yellow,
@@ -584,7 +587,7 @@ fn verdict_color(verdict: ProbeVerdict) -> Color {
     }
 }
 
-fn severity_color(severity: Severity) -> Color {
+pub(super) fn severity_color(severity: Severity) -> Color {
     match severity {
         Severity::Critical | Severity::High => Color::Red,
         Severity::Medium => Color::Yellow,
@@ -593,7 +596,7 @@ fn severity_color(severity: Severity) -> Color {
     }
 }
 
-fn paint(text: &str, color: Color, style: Style) -> String {
+pub(super) fn paint(text: &str, color: Color, style: Style) -> String {
     if !style.color {
         return text.to_string();
     }

@@ -14,6 +14,7 @@ mod certs;
 mod client_auth;
 mod clients;
 mod groups;
+pub mod headers;
 mod hellos;
 pub mod http;
 pub mod jwt;
@@ -23,9 +24,11 @@ mod prober;
 mod protocols;
 pub mod redirect;
 mod removal;
+pub mod session;
 mod sigalgs;
 mod suites;
 mod tls13_sigalgs;
+pub mod vulns;
 pub mod watch;
 
 pub use alpn::scan_alpn;
@@ -63,6 +66,12 @@ pub struct Checks {
     pub mtls: bool,
     /// Client simulation: each profile of `clients/` sends its own hello.
     pub clients: bool,
+    /// The vulnerability battery (needs `suites`, which it turns on).
+    pub vulns: bool,
+    /// Resumption and extension facts.
+    pub session: bool,
+    /// HTTP security headers (HSTS, banner) per host.
+    pub headers: bool,
 }
 
 impl Checks {
@@ -74,6 +83,9 @@ impl Checks {
         certificates: true,
         mtls: true,
         clients: true,
+        vulns: true,
+        session: true,
+        headers: true,
     };
     pub const PROTOCOLS_ONLY: Checks = Checks {
         suites: false,
@@ -83,17 +95,22 @@ impl Checks {
         certificates: false,
         mtls: false,
         clients: false,
+        vulns: false,
+        session: false,
+        headers: false,
     };
 
     /// Parses a comma-separated list: `protocols`, `suites`, `groups`,
-    /// `signatures`, `alpn`, `certificates`, `mtls`, `clients`, or `all`.
+    /// `signatures`, `alpn`, `certificates`, `mtls`, `clients`, `vulns`,
+    /// `session`, `headers`, or `all`. `vulns` turns `suites` on: most of
+    /// the battery is read from what enumeration found.
     ///
     /// An empty list (or only commas) is an error, not protocols only: it
     /// is what an unset variable in `--checks "$CHECKS"` gives, and running
     /// a fraction of the scan without a word would read as a clean result.
     pub fn parse(list: &str) -> Result<Checks, String> {
         const VALID: &str =
-            "protocols, suites, groups, signatures, alpn, certificates, mtls, clients or all";
+            "protocols, suites, groups, signatures, alpn, certificates, mtls, clients, vulns, session, headers or all";
         let mut checks = Checks::PROTOCOLS_ONLY;
         let mut named = false;
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -108,6 +125,12 @@ impl Checks {
                 "certificates" | "certs" => checks.certificates = true,
                 "mtls" | "client-auth" => checks.mtls = true,
                 "clients" | "client-simulation" => checks.clients = true,
+                "vulns" | "vulnerabilities" => {
+                    checks.vulns = true;
+                    checks.suites = true;
+                }
+                "session" | "resumption" => checks.session = true,
+                "headers" | "http-headers" => checks.headers = true,
                 other => return Err(format!("unknown check {other:?} (use {VALID})")),
             }
         }
@@ -244,21 +267,23 @@ pub(crate) async fn scan_tls(
         prober.set_canary(canary);
     }
     report.protocols = protocols;
-    run_checks(&prober, options, &offered, &mut report).await;
+    let host = http_host(spec, options);
+    run_checks(&prober, options, &offered, &host, &mut report).await;
     (report, Some(prober), None)
 }
 
-/// Every step after the protocol scan, concurrently: they share the one
-/// connection limit of the target's [`Prober`].
+/// Every step after the protocol scan, concurrently (they share the one
+/// connection limit of the target's [`Prober`]), then the vulnerability
+/// battery, which reads what enumeration found.
 async fn run_checks(
     prober: &Prober,
     options: &ScanOptions,
     offered: &[ProtocolVersion],
+    host: &str,
     report: &mut TargetObservation,
 ) {
     let checks = options.checks;
     let sni = options.sni.as_deref();
-    let tls13 = offered.contains(&ProtocolVersion::Tls13);
     let mut cert_names: Vec<String> = options.sni.iter().cloned().collect();
     for name in &options.cert_names {
         if !cert_names.contains(name) {
@@ -266,28 +291,17 @@ async fn run_checks(
         }
     }
     let profiles = crate::clients::matching(options.clients.as_deref().unwrap_or("all"));
-    let (suites, groups, sig12, sig13, alpn, certificates, mtls, simulations) = tokio::join!(
-        when(checks.suites, enumerate_suites(prober, sni, offered)),
-        when(checks.groups, enumerate_groups(prober, sni, offered)),
-        when(
-            checks.signatures,
-            enumerate_tls12_signatures(prober, sni, offered)
-        ),
-        when(
-            checks.signatures && tls13,
-            enumerate_tls13_signatures(prober, sni)
-        ),
-        when(checks.alpn, scan_alpn(prober, sni, offered)),
-        when(
-            checks.certificates,
-            scan_certificates(prober, &cert_names, offered, &options.roots)
-        ),
-        when(checks.mtls, scan_client_auth(prober, sni, offered)),
-        when(
-            checks.clients && !profiles.is_empty(),
-            simulate_clients(prober, sni, &profiles)
-        ),
+    let ((suites, groups, sig12, sig13, alpn, certificates, mtls, simulations), (session, headers)) = tokio::join!(
+        run_handshake_checks(prober, options, offered, &cert_names, &profiles),
+        async {
+            tokio::join!(
+                when(checks.session, session::probe_session(prober, sni, offered)),
+                when(checks.headers, headers::probe_headers(prober, sni, host)),
+            )
+        }
     );
+    report.session = session;
+    report.http_headers = headers.unwrap_or_default();
     if let Some(scan) = suites {
         report.cipher_suites = scan.suites;
         report.server_preference = scan.preference;
@@ -304,6 +318,72 @@ async fn run_checks(
         report.client_handshakes = handshakes;
         report.client_simulation_stats = Some(stats);
     }
+    // The battery reads what enumeration found, so it runs after it.
+    if checks.vulns {
+        let cx = vulns::VulnContext {
+            sni,
+            host,
+            offered,
+            protocols: &report.protocols,
+            suites: &report.cipher_suites,
+        };
+        report.vulnerabilities = Some(vulns::probe_vulnerabilities(prober, &cx).await);
+    }
+}
+
+/// The Host of the HTTP probes: the SNI, else the target as a client
+/// such as curl would send it.
+fn http_host(spec: &TargetSpec, options: &ScanOptions) -> String {
+    match &options.sni {
+        Some(sni) => sni.clone(),
+        None => spec.host.for_header(),
+    }
+}
+
+type HandshakeChecks = (
+    Option<SuiteScan>,
+    Option<Vec<crate::observe::GroupResult>>,
+    Option<Vec<crate::observe::SignatureResult>>,
+    Option<Vec<crate::observe::SignatureResult>>,
+    Option<crate::observe::AlpnResult>,
+    Option<Vec<crate::observe::CertificateResult>>,
+    Option<crate::observe::MtlsResult>,
+    Option<(Vec<crate::observe::ClientHandshake>, Stats)>,
+);
+
+/// The enumeration and full-handshake steps, concurrently.
+async fn run_handshake_checks(
+    prober: &Prober,
+    options: &ScanOptions,
+    offered: &[ProtocolVersion],
+    cert_names: &[String],
+    profiles: &[&'static crate::clients::ClientProfile],
+) -> HandshakeChecks {
+    let checks = options.checks;
+    let sni = options.sni.as_deref();
+    let tls13 = offered.contains(&ProtocolVersion::Tls13);
+    tokio::join!(
+        when(checks.suites, enumerate_suites(prober, sni, offered)),
+        when(checks.groups, enumerate_groups(prober, sni, offered)),
+        when(
+            checks.signatures,
+            enumerate_tls12_signatures(prober, sni, offered)
+        ),
+        when(
+            checks.signatures && tls13,
+            enumerate_tls13_signatures(prober, sni)
+        ),
+        when(checks.alpn, scan_alpn(prober, sni, offered)),
+        when(
+            checks.certificates,
+            scan_certificates(prober, cert_names, offered, &options.roots)
+        ),
+        when(checks.mtls, scan_client_auth(prober, sni, offered)),
+        when(
+            checks.clients && !profiles.is_empty(),
+            simulate_clients(prober, sni, profiles)
+        ),
+    )
 }
 
 /// Runs `step` only when `enabled`.

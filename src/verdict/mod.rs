@@ -19,13 +19,16 @@ pub mod baseline;
 mod certificates;
 pub mod clients;
 mod completeness;
+pub mod grade;
 pub mod policy;
 mod protocols;
 pub mod redirect;
 mod suites;
+pub mod vulns;
 
 pub use certificates::certificate_findings;
 pub use clients::ClientSimulation;
+pub use grade::{Grade, GradeCap, Letter};
 pub use protocols::protocol_findings;
 pub use redirect::{RedirectExpected, RedirectJudgement};
 pub use suites::suite_findings;
@@ -34,7 +37,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, Severity, SeverityCounts};
-use crate::observe::TargetObservation;
+use crate::observe::{TargetObservation, Vulnerability};
 use crate::policy::baseline::Baseline;
 use crate::policy::effective::{Expectation, RedirectExpectation};
 use crate::policy::TlsMode;
@@ -63,6 +66,11 @@ pub struct Against<'a> {
     pub baselines: &'a [&'static Baseline],
     /// `--require-client` patterns.
     pub required_clients: &'a [String],
+    /// `--min-grade`: a lower grade is a high finding.
+    pub min_grade: Option<Letter>,
+    /// What the chains were verified against when not the public roots
+    /// (`--ca FILE`): a private mesh CA counts as trusted for the grade.
+    pub trust_anchor: Option<&'a str>,
 }
 
 /// How a probe's answer compares with what was expected.
@@ -113,6 +121,11 @@ pub struct Judgement {
     pub incomplete: bool,
     /// The `--baseline` names the target offers something outside of.
     pub outside_baselines: Vec<String>,
+    /// The vulnerability battery, every check in order (empty when the
+    /// `vulns` check did not run).
+    pub vulnerabilities: Vec<Vulnerability>,
+    /// The grade, or why the target was not graded.
+    pub grade: Option<Result<Grade, String>>,
 }
 
 /// Judges one target's observations against what it should be.
@@ -169,10 +182,60 @@ pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
             &judgement.client_simulations,
             against.required_clients,
         ));
+        judgement.vulnerabilities = vulns::assess(observed);
+        findings.extend(vulns::findings(&judgement.vulnerabilities));
+        let graded = grade::grade(
+            observed,
+            &judgement.client_simulations,
+            &judgement.vulnerabilities,
+            against.trust_anchor,
+        );
+        findings.extend(grade_findings(&graded, against.min_grade));
+        judgement.grade = Some(graded);
     }
     Finding::sort(&mut findings);
     judgement.findings = findings;
     judgement
+}
+
+/// `grade.below_minimum` (high) when `--min-grade` asks for more than the
+/// target got, or when it asks for a grade the target could not be given.
+fn grade_findings(graded: &Result<Grade, String>, min: Option<Letter>) -> Option<Finding> {
+    let min = min?;
+    let (observed, evidence) = match graded {
+        Ok(g) if g.grade.rank() >= min.rank() => return None,
+        Ok(g) => {
+            let why: Vec<String> = g
+                .caps
+                .iter()
+                .map(|c| format!("capped at {}: {}", c.grade, c.reason))
+                .chain(g.warnings.iter().map(|w| format!("warning: {w}")))
+                .collect();
+            let score = g
+                .score
+                .map_or("no score".to_owned(), |s| format!("score {s}"));
+            (
+                serde_json::json!(g.grade.name()),
+                format!(
+                    "grade {} ({score}){}{}",
+                    g.grade,
+                    if why.is_empty() { "" } else { "; " },
+                    why.join("; ")
+                ),
+            )
+        }
+        Err(why) => (serde_json::Value::Null, format!("not graded: {why}")),
+    };
+    Some(Finding {
+        id: "grade.below_minimum".to_owned(),
+        severity: Severity::High,
+        title: format!("Grade below the required minimum {min}"),
+        expected: serde_json::json!(format!(">= {min}")),
+        observed,
+        evidence,
+        remedy: "Fix what caps the grade (see the grade's caps and warnings), or lower --min-grade"
+            .to_owned(),
+    })
 }
 
 /// Whether a finding is drift from the declared policy (the Gateway's TLS

@@ -1,0 +1,11 @@
+//! The terminal section for session and extension facts, and the HTTP headers.
+//!
+//! CONTRACT SKELETON: the helper that owns `session` fills this in.
+
+use super::model::TargetReport;
+use super::terminal::Style;
+
+/// Appends the section to `out` (nothing when there is nothing to show).
+pub(super) fn render(out: &mut String, target: &TargetReport, style: Style) {
+    let _ = (out, target, style);
+}
