@@ -31,8 +31,34 @@ use crate::tls_client::{
 };
 use crate::wire::AlertDescription;
 
-/// Headers worth keeping from an answer (lower-case).
+/// Headers probe reports and evidence show (lower-case).
 pub const KEPT_HEADERS: [&str; 4] = ["server", "content-type", "www-authenticate", "location"];
+/// Further headers an answer keeps for the header and vulnerability checks
+/// (HSTS, compression, upgrades, the security headers), not shown in
+/// evidence. Each occurrence is kept (a doubled HSTS header is a finding).
+pub const FACT_HEADERS: [&str; 17] = [
+    "strict-transport-security",
+    "content-encoding",
+    "upgrade",
+    "connection",
+    "vary",
+    "x-frame-options",
+    "x-content-type-options",
+    "content-security-policy",
+    "referrer-policy",
+    "permissions-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "cross-origin-embedder-policy",
+    "x-xss-protection",
+    "cache-control",
+    "x-powered-by",
+    "alt-svc",
+];
+/// At most this many occurrences of one header are kept.
+const MAX_OCCURRENCES: usize = 4;
+/// A kept header value is cut at this many bytes.
+const MAX_HEADER_VALUE: usize = 1024;
 /// Body bytes kept.
 pub const SNIPPET_BYTES: usize = 200;
 
@@ -55,7 +81,8 @@ pub enum HttpOutcome {
         /// The status line as the server sent it (`HTTP/1.0 200 ok`):
         /// hyper keeps a reason phrase that is not the standard one.
         status_line: String,
-        /// [`KEPT_HEADERS`] that were present, in that order.
+        /// [`KEPT_HEADERS`] then [`FACT_HEADERS`] that were present, in
+        /// that order, each occurrence (at most a few, values cut at 1 KiB).
         headers: Vec<(String, String)>,
         /// The first [`SNIPPET_BYTES`] of the body, lossily decoded.
         body_snippet: String,
@@ -107,7 +134,7 @@ impl HttpOutcome {
                 Some(*status),
                 HttpAnswer::Answered,
                 Some(body_snippet.clone()),
-                headers.clone(),
+                described(headers),
             ),
             HttpOutcome::Refused { .. } => (None, HttpAnswer::Refused, None, Vec::new()),
             HttpOutcome::Closed { .. } => (None, HttpAnswer::Closed, None, Vec::new()),
@@ -132,6 +159,7 @@ impl HttpOutcome {
                 ..
             } => {
                 let mut s = status.to_string();
+                let headers = described(headers);
                 if !headers.is_empty() {
                     let h: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                     s.push_str(&format!(" ({})", h.join(", ")));
@@ -162,6 +190,15 @@ impl HttpOutcome {
             HttpOutcome::Failed { reason } => reason.clone(),
         }
     }
+}
+
+/// The first occurrence of each [`KEPT_HEADERS`] entry: what reports and
+/// evidence show of an answer.
+fn described(headers: &[(String, String)]) -> Vec<(String, String)> {
+    KEPT_HEADERS
+        .iter()
+        .filter_map(|name| headers.iter().find(|(k, _)| k == name).cloned())
+        .collect()
 }
 
 /// One request over our own TLS session, and what the handshake showed.
@@ -371,13 +408,20 @@ where
                 .to_owned();
             let headers = KEPT_HEADERS
                 .iter()
-                .filter_map(|name| {
-                    response.headers().get(*name).map(|v| {
-                        (
-                            (*name).to_owned(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
+                .chain(FACT_HEADERS.iter())
+                .flat_map(|name| {
+                    response
+                        .headers()
+                        .get_all(*name)
+                        .iter()
+                        .take(MAX_OCCURRENCES)
+                        .map(|v| {
+                            let bytes = &v.as_bytes()[..v.len().min(MAX_HEADER_VALUE)];
+                            (
+                                (*name).to_owned(),
+                                String::from_utf8_lossy(bytes).into_owned(),
+                            )
+                        })
                 })
                 .collect();
             let body_snippet = snippet(response.into_body()).await;

@@ -7,6 +7,7 @@
 
 pub mod gnutls_server;
 pub mod measure;
+pub mod nginx;
 pub mod openssl_client;
 pub mod openssl_server;
 pub mod peers;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use tlsposture::lab::{Lab, LabOptions, ListenerSpec};
 
+pub use nginx::Nginx;
 pub use openssl_client::{https_get, s_client, served_leaf_sha256, Handshake};
 pub use openssl_server::{ClientVerify, OpensslServer};
 pub use policy_lab::PolicyLab;
