@@ -2,7 +2,9 @@
 //! only), per scan depth — protocols only, protocols + cipher suites (with
 //! server order), and the full "what is offered" scan (groups, signature
 //! schemes, ALPN, certificates per SNI too), plus protocols + the client
-//! simulation alone (every profile in `clients/`). Prints the handshakes
+//! simulation alone (every profile in `clients/`), and the vulnerability
+//! battery, session and header checks each on their own, with the issue-12
+//! budget for the full scan (< 200 handshakes, < 250 ms median). Prints the handshakes
 //! each scan makes and the median and p95 wall time over repeated scans.
 //! Last, a silent peer (accepts, never answers) at a 300 ms deadline: the
 //! version probes run side by side, so it should cost about one deadline,
@@ -45,6 +47,28 @@ fn main() {
                     ..Checks::PROTOCOLS_ONLY
                 },
             ),
+            (
+                "vulns",
+                Checks {
+                    vulns: true,
+                    suites: true,
+                    ..Checks::PROTOCOLS_ONLY
+                },
+            ),
+            (
+                "session",
+                Checks {
+                    session: true,
+                    ..Checks::PROTOCOLS_ONLY
+                },
+            ),
+            (
+                "headers",
+                Checks {
+                    headers: true,
+                    ..Checks::PROTOCOLS_ONLY
+                },
+            ),
             ("full", Checks::ALL),
         ];
         println!(
@@ -70,12 +94,33 @@ fn main() {
                     times.push(started.elapsed());
                     handshakes = report.stats.handshakes;
                 }
+                if depth == "full" {
+                    budget(&listener.name, handshakes, &times);
+                }
                 print_row(&listener.name, depth, handshakes, times);
             }
         }
         let _ = lab.stop().await;
         silent_peer().await;
     });
+}
+
+/// Issue 12's cost budget for a full scan (every check) of one listener:
+/// under 200 handshakes and 0.25 s median wall time on loopback.
+const FULL_SCAN_HANDSHAKES: u32 = 200;
+const FULL_SCAN_MEDIAN: Duration = Duration::from_millis(250);
+
+fn budget(name: &str, handshakes: u32, times: &[Duration]) {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let median = sorted[sorted.len() / 2];
+    let within = handshakes < FULL_SCAN_HANDSHAKES && median < FULL_SCAN_MEDIAN;
+    println!(
+        "budget {name}: full scan {handshakes} handshakes (< {FULL_SCAN_HANDSHAKES}), median {:.1} ms (< {} ms): {}",
+        median.as_secs_f64() * 1e3,
+        FULL_SCAN_MEDIAN.as_millis(),
+        if within { "within" } else { "OVER" }
+    );
 }
 
 fn print_row(name: &str, depth: &str, handshakes: u32, mut times: Vec<Duration>) {
