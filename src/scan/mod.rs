@@ -290,7 +290,13 @@ async fn run_checks(
             cert_names.push(name.clone());
         }
     }
-    let profiles = crate::clients::matching(options.clients.as_deref().unwrap_or("all"));
+    // Parsing the profiles is most of a short scan's start-up: only when
+    // the client simulation runs.
+    let profiles = if checks.clients {
+        crate::clients::matching(options.clients.as_deref().unwrap_or("all"))
+    } else {
+        Vec::new()
+    };
     let ((suites, groups, sig12, sig13, alpn, certificates, mtls, simulations), (session, headers)) = tokio::join!(
         run_handshake_checks(prober, options, offered, &cert_names, &profiles),
         async {
