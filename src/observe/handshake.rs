@@ -21,6 +21,11 @@ pub struct ProtocolResult {
     /// The suite the server picked from the broad offer (IANA name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cipher: Option<String>,
+    /// Set when only a compact hello got this version's answer: the broad
+    /// hello (every suite, group and signature scheme) was refused in a way
+    /// that shows intolerance of its size or shape, not of the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 impl ProtocolResult {
@@ -36,6 +41,7 @@ impl ProtocolResult {
             evidence,
             negotiated,
             cipher,
+            fallback: None,
         }
     }
 
@@ -46,6 +52,7 @@ impl ProtocolResult {
             evidence,
             negotiated: None,
             cipher: None,
+            fallback: None,
         }
     }
 
@@ -56,6 +63,7 @@ impl ProtocolResult {
             evidence,
             negotiated: None,
             cipher: None,
+            fallback: None,
         }
     }
 }

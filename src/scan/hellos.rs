@@ -71,7 +71,10 @@ pub fn hello_for(
             PREFERRED_GROUPS.to_vec()
         }
     };
-    if version != ProtocolVersion::Tls13 {
+    // Secure renegotiation is signalled once: by the renegotiation_info
+    // extension from TLS 1.0 on, by the SCSV in an SSLv3 hello (no
+    // extensions). wolfSSL 5.5 answers handshake_failure to both at once.
+    if version == ProtocolVersion::Ssl3 {
         suites.push(registry::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
     }
     let mut spec = ClientHelloSpec::for_version(
@@ -80,10 +83,9 @@ pub fn hello_for(
         sni,
         key_shares,
         groups,
-        registry::signature_schemes()
-            .iter()
-            .map(|s| s.code)
-            .collect(),
+        // Modern schemes first: wolfSSL 5.5 reads only the head of a long
+        // list, and in the registry's order that head is MD5 and SHA-1.
+        super::removal::all_sigalgs(),
     );
     if version == ProtocolVersion::Tls13 {
         // Listing 1.2 too lets a 1.3-aware server capped at 1.2 answer with

@@ -11,7 +11,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use crate::observe::ProtocolResult;
 use crate::probe::{ConnectError, Outcome, StopAt};
 use crate::registry;
-use crate::wire::{ProtocolVersion, WireError};
+use crate::wire::{AlertDescription, ProtocolVersion, WireError};
 
 use super::hellos::unoffered_pick;
 use super::{hello_for, HelloSize, Prober, ScanError};
@@ -83,22 +83,58 @@ pub async fn scan_protocols(
     Ok(results)
 }
 
-/// Versions worth a second, compact hello when the broad one got no TLS
-/// answer at all, most important first; at most [`MAX_RETRIES`] are retried
-/// so a scan stays within 8 handshakes.
+/// Versions worth a second, compact hello when the broad one looks refused
+/// for its size or shape, most important first.
 const RETRY_ORDER: [ProtocolVersion; 4] = [
     ProtocolVersion::Tls12,
     ProtocolVersion::Tls13,
     ProtocolVersion::Tls11,
     ProtocolVersion::Tls10,
 ];
-const MAX_RETRIES: usize = 2;
+/// At most this many versions are retried after a silence, so a target
+/// that drops everything costs two handshakes more, not four.
+const MAX_SILENT_RETRIES: usize = 2;
 
-/// Some stacks and middleboxes silently drop a hello with more than 128
-/// suites or of unusual size, where a real client's hello would succeed. When
-/// a broad hello got a close, reset or silence (never an alert, which is a
-/// real answer), and the server did answer another version — so it is
-/// alive and speaks TLS — the version is retried once with a compact hello.
+/// How a broad hello's answer can show intolerance of the hello rather
+/// than of the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Close, reset or silence: some middleboxes and stacks drop a hello
+    /// with more than 128 suites or of unusual size.
+    Silence,
+    /// An alert that a real client's hello would not get: `decode_error`
+    /// (wolfSSL 5.5 answers it to any hello of more than 150 suites),
+    /// `record_overflow`, `illegal_parameter`, `internal_error`. A version
+    /// the server does not offer gets `protocol_version` or
+    /// `handshake_failure` instead.
+    Alert,
+}
+
+fn refusal(outcome: &Outcome) -> Option<Refusal> {
+    match outcome {
+        Outcome::Closed | Outcome::Reset | Outcome::Timeout => Some(Refusal::Silence),
+        Outcome::Alert(a)
+            if matches!(
+                a.description,
+                AlertDescription::DecodeError
+                    | AlertDescription::RecordOverflow
+                    | AlertDescription::IllegalParameter
+                    | AlertDescription::InternalError
+            ) =>
+        {
+            Some(Refusal::Alert)
+        }
+        _ => None,
+    }
+}
+
+/// When a broad hello got an answer that looks like intolerance (see
+/// [`Refusal`]) and the server answered some hello — so it is alive and
+/// speaks TLS — the version is retried once with a compact hello (at most
+/// 120 suites, the common groups), which is how a real client's hello
+/// looks. Every version refused with an alert is retried; of the silent
+/// ones at most [`MAX_SILENT_RETRIES`]. A version only the compact hello
+/// got an answer for records the fallback.
 async fn retry_compact(
     prober: &Prober,
     sni: Option<&str>,
@@ -111,17 +147,26 @@ async fn retry_compact(
     if !alive {
         return;
     }
-    let silent = |v: ProtocolVersion| {
-        answers.iter().any(|(version, a)| {
-            *version == v && matches!(a, Ok(Outcome::Closed | Outcome::Reset | Outcome::Timeout))
+    let refused = |v: ProtocolVersion| {
+        answers.iter().find_map(|(version, a)| match a {
+            Ok(outcome) if *version == v => refusal(outcome),
+            _ => None,
         })
     };
-    let retries: Vec<ProtocolVersion> = RETRY_ORDER
+    let mut silent = 0;
+    let retries: Vec<(ProtocolVersion, Refusal)> = RETRY_ORDER
         .into_iter()
-        .filter(|v| silent(*v))
-        .take(MAX_RETRIES)
+        .filter_map(|v| refused(v).map(|r| (v, r)))
+        .filter(|(_, r)| {
+            if *r == Refusal::Silence {
+                silent += 1;
+                silent <= MAX_SILENT_RETRIES
+            } else {
+                true
+            }
+        })
         .collect();
-    let again = join_all(retries.iter().map(|version| async move {
+    let again = join_all(retries.iter().map(|(version, _)| async move {
         let hello = hello_for(*version, sni, HelloSize::Compact);
         (*version, prober.send(hello, StopAt::ServerHello).await)
     }))
@@ -130,21 +175,34 @@ async fn retry_compact(
         let Ok(outcome) = answer else { continue };
         let retried = checked(version, HelloSize::Compact, &outcome);
         if let Some(slot) = results.iter_mut().find(|r| r.version == version) {
-            slot.evidence = if retried.offered == Some(true) {
-                format!(
+            if retried.offered == Some(true) {
+                slot.fallback = Some(format!(
+                    "the broad {version} hello ({} suites) got {}; a compact one ({} suites) was answered",
+                    broad_suites(version),
+                    slot.evidence,
+                    broad_suites(version).min(super::COMPACT_SUITES),
+                ));
+                slot.evidence = format!(
                     "{} (only with a compact hello: the {} broad one got {})",
                     retried.evidence, version, slot.evidence
-                )
-            } else {
-                format!("{}; compact hello: {}", slot.evidence, retried.evidence)
-            };
-            if retried.offered == Some(true) {
+                );
                 slot.offered = retried.offered;
                 slot.negotiated = retried.negotiated;
                 slot.cipher = retried.cipher;
+            } else {
+                slot.evidence = format!("{}; compact hello: {}", slot.evidence, retried.evidence);
             }
         }
     }
+}
+
+/// How many suites the broad hello for `version` offers.
+fn broad_suites(version: ProtocolVersion) -> usize {
+    let mut n = registry::suites_for(version).len();
+    if version == ProtocolVersion::Tls13 {
+        n += registry::suites_for(ProtocolVersion::Tls12).len();
+    }
+    n
 }
 
 /// [`interpret`], after checking that the answer picks only what the

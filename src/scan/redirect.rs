@@ -28,12 +28,8 @@ pub async fn scan_plain_http(
     let mut report = TargetObservation::new(spec.to_string(), spec.port, None);
     report.protocols = ProtocolVersion::ALL
         .iter()
-        .map(|&version| ProtocolResult {
-            version,
-            offered: None,
-            evidence: "not probed: declared plain-HTTP server".to_owned(),
-            negotiated: None,
-            cipher: None,
+        .map(|&version| {
+            ProtocolResult::unknown(version, "not probed: declared plain-HTTP server".to_owned())
         })
         .collect();
     // The first address, as a client would; `resolve` refuses an empty

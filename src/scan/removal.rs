@@ -111,7 +111,9 @@ impl Pick {
 /// in the given order. TLS 1.3 hellos carry an EMPTY key_share and
 /// supported_versions [TLS 1.3] only, so a server answers with a cheap
 /// HelloRetryRequest that already names its suite and group. Hellos up to
-/// TLS 1.2 carry the renegotiation SCSV, as real clients do.
+/// TLS 1.2 signal secure renegotiation once, as browsers do: the empty
+/// renegotiation_info extension, or the SCSV in an SSLv3 hello, which has
+/// no extensions (wolfSSL 5.5 refuses a hello carrying both).
 pub(crate) fn raw_hello(
     version: ProtocolVersion,
     sni: Option<&str>,
@@ -120,7 +122,7 @@ pub(crate) fn raw_hello(
     sigalgs: &[u16],
 ) -> Result<Vec<u8>, wire::EncodeError> {
     let mut suites = suites.to_vec();
-    if version != ProtocolVersion::Tls13 {
+    if version == ProtocolVersion::Ssl3 {
         suites.push(registry::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
     }
     let spec = ClientHelloSpec::for_version(

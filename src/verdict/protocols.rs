@@ -52,6 +52,29 @@ pub fn protocol_findings(protocols: &[ProtocolResult]) -> Vec<Finding> {
             });
         }
     }
+    let intolerant: Vec<&ProtocolResult> =
+        protocols.iter().filter(|p| p.fallback.is_some()).collect();
+    if !intolerant.is_empty() {
+        let versions: Vec<&str> = intolerant.iter().map(|p| p.version.name()).collect();
+        findings.push(Finding {
+            id: "protocol.hello_intolerance".into(),
+            severity: Severity::Low,
+            title: format!(
+                "the server refuses large hellos ({}): only a compact hello was answered",
+                versions.join(", ")
+            ),
+            expected: json!({"broad_hello": "answered"}),
+            observed: json!({"broad_hello": "refused", "versions": versions}),
+            evidence: intolerant
+                .iter()
+                .filter_map(|p| p.fallback.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            remedy: "clients with long suite or extension lists (and future ones) may fail: \
+                     check the TLS stack's hello limits (wolfSSL: WOLFSSL_MAX_SUITE_SZ)"
+                .into(),
+        });
+    }
     let tls12 = offered(ProtocolVersion::Tls12);
     let tls13 = offered(ProtocolVersion::Tls13);
     let known = |v: ProtocolVersion| {
