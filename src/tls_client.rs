@@ -97,6 +97,8 @@ pub enum TlsClientError {
         /// understood, not verifiable): then the server did not refuse,
         /// we could not follow, and the outcome is unknown.
         by_server: bool,
+        /// The fatal alert the server sent, when it sent one.
+        alert: Option<u8>,
     },
     #[error("no complete handshake within {} ms", .limit.as_millis())]
     Timeout {
@@ -116,6 +118,15 @@ impl TlsClientError {
                 ..
             }
         )
+    }
+
+    /// The fatal alert that ended the handshake, if the server sent one
+    /// (a close or reset has none).
+    pub fn alert(&self) -> Option<u8> {
+        match self {
+            TlsClientError::Handshake { alert, .. } => *alert,
+            _ => None,
+        }
     }
 
     /// What was recorded before the failure (empty when nothing was).
@@ -168,6 +179,7 @@ pub async fn record_handshake(
                 reason,
                 seen: Box::new(record),
                 by_server,
+                alert: broken.alert(),
             })
         }
         Err(_) => {

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 use support::lighttpd::Lighttpd;
-use support::{s_client, tlsposture};
+use support::{s_client, served_leaf_sha256, tlsposture};
 
 /// OpenSSL's name and IANA code of every suite it knows for `version`
 /// (`TLSv1.2`: suites usable up to TLS 1.2; `TLSv1.3`).
@@ -142,4 +142,56 @@ fn a_wolfssl_server_is_scanned_with_compact_hellos_and_matches_s_client() {
         );
         assert_eq!(ours, theirs, "{version} suites: ours vs s_client's");
     }
+}
+
+/// rustls always sends `status_request`, on which this wolfSSL closes
+/// without an alert: the certificate is read from a raw TLS 1.2 hello
+/// instead, and it is the one `openssl s_client` receives.
+#[test]
+fn a_wolfssl_servers_certificate_is_read_though_rustls_is_refused() {
+    let server = Lighttpd::start_wolfssl("");
+    let addr = server.addr();
+    let target = addr.to_string();
+    let ca = server.ca_file();
+    let ca = ca.to_str().unwrap();
+    let (code, out, err) = tlsposture(&[
+        "scan",
+        &target,
+        "--sni",
+        "localhost",
+        "--checks",
+        "certificates",
+        "--ca",
+        ca,
+        "--no-color",
+        "--json",
+        "-",
+    ]);
+    assert_ne!(code, 2, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let certs = report["targets"][0]["certificates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let requested = certs
+        .iter()
+        .find(|c| c["request"] == "requested")
+        .unwrap_or_else(|| panic!("{certs:?}"));
+    let expected = served_leaf_sha256(addr, Some("localhost"), &[]).expect("s_client gets a leaf");
+    assert_eq!(
+        requested["chain"][0]["sha256"]
+            .as_str()
+            .map(str::to_ascii_uppercase),
+        Some(expected),
+        "{requested}"
+    );
+    assert_eq!(requested["trusted"], true, "{requested}");
+    assert_eq!(requested["hostname_match"], true, "{requested}");
+    let via = requested["read_via"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{requested}"));
+    assert!(
+        via.contains("closed the full handshake without an alert"),
+        "{via}"
+    );
 }

@@ -97,6 +97,10 @@ pub(super) struct Failed {
     /// The server refused (alert, close, reset); otherwise our side could
     /// not read its answer, or none came in time.
     pub by_server: bool,
+    /// The server closed or reset the connection without an alert: it may
+    /// have refused the name, or only something in rustls's hello (wolfSSL
+    /// 5.5 closes on the `status_request` rustls always sends).
+    pub silent: bool,
 }
 
 impl Failed {
@@ -104,6 +108,7 @@ impl Failed {
         Failed {
             reason,
             by_server: false,
+            silent: false,
         }
     }
 }
@@ -208,25 +213,33 @@ async fn fetch(
 /// When rustls could not read what the server sent (a Certificate message
 /// above its size limit, an encoding it rejects) the server did not
 /// refuse, and its chain is still in the clear in a TLS ≤ 1.2 flight: a
-/// raw hello reads it under the flight budgets (review H3). `None` when
-/// the server refused, or offers nothing older than TLS 1.3, or the raw
-/// read fails too (the rustls failure then stands, as unknown).
+/// raw hello reads it under the flight budgets (review H3). The same when
+/// the server closed on rustls's hello without an alert: a raw hello
+/// without the extensions some stacks choke on tells a refusal of the
+/// name (closed again) from one of rustls's hello. `None` when the server
+/// refused, or offers nothing older than TLS 1.3, or the raw read fails
+/// too (the rustls failure then stands).
 async fn raw_fallback(
     prober: &Prober,
     sni: Option<&str>,
     offered: &[ProtocolVersion],
     failed: &Failed,
 ) -> Option<Fetched> {
-    if failed.by_server {
+    if failed.by_server && !failed.silent {
         return None;
     }
     let version = RAW_READABLE.into_iter().find(|v| offered.contains(v))?;
     let record = fetch_raw(prober, sni, version).await.ok()?;
+    let why = if failed.by_server {
+        "the server closed the full handshake without an alert"
+    } else {
+        "the full handshake failed on our side"
+    };
     Some(Fetched {
         key_type: None,
         outcome: Ok(record),
         read_via: Some(format!(
-            "a raw {} hello, because the full handshake failed on our side: {}",
+            "a raw {} hello, because {why}: {}",
             version.name(),
             failed.reason
         )),
@@ -250,18 +263,41 @@ pub(super) async fn full_handshake(
             _ => Err(Failed {
                 reason: e.to_string(),
                 by_server: e.by_server(),
+                silent: e.by_server() && e.alert().is_none(),
             }),
         },
     }
 }
 
-/// The TLS ≤ 1.1 chain from a raw hello's flight (rustls cannot speak it).
+/// The chain from a raw hello's flight (TLS ≤ 1.1, which rustls cannot
+/// speak, or the fallback above): the broad hello, then the compact one
+/// when the broad one was refused with anything but a handshake_failure
+/// (a stack that refuses large hellos, like wolfSSL's decode_error).
 async fn fetch_raw(
     prober: &Prober,
     sni: Option<&str>,
     version: ProtocolVersion,
 ) -> Result<HandshakeRecord, Failed> {
-    let hello = hello_for(version, sni, HelloSize::Full);
+    match fetch_raw_sized(prober, sni, version, HelloSize::Full).await {
+        Err(failed) if failed.by_server && !failed.reason.contains("handshake_failure") => {
+            fetch_raw_sized(prober, sni, version, HelloSize::Compact)
+                .await
+                .map_err(|compact| Failed {
+                    reason: format!("{}; compact hello: {}", failed.reason, compact.reason),
+                    ..compact
+                })
+        }
+        fetched => fetched,
+    }
+}
+
+async fn fetch_raw_sized(
+    prober: &Prober,
+    sni: Option<&str>,
+    version: ProtocolVersion,
+    size: HelloSize,
+) -> Result<HandshakeRecord, Failed> {
+    let hello = hello_for(version, sni, size);
     let outcome = prober
         .send(hello, StopAt::FlightEnd)
         .await
@@ -274,6 +310,7 @@ async fn fetch_raw(
         return Err(Failed {
             reason: outcome.describe(),
             by_server,
+            silent: false,
         });
     };
     let mut record = HandshakeRecord {
@@ -308,6 +345,7 @@ async fn fetch_raw(
                 version.name()
             ),
             by_server: true,
+            silent: false,
         });
     }
     record.key_type = cert::describe(&record.chain[0], OffsetDateTime::UNIX_EPOCH)
@@ -341,7 +379,9 @@ fn analyse(
     };
     let record = match fetched.outcome {
         Ok(record) => record,
-        Err(Failed { reason, by_server }) => {
+        Err(Failed {
+            reason, by_server, ..
+        }) => {
             if by_server {
                 result.refused = Some(reason);
             } else {
