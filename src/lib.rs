@@ -10,6 +10,7 @@
 pub mod cert;
 pub mod clients;
 pub mod finding;
+pub mod kx_groups;
 pub mod lab;
 pub mod observe;
 pub mod plan;

@@ -596,8 +596,13 @@ fn client_config(
     }
     let provider = CryptoProvider {
         // A scanner wants a handshake with any server that has one group in
-        // common, so offer P-521 and the ML-KEM groups too.
-        kx_groups: rustls::crypto::aws_lc_rs::ALL_KX_GROUPS.to_vec(),
+        // common, so offer the ML-KEM groups, P-521 and FFDHE too
+        // (`kx_groups`: the provider has neither).
+        kx_groups: rustls::crypto::aws_lc_rs::ALL_KX_GROUPS
+            .iter()
+            .chain(crate::kx_groups::EXTRA_KX_GROUPS)
+            .copied()
+            .collect(),
         ..rustls::crypto::aws_lc_rs::default_provider()
     };
     let builder = ClientConfig::builder_with_provider(Arc::new(provider))

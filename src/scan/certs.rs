@@ -97,10 +97,8 @@ pub(super) struct Failed {
     /// The server refused (alert, close, reset); otherwise our side could
     /// not read its answer, or none came in time.
     pub by_server: bool,
-    /// The server closed or reset the connection without an alert: it may
-    /// have refused the name, or only something in rustls's hello (wolfSSL
-    /// 5.5 closes on the `status_request` rustls always sends).
-    pub silent: bool,
+    /// The fatal alert the server refused with, if it sent one.
+    pub alert: Option<u8>,
 }
 
 impl Failed {
@@ -108,10 +106,20 @@ impl Failed {
         Failed {
             reason,
             by_server: false,
-            silent: false,
+            alert: None,
         }
     }
+
+    /// The server closed or reset the connection without an alert: it may
+    /// have refused the name, or only something in rustls's hello (wolfSSL
+    /// 5.5 closes on the `status_request` rustls always sends).
+    fn silent(&self) -> bool {
+        self.by_server && self.alert.is_none()
+    }
 }
+
+/// The alert a server sends when no group (or suite) is shared.
+const HANDSHAKE_FAILURE: u8 = 40;
 
 impl std::fmt::Display for Failed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -197,7 +205,12 @@ async fn fetch(
             (None, None) => {}
         }
     }
-    let outcome = full_handshake(prober, &opts(None)).await;
+    let mut outcome = full_handshake(prober, &opts(None)).await;
+    if let Err(failed) = &outcome {
+        if let Some(ours) = groups_we_lack(prober, sni, offered, failed).await {
+            outcome = Err(ours);
+        }
+    }
     if let Err(failed) = &outcome {
         if let Some(fetched) = raw_fallback(prober, sni, offered, failed).await {
             return vec![fetched];
@@ -225,7 +238,7 @@ async fn raw_fallback(
     offered: &[ProtocolVersion],
     failed: &Failed,
 ) -> Option<Fetched> {
-    if failed.by_server && !failed.silent {
+    if failed.by_server && !failed.silent() {
         return None;
     }
     let version = RAW_READABLE.into_iter().find(|v| offered.contains(v))?;
@@ -246,6 +259,39 @@ async fn raw_fallback(
     })
 }
 
+/// A handshake_failure to rustls's TLS 1.3 hello may be the server's
+/// answer to its groups, not to the name: rustls has no X448, for one. A
+/// raw TLS 1.3 hello offering every group tells them apart: when the
+/// server answers it with a group our full handshakes cannot do, the
+/// failure was ours, and the certificate is unknown (or read raw over TLS
+/// 1.2), never "refused". One more handshake, only after such a refusal.
+async fn groups_we_lack(
+    prober: &Prober,
+    sni: Option<&str>,
+    offered: &[ProtocolVersion],
+    failed: &Failed,
+) -> Option<Failed> {
+    if failed.alert != Some(HANDSHAKE_FAILURE) || !offered.contains(&ProtocolVersion::Tls13) {
+        return None;
+    }
+    let hello = hello_for(ProtocolVersion::Tls13, sni, HelloSize::Full);
+    let Ok(Outcome::Hello(flight)) = prober.send(hello, StopAt::ServerHello).await else {
+        return None;
+    };
+    let group = flight.hello.as_ref()?.key_share_group()?;
+    if crate::kx_groups::full_handshakes_support(group) {
+        return None;
+    }
+    let name = crate::registry::named_group(group)
+        .map(|g| g.name.clone())
+        .unwrap_or_else(|| format!("0x{group:04X}"));
+    Some(Failed::ours(format!(
+        "the server negotiates {name} with a raw TLS 1.3 hello, a group our TLS client cannot \
+         do, and refused its hello ({})",
+        failed.reason
+    )))
+}
+
 /// One rustls handshake under the prober's limit and deadlines. A failure
 /// after the server's Certificate still returns the chain it sent.
 pub(super) async fn full_handshake(
@@ -263,7 +309,7 @@ pub(super) async fn full_handshake(
             _ => Err(Failed {
                 reason: e.to_string(),
                 by_server: e.by_server(),
-                silent: e.by_server() && e.alert().is_none(),
+                alert: e.alert(),
             }),
         },
     }
@@ -310,7 +356,10 @@ async fn fetch_raw_sized(
         return Err(Failed {
             reason: outcome.describe(),
             by_server,
-            silent: false,
+            alert: match outcome {
+                Outcome::Alert(a) => Some(a.description.to_u8()),
+                _ => None,
+            },
         });
     };
     let mut record = HandshakeRecord {
@@ -345,7 +394,7 @@ async fn fetch_raw_sized(
                 version.name()
             ),
             by_server: true,
-            silent: false,
+            alert: None,
         });
     }
     record.key_type = cert::describe(&record.chain[0], OffsetDateTime::UNIX_EPOCH)

@@ -1,0 +1,111 @@
+//! Servers whose groups exclude X25519, P-256 and P-384 (issue 14, defect
+//! 2): the full handshakes (certificate, ALPN, mTLS) must reach them with
+//! P-521 and the RFC 7919 FFDHE groups, and where our TLS client has no
+//! shared group (X448) the certificate is `unknown` with the reason and a
+//! finding — never "refused" — or read from a raw TLS 1.2 hello.
+//! Each leaf is compared with the one `openssl s_client` receives.
+
+mod support;
+
+use serde_json::Value;
+use support::{served_leaf_sha256, tlsposture, OpensslServer};
+
+fn scan(server: &OpensslServer, checks: &str) -> (i32, Value) {
+    let target = server.addr().to_string();
+    let (code, out, err) = tlsposture(&[
+        "scan",
+        &target,
+        "--checks",
+        checks,
+        "--no-color",
+        "--json",
+        "-",
+    ]);
+    assert_ne!(code, 2, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    (code, report["targets"][0].clone())
+}
+
+fn no_sni_cert(t: &Value) -> Value {
+    t["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["request"] == "none")
+        .unwrap_or_else(|| panic!("{t}"))
+        .clone()
+}
+
+#[test]
+fn p521_and_ffdhe_only_tls13_servers_get_full_handshakes() {
+    for group in ["P-521", "ffdhe2048", "ffdhe4096"] {
+        let server = OpensslServer::start(&["-tls1_3", "-groups", group]);
+        let (_, t) = scan(&server, "certificates,alpn,mtls");
+        let cert = no_sni_cert(&t);
+        let leaf = served_leaf_sha256(server.addr(), None, &["-groups", group])
+            .unwrap_or_else(|| panic!("s_client with {group} gets a leaf"));
+        assert_eq!(
+            cert["chain"][0]["sha256"]
+                .as_str()
+                .map(str::to_ascii_uppercase),
+            Some(leaf),
+            "{group}: {cert}"
+        );
+        assert!(
+            cert.get("read_via").is_none(),
+            "{group}: rustls read it: {cert}"
+        );
+        assert_eq!(cert["protocol"], "TLS1.3", "{group}: {cert}");
+        // ALPN and mTLS are answered, not unknown: s_server -www offers no
+        // ALPN and asks for no client certificate.
+        let alpn = &t["alpn"];
+        assert_eq!(
+            (alpn["h2"].as_bool(), alpn["http11"].as_bool()),
+            (Some(false), Some(false)),
+            "{group}: {alpn}"
+        );
+        assert_eq!(
+            t["mtls"]["client_cert_requested"], false,
+            "{group}: {}",
+            t["mtls"]
+        );
+    }
+}
+
+#[test]
+fn an_x448_only_server_is_unknown_or_read_raw_never_refused() {
+    // TLS 1.3 only: no way for our TLS client; the certificate is unknown,
+    // with the group named, and a high finding says so.
+    let server = OpensslServer::start(&["-tls1_3", "-groups", "X448"]);
+    let (code, t) = scan(&server, "certificates");
+    let cert = no_sni_cert(&t);
+    assert!(cert.get("refused").is_none(), "{cert}");
+    let why = cert["unknown"].as_str().unwrap_or_else(|| panic!("{cert}"));
+    assert!(why.contains("x448"), "{why}");
+    let ids: Vec<&str> = t["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"cert.unverified"), "{ids:?}");
+    assert_eq!(code, 1, "a certificate not fetched is no clean scan");
+
+    // TLS 1.2 too: the chain is in the clear there.
+    let server = OpensslServer::start(&["-groups", "X448"]);
+    let (_, t) = scan(&server, "certificates");
+    let cert = no_sni_cert(&t);
+    let leaf = served_leaf_sha256(server.addr(), None, &["-tls1_2", "-groups", "X448"])
+        .expect("s_client over TLS 1.2 with X448 gets a leaf");
+    assert_eq!(
+        cert["chain"][0]["sha256"]
+            .as_str()
+            .map(str::to_ascii_uppercase),
+        Some(leaf),
+        "{cert}"
+    );
+    let via = cert["read_via"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{cert}"));
+    assert!(via.contains("raw TLS1.2"), "{via}");
+}
