@@ -109,3 +109,55 @@ fn an_x448_only_server_is_unknown_or_read_raw_never_refused() {
         .unwrap_or_else(|| panic!("{cert}"));
     assert!(via.contains("raw TLS1.2"), "{via}");
 }
+
+/// The TLS 1.2 groups of a server with an ECDSA P-256 certificate (issue
+/// 14, defect 3): removing P-256 from `supported_groups` also removes the
+/// client's ability to verify the certificate, so the pass used to stop
+/// there. Each group is checked on its own with `openssl s_client
+/// -groups G:P-256` (the certificate's curve last, as the scan offers it).
+#[test]
+fn tls12_groups_of_an_ecdsa_server_are_found_past_the_certificate_curve() {
+    let server = OpensslServer::start_ecdsa(&["-tls1_2", "-groups", "X25519:P-256:P-384:P-521"]);
+    let (_, t) = scan(&server, "groups");
+    let ours: Vec<String> = t["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["protocol"] == "TLS1.2")
+        .filter_map(|g| g["name"].as_str().map(str::to_owned))
+        .collect();
+    for (name, ossl) in [
+        ("x25519", "X25519"),
+        ("secp256r1", "P-256"),
+        ("secp384r1", "P-384"),
+        ("secp521r1", "P-521"),
+    ] {
+        let groups = if ossl == "P-256" {
+            "P-256".to_owned()
+        } else {
+            format!("{ossl}:P-256")
+        };
+        let theirs = support::s_client(server.addr(), None, &["-tls1_2", "-groups", &groups]);
+        let negotiated = theirs
+            .output
+            .contains(&format!("Server Temp Key: {}", temp_key(ossl)));
+        assert_eq!(
+            ours.iter().any(|g| g == name),
+            negotiated,
+            "{name}: ours {ours:?}; s_client -groups {groups}:\n{}",
+            theirs.output
+        );
+    }
+    assert!(ours.len() >= 3, "{ours:?}");
+}
+
+/// How `s_client -brief` names a group in "Server Temp Key".
+fn temp_key(openssl: &str) -> &str {
+    match openssl {
+        "X25519" => "X25519",
+        "P-256" => "ECDH, prime256v1",
+        "P-384" => "ECDH, secp384r1",
+        "P-521" => "ECDH, secp521r1",
+        other => other,
+    }
+}

@@ -6,13 +6,21 @@
 //! 1 first) when it enforces one; a server following the client's order
 //! shows the order offered. DH prime sizes of DHE suites are reported with
 //! the suites (`SuiteResult::dh_bits`), not here.
+//!
+//! In TLS 1.2 `supported_groups` also tells the server which curves the
+//! client can verify (RFC 8422 §5.1): an ECDSA certificate on P-256 cannot
+//! be used once P-256 is removed, and the pass would stop there (nginx and
+//! HAProxy with a P-256 leaf). So once a flight shows an ECDSA leaf, its
+//! curve stays in every hello, last, and picking it again ends the pass.
+
+use std::sync::Mutex;
 
 use futures::future::join_all;
 
 use crate::observe::{GroupResult, GroupVia};
-use crate::probe::StopAt;
+use crate::probe::{Outcome, StopAt};
 use crate::registry::{self, GroupKind};
-use crate::wire::ProtocolVersion;
+use crate::wire::{ProtocolVersion, ServerMessage};
 
 use super::removal::{
     all_groups, all_sigalgs, hello_at, raw_hello, remove_iteratively, suite_pick, Pick,
@@ -60,7 +68,19 @@ async fn enumerate_version(
         .take(super::BUNDLE)
         .map(|s| s.code)
         .collect();
-    let hello = |groups: &[u16]| raw_hello(version, sni, &suites, groups, &sigalgs);
+    // TLS 1.2: the certificate's curve once a flight showed it, and
+    // whether it was picked already.
+    let pinned: Mutex<(Option<u16>, bool)> = Mutex::new((None, false));
+    let pinned_now = || *pinned.lock().unwrap_or_else(|e| e.into_inner());
+    let hello = |groups: &[u16]| {
+        let mut groups = groups.to_vec();
+        if let (Some(curve), true) = pinned_now() {
+            if !groups.contains(&curve) {
+                groups.push(curve);
+            }
+        }
+        raw_hello(version, sni, &suites, &groups, &sigalgs)
+    };
     let (stop, via) = if tls13 {
         (StopAt::ServerHello, GroupVia::HelloRetryRequest)
     } else {
@@ -72,6 +92,19 @@ async fn enumerate_version(
         } else {
             suite_pick(o, version)?.group?
         };
+        if !tls13 {
+            let mut pin = pinned.lock().unwrap_or_else(|e| e.into_inner());
+            if pin.0.is_none() {
+                pin.0 = ecdsa_leaf_curve(o);
+            }
+            match pin.0 {
+                // Picked again while it was only there for the
+                // certificate: nothing else left is accepted.
+                Some(curve) if curve == group && pin.1 => return None,
+                Some(curve) if curve == group => pin.1 = true,
+                _ => {}
+            }
+        }
         Some(Pick::code_only(group))
     })
     .await;
@@ -88,4 +121,27 @@ async fn enumerate_version(
             via,
         })
         .collect()
+}
+
+/// The TLS group of the leaf certificate's curve when a TLS ≤ 1.2 flight
+/// carries an ECDSA leaf.
+fn ecdsa_leaf_curve(outcome: &Outcome) -> Option<u16> {
+    let Outcome::Hello(flight) = outcome else {
+        return None;
+    };
+    let leaf = flight.messages.iter().find_map(|m| match m {
+        ServerMessage::Certificate(chain) => chain.first(),
+        _ => None,
+    })?;
+    let info = crate::cert::describe(leaf, time::OffsetDateTime::UNIX_EPOCH).ok()?;
+    match info.curve.as_deref()? {
+        "P-256" => Some(0x0017),
+        "P-384" => Some(0x0018),
+        "P-521" => Some(0x0019),
+        "secp256k1" => Some(0x0016),
+        "brainpoolP256r1" => Some(0x001A),
+        "brainpoolP384r1" => Some(0x001B),
+        "brainpoolP512r1" => Some(0x001C),
+        _ => None,
+    }
 }

@@ -48,7 +48,12 @@ impl OpensslServer {
     /// Panics (so the test fails) if `openssl` is missing — with the hint
     /// `apt-get install openssl` — or the server does not come up.
     pub fn start(args: &[&str]) -> OpensslServer {
-        Self::launch(args, None)
+        Self::launch(args, None, KeyKind::Rsa2048)
+    }
+
+    /// Like [`OpensslServer::start`] with an ECDSA P-256 certificate.
+    pub fn start_ecdsa(args: &[&str]) -> OpensslServer {
+        Self::launch(args, None, KeyKind::EcdsaP256)
     }
 
     /// Like [`OpensslServer::start`], asking every client for a certificate
@@ -57,14 +62,14 @@ impl OpensslServer {
     /// [`ClientVerify::Optional`] `-verify 1`. `-verify_return_error` makes
     /// a presented certificate that does not verify fatal, as in Envoy.
     pub fn start_with_client_auth(verify: ClientVerify, args: &[&str]) -> OpensslServer {
-        Self::launch(args, Some(verify))
+        Self::launch(args, Some(verify), KeyKind::Rsa2048)
     }
 
-    fn launch(args: &[&str], verify: Option<ClientVerify>) -> OpensslServer {
+    fn launch(args: &[&str], verify: Option<ClientVerify>, key: KeyKind) -> OpensslServer {
         let dir = tempfile::tempdir().expect("creating a temporary directory");
         let ca = LabCa::generate().expect("generating a test CA");
         let leaf = ca
-            .issue_server_cert(&["localhost".to_owned()], KeyKind::Rsa2048)
+            .issue_server_cert(&["localhost".to_owned()], key)
             .expect("issuing a test certificate");
         let files = leaf
             .write(dir.path(), "server")
