@@ -105,6 +105,24 @@ fn envoy_listeners_grade_as_the_rating_guide_says() {
     let notes = format!("{}{}", g["basis"], g["not_checked"]);
     assert!(notes.contains("HSTS"), "{notes}");
 
+    // The terminal says the same, scores first.
+    let (_, text, _) = support::tlsposture(&[
+        "scan",
+        &addr("min-tls12"),
+        "--sni",
+        "gateway.lab.test",
+        "--ca",
+        ca,
+        "--checks",
+        "all",
+    ]);
+    assert!(
+        text.contains(&format!(
+            "Grade A (score 93: protocol 100, key exchange 90, cipher 90), trusted by {ca}"
+        )),
+        "{text}"
+    );
+
     // maxProtocolVersion TLSV1_2: the 2009r warning, A- (row 5).
     let (_, report) = scan(&[&addr("tls12-only"), "--sni", "gateway.lab.test", "--ca", ca]);
     let g = grade(&report);
@@ -118,6 +136,21 @@ fn envoy_listeners_grade_as_the_rating_guide_says() {
         .unwrap()
         .contains("TLS 1.3"));
     assert!(g["warnings"][0]["rule"].as_str().unwrap().contains("2009r"));
+    let (_, text, _) = support::tlsposture(&[
+        "scan",
+        &addr("tls12-only"),
+        "--sni",
+        "gateway.lab.test",
+        "--ca",
+        ca,
+        "--checks",
+        "all",
+    ]);
+    assert!(
+        text.contains("Grade A- (score 93")
+            && text.contains("  warning: TLS 1.3 not offered\n      rule: rating guide 2009r"),
+        "{text}"
+    );
 
     // TLS 1.0 and 3DES among the suites (rows 3-4): B from TLS 1.0/1.1.
     // Envoy keeps 3DES at the end of its order, so no TLS 1.1+ client of

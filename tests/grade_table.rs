@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use tlsposture::observe::{
-    CertRequest, CertificateInfo, CertificateResult, HeaderProbe, Hsts, ProtocolResult,
-    SuiteResult, TargetObservation, VulnId, VulnStatus, Vulnerability,
+    CertRequest, CertificateInfo, CertificateResult, HeaderProbe, Hsts, PreferenceResult,
+    ProtocolResult, SuiteResult, TargetObservation, VulnId, VulnStatus, Vulnerability,
 };
 use tlsposture::registry;
 use tlsposture::verdict::grade::{grade, Grade};
@@ -39,6 +39,9 @@ struct Case {
     #[serde(default = "yes")]
     vulns_ran: bool,
     trust_anchor: Option<String>,
+    /// The server follows the client's suite order (TLS 1.2).
+    #[serde(default)]
+    client_order: bool,
     expect: Expect,
 }
 
@@ -203,6 +206,14 @@ fn observation(file: &File, case: &Case) -> TargetObservation {
     } else {
         case.certs.iter().map(certificate).collect()
     };
+    if case.client_order {
+        o.server_preference = vec![PreferenceResult {
+            protocol: ProtocolVersion::Tls12,
+            server_enforces: Some(false),
+            order: Vec::new(),
+            evidence: "table".into(),
+        }];
+    }
     o.http_headers = match &case.hsts {
         None => Vec::new(),
         Some(value) => {

@@ -472,20 +472,24 @@ struct Negotiated<'a> {
 
 impl Negotiated<'_> {
     /// Whether the client and the server share a suite with `property` at
-    /// the version negotiated: then the server's choice, not the client,
-    /// denied it. A profile we do not know cannot be judged.
-    fn could(
-        &self,
-        offered: &[crate::observe::SuiteResult],
-        property: impl Fn(&CipherSuite) -> bool,
-    ) -> bool {
-        self.profile.is_some_and(|p| {
-            offered
-                .iter()
-                .filter(|s| s.protocol == self.version)
-                .filter_map(|s| s.iana_code().zip(s.registry_entry()))
-                .any(|(code, s)| property(s) && p.cipher_suites.contains(&code))
-        })
+    /// the version negotiated and the server picks by its own order: then
+    /// the server's choice, not the client's, denied it. A server that
+    /// follows the client's order, or a profile we do not know, cannot be
+    /// blamed for what the client chose.
+    fn could(&self, observed: &TargetObservation, property: impl Fn(&CipherSuite) -> bool) -> bool {
+        let client_order = observed
+            .server_preference
+            .iter()
+            .any(|p| p.protocol == self.version && p.server_enforces == Some(false));
+        let offered = &observed.cipher_suites;
+        !client_order
+            && self.profile.is_some_and(|p| {
+                offered
+                    .iter()
+                    .filter(|s| s.protocol == self.version)
+                    .filter_map(|s| s.iana_code().zip(s.registry_entry()))
+                    .any(|(code, s)| property(s) && p.cipher_suites.contains(&code))
+            })
     }
 }
 
@@ -506,7 +510,8 @@ fn names(list: &[&Negotiated<'_>]) -> String {
 /// No FS / no AEAD (B): when no such suite is offered at all, every client
 /// is denied it; otherwise only when a simulated client that shares an FS
 /// suite (an FS+AEAD suite, for AEAD) with the server is given one without
-/// it (the server's order denies it). A server that prefers ECDHE-CBC over
+/// it (the server's order denies it; with a server that follows the
+/// client's order the client chose). A server that prefers ECDHE-CBC over
 /// static-RSA-GCM for an old client chose FS over AEAD, which is not
 /// capped. 3DES with TLS 1.1+ (C): when a simulated TLS 1.1+ client
 /// negotiates it; without a simulation, when it is offered with TLS 1.1+
@@ -569,7 +574,7 @@ fn client_caps(observed: &TargetObservation, simulations: &[ClientSimulation], b
     }
     let no_fs: Vec<&Negotiated<'_>> = negotiated
         .iter()
-        .filter(|n| !n.suite.forward_secrecy && n.could(suites, |s| s.forward_secrecy))
+        .filter(|n| !n.suite.forward_secrecy && n.could(observed, |s| s.forward_secrecy))
         .collect();
     if !no_fs.is_empty() {
         b.cap(
@@ -583,7 +588,7 @@ fn client_caps(observed: &TargetObservation, simulations: &[ClientSimulation], b
     }
     let no_aead: Vec<&Negotiated<'_>> = negotiated
         .iter()
-        .filter(|n| !n.suite.aead && n.could(suites, |s| s.aead && s.forward_secrecy))
+        .filter(|n| !n.suite.aead && n.could(observed, |s| s.aead && s.forward_secrecy))
         .collect();
     if !no_aead.is_empty() {
         b.cap(
