@@ -70,3 +70,58 @@ pub(super) fn render(out: &mut String, target: &TargetReport, style: Style) {
         let _ = writeln!(out, "  basis: {b}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::TargetObservation;
+    use crate::verdict::grade::{Grade, GradeCap, GradeWarning};
+    use crate::verdict::Judgement;
+
+    fn target(grade: Result<Grade, String>) -> TargetReport {
+        let judged = Judgement {
+            grade: Some(grade),
+            scanned: true,
+            ..Judgement::default()
+        };
+        TargetReport::new(TargetObservation::new("t:443".into(), 443, None), judged)
+    }
+
+    #[test]
+    fn the_grade_line_then_caps_warnings_and_notes_with_their_rules() {
+        let g = Grade {
+            grade: Letter::T,
+            score: None,
+            caps: vec![GradeCap {
+                grade: Letter::T,
+                reason: "t: not trusted".into(),
+                rule: "guide T".into(),
+            }],
+            warnings: vec![GradeWarning {
+                reason: "TLS 1.3 not offered".into(),
+                rule: "guide 2009r".into(),
+            }],
+            protocol_score: 100,
+            key_exchange_score: 90,
+            cipher_score: 90,
+            trusted_by: None,
+            basis: vec!["score: the formula".into(), "cipher 90".into()],
+            not_checked: vec!["heartbleed".into()],
+        };
+        let mut out = String::new();
+        render(&mut out, &target(Ok(g)), Style::default());
+        assert_eq!(
+            out,
+            "Grade T (no score, the certificate decides; protocol 100, key exchange 90, cipher 90)\n\
+             \x20 capped at T: t: not trusted\n\
+             \x20     rule: guide T\n\
+             \x20 warning: TLS 1.3 not offered\n\
+             \x20     rule: guide 2009r\n\
+             \x20 not checked: heartbleed\n\
+             \x20 basis: cipher 90\n"
+        );
+        let mut out = String::new();
+        render(&mut out, &target(Err("no suites".into())), Style::default());
+        assert_eq!(out, "Grade: not graded: no suites\n");
+    }
+}
