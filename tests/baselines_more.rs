@@ -124,6 +124,32 @@ fn openssl_with_tls10_is_outside_every_new_baseline() {
 }
 
 #[test]
+fn a_dhe_2048_server_is_under_bsis_3000_bit_rule_only() {
+    let server = OpensslServer::start(&["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"]);
+    let addr = server.addr().to_string();
+    let (_, report) = scan(&addr, "localhost", "bsi-tr-02102-2");
+    let dh: Vec<Value> = outside(&report)
+        .into_iter()
+        .filter(|(id, _)| id == "baseline.dh_param_size")
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(dh.len(), 1, "{:?}", outside(&report));
+    assert!(
+        dh[0]["suites"][0].as_str().unwrap().contains("2048 bits"),
+        "{dh:?}"
+    );
+    // The same group is enough for NIST and PCI (2048 bits).
+    for name in ["nist-800-52r2", "pci-dss-4.0"] {
+        let (_, report) = scan(&addr, "localhost", name);
+        assert!(
+            !ids(&report).contains(&"baseline.dh_param_size".to_owned()),
+            "{name}: {:?}",
+            outside(&report)
+        );
+    }
+}
+
+#[test]
 fn envoy_listeners_against_the_new_baselines() {
     let lab = support::start_lab(seed_listeners());
     let addr = |name: &str| lab.listener(name).expect(name).addr.to_string();
