@@ -229,7 +229,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PORT", requires = "policy")]
     pub declared_port: Option<u16>,
     /// Also judge against a published baseline (repeatable):
-    /// mozilla-modern, mozilla-intermediate, mozilla-old.
+    /// mozilla-modern, mozilla-intermediate, mozilla-old, nist-800-52r2, bsi-tr-02102-2, pci-dss-4.0.
     #[arg(long, value_name = "NAME", value_parser = parse_baseline)]
     pub baseline: Vec<String>,
     /// Fail (a high finding, exit 1) when a client matching PATTERN cannot

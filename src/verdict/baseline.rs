@@ -107,6 +107,31 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
             remedy: "set meshConfig.tlsDefaults.ecdhCurves to the profile's curves".into(),
         });
     }
+    if let Some(min) = baseline.dh_param_size {
+        let small: Vec<String> = target
+            .cipher_suites
+            .iter()
+            .filter_map(|s| s.dh_bits.filter(|b| *b < min).map(|b| (s, b)))
+            .map(|(s, b)| {
+                format!(
+                    "{} {} ({b} bits)",
+                    s.protocol,
+                    s.openssl.as_deref().unwrap_or(&s.iana)
+                )
+            })
+            .collect();
+        if !small.is_empty() {
+            findings.push(Finding {
+                id: "baseline.dh_param_size".into(),
+                severity: Severity::Medium,
+                title: format!("DH groups under {name}'s {min} bits: {}", small.join(", ")),
+                expected: json!({"baseline": name, "dh_param_size": min}),
+                observed: json!({"suites": small}),
+                evidence: "suite enumeration (ServerKeyExchange)".into(),
+                remedy: format!("use DH groups of at least {min} bits, or drop the DHE suites"),
+            });
+        }
+    }
     for cert in &target.certificates {
         let Some(leaf) = cert.chain.first() else {
             continue;
