@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use tlsposture::finding::Letter;
 use tlsposture::finding::Severity;
 use tlsposture::lab::CertKinds;
 use tlsposture::policy::effective::CertKeyTypes;
 use tlsposture::policy::istiod::IstioVersion;
 use tlsposture::scan::Checks;
-use tlsposture::verdict::Letter;
 
 #[derive(Debug, Parser)]
 #[command(

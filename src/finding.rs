@@ -1,6 +1,7 @@
 //! The vocabulary of judgement: a [`Finding`] and its [`Severity`], shared
 //! by `verdict` (judging a scan) and `policy::lint` (judging a declaration
-//! before any scan), and the per-severity counts a summary adds up.
+//! before any scan), the per-severity counts a summary adds up, and the
+//! grade letters `--min-grade` names.
 //!
 //! Data only: nothing here decides what is a finding.
 
@@ -56,6 +57,88 @@ impl std::str::FromStr for Severity {
 impl std::fmt::Display for Severity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A grade letter (SSL Labs rating guide 2009r), best first: the
+/// vocabulary of `--min-grade` (a plan input) and of `verdict::grade`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Letter {
+    #[serde(rename = "A+")]
+    APlus,
+    A,
+    #[serde(rename = "A-")]
+    AMinus,
+    B,
+    C,
+    D,
+    E,
+    F,
+    /// Certificate not trusted (no cap can raise it).
+    T,
+    /// Certificate name mismatch.
+    M,
+}
+
+impl Letter {
+    pub const ALL: [Letter; 10] = [
+        Letter::APlus,
+        Letter::A,
+        Letter::AMinus,
+        Letter::B,
+        Letter::C,
+        Letter::D,
+        Letter::E,
+        Letter::F,
+        Letter::T,
+        Letter::M,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Letter::APlus => "A+",
+            Letter::A => "A",
+            Letter::AMinus => "A-",
+            Letter::B => "B",
+            Letter::C => "C",
+            Letter::D => "D",
+            Letter::E => "E",
+            Letter::F => "F",
+            Letter::T => "T",
+            Letter::M => "M",
+        }
+    }
+
+    /// Higher is better: A+ 9 … F 2, T 1, M 0. `--min-grade` compares
+    /// these, so T and M fail any minimum.
+    pub fn rank(self) -> u8 {
+        match self {
+            Letter::APlus => 9,
+            Letter::A => 8,
+            Letter::AMinus => 7,
+            Letter::B => 6,
+            Letter::C => 5,
+            Letter::D => 4,
+            Letter::E => 3,
+            Letter::F => 2,
+            Letter::T => 1,
+            Letter::M => 0,
+        }
+    }
+
+    /// `A+`, `a-`, `B` …
+    pub fn parse(text: &str) -> Result<Letter, String> {
+        let t = text.trim();
+        Letter::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(t))
+            .ok_or_else(|| format!("unknown grade {text:?} (use A+, A, A-, B, C, D, E, F, T or M)"))
+    }
+}
+
+impl std::fmt::Display for Letter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
     }
 }
 

@@ -10,7 +10,6 @@
 pub mod cert;
 pub mod clients;
 pub mod finding;
-pub mod kx_groups;
 pub mod lab;
 pub mod observe;
 pub mod plan;

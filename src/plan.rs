@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cert::{self, CertError, TrustRoots};
-use crate::finding::Severity;
+use crate::finding::{Letter, Severity};
 use crate::observe::Identity;
 use crate::policy::authz::{self, ProbeIdentity};
 use crate::policy::baseline::{self, Baseline};
@@ -29,7 +29,6 @@ use crate::scan::authz::{IdentityError, NamedIdentity};
 use crate::scan::jwt::{GivenJwt, JwtArgError};
 use crate::scan::{mint, Checks, ScanOptions};
 use crate::target::{ServerName, ServerNameError, TargetError, TargetSpec};
-use crate::verdict::Letter;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

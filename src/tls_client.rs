@@ -21,6 +21,8 @@
 //! TLS 1.0/1.1 are out of reach here (rustls does not speak them); the raw
 //! hellos of `wire` cover those.
 
+pub mod kx_groups;
+
 use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -600,7 +602,7 @@ fn client_config(
         // (`kx_groups`: the provider has neither).
         kx_groups: rustls::crypto::aws_lc_rs::ALL_KX_GROUPS
             .iter()
-            .chain(crate::kx_groups::EXTRA_KX_GROUPS)
+            .chain(kx_groups::EXTRA_KX_GROUPS)
             .copied()
             .collect(),
         ..rustls::crypto::aws_lc_rs::default_provider()

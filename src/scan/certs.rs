@@ -279,7 +279,7 @@ async fn groups_we_lack(
         return None;
     };
     let group = flight.hello.as_ref()?.key_share_group()?;
-    if crate::kx_groups::full_handshakes_support(group) {
+    if crate::tls_client::kx_groups::full_handshakes_support(group) {
         return None;
     }
     let name = crate::registry::named_group(group)
