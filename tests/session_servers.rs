@@ -248,3 +248,55 @@ fn testssl_session(bin: &str, addr: SocketAddr) -> TestsslSession {
         ticket_hint: get("TLS_session_ticket"),
     }
 }
+
+/// "Compresses" with the algorithm it names by passing the bytes through:
+/// our probe records the algorithm and never decompresses, so what the
+/// bytes are does not matter. No server installed here compresses its
+/// certificate (OpenSSL 3.0 cannot; Debian's GnuTLS 3.7 is built without
+/// zlib, brotli and zstd), so a real rustls server with this stand-in
+/// answers the way a compressing stack does.
+#[derive(Debug)]
+struct PassThrough(rustls::CertificateCompressionAlgorithm);
+
+impl rustls::compress::CertCompressor for PassThrough {
+    fn compress(
+        &self,
+        input: Vec<u8>,
+        _level: rustls::compress::CompressionLevel,
+    ) -> Result<Vec<u8>, rustls::compress::CompressionFailed> {
+        Ok(input)
+    }
+
+    fn algorithm(&self) -> rustls::CertificateCompressionAlgorithm {
+        self.0
+    }
+}
+
+static BROTLI: PassThrough = PassThrough(rustls::CertificateCompressionAlgorithm::Brotli);
+
+#[test]
+fn a_compressing_server_is_seen_and_the_handshake_made_again() {
+    use std::io::Read;
+    let mut config = (*support::peers::rustls_server_config()).clone();
+    config.cert_compressors = vec![&BROTLI];
+    let config = std::sync::Arc::new(config);
+    let addr = support::peers::serve("127.0.0.1:0", move |tcp, _| {
+        let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+            return;
+        };
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut buf = [0u8; 4096];
+        while matches!(tls.read(&mut buf), Ok(n) if n > 0) {}
+        tls.conn.send_close_notify();
+        let _ = tls.conn.complete_io(&mut tls.sock);
+    });
+    let f = facts(addr, Some("test.com"), &[ProtocolVersion::Tls13]);
+    assert_eq!(f.certificate_compression.answer, Answer::Yes, "{f:#?}");
+    assert_eq!(
+        f.certificate_compression_algorithm.as_deref(),
+        Some("brotli")
+    );
+    // The compressing handshake, the full one again, four resumptions, and
+    // the PQ hello(s).
+    resumes(&f.tls13_psk, "TLS 1.3 PSK", &f);
+}
