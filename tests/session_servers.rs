@@ -300,3 +300,20 @@ fn a_compressing_server_is_seen_and_the_handshake_made_again() {
     // the PQ hello(s).
     resumes(&f.tls13_psk, "TLS 1.3 PSK", &f);
 }
+
+#[test]
+fn a_server_requiring_a_client_certificate_leaves_tls13_resumption_unknown() {
+    // TLS 1.3: the handshake completes on our side, then the server sends
+    // certificate_required instead of tickets. No ticket then is no answer.
+    let s = OpensslServer::start_with_client_auth(support::ClientVerify::Required, &["-tls1_3"]);
+    let f = facts(s.addr(), Some("localhost"), &[ProtocolVersion::Tls13]);
+    assert_eq!(f.tls13_psk.issued.answer, Answer::Unknown, "{f:#?}");
+    assert!(
+        f.tls13_psk
+            .issued
+            .evidence
+            .contains("after the TLS 1.3 handshake"),
+        "{f:#?}"
+    );
+    assert_eq!(f.early_data.offered.answer, Answer::Unknown, "{f:#?}");
+}

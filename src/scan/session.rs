@@ -372,6 +372,12 @@ impl Run<'_> {
             return (psk, compression, early);
         }
         let tickets = client.tls13_tickets();
+        if let (0, Some(ended)) = (tickets, &full.ended_after_handshake) {
+            let (psk, _, early) = unknown_all(format!(
+                "no ticket: the server ended the connection after the TLS 1.3 handshake: {ended}"
+            ));
+            return (psk, compression, early);
+        }
         if tickets == 0 {
             let no = "no NewSessionTicket after a full TLS 1.3 handshake (read until the server's close)";
             return (

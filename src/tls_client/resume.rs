@@ -60,6 +60,10 @@ pub struct ResumedHandshake {
     pub compressed_with: Option<u16>,
     /// Why the handshake did not complete.
     pub error: Option<String>,
+    /// How the connection ended after a complete handshake when not with
+    /// the server's close_notify or EOF (e.g. TLS 1.3's
+    /// certificate_required alert: no ticket then says nothing).
+    pub ended_after_handshake: Option<String>,
 }
 
 /// A rustls client for one target and server name whose connections
@@ -228,8 +232,12 @@ async fn drive(session: &mut Session, record: &mut ResumedHandshake) -> Result<(
         }
         match read_recording(session, record).await {
             Ok(true) => {}
-            // EOF or a reset after our close_notify: done.
-            Ok(false) | Err(_) => return Ok(()),
+            // EOF after our close_notify: done.
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                record.ended_after_handshake = Some(e);
+                return Ok(());
+            }
         }
     }
 }
