@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// `run_hsts` (`HSTS_MIN`) and SSL Labs' A+ rule call too short.
 pub const HSTS_MIN_MAX_AGE: u64 = 15_552_000;
 
+/// The problem that makes clients ignore the whole header (RFC 6797 6.1).
+const REPEATED: &str = "appears more than once (clients ignore the header)";
+
 /// A Strict-Transport-Security header, parsed (RFC 6797).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Hsts {
@@ -78,8 +81,7 @@ impl Hsts {
             }
             let lower = name.to_ascii_lowercase();
             if seen.contains(&lower) {
-                hsts.problems
-                    .push(format!("directive {name} appears more than once"));
+                hsts.problems.push(format!("directive {name} {REPEATED}"));
                 continue;
             }
             seen.push(lower.clone());
@@ -119,9 +121,10 @@ impl Hsts {
         Some(hsts)
     }
 
-    /// Whether clients would keep HSTS from it: a numeric max-age > 0.
+    /// Whether clients would keep HSTS from it: a numeric max-age > 0 and
+    /// no directive twice.
     pub fn is_valid(&self) -> bool {
-        self.max_age.is_some_and(|a| a > 0)
+        self.max_age.is_some_and(|a| a > 0) && !self.problems.iter().any(|p| p.contains(REPEATED))
     }
 }
 
@@ -319,6 +322,9 @@ mod tests {
             (&["max-age=86400"], Some(86_400), "shorter than 180 days"),
             (&["max-age=1; max-age=2"], Some(1), "more than once"),
         ];
+        assert!(!Hsts::parse(&["max-age=31536000; preload; preload"])
+            .unwrap()
+            .is_valid());
         for (values, age, problem) in cases {
             let h = Hsts::parse(values).unwrap();
             assert_eq!(h.max_age, age, "{values:?}");
