@@ -317,3 +317,48 @@ fn a_server_requiring_a_client_certificate_leaves_tls13_resumption_unknown() {
     );
     assert_eq!(f.early_data.offered.answer, Answer::Unknown, "{f:#?}");
 }
+
+/// A TCP front that hands connections to `backends` in turn: a gateway of
+/// several replicas behind one address.
+fn round_robin(backends: Vec<SocketAddr>) -> SocketAddr {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (i, client) in listener.incoming().enumerate() {
+            let Ok(client) = client else { continue };
+            let Ok(server) = TcpStream::connect(backends[i % backends.len()]) else {
+                continue;
+            };
+            let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            };
+            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+            pipe(server, client);
+        }
+    });
+    addr
+}
+
+#[test]
+fn replicas_without_a_shared_cache_resume_half_the_time() {
+    // Two s_servers, each with its own session cache, in turn behind one
+    // address. The raw hello and the full handshake take the first two
+    // connections, the four attempts the next four: two of them land on
+    // the replica that issued the ID.
+    let a = OpensslServer::start(&["-no_ticket", "-tls1_2"]);
+    let b = OpensslServer::start(&["-no_ticket", "-tls1_2"]);
+    let front = round_robin(vec![a.addr(), b.addr()]);
+    let f = facts(front, Some("localhost"), &[ProtocolVersion::Tls12]);
+    assert_eq!(f.session_id.issued.answer, Answer::Yes, "{f:#?}");
+    assert_eq!(f.session_id.accepted.answer, Answer::Yes, "{f:#?}");
+    assert_eq!(
+        f.session_id.ratio().as_deref(),
+        Some("2/4 resumed"),
+        "{f:#?}"
+    );
+    assert_eq!(f.handshakes, 6, "{f:#?}");
+}
