@@ -40,6 +40,9 @@ use tokio::net::TcpStream;
 
 use crate::wire::ProtocolVersion;
 
+mod resume;
+pub use resume::{compression_name, ResumedHandshake, ResumingClient, Tls12Mode};
+
 /// What one completed (or partly completed) handshake showed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HandshakeRecord {

@@ -27,11 +27,11 @@ pub use handshake::{
     AlpnResult, GroupResult, GroupVia, PreferenceResult, ProtocolResult, SignatureResult,
     SuiteResult,
 };
-pub use headers::{HeaderProbe, Hsts};
+pub use headers::{HeaderProbe, HeaderValue, Hsts, HSTS_MIN_MAX_AGE, SECURITY_HEADERS};
 pub use http::{AuthzRequest, Expected, HttpAnswer, RedirectRequest};
 pub use identity::Identity;
 pub use mtls::{MtlsOutcome, MtlsProbe, MtlsResult};
-pub use session::SessionFacts;
+pub use session::{Answer, EarlyData, Fact, Resumption, SessionFacts};
 pub use vulns::{VulnId, VulnStatus, Vulnerability};
 
 use std::net::IpAddr;

@@ -20,6 +20,7 @@ mod certificates;
 pub mod clients;
 mod completeness;
 pub mod grade;
+pub mod headers;
 pub mod policy;
 mod protocols;
 pub mod redirect;
