@@ -185,6 +185,7 @@ pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
         ));
         judgement.vulnerabilities = vulns::assess(observed);
         findings.extend(vulns::findings(&judgement.vulnerabilities));
+        findings.extend(headers::findings(&observed.http_headers));
         let graded = grade::grade(
             observed,
             &judgement.client_simulations,
