@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use tlsposture::observe::{
-    CertRequest, CertificateInfo, CertificateResult, HeaderProbe, Hsts, PreferenceResult,
-    ProtocolResult, SuiteResult, TargetObservation, VulnId, VulnStatus, Vulnerability,
+    CertRequest, CertificateInfo, CertificateResult, HeaderProbe, PreferenceResult, ProtocolResult,
+    SuiteResult, TargetObservation, VulnId, VulnStatus, Vulnerability,
 };
 use tlsposture::registry;
 use tlsposture::verdict::grade::{grade, Grade};
@@ -217,24 +217,21 @@ fn observation(file: &File, case: &Case) -> TargetObservation {
     o.http_headers = match &case.hsts {
         None => Vec::new(),
         Some(value) => {
-            let hsts = match value {
-                toml::Value::String(s) if s == "absent" => None,
-                toml::Value::Integer(age) => Some(Hsts {
-                    raw: format!("max-age={age}"),
-                    max_age: Some(u64::try_from(*age).unwrap()),
-                    include_subdomains: false,
-                    preload: false,
-                    problems: Vec::new(),
-                }),
+            let headers: Vec<(String, String)> = match value {
+                toml::Value::String(s) if s == "absent" => Vec::new(),
+                toml::Value::Integer(age) => vec![(
+                    "strict-transport-security".to_owned(),
+                    format!("max-age={age}"),
+                )],
                 other => panic!("{}: hsts {other}", case.name),
             };
-            vec![HeaderProbe {
-                host: "gateway.example.test".into(),
-                path: "/".into(),
-                status: Some(200),
-                error: None,
-                hsts,
-            }]
+            vec![HeaderProbe::answered(
+                "gateway.example.test",
+                "/",
+                false,
+                200,
+                &headers,
+            )]
         }
     };
     o.vulnerabilities = case.vulns_ran.then(|| {

@@ -242,6 +242,7 @@ fn full_target() -> Case {
         client_cert_required: Some(true),
         client_cert_requested: Some(true),
         acceptable_ca_names: vec!["O=tlsposture lab, CN=tlsposture lab CA".into()],
+        required_by_http: None,
         evidence: "required: without a certificate: alert certificate_required after handshake (TLS1.3)"
             .into(),
         probes: vec![
@@ -347,6 +348,7 @@ fn optional_mtls_target() -> Case {
         client_cert_required: Some(false),
         client_cert_requested: Some(true),
         acceptable_ca_names: vec![],
+        required_by_http: None,
         evidence: "optional: requested, but without a certificate: answered \"HTTP/1.1 200 OK\" (TLS1.3)".into(),
         probes: vec![
             MtlsProbe {

@@ -147,6 +147,7 @@ fn a_gateway_that_ignores_the_deny_rule_fails_with_a_critical_finding() {
         client_cert_required: Some(true),
         client_cert_requested: Some(true),
         acceptable_ca_names: Vec::new(),
+        required_by_http: None,
         evidence: String::new(),
         probes: Vec::new(),
     });

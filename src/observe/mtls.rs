@@ -22,6 +22,12 @@ pub struct MtlsResult {
     /// `O=tlsposture lab, CN=tlsposture lab CA`; often empty (the server
     /// leaves the choice to the client).
     pub acceptable_ca_names: Vec<String>,
+    /// Set when the certificate is required by the HTTP layer rather than
+    /// the handshake: the handshake completes without one and the answer
+    /// refuses the request for it (nginx `ssl_verify_client on`: `400 No
+    /// required SSL certificate was sent`). Holds that answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_by_http: Option<String>,
     /// One line: what was concluded and why.
     pub evidence: String,
     /// Each handshake made, in order.

@@ -489,6 +489,10 @@ pub fn client_list(profiles: &[&crate::clients::ClientProfile]) -> String {
 /// probe.
 fn render_mtls(out: &mut String, mtls: &MtlsResult) {
     let conclusion = match (mtls.client_cert_required, mtls.client_cert_requested) {
+        (Some(true), _) if mtls.required_by_http.is_some() => format!(
+            "client certificate required, by the HTTP layer (the handshake completes without one: {})",
+            mtls.required_by_http.as_deref().unwrap_or_default()
+        ),
         (Some(true), _) => "client certificate required".to_string(),
         (Some(false), Some(true)) => {
             "client certificate optional (requested, not required)".to_string()

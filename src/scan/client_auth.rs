@@ -46,6 +46,7 @@ pub async fn scan_client_auth(
             client_cert_required: None,
             client_cert_requested: None,
             acceptable_ca_names: Vec::new(),
+            required_by_http: None,
             evidence: "not tested: client certificates are probed over TLS 1.2 or 1.3, and \
                        neither is offered"
                 .to_owned(),
@@ -144,6 +145,7 @@ fn classify(exchange: Option<&TlsHttpExchange>, probe: &MtlsProbe) -> MtlsResult
         client_cert_required: None,
         client_cert_requested: None,
         acceptable_ca_names: Vec::new(),
+        required_by_http: None,
         evidence: String::new(),
         probes: Vec::new(),
     };
@@ -166,11 +168,21 @@ fn classify(exchange: Option<&TlsHttpExchange>, probe: &MtlsProbe) -> MtlsResult
                     result.client_cert_required = Some(true);
                     result.evidence = format!("required: without a certificate: {ending}");
                 }
-                MtlsOutcome::Accepted => {
-                    result.client_cert_required = Some(false);
-                    result.evidence =
-                        format!("optional: requested, but without a certificate: {ending}");
-                }
+                MtlsOutcome::Accepted => match refused_for_certificate(&x.outcome) {
+                    Some(answer) => {
+                        result.client_cert_required = Some(true);
+                        result.evidence = format!(
+                            "required, by the HTTP layer: the handshake completes without a \
+                             certificate, the request is refused: {answer}"
+                        );
+                        result.required_by_http = Some(answer);
+                    }
+                    None => {
+                        result.client_cert_required = Some(false);
+                        result.evidence =
+                            format!("optional: requested, but without a certificate: {ending}");
+                    }
+                },
                 MtlsOutcome::Error => {
                     result.evidence = format!("unknown: requested, then {ending}");
                 }
@@ -189,6 +201,53 @@ fn classify(exchange: Option<&TlsHttpExchange>, probe: &MtlsProbe) -> MtlsResult
         }
     }
     result
+}
+
+/// An HTTP answer that refuses a request for want of a client
+/// certificate, after a handshake that asked for one and completed
+/// without: 400/403/495/496 whose status line or body names the
+/// certificate (nginx answers `400 No required SSL certificate was
+/// sent`; 495/496 are nginx's own codes for it).
+fn refused_for_certificate(outcome: &HttpOutcome) -> Option<String> {
+    let HttpOutcome::Response {
+        status,
+        status_line,
+        body_snippet,
+        ..
+    } = outcome
+    else {
+        return None;
+    };
+    let says = |text: &str| text.to_ascii_lowercase().contains("certificate");
+    let refused =
+        matches!(status, 400 | 403 | 495 | 496) && (says(status_line) || says(body_snippet));
+    refused.then(|| format!("{status} {:?}", first_line(body_snippet)))
+}
+
+/// The first non-empty line of a body snippet, without HTML tags.
+fn first_line(body: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && l.to_ascii_lowercase().contains("certificate"))
+        .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    words.join(" ")
 }
 
 fn probe_result(identity: Identity, x: &TlsHttpExchange) -> MtlsProbe {
