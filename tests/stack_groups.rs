@@ -161,3 +161,65 @@ fn temp_key(openssl: &str) -> &str {
         other => other,
     }
 }
+
+/// RFC 7919 FFDHE groups in TLS 1.2 (issue 14, defect 5): gnutls-serv
+/// negotiates them from `supported_groups` with DHE suites. Each is checked
+/// with `gnutls-cli` offering that group alone (its session description
+/// names it: `(DHE-FFDHE2048)`).
+#[test]
+fn tls12_ffdhe_groups_of_gnutls_are_enumerated_and_match_gnutls_cli() {
+    let server = support::gnutls_server::GnutlsServer::start(
+        "NORMAL:-VERS-TLS1.3:-KX-ALL:+DHE-RSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-FFDHE3072:+GROUP-FFDHE2048:+GROUP-SECP256R1",
+    );
+    let target = server.addr().to_string();
+    let (code, out, err) = tlsposture(&[
+        "scan",
+        &target,
+        "--checks",
+        "groups",
+        "--no-color",
+        "--json",
+        "-",
+    ]);
+    assert_ne!(code, 2, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let ours: Vec<(String, String)> = report["targets"][0]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap_or_default().to_owned(),
+                g["kind"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for (name, gnutls) in [
+        ("ffdhe2048", "FFDHE2048"),
+        ("ffdhe3072", "FFDHE3072"),
+        ("ffdhe4096", "FFDHE4096"),
+        ("ffdhe8192", "FFDHE8192"),
+    ] {
+        let out = std::process::Command::new("timeout")
+            .args(["5", "gnutls-cli", "--insecure", "-p"])
+            .arg(server.addr().port().to_string())
+            .arg("--priority")
+            .arg(format!(
+                "NORMAL:-VERS-TLS1.3:-KX-ALL:+DHE-RSA:-GROUP-ALL:+GROUP-{gnutls}"
+            ))
+            .arg("127.0.0.1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("gnutls-cli runs (apt-get install gnutls-bin)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let theirs = text.contains(&format!("(DHE-{gnutls})"));
+        let found = ours.iter().any(|(n, _)| n == name);
+        assert_eq!(found, theirs, "{name}: ours {ours:?}; gnutls-cli:\n{text}");
+        if found {
+            assert!(
+                ours.iter().any(|(n, k)| n == name && k == "ffdhe"),
+                "{ours:?}"
+            );
+        }
+    }
+}

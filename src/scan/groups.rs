@@ -27,20 +27,107 @@ use super::removal::{
 };
 use super::Prober;
 
-/// Enumerates the groups of TLS 1.3 and TLS 1.2, when offered, concurrently.
-/// A refusal ends a pass; nothing here fails.
+/// Enumerates the groups of TLS 1.3 and TLS 1.2, when offered, concurrently
+/// (in TLS 1.2 the EC groups with ECDHE suites, and the RFC 7919 FFDHE
+/// groups with DHE suites). A refusal ends a pass; nothing here fails.
 pub async fn enumerate_groups(
     prober: &Prober,
     sni: Option<&str>,
     offered: &[ProtocolVersion],
 ) -> Vec<GroupResult> {
+    let tls12 = offered.contains(&ProtocolVersion::Tls12);
     let passes = [ProtocolVersion::Tls12, ProtocolVersion::Tls13]
         .into_iter()
         .filter(|v| offered.contains(v))
         .map(|version| enumerate_version(prober, sni, version));
-    let mut results: Vec<GroupResult> = join_all(passes).await.into_iter().flatten().collect();
-    results.sort_by_key(|g| (g.protocol, g.rank));
-    results
+    let (passes, ffdhe) = tokio::join!(join_all(passes), async {
+        if tls12 {
+            enumerate_tls12_ffdhe(prober, sni).await
+        } else {
+            Vec::new()
+        }
+    });
+    let mut ecdhe: Vec<GroupResult> = passes.into_iter().flatten().collect();
+    // FFDHE ranks after the EC groups of TLS 1.2: separate passes cannot
+    // tell how the server weighs one kind against the other.
+    let after = ecdhe
+        .iter()
+        .filter(|g| g.protocol == ProtocolVersion::Tls12)
+        .map(|g| g.rank)
+        .max()
+        .unwrap_or(0);
+    ecdhe.extend(ffdhe.into_iter().map(|mut g| {
+        g.rank += after;
+        g
+    }));
+    ecdhe.sort_by_key(|g| (g.protocol, g.rank));
+    ecdhe
+}
+
+/// TLS 1.2 FFDHE (RFC 7919): DHE suites only, `supported_groups` the
+/// remaining FFDHE groups, the pick read from the ServerKeyExchange's
+/// prime, which must be the RFC 7919 prime of a group offered. A server
+/// that answers with its own prime does not negotiate FFDHE groups (most
+/// OpenSSL servers): the pass ends there and the prime's size is reported
+/// with the suites.
+async fn enumerate_tls12_ffdhe(prober: &Prober, sni: Option<&str>) -> Vec<GroupResult> {
+    let version = ProtocolVersion::Tls12;
+    let sigalgs = all_sigalgs();
+    let candidates: Vec<u16> = all_groups()
+        .into_iter()
+        .filter(|c| registry::named_group(*c).is_some_and(|g| g.kind == GroupKind::Ffdhe))
+        .collect();
+    let suites: Vec<u16> = registry::suites_for(version)
+        .iter()
+        .filter(|s| s.kx == "DHE")
+        .take(super::BUNDLE)
+        .map(|s| s.code)
+        .collect();
+    if candidates.is_empty() || suites.is_empty() {
+        return Vec::new();
+    }
+    let hello = |groups: &[u16]| raw_hello(version, sni, &suites, groups, &sigalgs);
+    let removal = remove_iteratively(prober, candidates, StopAt::FlightEnd, false, hello, |o| {
+        hello_at(o, version)?;
+        let Outcome::Hello(flight) = o else {
+            return None;
+        };
+        let prime = flight.messages.iter().find_map(|m| match m {
+            ServerMessage::ServerKeyExchange(ske) => ske.as_dhe(true).ok().map(|p| p.prime),
+            _ => None,
+        })?;
+        rfc7919_group(&prime).map(Pick::code_only)
+    })
+    .await;
+    removal
+        .picks
+        .iter()
+        .zip(1u32..)
+        .map(|(pick, rank)| GroupResult {
+            protocol: version,
+            code: pick.code,
+            name: registry::group_name(pick.code),
+            kind: GroupKind::Ffdhe,
+            rank,
+            via: GroupVia::ServerKeyExchange,
+        })
+        .collect()
+}
+
+/// The RFC 7919 group whose prime `prime` is (leading zeros ignored).
+fn rfc7919_group(prime: &[u8]) -> Option<u16> {
+    use rustls::ffdhe_groups::{FFDHE2048, FFDHE3072, FFDHE4096, FFDHE6144, FFDHE8192};
+    let trimmed = &prime[prime.iter().position(|b| *b != 0).unwrap_or(prime.len())..];
+    [
+        (0x0100, FFDHE2048),
+        (0x0101, FFDHE3072),
+        (0x0102, FFDHE4096),
+        (0x0103, FFDHE6144),
+        (0x0104, FFDHE8192),
+    ]
+    .into_iter()
+    .find(|(_, g)| g.p == trimmed)
+    .map(|(code, _)| code)
 }
 
 async fn enumerate_version(
