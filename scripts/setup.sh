@@ -18,6 +18,9 @@ command -v gnutls-serv >/dev/null 2>&1 || need_apt+=(gnutls-bin)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 # lighttpd with mod_wolfssl: a wolfSSL 5.5 server (strict hello limits).
 [ -e /usr/lib/lighttpd/mod_wolfssl.so ] || need_apt+=(lighttpd lighttpd-mod-wolfssl)
+# Go: the tests build a crypto/tls server (fixtures/servers/), a TLS stack
+# with a suite preference of its own.
+command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 # libfuzzer-sys compiles libFuzzer (C++) for scripts/fuzz.sh.
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)

@@ -163,6 +163,9 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
             let verdict = match p.server_enforces {
                 Some(true) => "server order",
                 Some(false) => "client order (server has no preference)",
+                None if p.evidence.starts_with("mixed") => {
+                    "mixed (neither server nor client order; see the JSON evidence)"
+                }
                 None => "undetermined",
             };
             let order: Vec<String> = p

@@ -8,6 +8,13 @@
 //! sequence. A BoringSSL equal-preference group `[A|B]` lets the client
 //! decide inside the group only, so exactly its members flip. Cutting both
 //! sequences wherever their prefixes hold the same set gives those tiers.
+//!
+//! Some servers are neither: Go's crypto/tls (1.17 on, `cipher_suites.go`,
+//! `cipherSuitesPreferenceOrder` / `aesgcmPreferred`) prefers AES-128-GCM
+//! to AES-256-GCM whatever the client says, but ChaCha20 first only when
+//! the client lists it first. Then a tier's members do not flip as a
+//! block; the result says so (`server_enforces: null`, "mixed") and shows
+//! both sequences instead of forcing an answer.
 
 use crate::observe::PreferenceResult;
 use crate::registry;
@@ -76,6 +83,26 @@ pub fn preference(protocol: ProtocolVersion, forward: &[u16], reverse: &[u16]) -
             evidence: format!("inconsistent answers: {seen}"),
         };
     };
+    // Inside a tier the client decides: offered reversed, its members
+    // come back exactly reversed. Anything else is a mixed preference.
+    let mut at = 0;
+    let flips = tiers.iter().all(|t| {
+        let back: Vec<u16> = reverse[at..at + t.len()].to_vec();
+        at += t.len();
+        t.len() == 1 || back.iter().eq(t.iter().rev())
+    });
+    if !flips {
+        return PreferenceResult {
+            protocol,
+            server_enforces: None,
+            order: forward.iter().map(|c| vec![name(*c)]).collect(),
+            evidence: format!(
+                "mixed: neither the server's order nor the client's decides (the server's pick \
+                 depends on what the client lists first): {seen}; order shown as picked in the \
+                 first pass"
+            ),
+        };
+    }
     let (enforces, verdict) = if tiers.len() == 1 {
         (false, "the client's order decides")
     } else if tiers.iter().all(|t| t.len() == 1) {
@@ -152,6 +179,19 @@ mod tests {
             tiers(&[1, 2, 3, 4, 5], &[1, 4, 3, 2, 5]),
             Some(vec![vec![1], vec![2, 3, 4], vec![5]])
         );
+    }
+
+    /// Go's crypto/tls: offered AES-256 > AES-128 > ChaCha20 it picks
+    /// AES-128 > AES-256 > ChaCha20; offered reversed (ChaCha20 first) it
+    /// picks ChaCha20 > AES-128 > AES-256. One tier, but not flipped.
+    #[test]
+    fn a_go_like_preference_is_mixed_not_client_order() {
+        let forward = [0xC02F, 0xC030, 0xCCA8];
+        let reverse = [0xCCA8, 0xC02F, 0xC030];
+        let p = preference(ProtocolVersion::Tls12, &forward, &reverse);
+        assert_eq!(p.server_enforces, None, "{}", p.evidence);
+        assert!(p.evidence.starts_with("mixed"), "{}", p.evidence);
+        assert_eq!(p.order.len(), 3);
     }
 
     #[test]

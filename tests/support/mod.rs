@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod gnutls_server;
+pub mod go_server;
 pub mod lighttpd;
 pub mod measure;
 pub mod nginx;
