@@ -9,6 +9,7 @@ mod error;
 pub mod hello;
 pub mod key_exchange;
 pub mod key_share;
+pub mod records;
 pub mod server;
 pub mod server_hello;
 pub mod sslv2;
