@@ -1,0 +1,217 @@
+//! The vulnerability battery against scripted servers that answer the way
+//! OpenSSL 1.0.1f did (April 2014): heartbeats echoed with memory beyond
+//! the request (Heartbleed), an early ChangeCipherSpec taken (CCS
+//! injection, fixed in 1.0.1h), DEFLATE chosen when offered (CRIME). No
+//! real server still does these, so the misbehaviour is scripted; the
+//! bytes around it are a real OpenSSL 3 TLS 1.2 flight
+//! (`fixtures/flights/openssl_tls12_ecdhe_rsa.hex`). The same script with
+//! the behaviour off answers as a patched OpenSSL does, so each check is
+//! seen both ways.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use support::peers::{self, handshake, handshake_records, record, RANDOM};
+use tlsposture::observe::VulnStatus;
+use tlsposture::scan::{scan_target, Checks, ScanOptions};
+use tlsposture::target::TargetSpec;
+
+const SUITE: u16 = 0xc02f;
+
+/// What the scripted server gets wrong.
+#[derive(Debug, Clone, Copy)]
+struct Bugs {
+    heartbleed: bool,
+    ccs: bool,
+    deflate: bool,
+}
+
+/// Client version, suites, compression methods and extension types of a
+/// ClientHello record; `None` for anything else.
+fn parse_hello(rec: &[u8]) -> Option<(u16, Vec<u16>, Vec<u8>, Vec<u16>)> {
+    let b = rec.get(5..)?;
+    if rec.first() != Some(&0x16) || b.first() != Some(&1) {
+        return None;
+    }
+    let version = u16::from_be_bytes([*b.get(4)?, *b.get(5)?]);
+    let mut at = 4 + 2 + 32;
+    at += 1 + usize::from(*b.get(at)?);
+    let n = usize::from(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
+    let suites = b
+        .get(at + 2..at + 2 + n)?
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    at += 2 + n;
+    let n = usize::from(*b.get(at)?);
+    let comp = b.get(at + 1..at + 1 + n)?.to_vec();
+    at += 1 + n;
+    let mut exts = Vec::new();
+    if b.len() >= at + 2 {
+        at += 2;
+        while at + 4 <= b.len() {
+            exts.push(u16::from_be_bytes([b[at], b[at + 1]]));
+            at += 4 + usize::from(u16::from_be_bytes([b[at + 2], b[at + 3]]));
+        }
+    }
+    Some((version, suites, comp, exts))
+}
+
+fn alert(desc: u8) -> Vec<u8> {
+    record(21, 0x0303, &[2, desc])
+}
+
+fn serve(bugs: Bugs) -> SocketAddr {
+    peers::serve("127.0.0.1:0", move |mut s: TcpStream, _| {
+        let Some(hello) = peers::read_client_hello(&mut s) else {
+            return;
+        };
+        let Some((version, suites, comp, exts)) = parse_hello(&hello) else {
+            return;
+        };
+        if version != 0x0303 {
+            let _ = s.write_all(&alert(70));
+            return;
+        }
+        if !suites.contains(&SUITE) {
+            let _ = s.write_all(&alert(40));
+            return;
+        }
+        let mut ext = peers::extension(0xff01, &[0]);
+        if exts.contains(&0x000f) {
+            ext.extend(peers::extension(0x000f, &[1]));
+        }
+        let deflate = bugs.deflate && comp.contains(&1);
+        let mut body = peers::server_hello_body(RANDOM, &[], SUITE, &ext, None);
+        // The compression byte sits right before the extensions block.
+        let at = body.len() - ext.len() - 3;
+        body[at] = u8::from(deflate);
+        let mut flight = handshake_records(&handshake(2, &body));
+        for m in peers::flight_messages("openssl_tls12_ecdhe_rsa")
+            .into_iter()
+            .skip(1)
+        {
+            flight.extend(handshake_records(&m));
+        }
+        if s.write_all(&flight).is_err() {
+            return;
+        }
+        let mut ccs_seen = 0;
+        loop {
+            let mut header = [0u8; 5];
+            if s.read_exact(&mut header).is_err() {
+                return;
+            }
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            let mut payload = vec![0u8; len];
+            if s.read_exact(&mut payload).is_err() {
+                return;
+            }
+            match header[0] {
+                24 if bugs.heartbleed && payload.first() == Some(&1) && payload.len() >= 3 => {
+                    // Echo the claimed length, whatever was sent: memory.
+                    let claimed = usize::from(u16::from_be_bytes([payload[1], payload[2]]));
+                    let mut response = vec![2, payload[1], payload[2]];
+                    response.extend((0..claimed + 16).map(|i| (i % 251) as u8));
+                    for chunk in response.chunks(16384) {
+                        let _ = s.write_all(&record(24, 0x0303, chunk));
+                    }
+                }
+                // RFC 6520 4: a request longer than its record is dropped.
+                24 => {}
+                20 if bugs.ccs => {
+                    ccs_seen += 1;
+                    // The first is taken silently (keys switched to
+                    // nothing); the next record fails to decrypt.
+                    if ccs_seen > 1 {
+                        let _ = s.write_all(&alert(21));
+                        return;
+                    }
+                }
+                20 => {
+                    let _ = s.write_all(&alert(10));
+                    return;
+                }
+                _ => {
+                    let _ = s.write_all(&alert(10));
+                    return;
+                }
+            }
+        }
+    })
+}
+
+fn battery(addr: SocketAddr) -> Vec<tlsposture::observe::Vulnerability> {
+    let spec = TargetSpec::parse(&addr.to_string()).unwrap();
+    let options = ScanOptions {
+        checks: Checks {
+            vulns: true,
+            suites: true,
+            ..Checks::PROTOCOLS_ONLY
+        },
+        ..ScanOptions::default()
+    };
+    let observed = support::runtime()
+        .block_on(scan_target(&spec, &options))
+        .unwrap_or_else(|(_, e)| panic!("{e}"));
+    tlsposture::verdict::judge(&observed, &Default::default()).vulnerabilities
+}
+
+fn status(v: &[tlsposture::observe::Vulnerability], id: &str) -> (VulnStatus, String) {
+    let v = v.iter().find(|v| v.id.name() == id).unwrap();
+    (v.status, v.evidence.clone())
+}
+
+#[test]
+fn an_openssl_1_0_1f_lookalike_is_heartbleed_ccs_and_crime_vulnerable() {
+    let v = battery(serve(Bugs {
+        heartbleed: true,
+        ccs: true,
+        deflate: true,
+    }));
+    let (s, e) = status(&v, "heartbleed");
+    assert_eq!(s, VulnStatus::Vulnerable, "{e}");
+    assert!(e.contains("16384") && e.contains("bytes back"), "{e}");
+    let (s, e) = status(&v, "ccs_injection");
+    assert_eq!(s, VulnStatus::Vulnerable, "{e}");
+    assert!(e.contains("decryption_failed"), "{e}");
+    let (s, e) = status(&v, "crime");
+    assert_eq!(s, VulnStatus::Vulnerable, "{e}");
+    let (s, e) = status(&v, "secure_renegotiation");
+    assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
+    let judged: Vec<String> = tlsposture::verdict::vulns::findings(&v)
+        .into_iter()
+        .map(|f| format!("{} {}", f.id, f.severity))
+        .collect();
+    assert!(
+        judged.contains(&"vuln.heartbleed critical".to_owned()),
+        "{judged:?}"
+    );
+    assert!(
+        judged.contains(&"vuln.ccs_injection high".to_owned()),
+        "{judged:?}"
+    );
+}
+
+#[test]
+fn the_same_script_patched_is_clean() {
+    let v = battery(serve(Bugs {
+        heartbleed: false,
+        ccs: false,
+        deflate: false,
+    }));
+    // Heartbeat still echoed: the oversized request must be dropped.
+    let (s, e) = status(&v, "heartbleed");
+    assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
+    assert!(
+        e.contains("heartbeat echoed") && e.contains("no answer"),
+        "{e}"
+    );
+    let (s, e) = status(&v, "ccs_injection");
+    assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
+    assert!(e.contains("unexpected_message"), "{e}");
+    let (s, e) = status(&v, "crime");
+    assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
+}
