@@ -170,6 +170,7 @@ fn openssl_modern_server_honours_fallback_scsv() {
             ("beast", OK),
             ("lucky13", VULN),
             ("robot", NA),
+            ("ticketbleed", OK),
             ("opossum", OK),
         ],
     );
@@ -218,9 +219,11 @@ fn envoy_defaults_are_clean_and_cheap() {
             ("beast", OK),
             ("rc4", OK),
             ("opossum", OK),
+            ("ticketbleed", OK),
         ],
     );
     let got = statuses(&report);
+    assert!(got["ticketbleed"].1.contains("echoed exactly"), "{:?}", got["ticketbleed"]);
     assert!(got["opossum"].1.contains("403"), "{:?}", got["opossum"]);
     // The battery's cost: the same scan without it.
     let spec = TargetSpec::parse(&l.addr.to_string()).unwrap();
