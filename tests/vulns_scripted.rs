@@ -215,3 +215,69 @@ fn the_same_script_patched_is_clean() {
     let (s, e) = status(&v, "crime");
     assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
 }
+
+/// A real rustls TLS 1.2/1.3 server issuing tickets, and, with `bleed`, a
+/// front end answering ticket resumptions the way F5 BIG-IP did before
+/// 2017 (K05121675): the session ID echoed at 32 bytes whatever its length,
+/// the rest being memory. Without `bleed` rustls itself resumes.
+fn ticket_server(bleed: bool) -> SocketAddr {
+    let mut config = (*peers::rustls_server_config()).clone();
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().expect("a ticketer");
+    let config = std::sync::Arc::new(config);
+    peers::serve("127.0.0.1:0", move |mut s: TcpStream, _| {
+        let mut peeked = vec![0u8; 16 * 1024];
+        let n = loop {
+            let Ok(n) = s.peek(&mut peeked) else { return };
+            if n == 0 {
+                return;
+            }
+            let want = if n >= 5 {
+                5 + usize::from(u16::from_be_bytes([peeked[3], peeked[4]]))
+            } else {
+                usize::MAX
+            };
+            if n >= want || n == peeked.len() {
+                break n;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let hello = &peeked[..n];
+        let sid_len = hello.get(5 + 4 + 2 + 32).copied();
+        let resuming = sid_len == Some(1) && hello.len() > 200;
+        if bleed && resuming {
+            let _ = peers::read_client_hello(&mut s);
+            let sid = hello[5 + 4 + 2 + 32 + 1];
+            let mut echoed = vec![sid];
+            echoed.extend((1..32u8).map(|i| i.wrapping_mul(37)));
+            let ext = [peers::extension(0xff01, &[0]), peers::extension(35, &[])].concat();
+            let body = peers::server_hello_body(RANDOM, &echoed, SUITE, &ext, None);
+            let _ = s.write_all(&handshake_records(&handshake(2, &body)));
+            peers::drain(&mut s);
+            return;
+        }
+        let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+            return;
+        };
+        let mut tls = rustls::StreamOwned::new(conn, s);
+        while tls.conn.is_handshaking() {
+            if tls.conn.complete_io(&mut tls.sock).is_err() {
+                return;
+            }
+        }
+        let _ = tls.flush();
+        let mut buf = [0u8; 1024];
+        let _ = tls.read(&mut buf);
+    })
+}
+
+#[test]
+fn ticketbleed_both_ways_on_a_ticket_issuing_server() {
+    let v = battery(ticket_server(true));
+    let (s, e) = status(&v, "ticketbleed");
+    assert_eq!(s, VulnStatus::Vulnerable, "{e}");
+    assert!(e.contains("32-byte session ID"), "{e}");
+    let v = battery(ticket_server(false));
+    let (s, e) = status(&v, "ticketbleed");
+    assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
+    assert!(e.contains("echoed exactly"), "{e}");
+}
