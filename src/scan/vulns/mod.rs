@@ -34,6 +34,7 @@ use crate::wire::{self, records, ClientHelloSpec, Extension, ProtocolVersion, Se
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::Prober;
 
+mod robot;
 mod ticketbleed;
 
 /// What the battery may reuse of the scan so far.
@@ -204,7 +205,7 @@ fn feature_hello(cx: &VulnContext<'_>, version: ProtocolVersion, f: Features) ->
 }
 
 /// Connects through the prober and opens a conversation.
-async fn converse(
+pub(super) async fn converse(
     prober: &Prober,
     hello: Result<Vec<u8>, wire::EncodeError>,
     stop: StopAt,
@@ -219,10 +220,11 @@ async fn legacy_checks(
     cx: &VulnContext<'_>,
     version: ProtocolVersion,
 ) -> Vec<Vulnerability> {
-    let (ext, fallback, ccs) = tokio::join!(
+    let (ext, fallback, ccs, robot) = tokio::join!(
         extension_checks(prober, cx, version),
         fallback_scsv(prober, cx),
         ccs_injection(prober, cx, version),
+        robot::robot(prober, cx),
     );
     let (mut out, sentinel) = ext;
     // Tickets issued: the resumption test (two more connections).
@@ -239,50 +241,13 @@ async fn legacy_checks(
     }
     out.push(ccs);
     out.push(fallback);
-    out.push(robot(cx));
+    out.push(robot);
     out.push(v(
         VulnId::ClientRenegotiation,
         VulnStatus::Unknown,
         "not tested: client-initiated renegotiation needs a TLS 1.2 stack that renegotiates, which this build does not have",
     ));
     out
-}
-
-/// ROBOT needs RSA key transport; the oracle test itself is not in this
-/// build, so with RSA key transport the answer is `unknown`.
-fn robot(cx: &VulnContext<'_>) -> Vulnerability {
-    let rsa: Vec<&str> = cx
-        .suites
-        .iter()
-        .filter(|s| {
-            s.protocol != ProtocolVersion::Ssl2
-                && s.protocol != ProtocolVersion::Tls13
-                && s.kx.eq_ignore_ascii_case("RSA")
-        })
-        .map(|s| s.openssl.as_deref().unwrap_or(&s.iana))
-        .collect();
-    if rsa.is_empty() {
-        if cx.suites.is_empty() {
-            return v(
-                VulnId::Robot,
-                VulnStatus::Unknown,
-                "cannot tell: suite enumeration found no suite",
-            );
-        }
-        return v(
-            VulnId::Robot,
-            VulnStatus::NotApplicable,
-            "no RSA key-transport suite accepted (0 connections)",
-        );
-    }
-    v(
-        VulnId::Robot,
-        VulnStatus::Unknown,
-        format!(
-            "not tested: RSA key-transport suites accepted ({}), but the Bleichenbacher oracle test is not in this build",
-            rsa.join(", ")
-        ),
-    )
 }
 
 /// Heartbleed, secure renegotiation and CRIME from one hello (or one per
@@ -850,7 +815,13 @@ fn opossum_result(outcome: &HttpOutcome) -> Vulnerability {
             ),
         );
     }
-    let body: String = body_snippet.chars().take(40).collect();
+    let body: String = body_snippet
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(40)
+        .collect();
     v(
         id,
         VulnStatus::NotVulnerable,
