@@ -281,3 +281,145 @@ fn ticketbleed_both_ways_on_a_ticket_issuing_server() {
     assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
     assert!(e.contains("echoed exactly"), "{e}");
 }
+
+/// An RSA key and a self-signed certificate for it, from the `openssl`
+/// command line: (modulus, private exponent, certificate DER).
+fn rsa_key_and_cert(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let key = dir.join("k.pem");
+    let cert = dir.join("c.der");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl on the PATH (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let k = key.to_str().unwrap();
+    run(&["genrsa", "-out", k, "2048"]);
+    run(&[
+        "req",
+        "-x509",
+        "-key",
+        k,
+        "-subj",
+        "/CN=localhost",
+        "-days",
+        "2",
+        "-outform",
+        "DER",
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(run(&["rsa", "-in", k, "-noout", "-text"])).unwrap();
+    let field = |name: &str| -> Vec<u8> {
+        let start = text
+            .find(&format!("{name}:"))
+            .unwrap_or_else(|| panic!("{name} in {text}"));
+        let hex: String = text[start + name.len() + 1..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .flat_map(|l| l.trim().split(':').map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    (
+        field("modulus"),
+        field("privateExponent"),
+        std::fs::read(cert).unwrap(),
+    )
+}
+
+/// A TLS 1.2 server with AES128-GCM-SHA256 (RSA key transport) that is a
+/// Bleichenbacher oracle, as the ROBOT paper's vulnerable stacks were
+/// (e.g. Cisco ACE, Citrix NetScaler): it decrypts the premaster and
+/// answers a wrong PKCS#1 header with handshake_failure at once, anything
+/// else with bad_record_mac after the Finished. `oracle: false` answers
+/// bad_record_mac always, as a patched stack does.
+fn robot_server(oracle: bool) -> (SocketAddr, tempfile::TempDir) {
+    const RSA_GCM: u16 = 0x009c;
+    let dir = tempfile::tempdir().unwrap();
+    let (n, d, cert) = rsa_key_and_cert(dir.path());
+    let addr = peers::serve("127.0.0.1:0", move |mut s: TcpStream, _| {
+        let Some(hello) = peers::read_client_hello(&mut s) else {
+            return;
+        };
+        let Some((version, suites, _, _)) = parse_hello(&hello) else {
+            return;
+        };
+        if version != 0x0303 || !suites.contains(&RSA_GCM) {
+            let _ = s.write_all(&alert(if version != 0x0303 { 70 } else { 40 }));
+            return;
+        }
+        let ext = peers::extension(0xff01, &[0]);
+        let body = peers::server_hello_body(RANDOM, &[], RSA_GCM, &ext, None);
+        let mut certs = Vec::new();
+        certs.extend_from_slice(&(cert.len() as u32).to_be_bytes()[1..]);
+        certs.extend_from_slice(&cert);
+        let mut cert_body = (certs.len() as u32).to_be_bytes()[1..].to_vec();
+        cert_body.extend(certs);
+        let flight = [
+            handshake(2, &body),
+            handshake(11, &cert_body),
+            handshake(14, &[]),
+        ]
+        .concat();
+        if s.write_all(&handshake_records(&flight)).is_err() {
+            return;
+        }
+        let mut header = [0u8; 5];
+        if s.read_exact(&mut header).is_err() {
+            return;
+        }
+        let mut cke = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+        if s.read_exact(&mut cke).is_err() || cke.len() < 6 {
+            return;
+        }
+        let c = num_bigint::BigUint::from_bytes_be(&cke[6..]);
+        let m = c.modpow(
+            &num_bigint::BigUint::from_bytes_be(&d),
+            &num_bigint::BigUint::from_bytes_be(&n),
+        );
+        let mut m = m.to_bytes_be();
+        // to_bytes_be drops the leading 00: put it back to k bytes.
+        while m.len() < n.len() - usize::from(n[0] == 0) {
+            m.insert(0, 0);
+        }
+        let header_ok = m.starts_with(&[0, 2]);
+        if oracle && !header_ok {
+            let _ = s.write_all(&alert(40));
+            return;
+        }
+        // Read CCS and Finished, then refuse the Finished.
+        let mut rest = [0u8; 4096];
+        let _ = s.read(&mut rest);
+        let _ = s.write_all(&alert(20));
+    });
+    (addr, dir)
+}
+
+#[test]
+fn robot_both_ways_on_an_rsa_key_transport_server() {
+    let (addr, _dir) = robot_server(true);
+    let v = battery(addr);
+    let (s, e) = status(&v, "robot");
+    assert_eq!(s, VulnStatus::Vulnerable, "{e}");
+    assert!(
+        e.contains("wrong first bytes: alert handshake_failure")
+            && e.contains("correct padding: alert bad_record_mac"),
+        "{e}"
+    );
+    let (addr, _dir) = robot_server(false);
+    let v = battery(addr);
+    let (s, e) = status(&v, "robot");
+    assert_eq!(s, VulnStatus::NotVulnerable, "{e}");
+    assert!(e.contains("bad_record_mac"), "{e}");
+}
