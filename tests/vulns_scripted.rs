@@ -29,8 +29,11 @@ struct Bugs {
 }
 
 /// Client version, suites, compression methods and extension types of a
-/// ClientHello record; `None` for anything else.
-fn parse_hello(rec: &[u8]) -> Option<(u16, Vec<u16>, Vec<u8>, Vec<u16>)> {
+/// ClientHello.
+type Hello = (u16, Vec<u16>, Vec<u8>, Vec<u16>);
+
+/// The [`Hello`] of a ClientHello record; `None` for anything else.
+fn parse_hello(rec: &[u8]) -> Option<Hello> {
     let b = rec.get(5..)?;
     if rec.first() != Some(&0x16) || b.first() != Some(&1) {
         return None;
