@@ -249,3 +249,42 @@ fn envoy_defaults_are_clean_and_cheap() {
     );
     assert!(extra <= 10, "{extra} extra connections: {got:#?}");
 }
+
+#[test]
+fn openssl_dhe_with_a_well_known_1024_bit_prime_and_with_its_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let dh = dir.path().join("dh1024.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DH",
+            "-pkeyopt",
+            "group:dh_1024_160",
+            "-out",
+        ])
+        .arg(&dh)
+        .status()
+        .expect("openssl on the PATH (apt-get install openssl)");
+    assert!(made.success());
+    let weak = OpensslServer::start(&[
+        "-tls1_2",
+        "-cipher",
+        "DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+        "-dhparam",
+        dh.to_str().unwrap(),
+    ]);
+    let default = OpensslServer::start(&["-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"]);
+    let (_, weak) = scan(&weak.addr().to_string(), Some("localhost"));
+    let (_, default) = scan(&default.addr().to_string(), Some("localhost"));
+    expect(&weak, &[("logjam", VULN), ("freak", OK)]);
+    expect(&default, &[("logjam", OK)]);
+    let (_, e) = &statuses(&weak)["logjam"];
+    assert!(
+        e.contains("dh_1024_160 (RFC 5114)") && e.contains("below 2048"),
+        "{e}"
+    );
+    let (_, e) = &statuses(&default)["logjam"];
+    assert!(e.contains("2048-bit") && e.contains("RFC"), "{e}");
+}

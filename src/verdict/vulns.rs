@@ -529,7 +529,7 @@ fn impact(v: &Vulnerability) -> (Severity, &'static str, &'static str) {
         ),
         VulnId::Logjam => (
             Severity::High,
-            "LOGJAM: EXPORT DHE or a DH prime under 1024 bits (CVE-2015-4000)",
+            "LOGJAM: EXPORT DHE, a DH prime under 1024 bits, or a well-known 1024-bit prime (CVE-2015-4000)",
             "remove EXPORT and DHE suites, or use a DH group of at least 2048 bits (ffdhe2048)",
         ),
         VulnId::Drown => (

@@ -34,6 +34,7 @@ use crate::wire::{self, records, ClientHelloSpec, Extension, ProtocolVersion, Se
 use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::Prober;
 
+mod dh;
 mod robot;
 mod ticketbleed;
 
@@ -166,6 +167,15 @@ pub(super) fn base_hello(
 ) -> ClientHelloSpec {
     let mut suites = suites_for(cx, version);
     suites.extend_from_slice(extra);
+    base_hello_with(cx, version, suites)
+}
+
+/// A hello at `version` offering exactly `suites`.
+pub(super) fn base_hello_with(
+    cx: &VulnContext<'_>,
+    version: ProtocolVersion,
+    suites: Vec<u16>,
+) -> ClientHelloSpec {
     ClientHelloSpec::for_version(
         version,
         suites,
@@ -220,11 +230,12 @@ async fn legacy_checks(
     cx: &VulnContext<'_>,
     version: ProtocolVersion,
 ) -> Vec<Vulnerability> {
-    let (ext, fallback, ccs, robot) = tokio::join!(
+    let (ext, fallback, ccs, robot, dh) = tokio::join!(
         extension_checks(prober, cx, version),
         fallback_scsv(prober, cx),
         ccs_injection(prober, cx, version),
         robot::robot(prober, cx),
+        dh::dh_prime(prober, cx),
     );
     let (mut out, sentinel) = ext;
     // Tickets issued: the resumption test (two more connections).
@@ -242,6 +253,8 @@ async fn legacy_checks(
     out.push(ccs);
     out.push(fallback);
     out.push(robot);
+    // LOGJAM's prime, merged with the derived check by the verdict.
+    out.extend(dh);
     out.push(v(
         VulnId::ClientRenegotiation,
         VulnStatus::Unknown,
