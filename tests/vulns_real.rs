@@ -220,6 +220,8 @@ fn envoy_defaults_are_clean_and_cheap() {
             ("rc4", OK),
             ("opossum", OK),
             ("ticketbleed", OK),
+            ("client_renegotiation", OK),
+            ("robot", NA),
         ],
     );
     let got = statuses(&report);
@@ -287,4 +289,26 @@ fn openssl_dhe_with_a_well_known_1024_bit_prime_and_with_its_default() {
     );
     let (_, e) = &statuses(&default)["logjam"];
     assert!(e.contains("2048-bit") && e.contains("RFC"), "{e}");
+}
+
+#[test]
+fn openssl_client_renegotiation_allowed_and_not() {
+    let refusing = OpensslServer::start(&["-tls1_2"]);
+    let allowing = OpensslServer::start(&["-tls1_2", "-client_renegotiation"]);
+    let (_, refusing) = scan(&refusing.addr().to_string(), Some("localhost"));
+    let (_, allowing) = scan(&allowing.addr().to_string(), Some("localhost"));
+    expect(
+        &refusing,
+        &[("client_renegotiation", OK), ("secure_renegotiation", OK)],
+    );
+    expect(
+        &allowing,
+        &[("client_renegotiation", VULN), ("secure_renegotiation", OK)],
+    );
+    let f = allowing
+        .findings
+        .iter()
+        .find(|f| f.id == "vuln.client_renegotiation")
+        .unwrap();
+    assert_eq!(f.severity, tlsposture::finding::Severity::Medium);
 }

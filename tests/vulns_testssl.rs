@@ -5,8 +5,6 @@
 //! is slow (≈ 65 s a target), so the targets run in parallel.
 //!
 //! Where the two may not agree, and why:
-//! - `secure_client_renego`: our check is `unknown` (this build has no TLS
-//!   stack that renegotiates), so it is not compared.
 //! - testssl.sh's `fallback_SCSV` says "no protocol below TLS 1.2 offered"
 //!   (OK) for a TLS 1.2 + 1.3 server; we send the TLS 1.2 fallback hello
 //!   and see inappropriate_fallback: both clean.
@@ -33,7 +31,8 @@ use tlsposture::scan::{scan_target, Checks, ScanOptions};
 use tlsposture::target::TargetSpec;
 
 /// testssl.sh's ids and ours.
-const IDS: [(&str, &str); 16] = [
+const IDS: [(&str, &str); 17] = [
+    ("secure_client_renego", "client_renegotiation"),
     ("heartbleed", "heartbleed"),
     ("CCS", "ccs_injection"),
     ("ticketbleed", "ticketbleed"),
@@ -230,6 +229,13 @@ fn the_battery_agrees_with_testssl() {
         wrong.extend(w);
     }
     // Both ways on the GnuTLS target: SWEET32 and BEAST are vulnerable there.
+    // GnuTLS renegotiates on a client's request: a second both-ways check.
+    assert_eq!(
+        theirs[1].get("secure_client_renego"),
+        Some(&Some(Class::Vulnerable)),
+        "{:?}",
+        theirs[1]
+    );
     assert_eq!(
         theirs[1].get("SWEET32"),
         Some(&Some(Class::Vulnerable)),

@@ -35,6 +35,7 @@ use super::http::{http_exchange, HttpOutcome, HttpRequest};
 use super::Prober;
 
 mod dh;
+mod renegotiation;
 mod robot;
 mod ticketbleed;
 
@@ -230,12 +231,13 @@ async fn legacy_checks(
     cx: &VulnContext<'_>,
     version: ProtocolVersion,
 ) -> Vec<Vulnerability> {
-    let (ext, fallback, ccs, robot, dh) = tokio::join!(
+    let (ext, fallback, ccs, robot, dh, reneg) = tokio::join!(
         extension_checks(prober, cx, version),
         fallback_scsv(prober, cx),
         ccs_injection(prober, cx, version),
         robot::robot(prober, cx),
         dh::dh_prime(prober, cx),
+        renegotiation::client_renegotiation(prober, cx, version),
     );
     let (mut out, sentinel) = ext;
     // Tickets issued: the resumption test (two more connections).
@@ -253,13 +255,9 @@ async fn legacy_checks(
     out.push(ccs);
     out.push(fallback);
     out.push(robot);
+    out.push(reneg);
     // LOGJAM's prime, merged with the derived check by the verdict.
     out.extend(dh);
-    out.push(v(
-        VulnId::ClientRenegotiation,
-        VulnStatus::Unknown,
-        "not tested: client-initiated renegotiation needs a TLS 1.2 stack that renegotiates, which this build does not have",
-    ));
     out
 }
 
