@@ -20,8 +20,19 @@
 //!   extensions hello's ServerHello is noted when TLS 1.3 is offered.
 //! - CCS injection (`run_ccs_injection`): a TLS ≤ 1.2 handshake to
 //!   ServerHelloDone, then a ChangeCipherSpec before any key exchange.
-//! - BREACH (`run_breach`) and Opossum (testssl 3.3's `run_opossum`): one
-//!   HTTP/1.1 request each over a full (rustls) handshake.
+//! - BREACH (`run_breach`) and Opossum (testssl 3.3's `run_opossum`; the
+//!   3.2 installed here has none): one HTTP/1.1 request each over a full
+//!   (rustls) handshake.
+//! - Ticketbleed ([`ticketbleed`]): only when the extensions hello's
+//!   ServerHello echoes session_ticket; a real ticket, then one resumption.
+//! - ROBOT ([`robot`]): only with RSA key-transport suites; 5 (or 10).
+//! - LOGJAM's prime ([`dh`]): only with DHE suites; one hello.
+//! - Client-initiated renegotiation ([`renegotiation`]): one OpenSSL
+//!   connection.
+//!
+//! On the lab's Envoy defaults listener that is 8 connections beyond
+//! enumeration (tests/vulns_real.rs measures it): extensions hello,
+//! fallback, CCS, ticket + resumption, renegotiation, BREACH, Opossum.
 
 use std::time::Duration;
 
