@@ -139,12 +139,18 @@ impl Conversation {
             if decoder.records_taken() > FlightBudget::MAX_RECORDS {
                 return Reply::Truncated(FlightBudget::Records);
             }
-            // After the first message, wait only a little for the rest
-            // (an alert is often followed by a close).
+            // A fatal alert is the answer; after other messages, wait only
+            // a little for the rest.
+            if messages
+                .iter()
+                .any(|m| matches!(m, ServerMessage::Alert(a) if a.ends_handshake()))
+            {
+                return Reply::Messages(messages);
+            }
             let until = if messages.is_empty() {
                 deadline
             } else {
-                deadline.min(Instant::now() + Duration::from_millis(100))
+                deadline.min(Instant::now() + Duration::from_millis(50))
             };
             if Instant::now() >= until {
                 return done(messages, Reply::Timeout);

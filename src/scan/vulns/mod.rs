@@ -242,22 +242,28 @@ async fn legacy_checks(
     cx: &VulnContext<'_>,
     version: ProtocolVersion,
 ) -> Vec<Vulnerability> {
-    let (ext, fallback, ccs, robot, dh, reneg) = tokio::join!(
-        extension_checks(prober, cx, version),
+    // The Ticketbleed resumption runs only when the extensions hello saw
+    // tickets, so it starts as soon as that hello is answered, alongside
+    // the rest.
+    let ext_then_tickets = async {
+        let (mut out, sentinel) = extension_checks(prober, cx, version).await;
+        // Tickets issued: the resumption test (two more connections).
+        if let Some(t) = out
+            .iter_mut()
+            .find(|r| r.id == VulnId::Ticketbleed && r.evidence == TICKETS_ISSUED)
+        {
+            *t = ticketbleed::ticketbleed(prober, cx).await;
+        }
+        (out, sentinel)
+    };
+    let ((mut out, sentinel), fallback, ccs, robot, dh, reneg) = tokio::join!(
+        ext_then_tickets,
         fallback_scsv(prober, cx),
         ccs_injection(prober, cx, version),
         robot::robot(prober, cx),
         dh::dh_prime(prober, cx),
         renegotiation::client_renegotiation(prober, cx, version),
     );
-    let (mut out, sentinel) = ext;
-    // Tickets issued: the resumption test (two more connections).
-    if let Some(t) = out
-        .iter_mut()
-        .find(|r| r.id == VulnId::Ticketbleed && r.evidence == TICKETS_ISSUED)
-    {
-        *t = ticketbleed::ticketbleed(prober, cx).await;
-    }
     let mut fallback = fallback;
     if let Some(note) = sentinel {
         fallback.evidence.push_str("; ");
