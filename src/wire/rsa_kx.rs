@@ -74,8 +74,10 @@ impl RobotVariant {
                 m[1] = 0x17;
             }
             RobotVariant::ZeroMisplaced => {
+                // Inside the padding, well after its 8-byte minimum for
+                // real key sizes: the premaster comes out too long.
                 m[sep] = 0x5a;
-                m[17] = 0x00;
+                m[sep / 2] = 0x00;
             }
             RobotVariant::NoZero => {
                 m[sep] = 0x5a;
@@ -142,7 +144,7 @@ mod tests {
         let w = RobotVariant::WrongFirstBytes.encode(k, 0x0303, &filler);
         assert_eq!(&w[..2], &[0x41, 0x17]);
         let z = RobotVariant::ZeroMisplaced.encode(k, 0x0303, &filler);
-        assert_eq!(z[17], 0);
+        assert_eq!(z[(k - 49) / 2], 0);
         assert_ne!(z[k - 49], 0);
         let n = RobotVariant::NoZero.encode(k, 0x0303, &filler);
         assert!(n[2..].iter().all(|b| *b != 0));
