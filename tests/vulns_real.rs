@@ -315,3 +315,28 @@ fn openssl_client_renegotiation_allowed_and_not() {
         .unwrap();
     assert_eq!(f.severity, tlsposture::finding::Severity::Medium);
 }
+
+#[test]
+fn envoy_tls13_only_makes_the_tls12_checks_not_applicable() {
+    let l = lab().listener("tls13-only").expect("seed listener");
+    let (_, report) = scan(&l.addr.to_string(), l.sni.as_deref());
+    expect(
+        &report,
+        &[
+            ("heartbleed", NA),
+            ("ccs_injection", NA),
+            ("ticketbleed", NA),
+            ("robot", NA),
+            ("secure_renegotiation", NA),
+            ("client_renegotiation", NA),
+            ("crime", NA),
+            ("fallback_scsv", NA),
+            ("sweet32", OK),
+            ("lucky13", OK),
+            ("opossum", OK),
+            ("breach", OK),
+        ],
+    );
+    let (_, e) = &statuses(&report)["crime"];
+    assert!(e.contains("needs TLS ≤ 1.2") && e.contains("TLS1.3"), "{e}");
+}
