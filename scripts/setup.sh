@@ -24,6 +24,8 @@ command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 # libfuzzer-sys compiles libFuzzer (C++) for scripts/fuzz.sh.
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
+# openssl-sys (client-initiated renegotiation) builds against the system libssl.
+{ command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; } || need_apt+=(libssl-dev pkg-config)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

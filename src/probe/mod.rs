@@ -6,8 +6,10 @@
 //! only failing to reach the server at all is a [`ConnectError`]. Probes never
 //! decide what an outcome means for the posture — `scan` does.
 
+pub mod conversation;
 mod outcome;
 
+pub use conversation::{Conversation, Reply};
 pub use outcome::{FlightBudget, Outcome, ServerFlight};
 
 use std::io::ErrorKind;

@@ -9,6 +9,8 @@ mod error;
 pub mod hello;
 pub mod key_exchange;
 pub mod key_share;
+pub mod records;
+pub mod rsa_kx;
 pub mod server;
 pub mod server_hello;
 pub mod sslv2;
