@@ -46,9 +46,11 @@ const EXPLAINED: &[(&str, &str, &str)] = &[
         "suites vs testssl",
         "theirs: wolfSSL selects PSK ChaCha suites with no PSK; testssl.sh -E skips them",
     ),
-    // Ours. Our ALPN probes are full rustls handshakes; rustls always
-    // sends status_request, on which this wolfSSL closes the connection
-    // (issue 14, defect 1), so h2 and http/1.1 are unknown ("connection
+    // Ours. Our ALPN probes are full rustls handshakes; rustls 0.23 always
+    // sends status_request (client/hs.rs: `certificate_status_request:
+    // Some(CertificateStatusRequest::build_ocsp())`), on which this wolfSSL
+    // closes the connection (issue 14, defect 1; `s_client -status` gets an
+    // EOF, checked below), so h2 and http/1.1 are unknown ("connection
     // closed during the handshake") while s_client negotiates both.
     (
         "lighttpd+wolfssl",
@@ -60,6 +62,7 @@ const EXPLAINED: &[(&str, &str, &str)] = &[
     // -alpn h2: "tls_parse_stoc_alpn:bad extension"). rustls aborts with
     // SelectedUnofferedApplicationProtocol and we say h2 unknown; the
     // truth is that h2 is not offered (s_client: no ALPN negotiated).
+    // Both facts are checked below.
     (
         "apache2",
         "alpn vs s_client",
@@ -502,6 +505,20 @@ fn eleven_stacks_agree_with_testssl_s_client_and_their_configuration() {
     });
     let mut results = results.into_inner().unwrap();
     results.sort();
+
+    // The explanations' own facts, with s_client.
+    let status = s_client(wolfssl.addr(), None, &["-status"]);
+    assert!(
+        status.protocol.is_none(),
+        "wolfSSL now completes a handshake with status_request: {}",
+        status.output
+    );
+    let h2 = s_client(apache.addr(), None, &["-tls1_2", "-alpn", "h2"]);
+    assert!(
+        h2.output.contains("tls_parse_stoc_alpn:bad extension"),
+        "Apache no longer answers an h2-only offer with an unoffered ALPN: {}",
+        h2.output
+    );
 
     let mut unexplained = Vec::new();
     let mut used = BTreeSet::new();
