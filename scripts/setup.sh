@@ -21,6 +21,12 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 # Go: the tests build a crypto/tls server (fixtures/servers/), a TLS stack
 # with a suite preference of its own.
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
+# tests/differential_stacks.rs: mbed TLS (lighttpd's module), stunnel,
+# HAProxy and Apache httpd + mod_ssl, each a real TLS stack to compare.
+[ -e /usr/lib/lighttpd/mod_mbedtls.so ] || need_apt+=(lighttpd lighttpd-mod-mbedtls)
+command -v stunnel4 >/dev/null 2>&1 || need_apt+=(stunnel4)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
+[ -e /usr/lib/apache2/modules/mod_ssl.so ] || need_apt+=(apache2)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 # libfuzzer-sys compiles libFuzzer (C++) for scripts/fuzz.sh.
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)

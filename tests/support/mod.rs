@@ -5,6 +5,7 @@
 //! Not every test binary uses every helper.
 #![allow(dead_code, unused_imports)]
 
+pub mod daemon;
 pub mod gnutls_server;
 pub mod go_server;
 pub mod lighttpd;
