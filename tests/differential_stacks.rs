@@ -46,28 +46,6 @@ const EXPLAINED: &[(&str, &str, &str)] = &[
         "suites vs testssl",
         "theirs: wolfSSL selects PSK ChaCha suites with no PSK; testssl.sh -E skips them",
     ),
-    // Ours. Our ALPN probes are full rustls handshakes; rustls 0.23 always
-    // sends status_request (client/hs.rs: `certificate_status_request:
-    // Some(CertificateStatusRequest::build_ocsp())`), on which this wolfSSL
-    // closes the connection (issue 14, defect 1; `s_client -status` gets an
-    // EOF, checked below), so h2 and http/1.1 are unknown ("connection
-    // closed during the handshake") while s_client negotiates both.
-    (
-        "lighttpd+wolfssl",
-        "alpn vs s_client",
-        "ours: ALPN probes use rustls, whose status_request wolfSSL refuses",
-    ),
-    // Ours. Apache without mod_http2 answers an h2-only ALPN offer with
-    // ALPN http/1.1, which the client never offered (s_client -tls1_2
-    // -alpn h2: "tls_parse_stoc_alpn:bad extension"). rustls aborts with
-    // SelectedUnofferedApplicationProtocol and we say h2 unknown; the
-    // truth is that h2 is not offered (s_client: no ALPN negotiated).
-    // Both facts are checked below.
-    (
-        "apache2",
-        "alpn vs s_client",
-        "ours: an unoffered ALPN answer to an h2-only offer is h2 unknown, should be false",
-    ),
 ];
 
 /// Our version names, testssl.sh's `-p` ids and `-E` prefixes, s_client's flag.

@@ -74,6 +74,30 @@ fn unverified(c: &CertificateResult) -> Option<Finding> {
 /// (`policy.certificate_hosts`), so its mismatch is not repeated here.
 pub fn certificate_findings(certs: &[CertificateResult], declared: &[String]) -> Vec<Finding> {
     let mut out = Vec::new();
+    // A target that speaks TLS (the certificate check runs after the
+    // protocol scan found a version) but gave no chain to any request:
+    // nothing about its certificates is known, which is a finding, not
+    // silence (issue 14). One already unreadable is cert.unverified.
+    if !certs.is_empty()
+        && certs.iter().all(|c| c.chain.is_empty())
+        && certs.iter().all(|c| c.unknown.is_none())
+    {
+        let why: Vec<String> = certs
+            .iter()
+            .map(|c| format!("{}: {}", who(c), c.refused.as_deref().unwrap_or("no chain")))
+            .collect();
+        out.push(finding(
+            "cert.none_fetched",
+            Severity::High,
+            "no certificate could be fetched: every request was refused".to_owned(),
+            json!({"chain": "served to at least one request"}),
+            json!({"refused": certs.len()}),
+            why.join("; "),
+            "scan with --sni for each host the gateway serves (a gateway with SNI-matched \
+             filter chains refuses other names); if it still refuses, check the listener's \
+             certificates",
+        ));
+    }
     for c in certs {
         let Some(leaf) = c.chain.first() else {
             out.extend(unverified(c));
@@ -175,4 +199,61 @@ pub fn certificate_findings(certs: &[CertificateResult], declared: &[String]) ->
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(sni: Option<&str>, request: CertRequest) -> CertificateResult {
+        CertificateResult {
+            sni: sni.map(str::to_owned),
+            request,
+            refused: Some("received fatal alert: HandshakeFailure".into()),
+            unknown: None,
+            read_via: None,
+            key_type: None,
+            protocol: None,
+            chain: Vec::new(),
+            trusted: None,
+            trust_error: None,
+            hostname_match: None,
+            days_left: None,
+            ocsp_stapled: false,
+            chain_problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_request_refused_is_a_finding_not_silence() {
+        let all = [
+            refused(Some("gw.test"), CertRequest::Requested),
+            refused(None, CertRequest::None),
+            refused(Some("tlsposture-probe.invalid"), CertRequest::Unknown),
+        ];
+        let found = certificate_findings(&all, &[]);
+        let none: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.id == "cert.none_fetched")
+            .collect();
+        assert_eq!(none.len(), 1, "{found:?}");
+        assert_eq!(none[0].severity, Severity::High);
+        assert!(
+            none[0].evidence.contains("SNI gw.test"),
+            "{}",
+            none[0].evidence
+        );
+        // No certificate check at all (the check did not run): nothing.
+        assert!(certificate_findings(&[], &[]).is_empty());
+        // One unreadable chain is cert.unverified's, not this one.
+        let mut unreadable = all.clone();
+        unreadable[0].refused = None;
+        unreadable[0].unknown = Some("too large".into());
+        let found = certificate_findings(&unreadable, &[]);
+        assert!(
+            found.iter().all(|f| f.id != "cert.none_fetched"),
+            "{found:?}"
+        );
+        assert!(found.iter().any(|f| f.id == "cert.unverified"), "{found:?}");
+    }
 }
