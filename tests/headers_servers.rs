@@ -244,3 +244,42 @@ fn testssl_hsts(bin: &str, addr: SocketAddr) -> std::collections::HashMap<String
         })
         .collect()
 }
+
+/// Every name given with --sni gets its own header probes (the Host and
+/// SNI of each), so a host whose server block lacks HSTS is seen.
+#[test]
+fn each_sni_gets_its_own_header_probes() {
+    let server = nginx("add_header Strict-Transport-Security \"max-age=31536000\" always;");
+    let target = server.addr().to_string();
+    let (code, out, err) = support::tlsposture(&[
+        "scan",
+        &target,
+        "--sni",
+        "localhost",
+        "--sni",
+        "other.test",
+        "--checks",
+        "headers",
+        "--no-color",
+        "--json",
+        "-",
+    ]);
+    assert_ne!(code, 2, "{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let probes = report["targets"][0]["http_headers"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut hosts: Vec<&str> = probes.iter().filter_map(|p| p["host"].as_str()).collect();
+    hosts.sort_unstable();
+    assert_eq!(
+        hosts,
+        ["localhost", "localhost", "other.test", "other.test"],
+        "{probes:?}"
+    );
+    assert!(
+        probes.iter().all(|p| p["hsts"]["max_age"] == 31536000),
+        "{probes:?}"
+    );
+}

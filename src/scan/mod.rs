@@ -302,7 +302,10 @@ async fn run_checks(
         async {
             tokio::join!(
                 when(checks.session, session::probe_session(prober, sni, offered)),
-                when(checks.headers, headers::probe_headers(prober, sni, host)),
+                when(
+                    checks.headers,
+                    probe_headers_per_host(prober, sni, host, &cert_names)
+                ),
             )
         }
     );
@@ -335,6 +338,29 @@ async fn run_checks(
         };
         report.vulnerabilities = Some(vulns::probe_vulnerabilities(prober, &cx).await);
     }
+}
+
+/// The header probes for every name the scan fetches a certificate for
+/// (the declared hosts, `--sni` repeated), each with that name as SNI and
+/// Host; with no name, the one `host` (an IP target).
+async fn probe_headers_per_host(
+    prober: &Prober,
+    sni: Option<&str>,
+    host: &str,
+    names: &[String],
+) -> Vec<crate::observe::HeaderProbe> {
+    if names.is_empty() {
+        return headers::probe_headers(prober, sni, host).await;
+    }
+    futures::future::join_all(
+        names
+            .iter()
+            .map(|name| headers::probe_headers(prober, Some(name), name)),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The Host of the HTTP probes: the SNI, else the target as a client
