@@ -612,3 +612,100 @@ fn junit_report() {
         tlsposture::finding::Severity::Medium
     ));
 }
+
+/// The full target with the vulnerability battery's active results (the
+/// derived checks are the verdict's), session facts and header probes:
+/// the terminal sections and JSON fields of issue 12, and its grade.
+fn battery_target() -> Case {
+    use tlsposture::observe::{
+        Answer, EarlyData, Fact, HeaderProbe, Resumption, SessionFacts, VulnId, VulnStatus,
+        Vulnerability,
+    };
+    let mut t = full_target();
+    let clean = |id, evidence: &str| Vulnerability::new(id, VulnStatus::NotVulnerable, evidence);
+    t.vulnerabilities = Some(vec![
+        clean(VulnId::Heartbleed, "heartbeat extension not echoed"),
+        clean(
+            VulnId::CcsInjection,
+            "early ChangeCipherSpec: alert unexpected_message",
+        ),
+        Vulnerability::new(
+            VulnId::Ticketbleed,
+            VulnStatus::NotApplicable,
+            "no session tickets issued",
+        ),
+        Vulnerability::new(
+            VulnId::Robot,
+            VulnStatus::NotApplicable,
+            "no RSA key transport",
+        ),
+        clean(
+            VulnId::SecureRenegotiation,
+            "renegotiation_info echoed (RFC 5746)",
+        ),
+        clean(
+            VulnId::ClientRenegotiation,
+            "refused (alert no_renegotiation)",
+        ),
+        clean(VulnId::Crime, "null compression chosen"),
+        Vulnerability::new(
+            VulnId::Breach,
+            VulnStatus::Vulnerable,
+            "HTTP compression on gw.example.com/: content-encoding gzip",
+        ),
+        clean(
+            VulnId::FallbackScsv,
+            "TLS1.2 hello with TLS_FALLBACK_SCSV: alert inappropriate_fallback",
+        ),
+        clean(VulnId::Opossum, "Upgrade: TLS/1.0 answered 403"),
+    ]);
+    let yes = |e: &str| Fact::new(Answer::Yes, e);
+    let resumed = Resumption {
+        issued: yes("issued"),
+        accepted: yes("accepted"),
+        attempts: 4,
+        resumed: 4,
+    };
+    t.session = Some(SessionFacts {
+        session_id: resumed.clone(),
+        session_ticket: resumed.clone(),
+        tls13_psk: resumed,
+        extended_master_secret: yes("extended_master_secret echoed"),
+        certificate_compression: Fact::new(Answer::No, "certificate sent uncompressed"),
+        certificate_compression_algorithm: None,
+        early_data: EarlyData {
+            offered: Fact::new(Answer::No, "tickets allow no early data"),
+            max_early_data_size: None,
+            accepted: Fact::not_applicable("not offered"),
+        },
+        pq_preference: yes("HelloRetryRequest for X25519MLKEM768"),
+        handshakes: 17,
+    });
+    let hsts = [(
+        "strict-transport-security".to_owned(),
+        "max-age=31536000; includeSubDomains".to_owned(),
+    )];
+    t.http_headers = vec![
+        HeaderProbe::answered("gw.example.com", "/", false, 200, &hsts),
+        HeaderProbe::answered(
+            "gw.example.com",
+            "/tlsposture-0011223344556677",
+            true,
+            404,
+            &[],
+        ),
+    ];
+    t
+}
+
+#[test]
+fn terminal_report_vulnerabilities_session_headers_grade() {
+    let r = report(vec![battery_target()]);
+    insta::assert_snapshot!(terminal::render(&r, terminal::Style::default()));
+}
+
+#[test]
+fn json_report_vulnerabilities_session_headers_grade() {
+    let r = report(vec![battery_target()]);
+    insta::assert_snapshot!(json::render(&r));
+}
