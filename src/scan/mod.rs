@@ -272,9 +272,10 @@ pub(crate) async fn scan_tls(
     (report, Some(prober), None)
 }
 
-/// Every step after the protocol scan, concurrently (they share the one
-/// connection limit of the target's [`Prober`]), then the vulnerability
-/// battery, which reads what enumeration found.
+/// Every step after the protocol scan, concurrently: they share the one
+/// connection limit of the target's [`Prober`]. The vulnerability battery
+/// follows suite enumeration, whose results it reads, while the other
+/// steps run.
 async fn run_checks(
     prober: &Prober,
     options: &ScanOptions,
@@ -297,8 +298,18 @@ async fn run_checks(
     } else {
         Vec::new()
     };
-    let ((suites, groups, sig12, sig13, alpn, certificates, mtls, simulations), (session, headers)) = tokio::join!(
-        run_handshake_checks(prober, options, offered, &cert_names, &profiles),
+    let protocols = report.protocols.clone();
+    let battery = Battery {
+        sni,
+        host,
+        offered,
+        protocols: &protocols,
+    };
+    let (
+        ((suites, vulnerabilities), groups, sig12, sig13, alpn, certificates, mtls, simulations),
+        (session, headers),
+    ) = tokio::join!(
+        run_handshake_checks(prober, options, offered, &cert_names, &profiles, battery),
         async {
             tokio::join!(
                 when(checks.session, session::probe_session(prober, sni, offered)),
@@ -315,6 +326,7 @@ async fn run_checks(
         report.cipher_suites = scan.suites;
         report.server_preference = scan.preference;
     }
+    report.vulnerabilities = vulnerabilities;
     report.groups = groups.unwrap_or_default();
     report.signature_algorithms = sig12.unwrap_or_default();
     report
@@ -327,17 +339,45 @@ async fn run_checks(
         report.client_handshakes = handshakes;
         report.client_simulation_stats = Some(stats);
     }
-    // The battery reads what enumeration found, so it runs after it.
-    if checks.vulns {
-        let cx = vulns::VulnContext {
-            sni,
-            host,
-            offered,
-            protocols: &report.protocols,
-            suites: &report.cipher_suites,
-        };
-        report.vulnerabilities = Some(vulns::probe_vulnerabilities(prober, &cx).await);
+}
+
+/// What the vulnerability battery needs besides the suites.
+#[derive(Clone, Copy)]
+struct Battery<'a> {
+    sni: Option<&'a str>,
+    host: &'a str,
+    offered: &'a [ProtocolVersion],
+    protocols: &'a [crate::observe::ProtocolResult],
+}
+
+/// Suite enumeration, then — as soon as it is done, while the other steps
+/// still run — the vulnerability battery, which reads what it found.
+async fn suites_then_battery(
+    prober: &Prober,
+    checks: Checks,
+    battery: Battery<'_>,
+) -> (
+    Option<SuiteScan>,
+    Option<Vec<crate::observe::Vulnerability>>,
+) {
+    let suites = when(
+        checks.suites,
+        enumerate_suites(prober, battery.sni, battery.offered),
+    )
+    .await;
+    if !checks.vulns {
+        return (suites, None);
     }
+    let found = suites.as_ref().map_or(&[][..], |s| s.suites.as_slice());
+    let cx = vulns::VulnContext {
+        sni: battery.sni,
+        host: battery.host,
+        offered: battery.offered,
+        protocols: battery.protocols,
+        suites: found,
+    };
+    let vulnerabilities = vulns::probe_vulnerabilities(prober, &cx).await;
+    (suites, Some(vulnerabilities))
 }
 
 /// The header probes for every name the scan fetches a certificate for
@@ -373,7 +413,10 @@ fn http_host(spec: &TargetSpec, options: &ScanOptions) -> String {
 }
 
 type HandshakeChecks = (
-    Option<SuiteScan>,
+    (
+        Option<SuiteScan>,
+        Option<Vec<crate::observe::Vulnerability>>,
+    ),
     Option<Vec<crate::observe::GroupResult>>,
     Option<Vec<crate::observe::SignatureResult>>,
     Option<Vec<crate::observe::SignatureResult>>,
@@ -390,12 +433,13 @@ async fn run_handshake_checks(
     offered: &[ProtocolVersion],
     cert_names: &[String],
     profiles: &[&'static crate::clients::ClientProfile],
+    battery: Battery<'_>,
 ) -> HandshakeChecks {
     let checks = options.checks;
     let sni = options.sni.as_deref();
     let tls13 = offered.contains(&ProtocolVersion::Tls13);
     tokio::join!(
-        when(checks.suites, enumerate_suites(prober, sni, offered)),
+        suites_then_battery(prober, checks, battery),
         when(checks.groups, enumerate_groups(prober, sni, offered)),
         when(
             checks.signatures,
