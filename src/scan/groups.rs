@@ -99,19 +99,7 @@ async fn enumerate_tls12_ffdhe(prober: &Prober, sni: Option<&str>) -> Vec<GroupR
         rfc7919_group(&prime).map(Pick::code_only)
     })
     .await;
-    removal
-        .picks
-        .iter()
-        .zip(1u32..)
-        .map(|(pick, rank)| GroupResult {
-            protocol: version,
-            code: pick.code,
-            name: registry::group_name(pick.code),
-            kind: GroupKind::Ffdhe,
-            rank,
-            via: GroupVia::ServerKeyExchange,
-        })
-        .collect()
+    ranked(&removal.picks, version, GroupVia::ServerKeyExchange)
 }
 
 /// The RFC 7919 group whose prime `prime` is (leading zeros ignored).
@@ -195,8 +183,12 @@ async fn enumerate_version(
         Some(Pick::code_only(group))
     })
     .await;
-    removal
-        .picks
+    ranked(&removal.picks, version, via)
+}
+
+/// The picks of a removal pass as groups, ranked in the order picked.
+fn ranked(picks: &[Pick], version: ProtocolVersion, via: GroupVia) -> Vec<GroupResult> {
+    picks
         .iter()
         .zip(1u32..)
         .map(|(pick, rank)| GroupResult {
