@@ -10,6 +10,7 @@
 pub mod cert;
 pub mod clients;
 pub mod finding;
+pub mod fleet;
 pub mod lab;
 pub mod observe;
 pub mod plan;

@@ -27,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "policy",
         &["clients", "finding", "registry", "wire", "target"],
     ),
+    ("fleet", &["finding", "policy", "target"]),
     (
         "scan",
         &[
@@ -44,8 +45,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "plan",
         &[
-            "cert", "clients", "finding", "observe", "policy", "probe", "registry", "scan",
-            "target", "wire",
+            "cert", "clients", "finding", "fleet", "observe", "policy", "probe", "registry",
+            "scan", "target", "wire",
         ],
     ),
     ("run", &["observe", "plan", "scan", "target"]),
