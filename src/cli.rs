@@ -10,9 +10,11 @@ use clap::{Args, Parser, Subcommand};
 
 use tlsposture::finding::Letter;
 use tlsposture::finding::Severity;
+use tlsposture::fleet::shard::Shard;
 use tlsposture::lab::CertKinds;
 use tlsposture::policy::effective::CertKeyTypes;
 use tlsposture::policy::istiod::IstioVersion;
+use tlsposture::scan::pace::Rate;
 use tlsposture::scan::Checks;
 
 #[derive(Debug, Parser)]
@@ -37,7 +39,7 @@ pub struct Cli {
 pub enum Command {
     /// Scan a gateway: protocols, cipher suites and their order, groups,
     /// signature schemes, ALPN and certificates per SNI, with crafted hellos.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Poll the certificate served per SNI and print each change (an SDS
     /// rotation landing, without a restart).
     Watch(WatchArgs),
@@ -207,8 +209,27 @@ pub struct LintArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// HOST[:PORT] (default port 443), e.g. 127.0.0.1:8443, [::1]:8443, gw.example.com
-    pub target: String,
+    /// HOST[:PORT] (default port 443), e.g. 127.0.0.1:8443, [::1]:8443,
+    /// gw.example.com; several for a fleet (one report holds them all).
+    #[arg(value_name = "TARGET", required_unless_present_any = ["targets", "targets_from"])]
+    pub target: Vec<String>,
+    /// Also scan the targets listed in FILE: one `HOST[:PORT] [SNI...]`
+    /// per line, `#` comments, blank lines ignored; `-` reads stdin.
+    /// Targets without names get `--sni`. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Vec<PathBuf>,
+    /// Also scan what Kubernetes objects expose: the output of `kubectl get
+    /// gateways.gateway.networking.k8s.io,services -A -o yaml` (Gateway
+    /// API status addresses × HTTPS/TLS listeners, LoadBalancer Services'
+    /// ingress × TLS ports). With --policy, each address is judged against
+    /// the Gateways that select it. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub targets_from: Vec<PathBuf>,
+    /// Scan only this shard of the targets: INDEX/COUNT, 0-based (e.g.
+    /// `$(JOB_COMPLETION_INDEX)/4` in a Kubernetes Indexed Job). A target's
+    /// shard depends on the target alone, not on its place in the list.
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
     /// server_name to send (default: the host when it is a name, none for an
     /// IP). Repeat it to fetch the certificate of each host a gateway serves;
     /// the first one is used for the protocol and suite probes.
@@ -294,6 +315,33 @@ pub struct ScanFlags {
     /// At most this many connections open to one target at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_connections: u16,
+    /// At most this many connections open at once over all targets.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections_total: u32,
+    /// At most this many targets scanned at once.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_targets: u32,
+    /// New connections per second to each target (e.g. 20/s, 600/m;
+    /// default: no limit beyond --max-connections).
+    #[arg(long, value_name = "N/s", value_parser = Rate::parse)]
+    pub rate: Option<Rate>,
+    /// New connections per second over all targets.
+    #[arg(long, value_name = "N/s", value_parser = Rate::parse)]
+    pub rate_total: Option<Rate>,
+    /// The whole run ends by then: targets not started are reported as not
+    /// scanned (exit 2), the ones in flight end with what they have (e.g.
+    /// 30s, 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_deadline)]
+    pub deadline: Option<Duration>,
+    /// Write one report per target, one JSON object per line, as each
+    /// target finishes (FILE, or "-" for stdout): each line is a complete
+    /// report of one target, the format `tlsposture merge` reads.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// No progress bar (it is shown on stderr when stderr is a terminal and
+    /// there is more than one target).
+    #[arg(long)]
+    pub no_progress: bool,
     /// Write the JSON report to FILE ("-" = stdout, and then nothing else on stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -428,6 +476,25 @@ pub struct DemoArgs {
     pub envoy: EnvoyFlag,
     #[command(flatten)]
     pub common: ScanFlags,
+}
+
+/// A run's `--deadline`: a duration of up to a day (a fleet of thousands
+/// at a polite rate takes hours).
+pub fn parse_run_deadline(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    match t.strip_suffix('h') {
+        Some(hours) => {
+            let h: f64 = hours
+                .trim()
+                .parse()
+                .map_err(|_| format!("invalid duration {text:?} (e.g. 30s, 5m, 2h)"))?;
+            if !h.is_finite() || h <= 0.0 || h > 24.0 {
+                return Err(format!("duration {text:?} out of range (1ms to 24h)"));
+            }
+            Ok(Duration::from_secs_f64(h * 3600.0))
+        }
+        None => parse_duration(t),
+    }
 }
 
 /// Accepts `2s`, `500ms`, `1.5` (seconds), `1m`.

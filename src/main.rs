@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Scan(args) => commands::scan::run(args, color).await,
+            Command::Scan(args) => commands::scan::run(*args, color).await,
             Command::Watch(args) => commands::watch::run(args).await,
             Command::Lab(args) => commands::lab::run(args).await,
             Command::Demo(args) => commands::demo::run(args, color).await,

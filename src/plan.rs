@@ -12,7 +12,8 @@
 //! reads the [`DeclaredPolicy`]; what probing needs of it is in the plan.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::cert::{self, CertError, TrustRoots};
 use crate::finding::{Letter, Severity};
@@ -27,7 +28,7 @@ use crate::policy::{DeclaredPolicy, Origin, PolicyError, TlsMode};
 use crate::probe::ProbeTimeouts;
 use crate::scan::authz::{IdentityError, NamedIdentity};
 use crate::scan::jwt::{GivenJwt, JwtArgError};
-use crate::scan::{mint, Checks, ScanOptions};
+use crate::scan::{mint, Checks, Pacing, ScanOptions};
 use crate::target::{ServerName, ServerNameError, TargetError, TargetSpec};
 
 use schemars::JsonSchema;
@@ -87,26 +88,22 @@ pub struct ScanRequest<'a> {
     pub min_grade: Option<Letter>,
     pub json: Option<&'a Path>,
     pub junit: Option<&'a Path>,
+    /// The run's shared limits and each target's rate.
+    pub pacing: Pacing,
+    /// `--deadline`: when the whole run ends.
+    pub until: Option<Instant>,
 }
 
-/// Everything a scan will do, decided and validated.
+/// Everything the scan of one target will do, decided and validated.
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
     pub target: TargetSpec,
     /// One per judged server, in the order they are reported.
     pub servers: Vec<ServerPlan>,
-    pub probing: ProbeSettings,
-    /// `--require-client` patterns, each known to name a profile.
-    pub require_client: Vec<String>,
-    pub baselines: Vec<&'static Baseline>,
-    pub fail_on: Severity,
-    /// `--min-grade`.
-    pub min_grade: Option<Letter>,
-    /// `--ca FILE` as given: the grade counts chains to it as trusted.
-    pub trust_anchor: Option<String>,
+    /// What the run's targets share.
+    pub run: Arc<RunPlan>,
     /// What the report says about the declared policy and baselines.
     pub context: Option<PolicyContext>,
-    pub outputs: Outputs,
 }
 
 /// Where the report goes besides the terminal.
@@ -133,6 +130,9 @@ pub struct ProbeSettings {
     /// The minted expired certificate (`--ca-key`): probed for mTLS only.
     pub expired: Option<NamedIdentity>,
     pub jwt: Option<GivenJwt>,
+    pub pacing: Pacing,
+    /// `--deadline`: every target's scan ends by then.
+    pub until: Option<Instant>,
 }
 
 impl Default for ProbeSettings {
@@ -148,6 +148,8 @@ impl Default for ProbeSettings {
             identities: Vec::new(),
             expired: None,
             jwt: None,
+            pacing: Pacing::default(),
+            until: None,
         }
     }
 }
@@ -205,6 +207,7 @@ impl TlsPlan {
             max_connections: settings.max_connections,
             deadline: Some(self.deadline(settings)),
             clients: settings.clients.clone(),
+            pacing: settings.pacing.clone(),
         }
     }
 
@@ -214,6 +217,14 @@ impl TlsPlan {
     /// A scan whose every probe waits out its timeout ends by then instead
     /// of running for minutes (review H6), and says what it left undone.
     pub fn deadline(&self, settings: &ProbeSettings) -> Duration {
+        let own = self.own_deadline(settings);
+        match settings.until {
+            Some(until) => own.min(until.saturating_duration_since(Instant::now())),
+            None => own,
+        }
+    }
+
+    fn own_deadline(&self, settings: &ProbeSettings) -> Duration {
         if let Some(asked) = settings.target_deadline {
             return asked;
         }
@@ -297,9 +308,10 @@ pub enum PlanError {
     NoClient { flag: &'static str, pattern: String },
 }
 
-/// Validates the flags into a plan. `load` reads the `--policy` files (it
-/// is called only when there are some, after the target and `--ca` were
-/// checked, so the first error a user sees is the same as ever).
+/// Validates the flags into a plan for the one target `req.target`. `load`
+/// reads the `--policy` files (it is called only when there are some,
+/// after the target and `--ca` were checked, so the first error a user
+/// sees is the same as ever).
 ///
 /// # Errors
 /// The first invalid input, as a [`PlanError`].
@@ -307,7 +319,79 @@ pub fn build(
     req: &ScanRequest<'_>,
     load: impl FnOnce(&[PathBuf]) -> Result<DeclaredPolicy, PolicyError>,
 ) -> Result<ScanPlan, PlanError> {
-    let target = TargetSpec::parse(req.target)?;
+    TargetSpec::parse(req.target)?;
+    let run = prepare(req, load)?;
+    plan_target(&Arc::new(run), req, &TargetRequest::of(req))
+}
+
+/// One target of a run: the address, the names to send (empty: the run's
+/// `--sni`), and its declared port and Gateways when discovery knows them.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetRequest<'a> {
+    pub target: &'a str,
+    pub sni: &'a [String],
+    /// `None`: the run's `--declared-port`.
+    pub declared_port: Option<u16>,
+    /// Only these Gateways' servers (`namespace/name`); `None`: every
+    /// Gateway of the policy.
+    pub gateways: Option<&'a [String]>,
+}
+
+impl<'a> TargetRequest<'a> {
+    /// The request's own single target.
+    pub fn of(req: &ScanRequest<'a>) -> TargetRequest<'a> {
+        TargetRequest {
+            target: req.target,
+            sni: &[],
+            declared_port: None,
+            gateways: None,
+        }
+    }
+}
+
+/// What every target of a run shares, validated once: loading the policy,
+/// the identities and the trust roots, and minting, happen once per run,
+/// not once per target.
+#[derive(Debug)]
+pub struct RunPlan {
+    pub probing: Arc<ProbeSettings>,
+    /// `--require-client` patterns, each known to name a profile.
+    pub require_client: Vec<String>,
+    pub baselines: Vec<&'static Baseline>,
+    pub fail_on: Severity,
+    /// `--min-grade`.
+    pub min_grade: Option<Letter>,
+    /// `--ca FILE` as given: the grade counts chains to it as trusted.
+    pub trust_anchor: Option<String>,
+    pub outputs: Outputs,
+    /// `--sni`, validated.
+    given: Vec<ServerName>,
+    declared: Option<Declared>,
+}
+
+/// The declared policy and what istiod makes of it, resolved once.
+#[derive(Debug)]
+struct Declared {
+    policy: DeclaredPolicy,
+    tls: Vec<Expectation>,
+    plain: Vec<RedirectExpectation>,
+}
+
+impl RunPlan {
+    /// Whether targets are judged against a declared policy.
+    pub fn has_policy(&self) -> bool {
+        self.declared.is_some()
+    }
+}
+
+/// Validates everything but the targets (see [`RunPlan`]).
+///
+/// # Errors
+/// The first invalid input, as a [`PlanError`].
+pub fn prepare(
+    req: &ScanRequest<'_>,
+    load: impl FnOnce(&[PathBuf]) -> Result<DeclaredPolicy, PolicyError>,
+) -> Result<RunPlan, PlanError> {
     let given = server_names(req.sni)?;
     let roots = trust_roots(req.ca)?;
     let baselines: Vec<&'static Baseline> = req
@@ -318,7 +402,11 @@ pub fn build(
     let declared = if req.policy_files.is_empty() {
         None
     } else {
-        Some(load(req.policy_files)?)
+        let policy = load(req.policy_files)?;
+        let resolved = istiod::resolve(&policy, req.istio_version);
+        let tls = effective::expectations_of(&policy, &resolved);
+        let plain = effective::expectations_http_of(&resolved);
+        Some(Declared { policy, tls, plain })
     };
     let mut identities = req
         .identities
@@ -393,8 +481,41 @@ pub fn build(
         identities,
         expired,
         jwt,
+        pacing: req.pacing.clone(),
+        until: req.until,
     };
-    let (servers, mut context) = match &declared {
+    Ok(RunPlan {
+        probing: Arc::new(probing),
+        require_client: req.require_client.to_vec(),
+        baselines,
+        fail_on: req.fail_on,
+        min_grade: req.min_grade,
+        trust_anchor: req.ca.map(|p| p.display().to_string()),
+        outputs: Outputs {
+            json: req.json.map(Path::to_path_buf),
+            junit: req.junit.map(Path::to_path_buf),
+        },
+        given,
+        declared,
+    })
+}
+
+/// The plan of one target of `run`.
+///
+/// # Errors
+/// The target, its names, or no declared server for it.
+pub fn plan_target(
+    run: &Arc<RunPlan>,
+    req: &ScanRequest<'_>,
+    one: &TargetRequest<'_>,
+) -> Result<ScanPlan, PlanError> {
+    let target = TargetSpec::parse(one.target)?;
+    let given = if one.sni.is_empty() {
+        run.given.clone()
+    } else {
+        server_names(one.sni)?
+    };
+    let (servers, mut context) = match &run.declared {
         None => {
             let names = if req.no_sni {
                 Vec::new()
@@ -415,26 +536,28 @@ pub fn build(
             };
             (vec![server], None)
         }
-        Some(policy) => declared_servers(req, &target, policy, &given, &probing)?,
+        Some(declared) => {
+            let declared_port = one.declared_port.or(req.declared_port);
+            declared_servers(
+                req,
+                &target,
+                declared,
+                &given,
+                declared_port,
+                one.gateways,
+                &run.probing,
+            )?
+        }
     };
-    if !baselines.is_empty() {
+    if !run.baselines.is_empty() {
         let ctx = context.get_or_insert_with(PolicyContext::default);
-        ctx.baselines = baselines.iter().map(|b| b.name.clone()).collect();
+        ctx.baselines = run.baselines.iter().map(|b| b.name.clone()).collect();
     }
     Ok(ScanPlan {
         target,
         servers,
-        probing,
-        require_client: req.require_client.to_vec(),
-        baselines,
-        fail_on: req.fail_on,
-        min_grade: req.min_grade,
-        trust_anchor: req.ca.map(|p| p.display().to_string()),
+        run: Arc::clone(run),
         context,
-        outputs: Outputs {
-            json: req.json.map(Path::to_path_buf),
-            junit: req.junit.map(Path::to_path_buf),
-        },
     })
 }
 
@@ -443,16 +566,26 @@ pub fn build(
 fn declared_servers(
     req: &ScanRequest<'_>,
     target: &TargetSpec,
-    policy: &DeclaredPolicy,
+    declared: &Declared,
     given: &[ServerName],
+    declared_port: Option<u16>,
+    gateways: Option<&[String]>,
     probing: &ProbeSettings,
 ) -> Result<(Vec<ServerPlan>, Option<PolicyContext>), PlanError> {
-    let resolved = istiod::resolve(policy, req.istio_version);
-    let all = effective::expectations_of(policy, &resolved);
-    let wanted = req.declared_port.unwrap_or(target.port);
-    let plain: Vec<_> = effective::expectations_http_of(&resolved)
-        .into_iter()
-        .filter(|e| e.port == wanted)
+    let policy = &declared.policy;
+    let of_gateway = |gateway: &str| gateways.is_none_or(|g| g.iter().any(|n| n == gateway));
+    let all: Vec<Expectation> = declared
+        .tls
+        .iter()
+        .filter(|e| of_gateway(&e.gateway))
+        .cloned()
+        .collect();
+    let wanted = declared_port.unwrap_or(target.port);
+    let plain: Vec<_> = declared
+        .plain
+        .iter()
+        .filter(|e| e.port == wanted && of_gateway(&e.gateway))
+        .cloned()
         .collect();
     if !plain.is_empty() && !all.iter().any(|e| e.port == wanted) {
         let mut ctx = policy_context(policy, req.policy_files, &[], req.istio_version);
@@ -482,7 +615,7 @@ fn declared_servers(
         }
         return Ok((servers, Some(ctx)));
     }
-    let chosen = effective::for_port(&all, target.port, req.declared_port).map_err(|reason| {
+    let chosen = effective::for_port(&all, target.port, declared_port).map_err(|reason| {
         PlanError::Port {
             files: req
                 .policy_files
@@ -805,6 +938,8 @@ mod tests {
             min_grade: None,
             json: None,
             junit: None,
+            pacing: Pacing::default(),
+            until: None,
         }
     }
 

@@ -4,8 +4,7 @@
 //! partial report"). A CI job that is cancelled or times out then keeps
 //! what was seen, and a reader cannot take it for a whole run.
 
-use tlsposture::report::model::Interruption;
-use tlsposture::verdict::PolicyVerdict;
+use tlsposture::verdict::{PolicyVerdict, Summary};
 
 /// The exit code after `signal`, as a shell reports a process it killed
 /// (128 + the signal number): never 0, and told apart from 1 and 2.
@@ -44,15 +43,11 @@ pub async fn first_signal() -> &'static str {
     }
 }
 
-/// Marks `report` partial: the interruption, its exit code, and a policy
-/// verdict that cannot be "matches" any more.
-pub fn mark(report: &mut tlsposture::report::model::Report, signal: &str, unscanned: Vec<String>) {
-    report.summary.exit_code = exit_code(signal);
-    if report.summary.policy == Some(PolicyVerdict::Matches) {
-        report.summary.policy = Some(PolicyVerdict::NotVerified);
+/// Marks a run's summary partial: the interruption's exit code, and a
+/// policy verdict that cannot be "matches" any more.
+pub fn mark(summary: &mut Summary, signal: &str) {
+    summary.exit_code = exit_code(signal);
+    if summary.policy == Some(PolicyVerdict::Matches) {
+        summary.policy = Some(PolicyVerdict::NotVerified);
     }
-    report.interrupted = Some(Interruption {
-        signal: signal.to_owned(),
-        unscanned,
-    });
 }

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod policy_authz;
 pub mod scan;
 pub mod simulate;
+pub mod stream;
 pub mod watch;
 
 use std::path::PathBuf;

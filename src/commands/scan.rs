@@ -1,21 +1,55 @@
-//! `tlsposture scan`: flags → [`plan::build`] → [`run::execute`] per
-//! planned server → `verdict::judge` once per target → report. This module only
-//! sequences those steps and prints; what to probe is `plan`'s decision,
+//! `tlsposture scan`: flags → the targets (arguments, `--targets` files,
+//! `--targets-from` discovery, `--shard`) → [`plan::prepare`] once and
+//! [`plan::plan_target`] per target → [`run::execute`] per planned server,
+//! several targets at once under the run's limits → `verdict::judge` →
+//! each finished target streamed to the outputs ([`super::stream`]). This
+//! module only sequences those steps; what to probe is `plan`'s decision,
 //! how is `scan`'s, and what it means is `verdict`'s.
 
-use tlsposture::observe::TargetObservation;
-use tlsposture::plan::{self, ScanPlan, ScanRequest, ServerKind, ServerPlan};
-use tlsposture::report::model::{Report, TargetReport, ToolInfo, SCHEMA_VERSION};
-use tlsposture::run;
-use tlsposture::verdict::{self, Against, Judged, Judgement};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::output::{emit, ReportOutputs};
+use anyhow::anyhow;
+use futures::StreamExt;
+use tlsposture::fleet::targets::{self, TargetEntry};
+use tlsposture::observe::TargetObservation;
+use tlsposture::plan::{
+    self, PolicyContext, RunPlan, ScanPlan, ScanRequest, ServerKind, ServerPlan, TargetRequest,
+};
+use tlsposture::report::model::{Interruption, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
+use tlsposture::run;
+use tlsposture::scan::pace::FleetGate;
+use tlsposture::scan::Pacing;
+use tlsposture::verdict::{self, exit, Against, Judged, Judgement};
+
+use super::stream::{Destinations, Sink};
 use super::{interrupt, now, read_policy, usage, Failure};
-use crate::cli::{ScanArgs, ScanFlags};
+use crate::cli::ScanArgs;
+
+/// How long after `--deadline` the run waits for the targets in flight,
+/// whose probes the deadline has already cut, to be judged and written.
+const DEADLINE_GRACE: Duration = Duration::from_millis(500);
 
 pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
+    let started = Instant::now();
+    let listed = entries(&args)?;
+    let total = listed.len();
+    let entries: Vec<TargetEntry> = match args.shard {
+        Some(shard) => listed.into_iter().filter(|e| shard.holds(e)).collect(),
+        None => listed,
+    };
+    // One target given as an argument is the scan it always was: its
+    // errors read as before, with no fleet line.
+    let single = total == 1 && args.targets.is_empty() && args.targets_from.is_empty();
+    let gate = Arc::new(FleetGate::new(
+        Some(args.common.max_connections_total as usize),
+        args.common.rate_total,
+    ));
+    let until = args.common.deadline.map(|d| Instant::now() + d);
     let request = ScanRequest {
-        target: &args.target,
+        target: entries.first().map_or("", |e| e.target.as_str()),
         sni: &args.sni,
         no_sni: args.no_sni,
         policy_files: &args.policy,
@@ -36,76 +70,285 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         min_grade: args.common.min_grade,
         json: args.common.json.as_deref(),
         junit: args.common.junit.as_deref(),
+        pacing: Pacing {
+            fleet: Some(Arc::clone(&gate)),
+            rate: args.common.rate,
+        },
+        until,
     };
-    let plan = plan::build(&request, read_policy).map_err(usage)?;
-    let started_at = now();
-    let mut judged = Vec::new();
+    let run_plan = Arc::new(plan::prepare(&request, read_policy).map_err(usage)?);
+    let mut plans = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let one = TargetRequest {
+            target: &entry.target,
+            sni: &entry.sni,
+            declared_port: entry.declared_port,
+            gateways: entry.gateways.as_deref(),
+        };
+        let planned = plan::plan_target(&run_plan, &request, &one).map_err(|e| {
+            if single {
+                usage(e)
+            } else {
+                usage(anyhow!(e).context(format!("{} ({})", entry.target, entry.source)))
+            }
+        })?;
+        plans.push(planned);
+    }
+    let dest = Destinations {
+        json: args.common.json.clone(),
+        jsonl: args.common.jsonl.clone(),
+        junit: args.common.junit.clone(),
+        fail_on: Some(args.common.fail_on),
+    };
+    let mut sink = Sink::open(dest, color, now(), plans.len(), !args.common.no_progress)?;
+    let scope = Judged {
+        policy: run_plan.has_policy(),
+        baselines: &run_plan
+            .baselines
+            .iter()
+            .map(|b| b.name.clone())
+            .collect::<Vec<_>>(),
+    };
+    let names: Vec<Vec<String>> = plans.iter().map(server_names).collect();
+    let mut finished = vec![false; plans.len()];
+    let mut scans = futures::stream::iter(plans.into_iter().enumerate())
+        .map(|(i, planned)| async move { (i, scan_target(planned).await) })
+        .buffer_unordered(args.common.max_targets as usize);
     let signal = interrupt::first_signal();
     tokio::pin!(signal);
+    let hard_stop = async {
+        match until {
+            Some(at) => tokio::time::sleep_until((at + DEADLINE_GRACE).into()).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(hard_stop);
     let mut interrupted = None;
-    for server in &plan.servers {
-        let target = tokio::select! {
-            target = run::execute(&plan.target, server, &plan.probing) => target,
+    let mut cut = false;
+    loop {
+        tokio::select! {
+            next = scans.next() => match next {
+                None => break,
+                Some((i, judged)) => {
+                    finished[i] = true;
+                    for (target, judgement, context) in judged {
+                        if let Some(error) = &target.error {
+                            sink.note(&format!("tlsposture: {}: {error}", target.address));
+                        }
+                        sink.add(part(target, judgement, context, &run_plan, scope))?;
+                    }
+                }
+            },
             name = &mut signal => {
                 interrupted = Some(name);
                 break;
             }
-        };
-        if let Some(error) = &target.error {
-            eprintln!("tlsposture: {}: {error}", plan.target);
+            () = &mut hard_stop => {
+                cut = true;
+                break;
+            }
         }
-        let judgement = verdict::judge(&target, &against(server, &plan));
-        judged.push((target, judgement));
     }
-    let done = judged.len();
-    let baselines: Vec<String> = plan.baselines.iter().map(|b| b.name.clone()).collect();
-    let scope = Judged {
-        policy: plan.context.as_ref().is_some_and(|c| !c.files.is_empty()),
-        baselines: &baselines,
-    };
-    let mut report = assemble(judged, started_at, &args.common, scope);
-    report.policy = plan.context.clone();
-    if let Some(name) = interrupted {
-        let unscanned = plan.servers[done..]
+    drop(scans);
+    let unfinished = || {
+        finished
             .iter()
-            .map(|s| s.label.clone().unwrap_or_else(|| plan.target.to_string()))
-            .collect();
-        interrupt::mark(&mut report, name, unscanned);
-        eprintln!("tlsposture: interrupted by {name}: writing the partial report");
-    }
-    let outputs = ReportOutputs {
-        json: plan.outputs.json.as_deref(),
-        junit: plan.outputs.junit.as_deref(),
-        fail_on: plan.fail_on,
+            .zip(&names)
+            .filter(|(done, _)| !**done)
+            .flat_map(|(_, names)| names.iter().cloned())
     };
-    emit(&report, &outputs, color)?;
-    Ok(report.summary.exit_code)
+    let interruption = interrupted.map(|name| {
+        eprintln!("tlsposture: interrupted by {name}: writing the partial report");
+        Interruption {
+            signal: name.to_owned(),
+            unscanned: unfinished().collect(),
+        }
+    });
+    if cut && interruption.is_none() {
+        // What the run's deadline left unfinished is a target that could
+        // not be scanned, reported as such (exit 2), not left out.
+        for (i, done) in finished.iter().enumerate() {
+            if !done {
+                for name in &names[i] {
+                    let target =
+                        not_scanned(name, "the run's --deadline passed before its scan ended");
+                    let judgement = verdict::judge(&target, &Against::default());
+                    sink.add(part(target, judgement, None, &run_plan, scope))?;
+                }
+            }
+        }
+    }
+    let fleet_line = (!single).then(|| {
+        format!(
+            "fleet: {} of {total} target(s){} in {:.2} s, at most {} connections at once",
+            entries.len(),
+            args.shard
+                .map(|s| format!(" (shard {s})"))
+                .unwrap_or_default(),
+            started.elapsed().as_secs_f64(),
+            gate.peak_connections()
+        )
+    });
+    // A shard that holds none of the list's targets did its part.
+    let empty_exit = if entries.is_empty() && total > 0 {
+        exit::CLEAN
+    } else {
+        exit::UNSCANNABLE
+    };
+    sink.finish(interruption, empty_exit, fleet_line)
+}
+
+/// The targets of the run, every one validated (exit 64 naming the file
+/// and line of the first bad one) before any is scanned.
+fn entries(args: &ScanArgs) -> Result<Vec<TargetEntry>, Failure> {
+    let mut entries = Vec::new();
+    for (i, target) in args.target.iter().enumerate() {
+        let entry = TargetEntry::argument(target, i + 1).map_err(|e| {
+            // One argument: the error it always gave.
+            if args.target.len() == 1 {
+                match tlsposture::target::TargetSpec::parse(target) {
+                    Err(inner) => usage(inner),
+                    Ok(_) => usage(e),
+                }
+            } else {
+                usage(e)
+            }
+        })?;
+        entries.push(entry);
+    }
+    for path in &args.targets {
+        let (text, name) = read_list(path)?;
+        entries.extend(targets::parse_list(&text, &name).map_err(usage)?);
+    }
+    if entries.is_empty() {
+        return Err(usage(anyhow!(
+            "no targets: the --targets files list none (one HOST[:PORT] [SNI...] per line)"
+        )));
+    }
+    Ok(entries)
+}
+
+/// A targets file's text and the name errors give it.
+fn read_list(path: &Path) -> Result<(String, String), Failure> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| usage(anyhow!("cannot read the targets from stdin: {e}")))?;
+        return Ok((text, "<stdin>".to_owned()));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(anyhow!("cannot read {}: {e}", path.display())))?;
+    Ok((text, path.display().to_string()))
+}
+
+/// The names under which a plan's servers are reported.
+fn server_names(planned: &ScanPlan) -> Vec<String> {
+    planned
+        .servers
+        .iter()
+        .map(|s| {
+            s.label
+                .clone()
+                .unwrap_or_else(|| planned.target.to_string())
+        })
+        .collect()
+}
+
+/// Every planned server of one target, scanned in turn and judged. A
+/// target whose turn comes after the run's `--deadline` is not scanned
+/// and says so.
+async fn scan_target(
+    planned: ScanPlan,
+) -> Vec<(TargetObservation, Judgement, Option<PolicyContext>)> {
+    let mut judged = Vec::with_capacity(planned.servers.len());
+    let settings = &planned.run.probing;
+    for server in &planned.servers {
+        let past_deadline = settings.until.is_some_and(|u| Instant::now() >= u);
+        let target = if past_deadline {
+            let mut target = not_scanned(
+                &planned.target.to_string(),
+                "the run's --deadline passed before its turn",
+            );
+            target.label = server.label.clone();
+            target
+        } else {
+            run::execute(&planned.target, server, settings).await
+        };
+        let judgement = verdict::judge(&target, &against(server, &planned));
+        judged.push((target, judgement, planned.context.clone()));
+    }
+    judged
+}
+
+/// A target the run did not get to scan, as a report entry that says why.
+fn not_scanned(name: &str, why: &str) -> TargetObservation {
+    let mut target = TargetObservation::new(name.to_owned(), 0, None);
+    if let Ok(spec) = tlsposture::target::TargetSpec::parse(name) {
+        target.port = spec.port;
+    } else {
+        target.label = Some(name.to_owned());
+    }
+    target.error = Some(format!("not scanned: {why}"));
+    target
+}
+
+/// One target's part of the run's report: its observations and verdict,
+/// with the summary of that target alone (the run's is their fold).
+fn part(
+    observed: TargetObservation,
+    judgement: Judgement,
+    context: Option<PolicyContext>,
+    run_plan: &RunPlan,
+    scope: Judged<'_>,
+) -> Report {
+    let mut summary = verdict::summarize(&[&judgement], run_plan.fail_on, scope);
+    let target = TargetReport::new(observed, judgement);
+    if target.error.is_some() {
+        summary.unscanned.push(match &target.label {
+            Some(label) => format!("{} ({label})", target.address),
+            None => target.address.clone(),
+        });
+    }
+    let now = now();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        started_at: now.clone(),
+        finished_at: now,
+        targets: vec![target],
+        policy: context,
+        summary,
+        interrupted: None,
+    }
 }
 
 /// What one planned server is judged against: its declaration (a TLS
 /// server, or a plain-HTTP one and its `httpsRedirect`), the baselines and
 /// the client gate. `verdict::judge` decides everything else.
-pub fn against<'a>(server: &'a ServerPlan, plan: &'a ScanPlan) -> Against<'a> {
+pub fn against<'a>(server: &'a ServerPlan, planned: &'a ScanPlan) -> Against<'a> {
     let (server, redirect) = match &server.kind {
         ServerKind::PlainHttp(plain) => (None, Some(&plain.expectation)),
         ServerKind::Tls(tls) => (tls.expectation.as_ref(), None),
     };
+    let run = &planned.run;
     Against {
         server,
         redirect,
-        baselines: &plan.baselines,
-        required_clients: &plan.require_client,
-        min_grade: plan.min_grade,
-        trust_anchor: plan.trust_anchor.as_deref(),
+        baselines: &run.baselines,
+        required_clients: &run.require_client,
+        min_grade: run.min_grade,
+        trust_anchor: run.trust_anchor.as_deref(),
     }
 }
 
-/// The report of a run: the summary decided once over every target's
-/// judgement, then each target's observations with its verdict.
+/// The report of a run held whole: the summary decided once over every
+/// target's judgement, then each target's observations with its verdict
+/// (the demo's report).
 pub fn assemble(
     judged: Vec<(TargetObservation, Judgement)>,
     started_at: String,
-    flags: &ScanFlags,
+    flags: &crate::cli::ScanFlags,
     scope: Judged<'_>,
 ) -> Report {
     let judgements: Vec<&Judgement> = judged.iter().map(|(_, j)| j).collect();

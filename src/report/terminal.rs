@@ -621,20 +621,25 @@ pub(super) fn paint(text: &str, color: Color, style: Style) -> String {
 /// The closing line CI logs end with, e.g.
 /// `3 findings: 1 high, 2 medium — exit 1 (fail-on high)`.
 pub fn summary_line(report: &Report) -> String {
-    let counts = &report.summary.findings;
+    let handshakes: u32 = report.targets.iter().map(|t| t.stats.handshakes).sum();
+    closing_line(&report.summary, report.targets.len(), handshakes)
+}
+
+/// [`summary_line`] from the totals, for a report streamed target by
+/// target (whose targets are no longer held).
+pub fn closing_line(summary: &crate::verdict::Summary, targets: usize, handshakes: u32) -> String {
+    let counts = &summary.findings;
     let total = counts.total();
     let detail: Vec<String> = Severity::ALL
         .iter()
         .filter(|s| counts.get(**s) > 0)
         .map(|s| format!("{} {}", counts.get(*s), s.name()))
         .collect();
-    let handshakes: u32 = report.targets.iter().map(|t| t.stats.handshakes).sum();
     let findings = match total {
         0 => "no findings".to_string(),
         1 => format!("1 finding: {}", detail.join(", ")),
         n => format!("{n} findings: {}", detail.join(", ")),
     };
-    let summary = &report.summary;
     let judged: String = summary
         .policy
         .map(|p| p.phrase().to_string())
@@ -647,8 +652,6 @@ pub fn summary_line(report: &Report) -> String {
         .collect();
     format!(
         "{findings}{} — {} target(s), {handshakes} handshakes — exit {}",
-        judged,
-        report.targets.len(),
-        report.summary.exit_code
+        judged, targets, summary.exit_code
     )
 }

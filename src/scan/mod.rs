@@ -19,6 +19,7 @@ mod hellos;
 pub mod http;
 pub mod jwt;
 pub mod mint;
+pub mod pace;
 mod preference;
 mod prober;
 mod protocols;
@@ -167,6 +168,17 @@ pub struct ScanOptions {
     /// Which client profiles the `clients` check simulates (see
     /// [`crate::clients::matching`]); `None`: all of them.
     pub clients: Option<String>,
+    /// The run's shared limits and this target's rate.
+    pub pacing: Pacing,
+}
+
+/// Limits beyond the target's own connection limit (see [`pace`]).
+#[derive(Debug, Clone, Default)]
+pub struct Pacing {
+    /// Shared by every target of the run.
+    pub fleet: Option<std::sync::Arc<pace::FleetGate>>,
+    /// New connections per second to this target.
+    pub rate: Option<pace::Rate>,
 }
 
 impl Default for ScanOptions {
@@ -180,6 +192,7 @@ impl Default for ScanOptions {
             max_connections: 8,
             deadline: None,
             clients: None,
+            pacing: Pacing::default(),
         }
     }
 }
@@ -240,7 +253,8 @@ pub(crate) async fn scan_tls(
         Err(e) => return (report, None, Some(e.into())),
     };
     report.ip = Some(addr.ip());
-    let mut prober = Prober::new(addr, options.timeouts, options.max_connections);
+    let mut prober =
+        Prober::new(addr, options.timeouts, options.max_connections).with_pacing(&options.pacing);
     if let Some(limit) = options.deadline {
         prober = prober.with_deadline(limit);
     }

@@ -25,6 +25,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use super::pace::{FleetGate, FleetSlot, Spacing};
+use super::Pacing;
 use crate::observe::Incomplete;
 use crate::probe::{self, ConnectError, FlightBudget, Outcome, ProbeTimeouts, StopAt};
 use crate::wire::EncodeError;
@@ -58,6 +60,10 @@ pub struct Prober {
     /// The last canary check, serialised: one runs at a time.
     health: tokio::sync::Mutex<Option<(Instant, bool)>>,
     ledger: Mutex<Ledger>,
+    /// The run's shared limit and rate, when it scans several targets.
+    fleet: Option<std::sync::Arc<FleetGate>>,
+    /// `--rate`: spacing between this target's connection starts.
+    rate: Option<Spacing>,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +87,7 @@ impl Ledger {
 /// meanwhile) when dropped. Keep it for as long as the connection is used.
 pub struct Slot<'a> {
     permit: Option<SemaphorePermit<'a>>,
+    _fleet: Option<FleetSlot<'a>>,
     prober: &'a Prober,
 }
 
@@ -111,7 +118,17 @@ impl Prober {
             canary: OnceLock::new(),
             health: tokio::sync::Mutex::new(None),
             ledger: Mutex::new(Ledger::default()),
+            fleet: None,
+            rate: None,
         }
+    }
+
+    /// Puts the prober under the run's shared limits and this target's
+    /// rate.
+    pub fn with_pacing(mut self, pacing: &Pacing) -> Self {
+        self.fleet = pacing.fleet.clone();
+        self.rate = pacing.rate.map(Spacing::new);
+        self
     }
 
     /// Ends every probe `limit` from now: later probes are not made, and
@@ -371,11 +388,25 @@ impl Prober {
         tracing::debug!(addr = %self.addr, allowed = before.div_ceil(2), "target struggles: fewer connections");
     }
 
+    /// A connection slot: the target's own limit first, then the fleet's
+    /// (a probe waiting for its target holds nothing of the fleet's),
+    /// then the target's and the fleet's rates.
     async fn slot(&self) -> Slot<'_> {
         // The semaphore is never closed, so acquire cannot fail.
         let permit = self.limit.acquire().await.ok();
+        let fleet = match &self.fleet {
+            Some(gate) => Some(gate.slot().await),
+            None => None,
+        };
+        if let Some(rate) = &self.rate {
+            rate.wait().await;
+        }
+        if let Some(gate) = &self.fleet {
+            gate.paced().await;
+        }
         Slot {
             permit,
+            _fleet: fleet,
             prober: self,
         }
     }

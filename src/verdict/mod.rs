@@ -265,6 +265,17 @@ pub enum PolicyVerdict {
 }
 
 impl PolicyVerdict {
+    /// The verdict of two parts of a run together: drift anywhere is
+    /// drift, and one part not verified leaves the whole not verified.
+    pub fn worse(self, other: PolicyVerdict) -> PolicyVerdict {
+        use PolicyVerdict::{Drift, Matches, NotVerified};
+        match (self, other) {
+            (Drift, _) | (_, Drift) => Drift,
+            (NotVerified, _) | (_, NotVerified) => NotVerified,
+            (Matches, Matches) => Matches,
+        }
+    }
+
     /// The words the terminal's closing line uses.
     pub fn phrase(self) -> &'static str {
         match self {
@@ -304,6 +315,37 @@ pub struct Summary {
     /// With `--baseline`: whether the run stays within each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub baselines: Vec<BaselineVerdict>,
+    /// The targets that could not be scanned (address, and label when
+    /// there is one): why the exit code is 2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unscanned: Vec<String>,
+}
+
+impl Summary {
+    /// Folds the summary of another part of the run (a target of a fleet,
+    /// a shard's report) into this one: counts add up, the exit code is
+    /// the worst (0 < 1 findings < 2 could not scan < 128+N interrupted),
+    /// the policy verdict is drift over not verified over matches, and a
+    /// baseline holds only where it holds for every part.
+    pub fn combine(&mut self, other: &Summary) {
+        for severity in Severity::ALL {
+            for _ in 0..other.findings.get(severity) {
+                self.findings.add(severity);
+            }
+        }
+        self.exit_code = self.exit_code.max(other.exit_code);
+        self.policy = match (self.policy, other.policy) {
+            (None, p) | (p, None) => p,
+            (Some(a), Some(b)) => Some(a.worse(b)),
+        };
+        for theirs in &other.baselines {
+            match self.baselines.iter_mut().find(|b| b.name == theirs.name) {
+                Some(ours) => ours.within &= theirs.within,
+                None => self.baselines.push(theirs.clone()),
+            }
+        }
+        self.unscanned.extend(other.unscanned.iter().cloned());
+    }
 }
 
 /// Counts findings and decides the exit code: 2 if any target could not be
