@@ -54,6 +54,10 @@ pub enum Command {
     /// The embedded client simulation profiles (clients/*.toml).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Combine reports (the `--jsonl` or `--json` output of several scans,
+    /// e.g. the shards of a Kubernetes Indexed Job) into one, with the
+    /// fleet's exit code: the worst of the parts.
+    Merge(MergeArgs),
     /// Offline what-if (no network): which clients would connect to Envoy
     /// configured from a declared policy, and with what; `--from old.yaml
     /// --to new.yaml` lists the clients a change breaks.
@@ -90,6 +94,25 @@ pub struct SimulateArgs {
     /// Write the results as JSON to FILE ("-" = stdout only).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Report files: JSON lines (`scan --jsonl`) or whole JSON reports.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the merged report as JSON to FILE ("-" = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the merged report as JSON lines, one target per line.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The severity JUnit cases fail at (the exit code is the parts' own).
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub fail_on: Severity,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod demo;
 pub mod interrupt;
 pub mod lab;
+pub mod merge;
 pub mod output;
 pub mod policy;
 pub mod policy_authz;
