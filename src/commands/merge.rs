@@ -27,18 +27,15 @@ pub fn run(args: MergeArgs, color: bool) -> Result<i32, Failure> {
     for path in &args.files {
         parts += merge_file(path, &mut sink)?;
     }
-    let line = format!(
-        "merged {parts} report(s) from {} file(s)",
-        args.files.len()
-    );
+    let line = format!("merged {parts} report(s) from {} file(s)", args.files.len());
     sink.finish(None, tlsposture::verdict::exit::UNSCANNABLE, Some(line))
 }
 
 /// Every report in `path` (one pretty JSON report, or JSON lines), into
 /// the sink; how many there were.
 fn merge_file(path: &PathBuf, sink: &mut Sink) -> Result<usize, Failure> {
-    let file = File::open(path)
-        .map_err(|e| usage(anyhow!("cannot read {}: {e}", path.display())))?;
+    let file =
+        File::open(path).map_err(|e| usage(anyhow!("cannot read {}: {e}", path.display())))?;
     let reports = serde_json::Deserializer::from_reader(BufReader::new(file)).into_iter::<Report>();
     let mut count = 0;
     for report in reports {
