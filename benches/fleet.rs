@@ -1,0 +1,394 @@
+//! Benchmark: a fleet of Envoy listeners scanned in one process (issue 13's
+//! "Done when"), beside sslscan and testssl.sh `--parallel` on the same
+//! fleet, on loopback only.
+//!
+//! One Envoy serves N listeners (default 200, `TLSPOSTURE_FLEET=N`), each
+//! an Istio Gateway server of its own port, cycling through five of the
+//! lab's configurations (Envoy defaults from TLS 1.2, TLS 1.2 only, TLS 1.3
+//! only, restricted suites, legacy TLS 1.0 with CBC suites). The lab
+//! renders them from a generated Gateway through the Istio model, and the
+//! same model (`policy::effective`, derived from Istio's and Envoy's
+//! source) is the known truth each target is compared with: the versions
+//! offered and the suites per version, exactly.
+//!
+//! Prints, for tlsposture (`scan --targets … --checks protocols,suites
+//! --jsonl`, the release binary): wall time, peak resident memory (the
+//! child's `ru_maxrss`), handshakes per listener (max and mean against the
+//! ≤ 16 budget), and exact/N; then the same fleet through sslscan (one
+//! process per target, run side by side as `xargs -P` would) and testssl.sh
+//! `--parallel --file` (mass testing mode; on the first
+//! `TLSPOSTURE_FLEET_TESTSSL` targets, default 20, since testssl.sh needs
+//! minutes per target here, and the time is extrapolated and marked so).
+//! Last, memory for 1,000 targets (the fleet's listeners repeated with
+//! different names, `--checks protocols`), against the 50 MB bound.
+//!
+//! Run: `cargo bench --bench fleet` (release build). Under `cargo test
+//! --all-targets` it only prints a line.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tlsposture::lab::{listeners_from_policy, Lab, PolicyLabOptions};
+use tlsposture::policy::effective::{self, CertKeyTypes};
+use tlsposture::policy::istiod::{self, IstioVersion};
+use tlsposture::wire::ProtocolVersion;
+
+/// The five configurations the fleet cycles through: (name, Gateway `tls`
+/// fields beyond mode and credential).
+const KINDS: &[(&str, &str)] = &[
+    ("defaults-from-1.2", "minProtocolVersion: TLSV1_2"),
+    (
+        "tls12-only",
+        "minProtocolVersion: TLSV1_2\n      maxProtocolVersion: TLSV1_2",
+    ),
+    (
+        "tls13-only",
+        "minProtocolVersion: TLSV1_3\n      maxProtocolVersion: TLSV1_3",
+    ),
+    (
+        "restricted",
+        "minProtocolVersion: TLSV1_2\n      cipherSuites:\n      - ECDHE-RSA-AES128-GCM-SHA256\n      - ECDHE-RSA-AES256-GCM-SHA384",
+    ),
+    (
+        "legacy-tls10",
+        "minProtocolVersion: TLSV1_0\n      maxProtocolVersion: TLSV1_3\n      cipherSuites:\n      - ECDHE-RSA-AES128-GCM-SHA256\n      - ECDHE-RSA-AES128-SHA\n      - AES128-SHA\n      - AES256-SHA",
+    ),
+];
+
+/// Where the fleet's ports start; each server declares its own port and
+/// the lab binds it as declared, so target port = declared port.
+const PORT_BASE: u16 = 41000;
+const BUDGET_PER_LISTENER: u32 = 16;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("fleet: benchmark; run it with `cargo bench --bench fleet`");
+        return;
+    }
+    let n: usize = env_number("TLSPOSTURE_FLEET", 200);
+    let testssl_n: usize = env_number("TLSPOSTURE_FLEET_TESTSSL", 20).min(n);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy_path = dir.path().join("fleet.yaml");
+    std::fs::write(&policy_path, fleet_policy(n)).expect("write the fleet policy");
+    let policy = tlsposture::policy::load_files(std::slice::from_ref(&policy_path))
+        .unwrap_or_else(|e| panic!("the generated policy: {e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let started = Instant::now();
+    let plab = listeners_from_policy(
+        &policy,
+        &PolicyLabOptions {
+            port_base: Some(PORT_BASE),
+            ..PolicyLabOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("rendering the fleet: {e}"));
+    let lab: Lab = runtime
+        .block_on(Lab::start(plab.lab_options(None)))
+        .unwrap_or_else(|e| panic!("cannot start the fleet's Envoy: {e}"));
+    println!(
+        "fleet: {n} listeners on one Envoy {} up in {:.1} s",
+        lab.envoy_version(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // The known truth, per port, from the Istio model.
+    let resolved = istiod::resolve(&policy, IstioVersion::DEFAULT);
+    let truth: BTreeMap<u16, Truth> = effective::expectations_of(&policy, &resolved)
+        .iter()
+        .map(|e| {
+            let certs = CertKeyTypes::RSA;
+            let versions = e.versions(certs);
+            let suites = versions
+                .iter()
+                .map(|v| (v.to_string(), e.suites_at(*v, certs).into_iter().collect()))
+                .collect();
+            (
+                e.port,
+                Truth {
+                    versions: versions.iter().map(ToString::to_string).collect(),
+                    suites,
+                },
+            )
+        })
+        .collect();
+    let targets = dir.path().join("targets.txt");
+    let mut list = String::new();
+    for i in 0..n {
+        list.push_str(&format!("127.0.0.1:{} {}\n", port(i), host(i)));
+    }
+    std::fs::write(&targets, &list).expect("targets file");
+
+    let binary = release_binary();
+    let jsonl = dir.path().join("fleet.jsonl");
+    let ours = run_measured(
+        Command::new(&binary)
+            .args(["scan", "--targets"])
+            .arg(&targets)
+            .args(["--policy"])
+            .arg(&policy_path)
+            .args([
+                "--checks",
+                "protocols,suites",
+                "--max-targets",
+                "200",
+                "--max-connections-total",
+                "512",
+                "--timeout",
+                "2s",
+                "--no-progress",
+                "--jsonl",
+            ])
+            .arg(&jsonl),
+    );
+    let (exact, handshakes, mismatches) = judge(&jsonl, &truth);
+    let max = handshakes.iter().max().copied().unwrap_or(0);
+    let mean = handshakes.iter().sum::<u32>() as f64 / handshakes.len().max(1) as f64;
+    println!(
+        "tlsposture  protocols+suites  {n} targets  wall {:>7.3} s  peak RSS {:>6.1} MB  exact {exact}/{n}  handshakes/listener max {max} mean {mean:.1} (budget ≤ {BUDGET_PER_LISTENER}: {})  exit {}",
+        ours.wall.as_secs_f64(),
+        ours.max_rss_kb as f64 / 1024.0,
+        if max <= BUDGET_PER_LISTENER { "met" } else { "NOT met" },
+        ours.exit,
+    );
+    for m in mismatches.iter().take(5) {
+        println!("  mismatch: {m}");
+    }
+    println!(
+        "  target for protocols+suites of 200: ≤ 0.5 s — {}",
+        if ours.wall <= Duration::from_millis(500) { "met" } else { "NOT met" }
+    );
+
+    // sslscan: one process per target, 8 at a time (its own fleet mode is a
+    // shell loop); protocols and suites are part of its default run.
+    if which("sslscan") {
+        let sslscan = run_measured(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "xargs -P 8 -L 1 sh -c 'sslscan --no-colour --sni-name=\"$1\" \"$0\" >/dev/null 2>&1' < {}",
+                    targets.display()
+                )),
+        );
+        println!(
+            "sslscan     default run       {n} targets  wall {:>7.3} s  peak RSS {:>6.1} MB  (one process per target, 8 at once)",
+            sslscan.wall.as_secs_f64(),
+            sslscan.max_rss_kb as f64 / 1024.0
+        );
+    } else {
+        println!("sslscan: not installed (scripts/setup.sh installs it)");
+    }
+    // testssl.sh mass testing: `--file` with one command line per target,
+    // `--parallel`.
+    if which("testssl") {
+        let cmds = dir.path().join("testssl.txt");
+        let mut text = String::new();
+        for i in 0..testssl_n {
+            text.push_str(&format!(
+                "-p -e --sneaky --warnings off --color 0 --ip one --sni-name {} 127.0.0.1:{}\n",
+                host(i),
+                port(i)
+            ));
+        }
+        std::fs::write(&cmds, text).expect("testssl file");
+        let testssl = run_measured(
+            Command::new("testssl")
+                .args(["--parallel", "--warnings", "off", "--file"])
+                .arg(&cmds)
+                .current_dir(dir.path()),
+        );
+        let per = testssl.wall.as_secs_f64() / testssl_n.max(1) as f64;
+        println!(
+            "testssl.sh  -p -e --parallel  {testssl_n} targets  wall {:>7.3} s  peak RSS {:>6.1} MB  ({:.1} s per target; {n} targets ≈ {:.0} s extrapolated{})",
+            testssl.wall.as_secs_f64(),
+            testssl.max_rss_kb as f64 / 1024.0,
+            per,
+            per * n as f64,
+            if testssl_n == n { ", measured" } else { "" }
+        );
+    } else {
+        println!("testssl.sh: not installed (scripts/setup.sh installs it)");
+    }
+
+    // Memory for 1,000 targets: the fleet's listeners again and again,
+    // each time under another name (a distinct target to the scanner).
+    let many = dir.path().join("many.txt");
+    let mut text = String::new();
+    for j in 0..1000 {
+        let i = j % n;
+        text.push_str(&format!("127.0.0.1:{} r{}.{}\n", port(i), j, host(i)));
+    }
+    std::fs::write(&many, text).expect("targets file");
+    let thousand = run_measured(
+        Command::new(&binary)
+            .args(["scan", "--targets"])
+            .arg(&many)
+            .args([
+                "--checks",
+                "protocols",
+                "--no-progress",
+                "--jsonl",
+                "/dev/null",
+                "--json",
+                "/dev/null",
+            ]),
+    );
+    println!(
+        "tlsposture  protocols         1000 targets  wall {:>7.3} s  peak RSS {:>6.1} MB (bound ≤ 50 MB: {})",
+        thousand.wall.as_secs_f64(),
+        thousand.max_rss_kb as f64 / 1024.0,
+        if thousand.max_rss_kb <= 50 * 1024 { "met" } else { "NOT met" }
+    );
+    let _ = std::io::stdout().flush();
+    let _ = runtime.block_on(lab.stop());
+}
+
+struct Truth {
+    versions: BTreeSet<String>,
+    suites: BTreeMap<String, BTreeSet<u16>>,
+}
+
+fn port(i: usize) -> u16 {
+    PORT_BASE + u16::try_from(i).expect("fleet fits in the port range")
+}
+
+fn host(i: usize) -> String {
+    format!("gw-{i}.fleet.test")
+}
+
+/// One Gateway with a server per listener, cycling through [`KINDS`].
+fn fleet_policy(n: usize) -> String {
+    let mut out = String::from(
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: fleet\n  namespace: default\nspec:\n  selector:\n    istio: ingressgateway\n  servers:\n",
+    );
+    for i in 0..n {
+        let (kind, tls) = KINDS[i % KINDS.len()];
+        out.push_str(&format!(
+            "  - port:\n      number: {}\n      name: https-{i}-{kind}\n      protocol: HTTPS\n    hosts:\n    - {}\n    tls:\n      mode: SIMPLE\n      credentialName: fleet-{i}\n      {tls}\n",
+            port(i),
+            host(i)
+        ));
+    }
+    out
+}
+
+/// Each target of the JSONL against the truth for its port: exact when
+/// the offered versions and the suites per version are the model's.
+fn judge(jsonl: &Path, truth: &BTreeMap<u16, Truth>) -> (usize, Vec<u32>, Vec<String>) {
+    let text = std::fs::read_to_string(jsonl).expect("the fleet's JSONL");
+    let mut exact = 0;
+    let mut handshakes = Vec::new();
+    let mut mismatches = Vec::new();
+    for line in text.lines() {
+        let report: serde_json::Value = serde_json::from_str(line).expect("a JSONL report");
+        let t = &report["targets"][0];
+        let port = t["port"].as_u64().unwrap_or(0) as u16;
+        handshakes.push(t["stats"]["handshakes"].as_u64().unwrap_or(0) as u32);
+        let Some(want) = truth.get(&port) else {
+            mismatches.push(format!("port {port}: no declared server"));
+            continue;
+        };
+        let versions: BTreeSet<String> = t["protocols"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["offered"] == serde_json::Value::Bool(true))
+            .filter_map(|p| p["version"].as_str().map(str::to_owned))
+            .collect();
+        let mut suites: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
+        for s in t["cipher_suites"].as_array().into_iter().flatten() {
+            if let (Some(v), Some(code)) = (s["protocol"].as_str(), s["code"].as_str()) {
+                if let Ok(code) = u16::from_str_radix(code.trim_start_matches("0x"), 16) {
+                    suites.entry(v.to_owned()).or_default().insert(code);
+                }
+            }
+        }
+        let suites_want: BTreeMap<String, BTreeSet<u16>> = want
+            .suites
+            .iter()
+            .filter(|(v, _)| **v != ProtocolVersion::Sslv2.to_string())
+            .map(|(v, s)| (v.clone(), s.clone()))
+            .collect();
+        if versions == want.versions && suites == suites_want {
+            exact += 1;
+        } else {
+            mismatches.push(format!(
+                "port {port}: versions {versions:?} (want {:?}), suites {suites:?} (want {suites_want:?})",
+                want.versions
+            ));
+        }
+    }
+    (exact, handshakes, mismatches)
+}
+
+struct Measured {
+    wall: Duration,
+    max_rss_kb: i64,
+    exit: i32,
+}
+
+/// Runs a command to its end and measures its wall time and its peak
+/// resident memory (the largest of the process tree's, from `wait4`).
+fn run_measured(cmd: &mut Command) -> Measured {
+    let started = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, with valid pointers to locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    // The child is reaped; dropping the handle neither waits nor kills.
+    std::mem::forget(child);
+    let exit = if waited == pid && libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    // A shell's children (sslscan under xargs) count through the
+    // shell's own wait: RUSAGE_CHILDREN covers the grandchildren it reaped.
+    Measured {
+        wall,
+        max_rss_kb: usage.ru_maxrss,
+        exit,
+    }
+}
+
+fn release_binary() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "tlsposture"])
+        .current_dir(root)
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building the release binary failed");
+    target.join("release").join("tlsposture")
+}
+
+fn which(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool} >/dev/null"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
