@@ -272,19 +272,23 @@ fn an_oversized_export_is_refused_before_parsing() {
     assert!(matches!(err, DiscoverError::TooLarge { .. }), "{err:?}");
 }
 
-/// Istio's `ConvertProtocol` cases that decide TLS, as
-/// `pkg/config/kube/conversion_test.go` lists them, plus port 443.
+/// (port, name, protocol, appProtocol) → what Istio's `ConvertProtocol`
+/// (`pkg/config/kube/conversion.go`) returns, and whether it is scanned.
+type PortCase = (
+    u16,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+    PortProtocol,
+    bool,
+);
+
+/// The cases that decide TLS: names and prefixes, appProtocol over the
+/// name, Kubernetes' own appProtocol names, UDP, well-known ports, 443.
 #[test]
 fn istio_port_protocols_follow_convert_protocol() {
     use PortProtocol::*;
-    let cases: &[(
-        u16,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        PortProtocol,
-        bool,
-    )] = &[
+    let cases: &[PortCase] = &[
         (443, Some("https"), None, None, Https, true),
         (8443, Some("HTTPS-admin"), None, None, Https, true),
         (9000, Some("tls"), None, None, Tls, true),

@@ -512,7 +512,11 @@ impl Reader<'_> {
             );
             return Ok(());
         }
-        for (port_node, path) in self.ctx.items(&spec, "ports")? {
+        let ports = self.ctx.items(&spec, "ports")?;
+        if ports.is_empty() {
+            self.skip(doc, "", object.describe(), "the Service has no ports");
+        }
+        for (port_node, path) in ports {
             let port = self.ctx.fields(Some(port_node), &path, &[])?;
             let number = self.required_port(port_node, &port)?;
             let name = self.ctx.opt_string(&port, "name")?;
