@@ -258,6 +258,20 @@ fn a_bad_field_is_an_error_naming_file_line_and_field() {
         "{err}"
     );
 
+    let bad = CLUSTER.replacen(
+        "hostname: shop.example.com",
+        "hostname: shop..example.com",
+        1,
+    );
+    let err = discover(FILE, &bad, None, &Options::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{FILE}:{}:17 (items[3].spec.listeners[0].hostname): server name \"shop..example.com\" has an empty label (a leading, trailing or doubled dot)",
+            line_of("kind: Gateway", "hostname: shop.example.com")
+        )
+    );
+
     let err = discover(FILE, "kind: [", None, &Options::default()).unwrap_err();
     assert!(matches!(err, DiscoverError::Yaml { .. }), "{err:?}");
     let err = discover(FILE, "- 1\n- 2\n", None, &Options::default()).unwrap_err();

@@ -50,7 +50,7 @@ use crate::policy::selection::GATEWAY_NAME_LABEL;
 use crate::policy::{
     DeclaredPolicy, GatewayDecl, GatewayFlavor, Origin, PolicyError, MAX_POLICY_FILE_BYTES,
 };
-use crate::target::{host_for_header, TargetSpec};
+use crate::target::{host_for_header, ServerName, TargetSpec};
 
 /// The largest input read: the policy reader's cap, for the same reason
 /// (parsing costs far more memory than the text on hostile input). A
@@ -648,7 +648,18 @@ impl Reader<'_> {
                     ));
                     None
                 }
-                Some(h) => Some(h),
+                Some(h) => {
+                    // Checked here so a bad name is an error at its line,
+                    // not one the scan reports about a target list.
+                    if let Err(e) = ServerName::parse(&h) {
+                        let node = listener.get("hostname").unwrap_or(listener_node);
+                        return Err(self
+                            .ctx
+                            .invalid(node, &listener.path_of("hostname"), e.to_string())
+                            .into());
+                    }
+                    Some(h)
+                }
                 None => {
                     notes.push(format!(
                         "{what}: no hostname (any name matches), so no SNI is sent"
