@@ -134,6 +134,7 @@ fn what_gives_no_target_is_listed_with_its_reason_and_line() {
         line_of("name: istio-ingressgateway", "- name: status-port")
     );
     assert_eq!(status.origin.field, "items[0].spec.ports[0]");
+    assert_eq!(found.skipped[2].origin.field, "items[1]");
     let billing = &found.skipped[6];
     assert_eq!(billing.origin.line, line_of("name: billing", "- name: web"));
 }

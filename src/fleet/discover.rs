@@ -113,8 +113,10 @@ pub struct DiscoveredTarget {
     /// `host:port`, an IPv6 address in brackets; parses with
     /// [`TargetSpec::parse`].
     pub address: String,
-    /// Server names to send, in the order found; empty: no name came from
-    /// the cluster (the scan's default applies).
+    /// Server names to send, in the order found (plain listener
+    /// hostnames); empty: no name came from the cluster, and the scan's
+    /// default applies (with `--policy`, the hosts each declared server on
+    /// `declared_port` serves; a LoadBalancer Service never names any).
     pub sni: Vec<String>,
     /// The port the policy declares for this address (the Service port, or
     /// the listener port), when a paired Gateway declares a server on it.
@@ -450,8 +452,13 @@ impl Reader<'_> {
     }
 
     fn skip(&mut self, node: &Node, path: &str, what: String, reason: impl Into<String>) {
+        let mut origin = self.ctx.origin(node, path);
+        // A whole List item is `items[1].` + nothing: name it `items[1]`.
+        if origin.field.ends_with('.') {
+            origin.field.pop();
+        }
         self.out.skipped.push(Skipped {
-            origin: self.ctx.origin(node, path),
+            origin,
             what,
             reason: reason.into(),
         });
