@@ -361,8 +361,81 @@ fn yaml_fragments() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
 }
 
+/// A LoadBalancer Service with random ports and ingress addresses, and
+/// the (name, number) of each port.
+fn random_service() -> impl Strategy<Value = (String, Vec<(String, u16)>, usize)> {
+    let name = prop::sample::select(vec![
+        "https",
+        "https-web",
+        "tls",
+        "TLS-x",
+        "http",
+        "http2",
+        "status-port",
+        "tcp",
+        "grpc-web",
+        "",
+        "web",
+    ]);
+    let port = prop_oneof![Just(443u16), Just(15021), 1u16..=65535];
+    let host = prop_oneof![
+        any::<[u8; 4]>().prop_map(|b| std::net::Ipv4Addr::from(b).to_string()),
+        any::<[u16; 8]>().prop_map(|w| std::net::Ipv6Addr::from(w).to_string()),
+        "[a-z]{1,10}(\\.[a-z]{1,10}){0,3}",
+    ];
+    (
+        prop::collection::vec((name, port), 0..6),
+        prop::collection::vec(host, 0..4),
+    )
+        .prop_map(|(ports, hosts)| {
+            let mut text = String::from(
+                "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: ns}\nspec:\n  type: LoadBalancer\n  ports:\n",
+            );
+            for (name, number) in &ports {
+                text.push_str(&format!("  - {{name: '{name}', port: {number}}}\n"));
+            }
+            text.push_str("status:\n  loadBalancer:\n    ingress:\n");
+            for h in &hosts {
+                let field = if h.parse::<std::net::IpAddr>().is_ok() { "ip" } else { "hostname" };
+                text.push_str(&format!("    - {field}: '{h}'\n"));
+            }
+            let ports = ports.into_iter().map(|(n, p)| (n.to_owned(), p)).collect();
+            (text, ports, hosts.len())
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Every target is one of the Service's ports on one of its addresses,
+    /// and a port named `https…`/`tls…` is always scanned on every address.
+    #[test]
+    fn service_targets_are_its_ports_on_its_addresses((text, ports, hosts) in random_service()) {
+        let found = discover("s.yaml", &text, None, &Options::default()).unwrap();
+        let numbers: Vec<u16> = ports.iter().map(|(_, p)| *p).collect();
+        for t in &found.targets {
+            let spec = TargetSpec::parse(&t.address).unwrap();
+            prop_assert!(numbers.contains(&spec.port), "{} not a port of {numbers:?}", t.address);
+        }
+        let tls: std::collections::BTreeSet<u16> = ports
+            .iter()
+            .filter(|(n, _)| {
+                let n = n.to_ascii_lowercase();
+                n == "https" || n.starts_with("https-") || n == "tls" || n.starts_with("tls-")
+            })
+            .map(|(_, p)| *p)
+            .collect();
+        for port in tls {
+            let on_port = found
+                .targets
+                .iter()
+                .filter(|t| t.address.ends_with(&format!(":{port}")))
+                .count();
+            // Addresses may repeat (random hosts), so at most, and at least one
+            // when there is any address.
+            prop_assert!(on_port <= hosts && (hosts == 0 || on_port >= 1), "{port}: {on_port} of {hosts}");
+        }
+    }
 
     #[test]
     fn any_yaml_gives_targets_or_an_error(text in yaml_fragments()) {
