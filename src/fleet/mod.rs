@@ -3,5 +3,6 @@
 //! shard of a fan-out scans which. Pure: the command reads the files and
 //! hands their text here; nothing in this module opens a socket or judges.
 
+pub mod discover;
 pub mod shard;
 pub mod targets;

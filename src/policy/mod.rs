@@ -14,7 +14,7 @@ pub mod jwt;
 pub mod lint;
 pub mod matching;
 pub mod model;
-mod parse;
+pub(crate) mod parse;
 pub mod selection;
 pub mod simulate;
 
