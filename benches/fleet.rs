@@ -34,7 +34,6 @@ use std::time::{Duration, Instant};
 use tlsposture::lab::{listeners_from_policy, Lab, PolicyLabOptions};
 use tlsposture::policy::effective::{self, CertKeyTypes};
 use tlsposture::policy::istiod::{self, IstioVersion};
-use tlsposture::wire::ProtocolVersion;
 
 /// The five configurations the fleet cycles through: (name, Gateway `tls`
 /// fields beyond mode and credential).
@@ -308,13 +307,8 @@ fn judge(jsonl: &Path, truth: &BTreeMap<u16, Truth>) -> (usize, Vec<u32>, Vec<St
                 }
             }
         }
-        let suites_want: BTreeMap<String, BTreeSet<u16>> = want
-            .suites
-            .iter()
-            .filter(|(v, _)| **v != ProtocolVersion::Sslv2.to_string())
-            .map(|(v, s)| (v.clone(), s.clone()))
-            .collect();
-        if versions == want.versions && suites == suites_want {
+        let suites_want = &want.suites;
+        if versions == want.versions && suites == *suites_want {
             exact += 1;
         } else {
             mismatches.push(format!(

@@ -104,6 +104,9 @@ pub struct ScanPlan {
     pub run: Arc<RunPlan>,
     /// What the report says about the declared policy and baselines.
     pub context: Option<PolicyContext>,
+    /// Judged against a declaration (`false` without a policy, or for an
+    /// address no declared Gateway selects).
+    pub declared: bool,
 }
 
 /// Where the report goes besides the terminal.
@@ -515,8 +518,23 @@ pub fn plan_target(
     } else {
         server_names(one.sni)?
     };
+    // Discovery found no declared Gateway selecting this address: it is
+    // scanned, and judged against no declaration.
+    let unpaired = one.gateways.is_some_and(<[String]>::is_empty);
     let (servers, mut context) = match &run.declared {
-        None => {
+        Some(declared) if !unpaired => {
+            let declared_port = one.declared_port.or(req.declared_port);
+            declared_servers(
+                req,
+                &target,
+                declared,
+                &given,
+                declared_port,
+                one.gateways,
+                &run.probing,
+            )?
+        }
+        _ => {
             let names = if req.no_sni {
                 Vec::new()
             } else if given.is_empty() {
@@ -536,19 +554,8 @@ pub fn plan_target(
             };
             (vec![server], None)
         }
-        Some(declared) => {
-            let declared_port = one.declared_port.or(req.declared_port);
-            declared_servers(
-                req,
-                &target,
-                declared,
-                &given,
-                declared_port,
-                one.gateways,
-                &run.probing,
-            )?
-        }
     };
+    let declared = run.declared.is_some() && !unpaired;
     if !run.baselines.is_empty() {
         let ctx = context.get_or_insert_with(PolicyContext::default);
         ctx.baselines = run.baselines.iter().map(|b| b.name.clone()).collect();
@@ -558,6 +565,7 @@ pub fn plan_target(
         servers,
         run: Arc::clone(run),
         context,
+        declared,
     })
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use futures::StreamExt;
+use tlsposture::fleet::discover;
 use tlsposture::fleet::targets::{self, TargetEntry};
 use tlsposture::observe::TargetObservation;
 use tlsposture::plan::{
@@ -34,7 +35,19 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(500);
 
 pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     let started = Instant::now();
-    let listed = entries(&args)?;
+    let mut listed = arguments(&args)?;
+    let declared = if args.policy.is_empty() {
+        None
+    } else {
+        Some(read_policy(&args.policy).map_err(usage)?)
+    };
+    listed.extend(listed_and_discovered(&args, declared.as_ref())?);
+    if listed.is_empty() {
+        return Err(usage(anyhow!(
+            "no targets: the --targets and --targets-from files list none"
+        )));
+    }
+    let listed = listed;
     let total = listed.len();
     let entries: Vec<TargetEntry> = match args.shard {
         Some(shard) => listed.into_iter().filter(|e| shard.holds(e)).collect(),
@@ -76,7 +89,12 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         },
         until,
     };
-    let run_plan = Arc::new(plan::prepare(&request, read_policy).map_err(usage)?);
+    // The policy was read once, above, for discovery's pairing too.
+    let run_plan = plan::prepare(&request, |paths| match declared {
+        Some(policy) => Ok(policy),
+        None => read_policy(paths),
+    });
+    let run_plan = Arc::new(run_plan.map_err(usage)?);
     let mut plans = Vec::with_capacity(entries.len());
     for entry in &entries {
         let one = TargetRequest {
@@ -131,10 +149,11 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                 None => break,
                 Some((i, judged)) => {
                     finished[i] = true;
-                    for (target, judgement, context) in judged {
+                    for (target, judgement, context, declared) in judged {
                         if let Some(error) = &target.error {
                             sink.note(&format!("tlsposture: {}: {error}", target.address));
                         }
+                        let scope = Judged { policy: scope.policy && declared, ..scope };
                         sink.add(part(target, judgement, context, &run_plan, scope))?;
                     }
                 }
@@ -198,32 +217,65 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     sink.finish(interruption, empty_exit, fleet_line)
 }
 
-/// The targets of the run, every one validated (exit 64 naming the file
-/// and line of the first bad one) before any is scanned.
-fn entries(args: &ScanArgs) -> Result<Vec<TargetEntry>, Failure> {
+/// The targets given as arguments, each validated (exit 64).
+fn arguments(args: &ScanArgs) -> Result<Vec<TargetEntry>, Failure> {
     let mut entries = Vec::new();
     for (i, target) in args.target.iter().enumerate() {
         let entry = TargetEntry::argument(target, i + 1).map_err(|e| {
             // One argument: the error it always gave.
-            if args.target.len() == 1 {
-                match tlsposture::target::TargetSpec::parse(target) {
-                    Err(inner) => usage(inner),
-                    Ok(_) => usage(e),
-                }
-            } else {
-                usage(e)
+            match tlsposture::target::TargetSpec::parse(target) {
+                Err(inner) if args.target.len() == 1 => usage(inner),
+                _ => usage(e),
             }
         })?;
         entries.push(entry);
     }
+    Ok(entries)
+}
+
+/// The targets of `--targets` files and `--targets-from` discovery, every
+/// one validated (exit 64 naming the file and line of the first bad one)
+/// before any is scanned. Discovery pairs each address with the declared
+/// Gateways that select it; what it skipped is said on stderr.
+fn listed_and_discovered(
+    args: &ScanArgs,
+    declared: Option<&tlsposture::policy::DeclaredPolicy>,
+) -> Result<Vec<TargetEntry>, Failure> {
+    let mut entries = Vec::new();
     for path in &args.targets {
         let (text, name) = read_list(path)?;
         entries.extend(targets::parse_list(&text, &name).map_err(usage)?);
     }
-    if entries.is_empty() {
-        return Err(usage(anyhow!(
-            "no targets: the --targets files list none (one HOST[:PORT] [SNI...] per line)"
-        )));
+    for path in &args.targets_from {
+        let (text, name) = read_list(path)?;
+        let found = discover::discover(&name, &text, declared, &discover::Options::default())
+            .map_err(usage)?;
+        for skipped in &found.skipped {
+            eprintln!("tlsposture: {skipped}");
+        }
+        for target in found.targets {
+            for note in &target.notes {
+                eprintln!("tlsposture: {}: {note}", target.address);
+            }
+            entries.push(TargetEntry {
+                target: target.address,
+                sni: target.sni,
+                source: target.sources.join("; "),
+                declared_port: target.declared_port,
+                // With a policy: exactly the Gateways that select it (none:
+                // scanned, but judged against no declaration).
+                gateways: declared.map(|_| {
+                    target
+                        .gateways
+                        .iter()
+                        .map(|g| match &g.namespace {
+                            Some(ns) => format!("{ns}/{}", g.name),
+                            None => g.name.clone(),
+                        })
+                        .collect()
+                }),
+            });
+        }
     }
     Ok(entries)
 }
@@ -260,7 +312,7 @@ fn server_names(planned: &ScanPlan) -> Vec<String> {
 /// and says so.
 async fn scan_target(
     planned: ScanPlan,
-) -> Vec<(TargetObservation, Judgement, Option<PolicyContext>)> {
+) -> Vec<(TargetObservation, Judgement, Option<PolicyContext>, bool)> {
     let mut judged = Vec::with_capacity(planned.servers.len());
     let settings = &planned.run.probing;
     for server in &planned.servers {
@@ -276,7 +328,7 @@ async fn scan_target(
             run::execute(&planned.target, server, settings).await
         };
         let judgement = verdict::judge(&target, &against(server, &planned));
-        judged.push((target, judgement, planned.context.clone()));
+        judged.push((target, judgement, planned.context.clone(), planned.declared));
     }
     judged
 }
