@@ -55,6 +55,7 @@ fn main() -> ExitCode {
                 commands::clients::list(pattern.as_deref())
             }
             Command::Simulate(args) => commands::simulate::run(args),
+            Command::Diff(args) => commands::diff::run(args, color),
         }
     });
     match result {

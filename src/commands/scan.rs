@@ -5,6 +5,7 @@
 
 use tlsposture::observe::TargetObservation;
 use tlsposture::plan::{self, ScanPlan, ScanRequest, ServerKind, ServerPlan};
+use tlsposture::report::diff;
 use tlsposture::report::model::{Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::run;
 use tlsposture::verdict::{self, Against, Judged, Judgement};
@@ -38,6 +39,13 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         junit: args.common.junit.as_deref(),
     };
     let plan = plan::build(&request, read_policy).map_err(usage)?;
+    let known = match &args.common.baseline_report {
+        Some(path) => Some(diff::known(
+            &path.display().to_string(),
+            &super::diff::read_reports(path)?,
+        )),
+        None => None,
+    };
     let started_at = now();
     let mut judged = Vec::new();
     let signal = interrupt::first_signal();
@@ -64,6 +72,12 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         baselines: &baselines,
     };
     let mut report = assemble(judged, started_at, &args.common, scope);
+    if let Some(known) = &known {
+        diff::gate(known, &mut report, plan.fail_on);
+        if let Some(gate) = &report.summary.baseline_report {
+            eprintln!("tlsposture: {}", diff::gate_line(gate));
+        }
+    }
     report.policy = plan.context.clone();
     if let Some(name) = interrupted {
         let unscanned = plan.servers[done..]

@@ -19,6 +19,7 @@ pub mod baseline;
 mod certificates;
 pub mod clients;
 mod completeness;
+pub mod diff;
 pub mod grade;
 pub mod headers;
 pub mod policy;
@@ -304,6 +305,10 @@ pub struct Summary {
     /// With `--baseline`: whether the run stays within each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub baselines: Vec<BaselineVerdict>,
+    /// With `--baseline-report`: the exit code counts only the findings
+    /// that report did not have; which those are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_report: Option<diff::BaselineGate>,
 }
 
 /// Counts findings and decides the exit code: 2 if any target could not be
