@@ -358,6 +358,8 @@ fn a_target_that_became_unscannable_is_a_new_high() {
     assert_eq!(diff["summary"]["new"]["high"], 1);
     // Its findings went with it; that is not reported as fixed.
     assert!(t.get("protocols").is_none(), "{t:#}");
+    assert!(t.get("findings_disappeared").is_none(), "{t:#}");
+    assert_eq!(diff["summary"]["resolved"]["high"], 0, "{diff:#}");
 }
 
 #[test]

@@ -112,7 +112,9 @@ pub struct DiffSummary {
     /// Findings that appeared or got more severe (at their new severity);
     /// a target that became unscannable counts as one high.
     pub new: SeverityCounts,
-    /// Findings that disappeared or got less severe (at their old severity).
+    /// Findings that disappeared or got less severe (at their old
+    /// severity) on a target still scanned; a target gone or unscannable
+    /// resolves nothing.
     pub resolved: SeverityCounts,
     pub targets_appeared: u32,
     pub targets_disappeared: u32,
@@ -326,8 +328,11 @@ fn tally(summary: &mut DiffSummary, t: &TargetDiff) {
     for f in &t.findings_appeared {
         summary.new.add(f.severity);
     }
-    for f in &t.findings_disappeared {
-        summary.resolved.add(f.severity);
+    // A target that is gone took its findings with it: not fixed.
+    if t.status == Presence::Compared {
+        for f in &t.findings_disappeared {
+            summary.resolved.add(f.severity);
+        }
     }
     for c in &t.findings_changed {
         if c.severity.new > c.severity.old {
@@ -364,13 +369,29 @@ fn compare_target<O: ReportedTarget, N: ReportedTarget>(
         diff.scannable = Some(Moved { old: was, new: is });
     }
     diff.error = new.error().map(str::to_owned);
+    // An unscannable side has no observations: comparing them would report
+    // everything as gone (fixed), when `scannable` already says what
+    // happened; and with nothing to compare against, all NEW has is new.
+    match (was, is) {
+        (true, false) => {
+            diff.not_compared
+                .push("findings and observations: NEW could not be scanned".to_owned());
+            return diff;
+        }
+        (false, true) => {
+            diff.findings_appeared = new.findings().to_vec();
+            Finding::sort(&mut diff.findings_appeared);
+            diff.not_compared
+                .push("findings and observations: OLD could not be scanned".to_owned());
+            return diff;
+        }
+        _ => {}
+    }
     let (appeared, disappeared, changed) = compare_findings(old.findings(), new.findings());
     diff.findings_appeared = appeared;
     diff.findings_disappeared = disappeared;
     diff.findings_changed = changed;
-    // An unscannable side has no observations: comparing them would report
-    // everything as gone, which is what `scannable` already says.
-    if !(was && is) {
+    if !was {
         return diff;
     }
     diff.protocols = compare_protocols(old.protocols(), new.protocols());
@@ -922,6 +943,10 @@ mod tests {
             protocols: vec![protocol(ProtocolVersion::Tls12, Some(true))],
             ..target("gw:443", vec![])
         }];
+        let old = [T {
+            findings: vec![finding("x", Severity::Medium, json!(null))],
+            ..old[0].clone()
+        }];
         let new = [T {
             error: Some("connection refused"),
             ..target("gw:443", vec![])
@@ -936,9 +961,14 @@ mod tests {
             })
         );
         assert!(t.protocols.is_empty(), "not reported as everything gone");
+        assert!(t.findings_disappeared.is_empty(), "nor as fixed");
+        assert_eq!(diff.summary.resolved.total(), 0);
         assert_eq!(diff.summary.worst_new(), Some(Severity::High));
-        // The other way is no regression.
-        assert_eq!(compare(&new, &old).summary.worst_new(), None);
+        // The other way: scannable again, and what it has is new (there is
+        // nothing to compare it with).
+        let back = compare(&new, &old);
+        assert_eq!(back.summary.worst_new(), Some(Severity::Medium));
+        assert_eq!(back.targets[0].findings_appeared.len(), 1);
     }
 
     #[test]
