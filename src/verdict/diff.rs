@@ -423,8 +423,33 @@ fn compare_target<O: ReportedTarget, N: ReportedTarget>(
             .not_compared
             .push(one_side("vulnerabilities", old_empty)),
     }
+    // A check NEW did not run took its findings with it: not compared,
+    // rather than fixed. A check only NEW ran keeps its findings as new: a
+    // gate errs on the side of failing.
+    let unchecked: Vec<&str> = SECTION_FINDINGS
+        .iter()
+        .filter(|(section, _)| diff.not_compared.contains(&one_side(section, false)))
+        .map(|(_, prefix)| *prefix)
+        .collect();
+    let before = diff.findings_disappeared.len();
+    diff.findings_disappeared
+        .retain(|f| !unchecked.iter().any(|p| f.id.starts_with(p)));
+    let dropped = before - diff.findings_disappeared.len();
+    if dropped > 0 {
+        diff.not_compared
+            .push(format!("findings: {dropped} of checks only OLD ran"));
+    }
     diff
 }
+
+/// Each section that may be missing on one side, and the prefix of the
+/// finding ids it gives rise to.
+const SECTION_FINDINGS: [(&str, &str); 4] = [
+    ("cipher suites", "suite."),
+    ("grade", "grade."),
+    ("certificates", "cert."),
+    ("vulnerabilities", "vuln."),
+];
 
 fn one_side(section: &str, only_in_new: bool) -> String {
     format!(
@@ -919,22 +944,36 @@ mod tests {
         );
 
         // NEW ran fewer checks: its missing suites and grade are not "removed".
+        let old = [T {
+            findings: vec![
+                finding("suite.cbc", Severity::Low, json!(null)),
+                finding("vuln.sweet32", Severity::Medium, json!(null)),
+            ],
+            ..old[0].clone()
+        }];
         let fewer = [T {
             suites: vec![],
             grade: None,
             vulns: vec![],
+            findings: vec![],
             ..old[0].clone()
         }];
-        let t = &compare(&old, &fewer).targets[0];
+        let diff = compare(&old, &fewer);
+        let t = &diff.targets[0];
         assert!(t.is_unchanged(), "{t:?}");
         assert_eq!(
             t.not_compared,
             [
                 "cipher suites: only in OLD",
                 "grade: only in OLD",
-                "vulnerabilities: only in OLD"
+                "vulnerabilities: only in OLD",
+                "findings: 2 of checks only OLD ran",
             ]
         );
+        assert_eq!(diff.summary.resolved.total(), 0);
+        // The other way, what the extra checks found is new.
+        let more = compare(&fewer, &old);
+        assert_eq!(more.summary.new.total(), 2);
     }
 
     #[test]
