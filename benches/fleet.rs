@@ -160,7 +160,11 @@ fn main() {
     }
     println!(
         "  target for protocols+suites of 200: ≤ 0.5 s — {}",
-        if ours.wall <= Duration::from_millis(500) { "met" } else { "NOT met" }
+        if ours.wall <= Duration::from_millis(500) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 
     // sslscan: one process per target, 8 at a time (its own fleet mode is a

@@ -62,6 +62,30 @@ pub enum Command {
     /// configured from a declared policy, and with what; `--from old.yaml
     /// --to new.yaml` lists the clients a change breaks.
     Simulate(SimulateArgs),
+    /// Compare two scan reports (`--json` files, or JSONL: one report per
+    /// line): targets, findings, protocols, suites, grade, certificates and
+    /// vulnerabilities that appeared, disappeared or changed. Exit 0, or
+    /// with --fail-on-new 1 when something new is at or above it; 64 on an
+    /// unreadable or invalid file.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report (JSON or JSONL).
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The later report (JSON or JSONL).
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Exit 1 when a finding appeared or got worse at or above this
+    /// severity (a target that became unscannable counts as high).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on_new: Option<Severity>,
+    /// Write the diff as JSON to FILE ("-" = stdout, and then the text goes
+    /// to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -394,6 +418,11 @@ pub struct ScanFlags {
     /// commas for several; default all).
     #[arg(long, value_name = "PATTERN")]
     pub clients: Option<String>,
+    /// Fail (exit 1) only on findings this earlier report (JSON or JSONL)
+    /// does not already have for the same target (address, label, SNI)
+    /// and at least as severe; the summary records which are new.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             }
             Command::Simulate(args) => commands::simulate::run(args),
             Command::Merge(args) => commands::merge::run(args, color),
+            Command::Diff(args) => commands::diff::run(args, color),
         }
     });
     match result {

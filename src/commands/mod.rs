@@ -6,6 +6,7 @@
 
 pub mod clients;
 pub mod demo;
+pub mod diff;
 pub mod interrupt;
 pub mod lab;
 pub mod merge;

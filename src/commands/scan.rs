@@ -19,6 +19,7 @@ use tlsposture::observe::TargetObservation;
 use tlsposture::plan::{
     self, PolicyContext, RunPlan, ScanPlan, ScanRequest, ServerKind, ServerPlan, TargetRequest,
 };
+use tlsposture::report::diff as report_diff;
 use tlsposture::report::model::{Interruption, Report, TargetReport, ToolInfo, SCHEMA_VERSION};
 use tlsposture::run;
 use tlsposture::scan::pace::FleetGate;
@@ -95,6 +96,15 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         None => read_policy(paths),
     });
     let run_plan = Arc::new(run_plan.map_err(usage)?);
+    // `--baseline-report`: read before the first connection, so a bad file
+    // is a usage error, not a scan thrown away.
+    let known = match &args.common.baseline_report {
+        Some(path) => Some(report_diff::known(
+            &path.display().to_string(),
+            &super::diff::read_reports(path)?,
+        )),
+        None => None,
+    };
     let mut plans = Vec::with_capacity(entries.len());
     for entry in &entries {
         let one = TargetRequest {
@@ -154,7 +164,11 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
                             sink.note(&format!("tlsposture: {}: {error}", target.address));
                         }
                         let scope = Judged { policy: scope.policy && declared, ..scope };
-                        sink.add(part(target, judgement, context, &run_plan, scope))?;
+                        let mut part = part(target, judgement, context, &run_plan, scope);
+                        if let Some(known) = &known {
+                            report_diff::gate(known, &mut part, run_plan.fail_on);
+                        }
+                        sink.add(part)?;
                     }
                 }
             },

@@ -227,6 +227,9 @@ impl Sink {
             text.push_str(&line);
             text.push('\n');
         }
+        if let Some(gate) = &summary.baseline_report {
+            eprintln!("tlsposture: {}", tlsposture::report::diff::gate_line(gate));
+        }
         print_text(&text, self.text_to_stderr)?;
         let finished_at = now();
         if let Some(out) = self.json.as_mut() {

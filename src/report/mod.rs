@@ -2,11 +2,13 @@
 //! they are given and decide nothing — severities, offered / not offered and
 //! the exit code were settled before a renderer sees the report.
 
+pub mod diff;
 pub mod explain;
 pub mod json;
 pub mod junit;
 pub mod lint;
 pub mod model;
+pub mod read;
 pub mod simulation;
 pub mod terminal;
 mod terminal_grade;

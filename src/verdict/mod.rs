@@ -19,6 +19,7 @@ pub mod baseline;
 mod certificates;
 pub mod clients;
 mod completeness;
+pub mod diff;
 pub mod grade;
 pub mod headers;
 pub mod policy;
@@ -319,6 +320,10 @@ pub struct Summary {
     /// there is one): why the exit code is 2.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unscanned: Vec<String>,
+    /// With `--baseline-report`: the exit code counts only the findings
+    /// that report did not have; which those are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_report: Option<diff::BaselineGate>,
 }
 
 impl Summary {
@@ -345,6 +350,22 @@ impl Summary {
             }
         }
         self.unscanned.extend(other.unscanned.iter().cloned());
+        if let Some(theirs) = &other.baseline_report {
+            let ours = self
+                .baseline_report
+                .get_or_insert_with(|| diff::BaselineGate {
+                    file: theirs.file.clone(),
+                    ..diff::BaselineGate::default()
+                });
+            ours.known += theirs.known;
+            for severity in Severity::ALL {
+                for _ in 0..theirs.new.get(severity) {
+                    ours.new.add(severity);
+                }
+            }
+            ours.new_findings
+                .extend(theirs.new_findings.iter().cloned());
+        }
     }
 }
 
