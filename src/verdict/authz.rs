@@ -13,7 +13,7 @@
 use serde_json::json;
 
 use super::ProbeVerdict;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingLocation, Severity};
 use crate::observe::{
     AuthzRequest, Expected, HttpAnswer, Identity, MtlsOutcome, TargetObservation,
 };
@@ -59,6 +59,7 @@ pub fn judge(
                 remedy: "The gateway does not check client certificate validity: check the \
                          proxy's certificate validation settings."
                     .to_owned(),
+                location: None,
             });
         }
         for p in mtls
@@ -80,6 +81,7 @@ pub fn judge(
                          credential (ca.crt), is within its validity, and carries the \
                          clientAuth extended key usage."
                     .to_owned(),
+                location: None,
             });
         }
     }
@@ -123,6 +125,20 @@ pub fn judge_probe(probe: &AuthzRequest) -> (ProbeVerdict, String) {
 /// A declared rule whose request got no conclusive answer (a timeout, a
 /// failure of our own, an answer lost on the way): the declaration is not
 /// verified, which must not read as "matches declared policy".
+/// The rule's declaration as a location. The probe carries it as the
+/// `file:line` text `scan` writes (`observe` cannot name `finding`); the
+/// rule's name stands for the field, which is what stays stable when the
+/// file is edited. No column is known: 1.
+fn rule_location(probe: &AuthzRequest) -> Option<FindingLocation> {
+    let (file, line) = probe.declared_at.rsplit_once(':')?;
+    Some(FindingLocation {
+        file: file.to_owned(),
+        line: line.parse().ok()?,
+        column: 1,
+        field: probe.rule.clone(),
+    })
+}
+
 fn unverified(probe: &AuthzRequest) -> Finding {
     let request = format!("{} {}{}", probe.method, probe.host, probe.path);
     Finding {
@@ -138,6 +154,7 @@ fn unverified(probe: &AuthzRequest) -> Finding {
         remedy: "Check that the scanner reaches the gateway directly (no proxy that drops \
                  answers) and that --timeout leaves it time to answer, then scan again."
             .to_owned(),
+        location: rule_location(probe),
     }
 }
 
@@ -168,6 +185,7 @@ fn finding(probe: &AuthzRequest) -> Finding {
                  namespace) and that its issuer and JWKS are the ones declared.",
                 probe.rule, probe.declared_at
             ),
+            location: rule_location(probe),
         }
     } else if probe.expected == Expected::Deny {
         Finding {
@@ -186,6 +204,7 @@ fn finding(probe: &AuthzRequest) -> Finding {
                  that its selector matches the gateway's labels.",
                 probe.rule, probe.declared_at
             ),
+            location: rule_location(probe),
         }
     } else {
         Finding {
@@ -204,6 +223,7 @@ fn finding(probe: &AuthzRequest) -> Finding {
                  AuthorizationPolicies with the declared ones.",
                 probe.rule, probe.declared_at
             ),
+            location: rule_location(probe),
         }
     }
 }

@@ -237,6 +237,7 @@ fn grade_findings(graded: &Result<Grade, String>, min: Option<Letter>) -> Option
         evidence,
         remedy: "Fix what caps the grade (see the grade's caps and warnings), or lower --min-grade"
             .to_owned(),
+        location: None,
     })
 }
 
@@ -360,6 +361,7 @@ mod tests {
             observed: json!(null),
             evidence: String::new(),
             remedy: String::new(),
+            location: None,
         }
     }
 

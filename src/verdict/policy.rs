@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingLocation, Severity};
 use crate::observe::{code::hex, Identity, MtlsOutcome, SuiteResult, TargetObservation};
 use crate::policy::effective::{CertKeyTypes, ClientCertExpectation, Expectation, RuleSource};
 use crate::policy::{TlsMode, TlsVersionSetting};
@@ -103,6 +103,36 @@ fn field_of(exp: &Expectation, setting: &str, yaml_field: &str) -> String {
     }
 }
 
+/// Where the setting behind a finding is written: the field's own origin
+/// (a list by its first item, named as the list), else the server entry
+/// with the field that would be written there. SARIF annotates this line.
+fn location_of(exp: &Expectation, setting: &str, yaml_field: &str) -> FindingLocation {
+    match exp.source(setting).and_then(|s| s.origin.as_ref()) {
+        Some(origin) => {
+            let mut location = FindingLocation::from(origin);
+            if let Some(list) = origin
+                .field
+                .strip_suffix(']')
+                .and_then(|rest| rest.rsplit_once('['))
+                .map(|(list, _)| list.to_owned())
+            {
+                location.field = list;
+            }
+            location
+        }
+        None => FindingLocation {
+            field: format!("{}.tls.{yaml_field}", exp.server.field),
+            ..server_location(exp)
+        },
+    }
+}
+
+/// The declared server entry itself, for findings about the server as a
+/// whole (its hosts, its credential, the listener it is on).
+fn server_location(exp: &Expectation) -> FindingLocation {
+    FindingLocation::from(&exp.server)
+}
+
 /// All drift findings for one scanned target and the server it should be.
 pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -119,6 +149,7 @@ pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Fin
             observed: json!(null),
             evidence: "declared mode".into(),
             remedy: "none; declare the backend's TLS policy separately".into(),
+            location: Some(location_of(exp, "mode", "mode")),
         });
         return findings;
     }
@@ -158,6 +189,7 @@ pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Fin
                     "the credential's CA certificate (ca.crt / the -cacert secret) must hold only the CAs of allowed clients ({}:{})",
                     exp.server.file, exp.server.line
                 ),
+                location: Some(server_location(exp)),
             });
         }
     }
@@ -173,6 +205,7 @@ pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Fin
             observed: json!(null),
             evidence: format!("declared at {}", dropped.origin),
             remedy: "fix or remove it (tlsposture policy lint explains each case)".into(),
+            location: Some(FindingLocation::from(&dropped.origin)),
         });
     }
     findings
@@ -230,6 +263,7 @@ fn protocol_drift(
                         ""
                     }
                 ),
+                location: Some(location_of(exp, setting, field)),
             });
         } else if !offered && want {
             findings.push(Finding {
@@ -253,6 +287,11 @@ fn protocol_drift(
                     field_of(exp, "min_version", "minProtocolVersion"),
                     field_of(exp, "max_version", "maxProtocolVersion")
                 ),
+                location: Some(if p.version == exp.min_version {
+                    location_of(exp, "min_version", "minProtocolVersion")
+                } else {
+                    location_of(exp, "max_version", "maxProtocolVersion")
+                }),
             });
         }
     }
@@ -303,6 +342,7 @@ fn suite_drift(
             observed: json!({"protocol": version, "suites": codes(&observed)}),
             evidence: format!("suite enumeration; declared list from {}", cite(source)),
             remedy,
+            location: Some(location_of(exp, "cipher_suites", "cipherSuites")),
         };
         let field = field_of(exp, "cipher_suites", "cipherSuites");
         if !extra.is_empty() {
@@ -363,6 +403,7 @@ fn suite_drift(
                 "remove them from {} (keep ECDHE with AES-GCM or ChaCha20)",
                 field_of(exp, "cipher_suites", "cipherSuites")
             ),
+            location: Some(location_of(exp, "cipher_suites", "cipherSuites")),
         });
     }
 }
@@ -409,6 +450,12 @@ fn group_drift(
             observed: json!({"protocol": version, "groups": names(&observed)}),
             evidence: format!("group enumeration; declared curves from {}", cite(source)),
             remedy,
+            // Istio has no per-server curves: the mesh-wide field when it
+            // is written, else the server the groups were judged for.
+            location: Some(match source.and_then(|s| s.origin.as_ref()) {
+                Some(_) => location_of(exp, "ecdh_curves", "ecdhCurves"),
+                None => server_location(exp),
+            }),
         };
         if !extra.is_empty() {
             findings.push(finding(
@@ -458,6 +505,7 @@ pub fn judge(target: &TargetObservation, exp: &Expectation) -> Vec<Finding> {
                     "apply the declared Gateway (hosts at {}:{}), or check the SNI routing in front of it",
                     exp.server.file, exp.server.line
                 ),
+                location: Some(server_location(exp)),
             }],
             _ => Vec::new(),
         };
@@ -513,6 +561,7 @@ fn listener_rejected(target: &TargetObservation, exp: &Expectation, reason: &str
              points at the field",
             exp.server.field, exp.server.file, exp.server.line
         ),
+        location: Some(server_location(exp)),
     }
 }
 
@@ -558,6 +607,7 @@ fn host_drift(target: &TargetObservation, exp: &Expectation, findings: &mut Vec<
                     "put a certificate for {name} in the server's credential ({}); Istio serves what the secret holds",
                     exp.credential.as_deref().unwrap_or("credentialName / serverCertificate")
                 ),
+                location: Some(server_location(exp)),
             });
         }
         if let Some(reason) = &cert.refused {
@@ -572,6 +622,7 @@ fn host_drift(target: &TargetObservation, exp: &Expectation, findings: &mut Vec<
                     "check the Gateway's hosts and its credential ({}:{})",
                     exp.server.file, exp.server.line
                 ),
+                location: Some(server_location(exp)),
             });
         }
     }
@@ -635,6 +686,7 @@ pub fn client_cert_finding(
             "apply the declared tls.mode ({}:{}); for client certificates use {want} with a CA in the credential",
             exp.server.file, exp.server.line
         ),
+        location: Some(location_of(exp, "mode", "mode")),
     })
 }
 
