@@ -310,5 +310,10 @@ mod tests {
             "{}",
             f.title
         );
+        let at = f.location.as_ref().expect("located at the rule");
+        assert_eq!(
+            (at.file.as_str(), at.line, at.field.as_str()),
+            ("authz.yaml", 12, "istio-system/test rules[0]")
+        );
     }
 }

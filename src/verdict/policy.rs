@@ -696,6 +696,53 @@ mod tests {
     use crate::observe::ProtocolResult;
     use crate::policy::{effective, load_str};
 
+    /// A drift finding is located at the field to change: its own line
+    /// when written (a list named as the list, at its first item), else
+    /// the server entry's line with the field that would be added.
+    #[test]
+    fn drift_is_located_at_the_declaring_field_or_its_server() {
+        let yaml = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: a}\nspec:\n  servers:\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [x.example]\n    tls:\n      mode: SIMPLE\n      credentialName: c\n      cipherSuites:\n      - ECDHE-RSA-AES128-GCM-SHA256\n      - ECDHE-RSA-AES256-GCM-SHA384\n";
+        let line_of = |needle: &str| {
+            yaml.lines()
+                .position(|l| l.contains(needle))
+                .expect("in the YAML")
+                + 1
+        };
+        let exp = effective::expectations(&load_str("gw.yaml", yaml).expect("policy"))
+            .pop()
+            .expect("one server");
+        let suites = location_of(&exp, "cipher_suites", "cipherSuites");
+        assert_eq!(
+            (suites.file.as_str(), suites.line, suites.field.as_str()),
+            (
+                "gw.yaml",
+                line_of("AES128-GCM"),
+                "spec.servers[0].tls.cipherSuites"
+            )
+        );
+
+        let mut target = TargetObservation::new("127.0.0.1:443".into(), 443, None);
+        target.protocols = vec![ProtocolResult::offered(
+            ProtocolVersion::Tls10,
+            "handshake".into(),
+            Some(ProtocolVersion::Tls10),
+            None,
+        )];
+        let f = judge(&target, &exp);
+        let undeclared = f
+            .iter()
+            .find(|f| f.id == "policy.protocol_undeclared")
+            .expect("TLS 1.0 is undeclared");
+        let at = undeclared.location.as_ref().expect("a location");
+        assert_eq!(
+            (at.line, at.field.as_str()),
+            (line_of("- port:"), "spec.servers[0].tls.minProtocolVersion")
+        );
+        // The JSON contract carries it.
+        let json = serde_json::to_value(undeclared).expect("serialises");
+        assert_eq!(json["location"]["file"], "gw.yaml");
+    }
+
     /// SIMPLE + credentialName + subjectAltNames: Envoy 1.40 refuses the
     /// listener (tests/lab_envoy_decides.rs); the verdict says so with the
     /// declaration's origin, whether or not something answers the port.

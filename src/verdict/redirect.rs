@@ -59,7 +59,7 @@ pub fn judge(
 ) -> (Vec<RedirectJudgement>, Vec<Finding>) {
     let declared = exp.https_redirect.as_ref().unwrap_or(&exp.server);
     let declared_at = format!("{}:{}", declared.file, declared.line);
-    let location = FindingLocation::from(declared);
+    let setting = FindingLocation::from(declared);
     let judged = |expected, verdict| RedirectJudgement {
         expected,
         verdict,
@@ -96,7 +96,7 @@ pub fn judge(
                 observed,
                 evidence,
                 remedy: "Check that the gateway listens for plain HTTP on this port.".to_owned(),
-                location: Some(location.clone()),
+                location: Some(setting.clone()),
             });
             continue;
         };
@@ -134,7 +134,7 @@ pub fn judge(
                  namespace) and that no other server on port {} takes these hosts.",
                 exp.port
             ),
-            location: Some(location.clone()),
+            location: Some(setting.clone()),
         });
     }
     (verdicts, findings)
@@ -192,6 +192,8 @@ mod tests {
         assert_eq!(f[0].id, "policy.https_redirect_missing");
         assert_eq!(f[0].severity, Severity::High);
         assert!(f[0].evidence.contains("GET http://test.com/"));
+        // Located at the httpsRedirect line, for SARIF.
+        assert_eq!(f[0].location.as_ref().map(|l| l.line), Some(17));
 
         let (_, f) = judge(&request(None, None), &exp(true));
         assert_eq!(f[0].id, "policy.https_redirect_unverified");
