@@ -482,6 +482,95 @@ fn target_display(t: &TargetRef) -> String {
 mod tests {
     use super::*;
 
+    use crate::observe::TargetObservation;
+    use crate::report::model::{PolicyContext, TargetReport, ToolInfo};
+    use crate::verdict::{Judgement, Summary};
+
+    fn finding(id: &str, severity: Severity, location: Option<FindingLocation>) -> Finding {
+        Finding {
+            id: id.into(),
+            severity,
+            title: format!("{id} seen"),
+            expected: json!(null),
+            observed: json!(null),
+            evidence: "probe".into(),
+            remedy: "fix it".into(),
+            location,
+        }
+    }
+
+    fn report(findings: Vec<Finding>, policy: Option<&str>) -> Report {
+        let observed = TargetObservation::new("127.0.0.1:443".into(), 443, None);
+        let judged = Judgement {
+            findings,
+            scanned: true,
+            ..Judgement::default()
+        };
+        Report {
+            schema_version: 1,
+            tool: ToolInfo::default(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: "2026-01-01T00:00:01Z".into(),
+            targets: vec![TargetReport::new(observed, judged)],
+            policy: policy.map(|file| PolicyContext {
+                files: vec![file.into()],
+                ..PolicyContext::default()
+            }),
+            summary: Summary::default(),
+            interrupted: None,
+        }
+    }
+
+    fn results(text: &str) -> Vec<Value> {
+        let log: Value = serde_json::from_str(text).expect("JSON");
+        log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .clone()
+    }
+
+    #[test]
+    fn unlocated_results_go_to_the_policy_file_else_stay_logical() {
+        let at = FindingLocation {
+            file: "deploy/gw.yaml".into(),
+            line: 21,
+            column: 7,
+            field: "spec.servers[0].tls.minProtocolVersion".into(),
+        };
+        let findings = vec![
+            finding("policy.protocol_undeclared", Severity::High, Some(at)),
+            finding("suite.cbc", Severity::Low, None),
+            finding("suite.cbc", Severity::Low, None),
+        ];
+        let with = results(&render_from(
+            &report(findings.clone(), Some("deploy/gw.yaml")),
+            Severity::High,
+            None,
+        ));
+        let region = |r: &Value| r["locations"][0]["physicalLocation"]["region"].clone();
+        assert_eq!(region(&with[0]), json!({"startLine": 21, "startColumn": 7}));
+        assert_eq!(region(&with[1]), json!({"startLine": 1, "startColumn": 1}));
+        assert_eq!(with[1]["level"], "warning");
+        // The same finding twice on one target: the n-th of one hash.
+        let print = |r: &Value| {
+            r["partialFingerprints"]["primaryLocationLineHash"]
+                .as_str()
+                .expect("fingerprint")
+                .to_owned()
+        };
+        let (a, b) = (print(&with[1]), print(&with[2]));
+        assert_eq!(a.strip_suffix(":1"), b.strip_suffix(":2"));
+
+        let without = results(&render_from(&report(findings, None), Severity::High, None));
+        assert!(without[1]["locations"][0].get("physicalLocation").is_none());
+        assert_eq!(
+            without[1]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+            "127.0.0.1:443"
+        );
+        // The anchor is not part of the identity.
+        assert_eq!(print(&without[1]), a);
+    }
+
     #[test]
     fn levels_follow_fail_on() {
         assert_eq!(level(Severity::High, Severity::High), "error");
