@@ -82,25 +82,18 @@ fn cite(source: Option<&RuleSource>) -> String {
     }
 }
 
-/// Where to make a change: the field's own origin when it was written, else
-/// the server entry's `tls` block.
+/// Where to make a change, as remedies cite it: `field (file:line)`.
 fn field_of(exp: &Expectation, setting: &str, yaml_field: &str) -> String {
-    match exp.source(setting).and_then(|s| s.origin.as_ref()) {
-        Some(origin) => {
-            // A list is cited by its first item; name the list itself.
-            let field = match origin.field.strip_suffix(']') {
-                Some(rest) => rest.rsplit_once('[').map_or(rest, |(list, _)| list),
-                None => &origin.field,
-            };
-            format!("{field} ({}:{})", origin.file, origin.line)
-        }
+    let written = exp
+        .source(setting)
+        .and_then(|s| s.origin.as_ref())
+        .is_some();
+    if !written && setting == "ecdh_curves" {
         // Istio has no per-server curves: only the mesh-wide default.
-        None if setting == "ecdh_curves" => "meshConfig.tlsDefaults.ecdhCurves".to_string(),
-        None => format!(
-            "{}.tls.{yaml_field} ({}:{})",
-            exp.server.field, exp.server.file, exp.server.line
-        ),
+        return "meshConfig.tlsDefaults.ecdhCurves".to_string();
     }
+    let at = location_of(exp, setting, yaml_field);
+    format!("{} ({}:{})", at.field, at.file, at.line)
 }
 
 /// Where the setting behind a finding is written: the field's own origin
