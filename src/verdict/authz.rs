@@ -28,6 +28,17 @@ pub fn judge(
     observed: &TargetObservation,
     mutual: bool,
 ) -> (Vec<(ProbeVerdict, String)>, Vec<Finding>) {
+    judge_declared(observed, mutual, None)
+}
+
+/// [`judge`] with `mode_at`, where the declared `tls.mode` is written when
+/// `mutual` comes from a declaration: the client-certificate findings'
+/// location.
+pub fn judge_declared(
+    observed: &TargetObservation,
+    mutual: bool,
+    mode_at: Option<FindingLocation>,
+) -> (Vec<(ProbeVerdict, String)>, Vec<Finding>) {
     let mut findings = Vec::new();
     let verdicts = observed
         .authorization
@@ -59,7 +70,7 @@ pub fn judge(
                 remedy: "The gateway does not check client certificate validity: check the \
                          proxy's certificate validation settings."
                     .to_owned(),
-                location: None,
+                location: mode_at.clone(),
             });
         }
         for p in mtls
@@ -81,7 +92,7 @@ pub fn judge(
                          credential (ca.crt), is within its validity, and carries the \
                          clientAuth extended key usage."
                     .to_owned(),
-                location: None,
+                location: mode_at.clone(),
             });
         }
     }
@@ -293,6 +304,39 @@ mod tests {
         assert_eq!(findings[0].id, "authz.unverified");
         assert_eq!(findings[0].severity, Severity::High);
         assert!(crate::verdict::is_drift(&findings[0]));
+    }
+
+    /// An expired certificate let into a declared MUTUAL server is located
+    /// at the declared mode; without a declaration there is no location.
+    #[test]
+    fn client_certificate_findings_are_located_at_the_declared_mode() {
+        use crate::observe::{MtlsProbe, MtlsResult};
+        let mut t = TargetObservation::new("127.0.0.1:1".into(), 1, None);
+        t.mtls = Some(MtlsResult {
+            client_cert_required: Some(true),
+            client_cert_requested: Some(true),
+            acceptable_ca_names: Vec::new(),
+            required_by_http: None,
+            evidence: String::new(),
+            probes: vec![MtlsProbe {
+                identity: Identity::Expired,
+                outcome: MtlsOutcome::Accepted,
+                protocol: None,
+                http_status: None,
+                evidence: String::new(),
+            }],
+        });
+        let mode = FindingLocation {
+            file: "gw.yaml".into(),
+            line: 9,
+            column: 13,
+            field: "spec.servers[0].tls.mode".into(),
+        };
+        let (_, findings) = judge_declared(&t, true, Some(mode.clone()));
+        assert_eq!(findings[0].id, "mtls.expired_client_accepted");
+        assert_eq!(findings[0].location, Some(mode));
+        let (_, findings) = judge(&t, true);
+        assert_eq!(findings[0].location, None);
     }
 
     #[test]

@@ -168,7 +168,8 @@ pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
             .as_ref()
             .is_some_and(|m| m.client_cert_required == Some(true)),
     };
-    let (verdicts, authz_findings) = authz::judge(observed, mutual);
+    let (verdicts, authz_findings) =
+        authz::judge_declared(observed, mutual, against.server.map(policy::mode_location));
     judgement.authorization = verdicts;
     findings.extend(authz_findings);
     if observed.scanned() {

@@ -120,6 +120,12 @@ fn location_of(exp: &Expectation, setting: &str, yaml_field: &str) -> FindingLoc
     }
 }
 
+/// Where the server's `tls.mode` is written (else its server entry): the
+/// location of client-certificate findings.
+pub fn mode_location(exp: &Expectation) -> FindingLocation {
+    location_of(exp, "mode", "mode")
+}
+
 /// The declared server entry itself, for findings about the server as a
 /// whole (its hosts, its credential, the listener it is on).
 fn server_location(exp: &Expectation) -> FindingLocation {
@@ -142,7 +148,7 @@ pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Fin
             observed: json!(null),
             evidence: "declared mode".into(),
             remedy: "none; declare the backend's TLS policy separately".into(),
-            location: Some(location_of(exp, "mode", "mode")),
+            location: Some(mode_location(exp)),
         });
         return findings;
     }
@@ -679,7 +685,7 @@ pub fn client_cert_finding(
             "apply the declared tls.mode ({}:{}); for client certificates use {want} with a CA in the credential",
             exp.server.file, exp.server.line
         ),
-        location: Some(location_of(exp, "mode", "mode")),
+        location: Some(mode_location(exp)),
     })
 }
 
