@@ -186,23 +186,16 @@ fn finish(items: &[Item], cx: &Context<'_>) -> String {
     // Rules in order of first occurrence (findings come most severe first),
     // each with the most severe severity seen for it: GitHub reads
     // `security-severity` from the rule only.
-    let mut rule_order: Vec<&str> = Vec::new();
-    let mut worst: BTreeMap<&str, Severity> = BTreeMap::new();
+    let mut rule_order: Vec<(&Item, Severity)> = Vec::new();
     for item in items {
-        match worst.get_mut(item.id.as_str()) {
-            Some(s) => *s = (*s).max(item.severity),
-            None => {
-                rule_order.push(&item.id);
-                worst.insert(&item.id, item.severity);
-            }
+        match rule_order.iter_mut().find(|(first, _)| first.id == item.id) {
+            Some((_, worst)) => *worst = (*worst).max(item.severity),
+            None => rule_order.push((item, item.severity)),
         }
     }
     let rules: Vec<Value> = rule_order
         .iter()
-        .map(|id| {
-            let first = items.iter().find(|i| i.id == *id).expect("an occurrence");
-            rule(first, worst[id], cx.fail_on)
-        })
+        .map(|(first, worst)| rule(first, *worst, cx.fail_on))
         .collect();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let results: Vec<Value> = items
@@ -211,7 +204,10 @@ fn finish(items: &[Item], cx: &Context<'_>) -> String {
             let hash = fingerprint(item);
             let n = seen.entry(hash.clone()).or_insert(0);
             *n += 1;
-            let index = rule_order.iter().position(|r| *r == item.id).unwrap_or(0);
+            let index = rule_order
+                .iter()
+                .position(|(first, _)| first.id == item.id)
+                .unwrap_or_default();
             result(item, index, format!("{hash}:{n}"), cx)
         })
         .collect();
