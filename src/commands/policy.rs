@@ -1,9 +1,11 @@
 //! `tlsposture policy lint` and `policy explain`: the declared policy
 //! offline, no network.
 
+use anyhow::Context;
 use tlsposture::policy::{self, effective, istiod, lint};
 use tlsposture::report::explain;
 use tlsposture::report::lint as render;
+use tlsposture::report::sarif;
 use tlsposture::verdict::exit;
 
 use super::output::write_outputs;
@@ -20,6 +22,11 @@ pub fn lint(args: LintArgs) -> Result<i32, Failure> {
     } else {
         exit::CLEAN
     };
+    if let Some(path) = &args.sarif {
+        std::fs::write(path, sarif::render_lint(&findings, args.fail_on, code))
+            .with_context(|| format!("cannot write the SARIF log to {}", path.display()))
+            .map_err(usage)?;
+    }
     write_outputs(
         &render::render_text(&findings, &policy),
         || render::render_json(&findings, &policy, code),

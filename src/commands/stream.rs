@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tlsposture::report::model::{
     Interruption, PolicyContext, Report, Severity, Summary, TargetReport, ToolInfo, SCHEMA_VERSION,
 };
-use tlsposture::report::{json, junit, terminal};
+use tlsposture::report::{json, junit, sarif, terminal};
 
 use super::{now, unscannable, usage, Failure};
 
@@ -26,6 +26,8 @@ pub struct Destinations {
     pub jsonl: Option<PathBuf>,
     /// `--junit FILE`.
     pub junit: Option<PathBuf>,
+    /// `--sarif FILE`.
+    pub sarif: Option<PathBuf>,
     pub fail_on: Option<Severity>,
 }
 
@@ -43,7 +45,7 @@ impl Destinations {
     /// Whether the sink must keep every target for a file written at the
     /// end.
     fn keeps_targets(&self) -> bool {
-        self.junit.is_some()
+        self.junit.is_some() || self.sarif.is_some()
     }
 }
 
@@ -266,6 +268,11 @@ impl Sink {
         if let Some(path) = &self.dest.junit {
             std::fs::write(path, junit::render(&report, fail_on))
                 .with_context(|| format!("cannot write the JUnit report to {}", path.display()))
+                .map_err(usage)?;
+        }
+        if let Some(path) = &self.dest.sarif {
+            std::fs::write(path, sarif::render(&report, fail_on))
+                .with_context(|| format!("cannot write the SARIF log to {}", path.display()))
                 .map_err(usage)?;
         }
         Ok(exit_code)

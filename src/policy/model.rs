@@ -34,6 +34,17 @@ impl fmt::Display for Origin {
     }
 }
 
+impl From<&Origin> for crate::finding::FindingLocation {
+    fn from(o: &Origin) -> Self {
+        crate::finding::FindingLocation {
+            file: o.file.clone(),
+            line: o.line,
+            column: o.column,
+            field: o.field.clone(),
+        }
+    }
+}
+
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Located<T> {

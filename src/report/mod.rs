@@ -1,4 +1,4 @@
-//! Renderers: the report as a terminal table or as JSON. They print what
+//! Renderers: the report as a terminal table, JSON, JUnit or SARIF. They print what
 //! they are given and decide nothing — severities, offered / not offered and
 //! the exit code were settled before a renderer sees the report.
 
@@ -9,6 +9,7 @@ pub mod junit;
 pub mod lint;
 pub mod model;
 pub mod read;
+pub mod sarif;
 pub mod simulation;
 pub mod terminal;
 mod terminal_grade;

@@ -13,7 +13,7 @@
 use serde_json::json;
 
 use super::ProbeVerdict;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingLocation, Severity};
 use crate::observe::{
     AuthzRequest, Expected, HttpAnswer, Identity, MtlsOutcome, TargetObservation,
 };
@@ -27,6 +27,17 @@ pub const RBAC_DENIED_BODY: &str = "RBAC: access denied";
 pub fn judge(
     observed: &TargetObservation,
     mutual: bool,
+) -> (Vec<(ProbeVerdict, String)>, Vec<Finding>) {
+    judge_declared(observed, mutual, None)
+}
+
+/// [`judge`] with `mode_at`, where the declared `tls.mode` is written when
+/// `mutual` comes from a declaration: the client-certificate findings'
+/// location.
+pub fn judge_declared(
+    observed: &TargetObservation,
+    mutual: bool,
+    mode_at: Option<FindingLocation>,
 ) -> (Vec<(ProbeVerdict, String)>, Vec<Finding>) {
     let mut findings = Vec::new();
     let verdicts = observed
@@ -59,6 +70,7 @@ pub fn judge(
                 remedy: "The gateway does not check client certificate validity: check the \
                          proxy's certificate validation settings."
                     .to_owned(),
+                location: mode_at.clone(),
             });
         }
         for p in mtls
@@ -80,6 +92,7 @@ pub fn judge(
                          credential (ca.crt), is within its validity, and carries the \
                          clientAuth extended key usage."
                     .to_owned(),
+                location: mode_at.clone(),
             });
         }
     }
@@ -123,6 +136,20 @@ pub fn judge_probe(probe: &AuthzRequest) -> (ProbeVerdict, String) {
 /// A declared rule whose request got no conclusive answer (a timeout, a
 /// failure of our own, an answer lost on the way): the declaration is not
 /// verified, which must not read as "matches declared policy".
+/// The rule's declaration as a location. The probe carries it as the
+/// `file:line` text `scan` writes (`observe` cannot name `finding`); the
+/// rule's name stands for the field, which is what stays stable when the
+/// file is edited. No column is known: 1.
+fn rule_location(probe: &AuthzRequest) -> Option<FindingLocation> {
+    let (file, line) = probe.declared_at.rsplit_once(':')?;
+    Some(FindingLocation {
+        file: file.to_owned(),
+        line: line.parse().ok()?,
+        column: 1,
+        field: probe.rule.clone(),
+    })
+}
+
 fn unverified(probe: &AuthzRequest) -> Finding {
     let request = format!("{} {}{}", probe.method, probe.host, probe.path);
     Finding {
@@ -138,6 +165,7 @@ fn unverified(probe: &AuthzRequest) -> Finding {
         remedy: "Check that the scanner reaches the gateway directly (no proxy that drops \
                  answers) and that --timeout leaves it time to answer, then scan again."
             .to_owned(),
+        location: rule_location(probe),
     }
 }
 
@@ -168,6 +196,7 @@ fn finding(probe: &AuthzRequest) -> Finding {
                  namespace) and that its issuer and JWKS are the ones declared.",
                 probe.rule, probe.declared_at
             ),
+            location: rule_location(probe),
         }
     } else if probe.expected == Expected::Deny {
         Finding {
@@ -186,6 +215,7 @@ fn finding(probe: &AuthzRequest) -> Finding {
                  that its selector matches the gateway's labels.",
                 probe.rule, probe.declared_at
             ),
+            location: rule_location(probe),
         }
     } else {
         Finding {
@@ -204,6 +234,7 @@ fn finding(probe: &AuthzRequest) -> Finding {
                  AuthorizationPolicies with the declared ones.",
                 probe.rule, probe.declared_at
             ),
+            location: rule_location(probe),
         }
     }
 }
@@ -275,6 +306,39 @@ mod tests {
         assert!(crate::verdict::is_drift(&findings[0]));
     }
 
+    /// An expired certificate let into a declared MUTUAL server is located
+    /// at the declared mode; without a declaration there is no location.
+    #[test]
+    fn client_certificate_findings_are_located_at_the_declared_mode() {
+        use crate::observe::{MtlsProbe, MtlsResult};
+        let mut t = TargetObservation::new("127.0.0.1:1".into(), 1, None);
+        t.mtls = Some(MtlsResult {
+            client_cert_required: Some(true),
+            client_cert_requested: Some(true),
+            acceptable_ca_names: Vec::new(),
+            required_by_http: None,
+            evidence: String::new(),
+            probes: vec![MtlsProbe {
+                identity: Identity::Expired,
+                outcome: MtlsOutcome::Accepted,
+                protocol: None,
+                http_status: None,
+                evidence: String::new(),
+            }],
+        });
+        let mode = FindingLocation {
+            file: "gw.yaml".into(),
+            line: 9,
+            column: 13,
+            field: "spec.servers[0].tls.mode".into(),
+        };
+        let (_, findings) = judge_declared(&t, true, Some(mode.clone()));
+        assert_eq!(findings[0].id, "mtls.expired_client_accepted");
+        assert_eq!(findings[0].location, Some(mode));
+        let (_, findings) = judge(&t, true);
+        assert_eq!(findings[0].location, None);
+    }
+
     #[test]
     fn wrong_client_admitted_is_critical_and_names_the_rule() {
         let mut t = TargetObservation::new("127.0.0.1:1".into(), 1, None);
@@ -289,6 +353,11 @@ mod tests {
                 .contains("istio-system/test rules[0] (authz.yaml:12)"),
             "{}",
             f.title
+        );
+        let at = f.location.as_ref().expect("located at the rule");
+        assert_eq!(
+            (at.file.as_str(), at.line, at.field.as_str()),
+            ("authz.yaml", 12, "istio-system/test rules[0]")
         );
     }
 }

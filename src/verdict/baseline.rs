@@ -43,6 +43,7 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
                     istio_name(baseline.protocols.first()),
                     istio_name(baseline.protocols.last())
                 ),
+                location: None,
             });
         }
     }
@@ -59,6 +60,7 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
             observed: json!({"offered": offered}),
             evidence: "protocol probes".into(),
             remedy: format!("allow {}", allowed.join(", ")),
+            location: None,
         });
     }
     for version in ProtocolVersion::ALL {
@@ -87,6 +89,7 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
                 observed: json!({"protocol": version, "suites": extra}),
                 evidence: "suite enumeration".into(),
                 remedy: "list only the profile's suites in tls.cipherSuites".into(),
+                location: None,
             });
         }
     }
@@ -105,6 +108,7 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
             observed: json!({"groups": extra_groups}),
             evidence: "group enumeration".into(),
             remedy: "set meshConfig.tlsDefaults.ecdhCurves to the profile's curves".into(),
+            location: None,
         });
     }
     if let Some(min) = baseline.dh_param_size {
@@ -129,6 +133,7 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
                 observed: json!({"suites": small}),
                 evidence: "suite enumeration (ServerKeyExchange)".into(),
                 remedy: format!("use DH groups of at least {min} bits, or drop the DHE suites"),
+                location: None,
             });
         }
     }
@@ -154,6 +159,7 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
                 observed: json!({"key_type": leaf.key_type, "key_bits": leaf.key_bits}),
                 evidence: format!("certificate probe ({})", cert.request),
                 remedy: "issue the gateway credential with the profile's key type".into(),
+                location: None,
             });
         }
         if let Some(min) = baseline.rsa_key_size {
@@ -168,6 +174,7 @@ pub fn baseline_findings(target: &TargetObservation, baseline: &Baseline) -> Vec
                     remedy: format!(
                         "reissue the credential with an RSA key of at least {min} bits"
                     ),
+                    location: None,
                 });
             }
         }

@@ -38,6 +38,7 @@ fn finding(
         observed,
         evidence,
         remedy: remedy.to_string(),
+        location: None,
     }
 }
 

@@ -334,6 +334,7 @@ pub fn required_findings(simulations: &[ClientSimulation], patterns: &[String]) 
                     .join(", "),
                 profile.name
             ),
+            location: None,
         });
     }
     findings

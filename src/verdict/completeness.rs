@@ -49,6 +49,7 @@ pub fn incomplete_finding(stats: &Stats) -> Option<Finding> {
         remedy: "rescan with a longer --timeout or --target-deadline and fewer --max-connections; \
                  look for rate limiting or a proxy in front of the gateway"
             .to_owned(),
+        location: None,
     })
 }
 

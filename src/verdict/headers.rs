@@ -31,6 +31,7 @@ pub fn findings(probes: &[HeaderProbe]) -> Vec<Finding> {
                      (local replies, 404s) included: on Envoy a response_headers_to_add \
                      on the route configuration or virtual host rather than on a route"
                 .to_owned(),
+            location: None,
         });
     }
     let with = |pick: fn(&Hsts) -> bool| -> Vec<(String, &Hsts)> {
@@ -97,6 +98,7 @@ pub fn findings(probes: &[HeaderProbe]) -> Vec<Finding> {
             remedy: "Nothing needed for `envoy`; a banner with a product version helps an \
                      attacker pick exploits: drop or genericise it (Envoy: server_header_transformation)"
                 .to_owned(),
+            location: None,
         });
     }
     out
@@ -130,6 +132,7 @@ fn hsts_finding(
         remedy: "Send one Strict-Transport-Security header with max-age of at least 15552000 \
                  (180 days; 31536000 or more for preload)"
             .to_owned(),
+        location: None,
     }
 }
 

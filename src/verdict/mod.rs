@@ -169,7 +169,8 @@ pub fn judge(observed: &TargetObservation, against: &Against<'_>) -> Judgement {
             .as_ref()
             .is_some_and(|m| m.client_cert_required == Some(true)),
     };
-    let (verdicts, authz_findings) = authz::judge(observed, mutual);
+    let (verdicts, authz_findings) =
+        authz::judge_declared(observed, mutual, against.server.map(policy::mode_location));
     judgement.authorization = verdicts;
     findings.extend(authz_findings);
     if observed.scanned() {
@@ -238,6 +239,7 @@ fn grade_findings(graded: &Result<Grade, String>, min: Option<Letter>) -> Option
         evidence,
         remedy: "Fix what caps the grade (see the grade's caps and warnings), or lower --min-grade"
             .to_owned(),
+        location: None,
     })
 }
 
@@ -423,6 +425,7 @@ mod tests {
             observed: json!(null),
             evidence: String::new(),
             remedy: String::new(),
+            location: None,
         }
     }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingLocation, Severity};
 use crate::observe::{code::hex, Identity, MtlsOutcome, SuiteResult, TargetObservation};
 use crate::policy::effective::{CertKeyTypes, ClientCertExpectation, Expectation, RuleSource};
 use crate::policy::{TlsMode, TlsVersionSetting};
@@ -82,25 +82,54 @@ fn cite(source: Option<&RuleSource>) -> String {
     }
 }
 
-/// Where to make a change: the field's own origin when it was written, else
-/// the server entry's `tls` block.
+/// Where to make a change, as remedies cite it: `field (file:line)`.
 fn field_of(exp: &Expectation, setting: &str, yaml_field: &str) -> String {
+    let written = exp
+        .source(setting)
+        .and_then(|s| s.origin.as_ref())
+        .is_some();
+    if !written && setting == "ecdh_curves" {
+        // Istio has no per-server curves: only the mesh-wide default.
+        return "meshConfig.tlsDefaults.ecdhCurves".to_string();
+    }
+    let at = location_of(exp, setting, yaml_field);
+    format!("{} ({}:{})", at.field, at.file, at.line)
+}
+
+/// Where the setting behind a finding is written: the field's own origin
+/// (a list by its first item, named as the list), else the server entry
+/// with the field that would be written there. SARIF annotates this line.
+fn location_of(exp: &Expectation, setting: &str, yaml_field: &str) -> FindingLocation {
     match exp.source(setting).and_then(|s| s.origin.as_ref()) {
         Some(origin) => {
-            // A list is cited by its first item; name the list itself.
-            let field = match origin.field.strip_suffix(']') {
-                Some(rest) => rest.rsplit_once('[').map_or(rest, |(list, _)| list),
-                None => &origin.field,
-            };
-            format!("{field} ({}:{})", origin.file, origin.line)
+            let mut location = FindingLocation::from(origin);
+            if let Some(list) = origin
+                .field
+                .strip_suffix(']')
+                .and_then(|rest| rest.rsplit_once('['))
+                .map(|(list, _)| list.to_owned())
+            {
+                location.field = list;
+            }
+            location
         }
-        // Istio has no per-server curves: only the mesh-wide default.
-        None if setting == "ecdh_curves" => "meshConfig.tlsDefaults.ecdhCurves".to_string(),
-        None => format!(
-            "{}.tls.{yaml_field} ({}:{})",
-            exp.server.field, exp.server.file, exp.server.line
-        ),
+        None => FindingLocation {
+            field: format!("{}.tls.{yaml_field}", exp.server.field),
+            ..server_location(exp)
+        },
     }
+}
+
+/// Where the server's `tls.mode` is written (else its server entry): the
+/// location of client-certificate findings.
+pub fn mode_location(exp: &Expectation) -> FindingLocation {
+    location_of(exp, "mode", "mode")
+}
+
+/// The declared server entry itself, for findings about the server as a
+/// whole (its hosts, its credential, the listener it is on).
+fn server_location(exp: &Expectation) -> FindingLocation {
+    FindingLocation::from(&exp.server)
 }
 
 /// All drift findings for one scanned target and the server it should be.
@@ -119,6 +148,7 @@ pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Fin
             observed: json!(null),
             evidence: "declared mode".into(),
             remedy: "none; declare the backend's TLS policy separately".into(),
+            location: Some(mode_location(exp)),
         });
         return findings;
     }
@@ -158,6 +188,7 @@ pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Fin
                     "the credential's CA certificate (ca.crt / the -cacert secret) must hold only the CAs of allowed clients ({}:{})",
                     exp.server.file, exp.server.line
                 ),
+                location: Some(server_location(exp)),
             });
         }
     }
@@ -173,6 +204,7 @@ pub fn policy_findings(target: &TargetObservation, exp: &Expectation) -> Vec<Fin
             observed: json!(null),
             evidence: format!("declared at {}", dropped.origin),
             remedy: "fix or remove it (tlsposture policy lint explains each case)".into(),
+            location: Some(FindingLocation::from(&dropped.origin)),
         });
     }
     findings
@@ -230,6 +262,7 @@ fn protocol_drift(
                         ""
                     }
                 ),
+                location: Some(location_of(exp, setting, field)),
             });
         } else if !offered && want {
             findings.push(Finding {
@@ -253,6 +286,11 @@ fn protocol_drift(
                     field_of(exp, "min_version", "minProtocolVersion"),
                     field_of(exp, "max_version", "maxProtocolVersion")
                 ),
+                location: Some(if p.version == exp.min_version {
+                    location_of(exp, "min_version", "minProtocolVersion")
+                } else {
+                    location_of(exp, "max_version", "maxProtocolVersion")
+                }),
             });
         }
     }
@@ -303,6 +341,7 @@ fn suite_drift(
             observed: json!({"protocol": version, "suites": codes(&observed)}),
             evidence: format!("suite enumeration; declared list from {}", cite(source)),
             remedy,
+            location: Some(location_of(exp, "cipher_suites", "cipherSuites")),
         };
         let field = field_of(exp, "cipher_suites", "cipherSuites");
         if !extra.is_empty() {
@@ -363,6 +402,7 @@ fn suite_drift(
                 "remove them from {} (keep ECDHE with AES-GCM or ChaCha20)",
                 field_of(exp, "cipher_suites", "cipherSuites")
             ),
+            location: Some(location_of(exp, "cipher_suites", "cipherSuites")),
         });
     }
 }
@@ -409,6 +449,12 @@ fn group_drift(
             observed: json!({"protocol": version, "groups": names(&observed)}),
             evidence: format!("group enumeration; declared curves from {}", cite(source)),
             remedy,
+            // Istio has no per-server curves: the mesh-wide field when it
+            // is written, else the server the groups were judged for.
+            location: Some(match source.and_then(|s| s.origin.as_ref()) {
+                Some(_) => location_of(exp, "ecdh_curves", "ecdhCurves"),
+                None => server_location(exp),
+            }),
         };
         if !extra.is_empty() {
             findings.push(finding(
@@ -458,6 +504,7 @@ pub fn judge(target: &TargetObservation, exp: &Expectation) -> Vec<Finding> {
                     "apply the declared Gateway (hosts at {}:{}), or check the SNI routing in front of it",
                     exp.server.file, exp.server.line
                 ),
+                location: Some(server_location(exp)),
             }],
             _ => Vec::new(),
         };
@@ -513,6 +560,7 @@ fn listener_rejected(target: &TargetObservation, exp: &Expectation, reason: &str
              points at the field",
             exp.server.field, exp.server.file, exp.server.line
         ),
+        location: Some(server_location(exp)),
     }
 }
 
@@ -558,6 +606,7 @@ fn host_drift(target: &TargetObservation, exp: &Expectation, findings: &mut Vec<
                     "put a certificate for {name} in the server's credential ({}); Istio serves what the secret holds",
                     exp.credential.as_deref().unwrap_or("credentialName / serverCertificate")
                 ),
+                location: Some(server_location(exp)),
             });
         }
         if let Some(reason) = &cert.refused {
@@ -572,6 +621,7 @@ fn host_drift(target: &TargetObservation, exp: &Expectation, findings: &mut Vec<
                     "check the Gateway's hosts and its credential ({}:{})",
                     exp.server.file, exp.server.line
                 ),
+                location: Some(server_location(exp)),
             });
         }
     }
@@ -635,6 +685,7 @@ pub fn client_cert_finding(
             "apply the declared tls.mode ({}:{}); for client certificates use {want} with a CA in the credential",
             exp.server.file, exp.server.line
         ),
+        location: Some(mode_location(exp)),
     })
 }
 
@@ -643,6 +694,53 @@ mod tests {
     use super::*;
     use crate::observe::ProtocolResult;
     use crate::policy::{effective, load_str};
+
+    /// A drift finding is located at the field to change: its own line
+    /// when written (a list named as the list, at its first item), else
+    /// the server entry's line with the field that would be added.
+    #[test]
+    fn drift_is_located_at_the_declaring_field_or_its_server() {
+        let yaml = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: a}\nspec:\n  servers:\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [x.example]\n    tls:\n      mode: SIMPLE\n      credentialName: c\n      cipherSuites:\n      - ECDHE-RSA-AES128-GCM-SHA256\n      - ECDHE-RSA-AES256-GCM-SHA384\n";
+        let line_of = |needle: &str| {
+            yaml.lines()
+                .position(|l| l.contains(needle))
+                .expect("in the YAML")
+                + 1
+        };
+        let exp = effective::expectations(&load_str("gw.yaml", yaml).expect("policy"))
+            .pop()
+            .expect("one server");
+        let suites = location_of(&exp, "cipher_suites", "cipherSuites");
+        assert_eq!(
+            (suites.file.as_str(), suites.line, suites.field.as_str()),
+            (
+                "gw.yaml",
+                line_of("AES128-GCM"),
+                "spec.servers[0].tls.cipherSuites"
+            )
+        );
+
+        let mut target = TargetObservation::new("127.0.0.1:443".into(), 443, None);
+        target.protocols = vec![ProtocolResult::offered(
+            ProtocolVersion::Tls10,
+            "handshake".into(),
+            Some(ProtocolVersion::Tls10),
+            None,
+        )];
+        let f = judge(&target, &exp);
+        let undeclared = f
+            .iter()
+            .find(|f| f.id == "policy.protocol_undeclared")
+            .expect("TLS 1.0 is undeclared");
+        let at = undeclared.location.as_ref().expect("a location");
+        assert_eq!(
+            (at.line, at.field.as_str()),
+            (line_of("- port:"), "spec.servers[0].tls.minProtocolVersion")
+        );
+        // The JSON contract carries it.
+        let json = serde_json::to_value(undeclared).expect("serialises");
+        assert_eq!(json["location"]["file"], "gw.yaml");
+    }
 
     /// SIMPLE + credentialName + subjectAltNames: Envoy 1.40 refuses the
     /// listener (tests/lab_envoy_decides.rs); the verdict says so with the

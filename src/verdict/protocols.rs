@@ -49,6 +49,7 @@ pub fn protocol_findings(protocols: &[ProtocolResult]) -> Vec<Finding> {
                 observed: json!({"version": version, "offered": true}),
                 evidence: p.evidence.clone(),
                 remedy: "set tls.minProtocolVersion: TLSV1_2 on the Gateway server".into(),
+                location: None,
             });
         }
     }
@@ -73,6 +74,7 @@ pub fn protocol_findings(protocols: &[ProtocolResult]) -> Vec<Finding> {
             remedy: "clients with long suite or extension lists (and future ones) may fail: \
                      check the TLS stack's hello limits (wolfSSL: WOLFSSL_MAX_SUITE_SZ)"
                 .into(),
+            location: None,
         });
     }
     let tls12 = offered(ProtocolVersion::Tls12);
@@ -95,6 +97,7 @@ pub fn protocol_findings(protocols: &[ProtocolResult]) -> Vec<Finding> {
             observed: json!({"offered": []}),
             evidence: evidence_of(protocols, ProtocolVersion::Tls12),
             remedy: "allow TLS 1.2 and 1.3 (tls.maxProtocolVersion unset or TLSV1_3)".into(),
+            location: None,
         });
     } else if tls13.is_none() && known(ProtocolVersion::Tls13) {
         findings.push(Finding {
@@ -105,6 +108,7 @@ pub fn protocol_findings(protocols: &[ProtocolResult]) -> Vec<Finding> {
             observed: json!({"version": "TLS1.3", "offered": false}),
             evidence: evidence_of(protocols, ProtocolVersion::Tls13),
             remedy: "leave tls.maxProtocolVersion unset or set it to TLSV1_3".into(),
+            location: None,
         });
     }
     findings

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::ProbeVerdict;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingLocation, Severity};
 use crate::observe::RedirectRequest;
 use crate::policy::effective::RedirectExpectation;
 
@@ -59,6 +59,7 @@ pub fn judge(
 ) -> (Vec<RedirectJudgement>, Vec<Finding>) {
     let declared = exp.https_redirect.as_ref().unwrap_or(&exp.server);
     let declared_at = format!("{}:{}", declared.file, declared.line);
+    let setting = FindingLocation::from(declared);
     let judged = |expected, verdict| RedirectJudgement {
         expected,
         verdict,
@@ -95,6 +96,7 @@ pub fn judge(
                 observed,
                 evidence,
                 remedy: "Check that the gateway listens for plain HTTP on this port.".to_owned(),
+                location: Some(setting.clone()),
             });
             continue;
         };
@@ -132,6 +134,7 @@ pub fn judge(
                  namespace) and that no other server on port {} takes these hosts.",
                 exp.port
             ),
+            location: Some(setting.clone()),
         });
     }
     (verdicts, findings)
@@ -189,6 +192,8 @@ mod tests {
         assert_eq!(f[0].id, "policy.https_redirect_missing");
         assert_eq!(f[0].severity, Severity::High);
         assert!(f[0].evidence.contains("GET http://test.com/"));
+        // Located at the httpsRedirect line, for SARIF.
+        assert_eq!(f[0].location.as_ref().map(|l| l.line), Some(17));
 
         let (_, f) = judge(&request(None, None), &exp(true));
         assert_eq!(f[0].id, "policy.https_redirect_unverified");

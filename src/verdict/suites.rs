@@ -101,6 +101,7 @@ pub fn suite_findings(suites: &[SuiteResult]) -> Vec<Finding> {
                 observed: json!({"protocol": version, "suites": names}),
                 evidence: format!("accepted in {version}: {}", names.join(", ")),
                 remedy: class.remedy.to_string(),
+                location: None,
             });
         }
     }

@@ -580,6 +580,7 @@ pub fn findings(vulnerabilities: &[Vulnerability]) -> Vec<Finding> {
                 observed: json!(v.status.name()),
                 evidence: v.evidence.clone(),
                 remedy: remedy.to_owned(),
+                location: None,
             }
         })
         .collect()
