@@ -301,6 +301,10 @@ pub struct ScanFlags {
     /// case per finding at or above --fail-on), for CI dashboards.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page to FILE (no
+    /// script, nothing fetched; opens from a CI artifact and prints).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,

@@ -70,6 +70,7 @@ pub async fn run(args: DemoArgs, color: bool) -> Result<i32, Failure> {
     let outputs = ReportOutputs {
         json: args.common.json.as_deref(),
         junit: args.common.junit.as_deref(),
+        html: args.common.html.as_deref(),
         fail_on: args.common.fail_on,
     };
     emit(&report, &outputs, color)?;

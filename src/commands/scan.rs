@@ -76,6 +76,7 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
     let outputs = ReportOutputs {
         json: plan.outputs.json.as_deref(),
         junit: plan.outputs.junit.as_deref(),
+        html: args.common.html.as_deref(),
         fail_on: plan.fail_on,
     };
     emit(&report, &outputs, color)?;

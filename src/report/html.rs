@@ -104,6 +104,11 @@ const fn section(
     }
 }
 
+/// Styles inline, everything else (scripts, images, fonts, frames,
+/// connections) refused.
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
 /// The `id` of target `index`'s (0-based) whole section.
 pub fn target_id(index: usize) -> String {
     format!("target-{}", index + 1)
@@ -116,6 +121,10 @@ pub fn render(report: &Report, fail_on: Severity) -> String {
         html lang="en" {
             head {
                 meta charset="utf-8";
+                // The page's own promise, enforced by the browser: no
+                // script runs and nothing is fetched, even if a value ever
+                // slipped past escaping.
+                meta http-equiv="Content-Security-Policy" content=(CSP);
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "tlsposture report" }
                 style { (PreEscaped(css())) }
@@ -268,6 +277,7 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-al
 th { background: #f3f3f3; }
 td { word-break: break-word; }
 td.num { text-align: right; }
+td.who { white-space: nowrap; }
 code, .mono { font-family: ui-monospace, monospace; font-size: 13px; }
 .badge { padding: 0 6px; border-radius: 3px; font-weight: bold; color: #fff; }
 .sev-critical { background: #6a1b9a; }
@@ -429,6 +439,9 @@ mod tests {
             assert!(!page.contains(banned), "{banned} in the page");
         }
         assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.contains(&format!(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+        )));
     }
 
     #[test]

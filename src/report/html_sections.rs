@@ -141,7 +141,7 @@ pub(super) fn preference(t: &TargetReport, _: Severity) -> Option<Markup> {
                     @for p in &t.server_preference {
                         tr {
                             td { (p.protocol.name()) }
-                            td { (labels::preference_verdict(p)) }
+                            td.who { (labels::preference_verdict(p)) }
                             td.mono { (labels::preference_order(p)) }
                         }
                     }
