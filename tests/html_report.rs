@@ -426,3 +426,41 @@ fn chromium_shows_every_section_with_the_servers_facts() {
         y = at + 1;
     }
 }
+
+#[test]
+fn a_target_that_could_not_be_scanned_says_so_in_the_page() {
+    let chromium = Chromium::find();
+    // A loopback port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("report.html");
+    let out = assert_cmd::Command::cargo_bin("tlsposture")
+        .unwrap()
+        .args(["scan", &format!("127.0.0.1:{port}"), "--timeout", "1s"])
+        .arg("--html")
+        .arg(&page)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("tlsposture runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = chromium.dump_dom(&page);
+    let toc = text(section(&dom, "toc").expect("a table of contents"));
+    assert!(toc.contains("could not scan"), "{toc}");
+    let overview = text(section(&dom, "target-1-overview").expect("an overview"));
+    assert!(overview.contains("Reachable NO"), "{overview}");
+    assert!(overview.contains("Could not scan"), "{overview}");
+    let summary = text(section(&dom, "summary").expect("a summary"));
+    assert!(summary.contains("Exit code 2"), "{summary}");
+    assert!(
+        section(&dom, "target-1-suites").is_none(),
+        "no suites section for a target never reached"
+    );
+}
