@@ -275,7 +275,7 @@ h2.mark { font-size: 16px; padding: 4px 8px; margin: 16px 0 6px; }
 table { border-collapse: collapse; margin: 4px 0; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
-td { word-break: break-word; }
+td { overflow-wrap: break-word; }
 td.num { text-align: right; }
 td.who { white-space: nowrap; }
 code, .mono { font-family: ui-monospace, monospace; font-size: 13px; }
