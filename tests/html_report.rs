@@ -464,3 +464,94 @@ fn a_target_that_could_not_be_scanned_says_so_in_the_page() {
         "no suites section for a target never reached"
     );
 }
+
+/// The start of every run of rows drawn in `colour` (one per heading bar).
+fn bars(picture: &Picture, colour: [u8; 3]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut y = 0;
+    while let Some(at) = picture.first_bar(colour, y, 200) {
+        starts.push(at);
+        y = at;
+        while y < picture.height && picture.first_bar(colour, y, 200) == Some(y) {
+            y += 1;
+        }
+    }
+    starts
+}
+
+/// Several targets in one page: `demo` scans the lab's four Envoy
+/// listeners; the table of contents links each, and each has its own
+/// sections with its own facts (the listeners' known protocol ranges).
+#[test]
+fn the_lab_demo_is_one_page_with_a_section_per_listener() {
+    let chromium = Chromium::find();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("demo.html");
+    let out = assert_cmd::Command::cargo_bin("tlsposture")
+        .unwrap()
+        .args(["demo", "--checks", "protocols,certificates", "--html"])
+        .arg(&page)
+        .timeout(Duration::from_secs(180))
+        .output()
+        .expect("tlsposture demo runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = chromium.dump_dom(&page);
+    let toc = text(section(&dom, "toc").expect("a table of contents"));
+    // (label, a protocol row it must show, one it must not offer)
+    let truth = [
+        ("min-tls12", "TLS1.3 offered (OK)", "TLS1.1 not offered"),
+        ("tls12-only", "TLS1.2 offered (OK)", "TLS1.3 not offered"),
+        ("tls13-only", "TLS1.3 offered (OK)", "TLS1.2 not offered"),
+        (
+            "legacy-tls10",
+            "TLS1.0 offered (deprecated)",
+            "SSLv3 not offered (OK)",
+        ),
+    ];
+    for (i, (label, offered, refused)) in truth.iter().enumerate() {
+        let n = i + 1;
+        assert!(
+            dom.contains(&format!("href=\"#target-{n}\"")),
+            "no link to {n}"
+        );
+        assert!(toc.contains(&format!("[{label}]")), "{label} not in: {toc}");
+        let heading = &dom[dom.find(&format!("id=\"target-{n}\"")).unwrap()..];
+        let heading = text(&heading[..heading.find("</h1>").unwrap()]);
+        assert!(heading.contains(&format!("[{label}]")), "{heading}");
+        let protocols = text(section(&dom, &format!("target-{n}-protocols")).unwrap());
+        assert!(protocols.contains(offered), "{label}: {protocols}");
+        assert!(protocols.contains(refused), "{label}: {protocols}");
+        assert!(section(&dom, &format!("target-{n}-certificates")).is_some());
+        assert!(section(&dom, &format!("target-{n}-suites")).is_none());
+    }
+
+    let png = dir.path().join("demo.png");
+    chromium.screenshot(&page, &png);
+    let picture = Picture::read(&png);
+    let protocols = SECTIONS.iter().find(|s| s.key == "protocols").unwrap();
+    let certificates = SECTIONS.iter().find(|s| s.key == "certificates").unwrap();
+    let p = bars(&picture, colour(protocols));
+    let c = bars(&picture, colour(certificates));
+    assert_eq!(
+        (p.len(), c.len()),
+        (4, 4),
+        "protocol bars {p:?}, certificate bars {c:?}"
+    );
+    // Each target's protocols above its certificates, above the next target.
+    for i in 0..4 {
+        assert!(p[i] < c[i], "{p:?} {c:?}");
+        if i + 1 < 4 {
+            assert!(c[i] < p[i + 1], "{p:?} {c:?}");
+        }
+    }
+    let summary = picture.first_bar(colour(&RUN_SUMMARY), c[3], 200);
+    assert!(
+        summary.is_some(),
+        "the run summary is drawn after the last target"
+    );
+}
