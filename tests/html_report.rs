@@ -555,3 +555,25 @@ fn the_lab_demo_is_one_page_with_a_section_per_listener() {
         "the run summary is drawn after the last target"
     );
 }
+
+#[test]
+fn an_unwritable_html_path_is_one_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = assert_cmd::Command::cargo_bin("tlsposture")
+        .unwrap()
+        .args(["scan", &format!("127.0.0.1:{port}"), "--timeout", "1s"])
+        .args(["--html", "/nonexistent/dir/report.html"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("tlsposture runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the HTML report to /nonexistent/dir/report.html"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
