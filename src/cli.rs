@@ -137,6 +137,9 @@ pub struct MergeArgs {
     /// Also write a SARIF 2.1.0 log to FILE (GitHub code scanning).
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
+    /// Also write the merged report as one HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The severity JUnit cases and SARIF errors fail at (the exit code is the parts' own).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
@@ -409,6 +412,10 @@ pub struct ScanFlags {
     /// root), else at line 1 of the first --policy file.
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page to FILE (no
+    /// script, nothing fetched; opens from a CI artifact and prints).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,

@@ -71,6 +71,7 @@ pub async fn run(args: DemoArgs, color: bool) -> Result<i32, Failure> {
         json: args.common.json.as_deref(),
         junit: args.common.junit.as_deref(),
         sarif: args.common.sarif.as_deref(),
+        html: args.common.html.as_deref(),
         fail_on: args.common.fail_on,
     };
     emit(&report, &outputs, color)?;

@@ -21,6 +21,7 @@ pub fn run(args: MergeArgs, color: bool) -> Result<i32, Failure> {
         jsonl: args.jsonl.clone(),
         junit: args.junit.clone(),
         sarif: args.sarif.clone(),
+        html: args.html.clone(),
         fail_on: Some(args.fail_on),
     };
     let mut sink = Sink::open(dest, color, now(), 0, false)?;

@@ -1,6 +1,6 @@
 //! Where every command's output goes: the text/JSON contract shared by all
-//! commands, and the scan report's renderers (table, JSON, JUnit, SARIF). Renders
-//! what it is given; decides nothing.
+//! commands, and the scan report's renderers (table, JSON, JUnit, SARIF,
+//! HTML). Renders what it is given; decides nothing.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context};
 use tlsposture::report::model::Report;
 use tlsposture::report::model::Severity;
-use tlsposture::report::{json, junit, sarif, terminal};
+use tlsposture::report::{html, json, junit, sarif, terminal};
 
 use super::{unscannable, usage, Failure};
 
@@ -17,6 +17,7 @@ pub struct ReportOutputs<'a> {
     pub json: Option<&'a Path>,
     pub junit: Option<&'a Path>,
     pub sarif: Option<&'a Path>,
+    pub html: Option<&'a Path>,
     pub fail_on: Severity,
 }
 
@@ -28,7 +29,8 @@ fn terminal_width() -> u16 {
 }
 
 /// Prints the report: the table on stdout (stderr when the JSON goes to
-/// stdout), the JSON wherever `--json` says, the JUnit file if asked for.
+/// stdout), the JSON wherever `--json` says, the JUnit and HTML files if
+/// asked for.
 pub fn emit(report: &Report, outputs: &ReportOutputs<'_>, color: bool) -> Result<(), Failure> {
     if let Some(path) = outputs.junit {
         std::fs::write(path, junit::render(report, outputs.fail_on))
@@ -38,6 +40,11 @@ pub fn emit(report: &Report, outputs: &ReportOutputs<'_>, color: bool) -> Result
     if let Some(path) = outputs.sarif {
         std::fs::write(path, sarif::render(report, outputs.fail_on))
             .with_context(|| format!("cannot write the SARIF log to {}", path.display()))
+            .map_err(usage)?;
+    }
+    if let Some(path) = outputs.html {
+        std::fs::write(path, html::render(report, outputs.fail_on))
+            .with_context(|| format!("cannot write the HTML report to {}", path.display()))
             .map_err(usage)?;
     }
     let json_to_stdout = outputs.json == Some(Path::new("-"));

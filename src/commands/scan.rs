@@ -127,6 +127,7 @@ pub async fn run(args: ScanArgs, color: bool) -> Result<i32, Failure> {
         jsonl: args.common.jsonl.clone(),
         junit: args.common.junit.clone(),
         sarif: args.common.sarif.clone(),
+        html: args.common.html.clone(),
         fail_on: Some(args.common.fail_on),
     };
     let mut sink = Sink::open(dest, color, now(), plans.len(), !args.common.no_progress)?;

@@ -2,7 +2,7 @@
 //! rendered at once (terminal, `--jsonl` line, its place in a streamed
 //! `--json`) and then dropped, so a run of thousands of targets holds one
 //! summary, not thousands of reports. Only the files that need the whole
-//! report at the end (JUnit …) make the sink keep the targets.
+//! report at the end (JUnit, SARIF, HTML) make the sink keep the targets.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tlsposture::report::model::{
     Interruption, PolicyContext, Report, Severity, Summary, TargetReport, ToolInfo, SCHEMA_VERSION,
 };
-use tlsposture::report::{json, junit, sarif, terminal};
+use tlsposture::report::{html, json, junit, sarif, terminal};
 
 use super::{now, unscannable, usage, Failure};
 
@@ -28,6 +28,8 @@ pub struct Destinations {
     pub junit: Option<PathBuf>,
     /// `--sarif FILE`.
     pub sarif: Option<PathBuf>,
+    /// `--html FILE`.
+    pub html: Option<PathBuf>,
     pub fail_on: Option<Severity>,
 }
 
@@ -45,7 +47,7 @@ impl Destinations {
     /// Whether the sink must keep every target for a file written at the
     /// end.
     fn keeps_targets(&self) -> bool {
-        self.junit.is_some() || self.sarif.is_some()
+        self.junit.is_some() || self.sarif.is_some() || self.html.is_some()
     }
 }
 
@@ -273,6 +275,11 @@ impl Sink {
         if let Some(path) = &self.dest.sarif {
             std::fs::write(path, sarif::render(&report, fail_on))
                 .with_context(|| format!("cannot write the SARIF log to {}", path.display()))
+                .map_err(usage)?;
+        }
+        if let Some(path) = &self.dest.html {
+            std::fs::write(path, html::render(&report, fail_on))
+                .with_context(|| format!("cannot write the HTML report to {}", path.display()))
                 .map_err(usage)?;
         }
         Ok(exit_code)

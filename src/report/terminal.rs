@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
+use super::labels::{self, Tone};
 use super::model::{
-    AuthzProbe, CertRequest, MtlsResult, ProbeVerdict, ProtocolResult, RedirectProbe, Report,
-    Severity, TargetReport,
+    AuthzProbe, MtlsResult, ProbeVerdict, ProtocolResult, RedirectProbe, Report, Severity,
+    TargetReport,
 };
 use crate::registry::Strength;
 use crate::wire::ProtocolVersion;
@@ -134,11 +135,7 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
             ],
         );
         for s in &target.cipher_suites {
-            let kx = match (&s.group, s.dh_bits) {
-                (Some(g), _) => format!("{} {g}", s.kx),
-                (None, Some(bits)) => format!("{} {bits} bits", s.kx),
-                (None, None) => s.kx.clone(),
-            };
+            let kx = labels::suite_kx(s);
             let strength = Cell::new(s.strength.name());
             let strength = if style.color {
                 strength.fg(strength_color(s.strength))
@@ -160,30 +157,12 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
     if !target.server_preference.is_empty() {
         out.push_str("Server preference\n");
         for p in &target.server_preference {
-            let verdict = match p.server_enforces {
-                Some(true) => "server order",
-                Some(false) => "client order (server has no preference)",
-                None if p.evidence.starts_with("mixed") => {
-                    "mixed (neither server nor client order; see the JSON evidence)"
-                }
-                None => "undetermined",
-            };
-            let order: Vec<String> = p
-                .order
-                .iter()
-                .map(|tier| {
-                    if tier.len() > 1 {
-                        format!("[{}]", tier.join(" | "))
-                    } else {
-                        tier.join("")
-                    }
-                })
-                .collect();
             let _ = writeln!(
                 out,
-                "  {:<7} {verdict}: {}",
+                "  {:<7} {}: {}",
                 p.protocol.name(),
-                order.join(" > ")
+                labels::preference_verdict(p),
+                labels::preference_order(p)
             );
         }
     }
@@ -240,11 +219,7 @@ fn render_offered(out: &mut String, target: &TargetReport, style: Style) {
             ],
         );
         for c in &target.certificates {
-            let request = match (&c.sni, c.request) {
-                (_, CertRequest::None) => "no SNI".to_string(),
-                (Some(n), _) => n.clone(),
-                (None, r) => r.to_string(),
-            };
+            let request = labels::cert_request(c);
             let Some(leaf) = c.chain.first() else {
                 table.add_row(vec![
                     Cell::new(request),
@@ -491,19 +466,7 @@ pub fn client_list(profiles: &[&crate::clients::ClientProfile]) -> String {
 /// Client certificates: the conclusion, the acceptable CAs, one line per
 /// probe.
 fn render_mtls(out: &mut String, mtls: &MtlsResult) {
-    let conclusion = match (mtls.client_cert_required, mtls.client_cert_requested) {
-        (Some(true), _) if mtls.required_by_http.is_some() => format!(
-            "client certificate required, by the HTTP layer (the handshake completes without one: {})",
-            mtls.required_by_http.as_deref().unwrap_or_default()
-        ),
-        (Some(true), _) => "client certificate required".to_string(),
-        (Some(false), Some(true)) => {
-            "client certificate optional (requested, not required)".to_string()
-        }
-        (Some(false), _) => "client certificate not requested".to_string(),
-        (None, _) => format!("unknown ({})", mtls.evidence),
-    };
-    let _ = writeln!(out, "mTLS: {conclusion}");
+    let _ = writeln!(out, "mTLS: {}", labels::mtls_conclusion(mtls));
     if !mtls.acceptable_ca_names.is_empty() {
         let _ = writeln!(
             out,
@@ -571,18 +534,17 @@ fn protocol_table(protocols: &[ProtocolResult], style: Style) -> Table {
     table
 }
 
-/// testssl.sh-style wording: what is offered, and whether that is good.
+/// The protocol verdict's words (shared with the HTML report) and colour.
 fn verdict_text(p: &ProtocolResult) -> (&'static str, Color) {
-    use ProtocolVersion::*;
-    match (p.version, p.offered) {
-        (_, None) => ("unknown", Color::Magenta),
-        (Ssl2 | Ssl3, Some(true)) => ("offered (NOT ok)", Color::Red),
-        (Ssl2 | Ssl3, Some(false)) => ("not offered (OK)", Color::Green),
-        (Tls10 | Tls11, Some(true)) => ("offered (deprecated)", Color::Yellow),
-        (Tls10 | Tls11, Some(false)) => ("not offered", Color::Reset),
-        (Tls12 | Tls13, Some(true)) => ("offered (OK)", Color::Green),
-        (Tls12 | Tls13, Some(false)) => ("not offered", Color::Reset),
-    }
+    let (text, tone) = labels::protocol_verdict(p);
+    let color = match tone {
+        Tone::Good => Color::Green,
+        Tone::Concern => Color::Yellow,
+        Tone::Bad => Color::Red,
+        Tone::Neutral => Color::Reset,
+        Tone::Unknown => Color::Magenta,
+    };
+    (text, color)
 }
 
 fn verdict_color(verdict: ProbeVerdict) -> Color {
