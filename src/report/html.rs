@@ -407,6 +407,7 @@ mod tests {
             observed: serde_json::json!({ "banner": HOSTILE }),
             evidence: HOSTILE.into(),
             remedy: HOSTILE.into(),
+            location: None,
         }];
         t
     }

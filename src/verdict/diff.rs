@@ -778,6 +778,7 @@ mod tests {
             observed,
             evidence: "seen at 12 ms".to_owned(),
             remedy: String::new(),
+            location: None,
         }
     }
 
