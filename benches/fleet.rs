@@ -25,9 +25,11 @@
 //! Run: `cargo bench --bench fleet` (release build). Under `cargo test
 //! --all-targets` it only prints a line.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -87,8 +89,14 @@ fn main() {
         },
     )
     .unwrap_or_else(|e| panic!("rendering the fleet: {e}"));
+    // Two hundred listeners, each with its own certificate: Envoy needs
+    // longer than the lab's default start-up allowance on a loaded machine.
+    let options = tlsposture::lab::LabOptions {
+        startup_timeout: Duration::from_secs(300),
+        ..plab.lab_options(None)
+    };
     let lab: Lab = runtime
-        .block_on(Lab::start(plab.lab_options(None)))
+        .block_on(Lab::start(options))
         .unwrap_or_else(|e| panic!("cannot start the fleet's Envoy: {e}"));
     println!(
         "fleet: {n} listeners on one Envoy {} up in {:.1} s",
@@ -123,7 +131,7 @@ fn main() {
     }
     std::fs::write(&targets, &list).expect("targets file");
 
-    let binary = release_binary();
+    let binary = common::release_binary();
     let jsonl = dir.path().join("fleet.jsonl");
     let ours = run_measured(
         Command::new(&binary)
@@ -360,20 +368,6 @@ fn run_measured(cmd: &mut Command) -> Measured {
         max_rss_kb: usage.ru_maxrss,
         exit,
     }
-}
-
-fn release_binary() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "tlsposture"])
-        .current_dir(root)
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building the release binary failed");
-    target.join("release").join("tlsposture")
 }
 
 fn which(tool: &str) -> bool {

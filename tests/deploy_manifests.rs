@@ -403,20 +403,30 @@ fn the_config_map_holds_the_files_the_scan_reads() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!policy.gateways.is_empty(), "the policy declares a Gateway");
     assert!(policy.documents.iter().all(|d| d.skipped.is_none()));
-    // Each target line's address parses as a scan target (the `--targets`
-    // reader itself arrives with the fleet scan).
+    // The targets file, read by the scan's own `--targets` reader: every
+    // line a target (with its names), and the shards split it whole.
     let (map, key) = config_map_key(pod, flag(&args, "--targets", &job.file), &job.file, &docs);
     let targets = map.value["data"][&key].as_str().unwrap();
-    let mut lines = 0;
-    for line in targets.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let address = line.split_whitespace().next().unwrap();
-        tlsposture::target::TargetSpec::parse(address)
-            .unwrap_or_else(|e| panic!("deploy/{}: {key}: {line}: {e}", map.file));
-        lines += 1;
-    }
+    let entries =
+        tlsposture::fleet::targets::parse_list(targets, &format!("deploy/{}:{key}", map.file))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let lines = entries.len();
+    let shard_flag = flag(&args, "--shard", &job.file);
+    let count: u32 = shard_flag
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}: --shard {shard_flag}", job.file));
+    let held: usize = (0..count)
+        .map(|index| {
+            let shard = tlsposture::fleet::shard::Shard { index, count };
+            entries.iter().filter(|e| shard.holds(e)).count()
+        })
+        .sum();
+    assert_eq!(
+        held, lines,
+        "every target in exactly one of the {count} shards"
+    );
     assert!(lines > 0, "the targets file lists targets");
 }
 

@@ -392,3 +392,114 @@ fn jsonl_on_stdout_is_one_single_target_report_per_line() {
     assert_eq!(code, 64, "{stderr}");
     drop(lab);
 }
+
+#[test]
+fn targets_from_kubectl_yaml_scans_each_programmed_listener_and_pairs_it_with_its_gateway() {
+    let lab = lab();
+    let listener = &lab.listeners()[0];
+    let sni = listener.sni.clone().expect("seed SNI");
+    let dir = tempfile::tempdir().unwrap();
+    // What `kubectl get gateways.gateway.networking.k8s.io -A -o yaml`
+    // says of a programmed Gateway API Gateway whose address is the lab's
+    // loopback listener, plus one not programmed yet.
+    let cluster = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &cluster,
+        format!(
+            r#"apiVersion: v1
+kind: List
+items:
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: Gateway
+  metadata:
+    name: edge
+    namespace: lab
+  spec:
+    gatewayClassName: istio
+    listeners:
+    - name: https
+      hostname: {sni}
+      port: {port}
+      protocol: HTTPS
+      tls:
+        mode: Terminate
+        certificateRefs:
+        - name: edge-cert
+    - name: http
+      port: 80
+      protocol: HTTP
+  status:
+    addresses:
+    - type: IPAddress
+      value: 127.0.0.1
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: Gateway
+  metadata:
+    name: pending
+    namespace: lab
+  spec:
+    gatewayClassName: istio
+    listeners:
+    - name: https
+      hostname: pending.lab.test
+      port: 443
+      protocol: HTTPS
+"#,
+            port = listener.addr.port()
+        ),
+    )
+    .unwrap();
+    let cluster = cluster.to_str().unwrap();
+    let (code, stdout, stderr) = tlsposture(&[
+        "scan",
+        "--targets-from",
+        cluster,
+        "--checks",
+        "protocols",
+        "--json",
+        "-",
+    ]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let report = json(&stdout);
+    let targets = report["targets"].as_array().unwrap();
+    assert_eq!(
+        targets.len(),
+        1,
+        "only the programmed HTTPS listener: {stdout}"
+    );
+    assert_eq!(targets[0]["address"], listener.addr.to_string());
+    assert_eq!(targets[0]["sni"], sni.as_str());
+    assert_eq!(
+        offered(&targets[0]),
+        declared_versions(&lab, &listener.addr.to_string())
+    );
+    assert!(
+        stderr.contains("pending"),
+        "the skipped Gateway is named: {stderr}"
+    );
+    // The same file as the declared policy: the address is judged against
+    // the Gateway that serves it.
+    let (_, stdout, stderr) = tlsposture(&[
+        "scan",
+        "--targets-from",
+        cluster,
+        "--policy",
+        cluster,
+        "--checks",
+        "protocols",
+        "--json",
+        "-",
+    ]);
+    let report = json(&stdout);
+    let servers = report["policy"]["servers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stdout}\n{stderr}"));
+    assert!(
+        servers
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("lab/edge")),
+        "{servers:?}"
+    );
+    assert!(report["summary"]["policy"].is_string(), "{stdout}");
+    drop(lab);
+}

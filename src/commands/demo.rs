@@ -17,6 +17,21 @@ use super::{lab, now, unscannable, usage, Failure};
 use crate::cli::DemoArgs;
 
 pub async fn run(args: DemoArgs, color: bool) -> Result<i32, Failure> {
+    // The fleet flags `scan` shares with the demo mean nothing for four
+    // listeners scanned in turn: refused rather than silently ignored.
+    let c = &args.common;
+    let fleet_only = [
+        ("--jsonl", c.jsonl.is_some()),
+        ("--baseline-report", c.baseline_report.is_some()),
+        ("--deadline", c.deadline.is_some()),
+        ("--rate", c.rate.is_some()),
+        ("--rate-total", c.rate_total.is_some()),
+    ];
+    if let Some((flag, _)) = fleet_only.iter().find(|(_, given)| *given) {
+        return Err(usage(anyhow!(
+            "demo does not take {flag}: scan the lab's listeners with `tlsposture scan` for that"
+        )));
+    }
     let started = Instant::now();
     let lab =
         lab::start_seed_lab(args.envoy.envoy, 0, std::net::IpAddr::from([127, 0, 0, 1])).await?;
