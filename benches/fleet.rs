@@ -13,7 +13,7 @@
 //!
 //! Prints, for tlsposture (`scan --targets … --checks protocols,suites
 //! --jsonl`, the release binary): wall time, peak resident memory (the
-//! child's `ru_maxrss`), handshakes per listener (max and mean against the
+//! process tree's resident memory, sampled from /proc), handshakes per listener (max and mean against the
 //! ≤ 16 budget), and exact/N; then the same fleet through sslscan (one
 //! process per target, run side by side as `xargs -P` would) and testssl.sh
 //! `--parallel --file` (mass testing mode; on the first
@@ -71,6 +71,18 @@ fn main() {
     }
     let n: usize = env_number("TLSPOSTURE_FLEET", 200);
     let testssl_n: usize = env_number("TLSPOSTURE_FLEET_TESTSSL", 20).min(n);
+    // Envoy watches each listener's SDS files with an inotify instance of
+    // its own: 200 listeners need more than Linux's default 128.
+    let instances: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_instances")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        instances >= 2 * n + 64,
+        "fs.inotify.max_user_instances is {instances}: Envoy needs about one per listener's \
+         secret; raise it (sysctl -w fs.inotify.max_user_instances={}) or set TLSPOSTURE_FLEET lower",
+        4 * n + 256
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let policy_path = dir.path().join("fleet.yaml");
     std::fs::write(&policy_path, fleet_policy(n)).expect("write the fleet policy");
@@ -187,7 +199,7 @@ fn main() {
                 )),
         );
         println!(
-            "sslscan     default run       {n} targets  wall {:>7.3} s  peak RSS {:>6.1} MB  (one process per target, 8 at once)",
+            "sslscan     default run       {n} targets  wall {:>7.3} s  peak RSS {:>6.1} MB (all its processes; one per target, 8 at once)",
             sslscan.wall.as_secs_f64(),
             sslscan.max_rss_kb as f64 / 1024.0
         );
@@ -339,35 +351,54 @@ struct Measured {
 }
 
 /// Runs a command to its end and measures its wall time and its peak
-/// resident memory (the largest of the process tree's, from `wait4`).
+/// resident memory: the largest sum of `VmRSS` over the process and its
+/// descendants, sampled every 5 ms from /proc, and the root's own `VmHWM`.
+/// (`wait4`'s `ru_maxrss` cannot be used: a forked child keeps the high
+/// water mark of the parent's memory across `exec`, so every child would
+/// read at least this benchmark's own size.)
 fn run_measured(cmd: &mut Command) -> Measured {
     let started = Instant::now();
-    let child = cmd
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, with valid pointers to locals.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    // The child is reaped; dropping the handle neither waits nor kills.
-    std::mem::forget(child);
-    let exit = if waited == pid && libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
+    let pid = child.id();
+    let mut peak_kb = 0;
+    let status = loop {
+        peak_kb = peak_kb.max(tree_rss_kb(pid)).max(status_kb(pid, "VmHWM:"));
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+        }
     };
-    // A shell's children (sslscan under xargs) count through the
-    // shell's own wait: RUSAGE_CHILDREN covers the grandchildren it reaped.
     Measured {
-        wall,
-        max_rss_kb: usage.ru_maxrss,
-        exit,
+        wall: started.elapsed(),
+        max_rss_kb: peak_kb,
+        exit: status.code().unwrap_or(-1),
     }
+}
+
+/// `VmRSS` of `pid` and every descendant, in kB.
+fn tree_rss_kb(pid: u32) -> i64 {
+    let mut total = status_kb(pid, "VmRSS:");
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+        total += tree_rss_kb(child);
+    }
+    total
+}
+
+/// One `kB` field of /proc/PID/status (0 once the process is gone).
+fn status_kb(pid: u32, field: &str) -> i64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn which(tool: &str) -> bool {
