@@ -13,7 +13,7 @@ cargo clippy --all-targets --locked -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --all-targets --locked 2>&1 | tee "$log"
+cargo test --all-targets --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # Every fuzz target in fuzz/ for a share of FUZZ_SECONDS (default 60; 0 skips),
