@@ -21,7 +21,8 @@ pub struct ReportOutputs<'a> {
     pub fail_on: Severity,
 }
 
-fn terminal_width() -> u16 {
+/// The terminal width the tables wrap at (`COLUMNS`, else 110).
+pub(super) fn terminal_width() -> u16 {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())

@@ -15,6 +15,7 @@ use tlsposture::report::model::{
 };
 use tlsposture::report::{html, json, junit, sarif, terminal};
 
+use super::output::terminal_width;
 use super::{now, unscannable, usage, Failure};
 
 /// The files and streams a run writes.
@@ -315,11 +316,4 @@ fn print_text(text: &str, to_stderr: bool) -> Result<(), Failure> {
         return Ok(());
     }
     super::output::print_text(text)
-}
-
-fn terminal_width() -> u16 {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(110)
 }
