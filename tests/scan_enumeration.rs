@@ -14,8 +14,8 @@ use tlsposture::lab::{seed_listeners, CertKinds, Lab, ListenerSpec};
 use tlsposture::observe::{GroupResult, GroupVia, SignatureResult};
 use tlsposture::probe::ProbeTimeouts;
 use tlsposture::scan::{
-    enumerate_groups, enumerate_suites, enumerate_tls12_signatures, scan_protocols, Prober,
-    SuiteScan,
+    enumerate_groups, enumerate_suites, enumerate_suites_after, enumerate_tls12_signatures,
+    scan_protocols, scan_protocols_picking, Prober, SuiteScan,
 };
 use tlsposture::wire::ProtocolVersion;
 
@@ -420,4 +420,84 @@ fn openssl_all_seclevel0_with_dhe_and_cbc() {
         .into();
     assert_eq!(groups12, expected12);
     assert!(signatures(&e, "ECDSA").is_empty());
+}
+
+/// Suite enumeration twice on the same server: from scratch (pretest,
+/// bundles, every pick its own hello) and starting from the picks the broad
+/// protocol hellos already got. The result must be the same, suite for
+/// suite (key exchange group and DH size included) and in the same
+/// preference order; only the cost differs.
+fn both_ways(label: &str, addr: SocketAddr, sni: Option<&str>) -> (SuiteScan, u32, SuiteScan, u32) {
+    support::runtime().block_on(async {
+        let scout = Prober::new(addr, timeouts(), 8);
+        let (protocols, first) = scan_protocols_picking(&scout, sni)
+            .await
+            .expect("protocol scan");
+        let offered: Vec<ProtocolVersion> = protocols
+            .iter()
+            .filter(|p| p.offered == Some(true))
+            .map(|p| p.version)
+            .collect();
+        let from_scratch = Prober::new(addr, timeouts(), 8);
+        let scratch = enumerate_suites(&from_scratch, sni, &offered).await;
+        let picking_up = Prober::new(addr, timeouts(), 8);
+        let picked = enumerate_suites_after(&picking_up, sni, &offered, &first).await;
+        eprintln!(
+            "{label}: from scratch {} handshakes, after the protocol picks {}",
+            from_scratch.handshakes(),
+            picking_up.handshakes()
+        );
+        (
+            scratch,
+            from_scratch.handshakes(),
+            picked,
+            picking_up.handshakes(),
+        )
+    })
+}
+
+#[test]
+fn starting_from_the_protocol_picks_changes_only_the_cost() {
+    let mut servers: Vec<(String, SocketAddr, Option<&str>)> =
+        ["min-tls12", "legacy-tls10", "tls12-restricted", "rsa-ecdsa"]
+            .iter()
+            .map(|name| {
+                let listener = lab().listener(name).expect("lab listener");
+                (
+                    format!("envoy {name}"),
+                    listener.addr,
+                    listener.sni.as_deref(),
+                )
+            })
+            .collect();
+    // s_server in the client's order and in its own, with DHE (the DH
+    // size of the first pick must still be read) and TLS 1.0 to 1.3.
+    let client_order =
+        OpensslServer::start(&["-cipher", "ALL:@SECLEVEL=0", "-min_protocol", "TLSv1"]);
+    let server_order = OpensslServer::start(&[
+        "-cipher",
+        "DHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA:AES128-SHA:DHE-RSA-AES128-SHA",
+        "-serverpref",
+        "-min_protocol",
+        "TLSv1",
+    ]);
+    servers.push((
+        "s_server client order".into(),
+        client_order.addr(),
+        Some("localhost"),
+    ));
+    servers.push((
+        "s_server -serverpref".into(),
+        server_order.addr(),
+        Some("localhost"),
+    ));
+    for (label, addr, sni) in servers {
+        let (scratch, scratch_cost, picked, picked_cost) = both_ways(&label, addr, sni);
+        assert!(!scratch.suites.is_empty(), "{label}: nothing found");
+        assert_eq!(picked, scratch, "{label}: the results differ");
+        assert!(
+            picked_cost < scratch_cost,
+            "{label}: {picked_cost} handshakes after the protocol picks, {scratch_cost} from scratch"
+        );
+    }
 }

@@ -40,9 +40,9 @@ pub use groups::enumerate_groups;
 pub use hellos::{hello_for, HelloSize, COMPACT_SUITES, OFFERED_KEY_SHARES};
 pub use preference::{preference, tiers};
 pub use prober::{Prober, Slot};
-pub use protocols::{interpret, scan_protocols};
+pub use protocols::{interpret, scan_protocols, scan_protocols_picking, FirstPicks};
 pub use sigalgs::enumerate_tls12_signatures;
-pub use suites::{enumerate_suites, SuiteScan, BUNDLE, SMALL_BUNDLE};
+pub use suites::{enumerate_suites, enumerate_suites_after, SuiteScan, BUNDLE, SMALL_BUNDLE};
 pub use tls13_sigalgs::enumerate_tls13_signatures;
 pub use watch::{fetch_served, watch, ServedCert, WatchEnd, WatchEvent, WatchOptions};
 
@@ -260,13 +260,14 @@ pub(crate) async fn scan_tls(
     }
     let prober = Arc::new(prober);
 
-    let protocols = match scan_protocols(&prober, options.sni.as_deref()).await {
-        Ok(protocols) => protocols,
-        Err(e) => {
-            report.reachable = !matches!(e, ScanError::Connect(_));
-            return (report, Some(prober), Some(e));
-        }
-    };
+    let (protocols, first_picks) =
+        match scan_protocols_picking(&prober, options.sni.as_deref()).await {
+            Ok(scanned) => scanned,
+            Err(e) => {
+                report.reachable = !matches!(e, ScanError::Connect(_));
+                return (report, Some(prober), Some(e));
+            }
+        };
     report.reachable = true;
     let offered: Vec<ProtocolVersion> = protocols
         .iter()
@@ -282,7 +283,11 @@ pub(crate) async fn scan_tls(
     }
     report.protocols = protocols;
     let host = http_host(spec, options);
-    run_checks(&prober, options, &offered, &host, &mut report).await;
+    let scanned = Scanned {
+        offered: &offered,
+        first_picks: &first_picks,
+    };
+    run_checks(&prober, options, scanned, &host, &mut report).await;
     (report, Some(prober), None)
 }
 
@@ -293,7 +298,7 @@ pub(crate) async fn scan_tls(
 async fn run_checks(
     prober: &Prober,
     options: &ScanOptions,
-    offered: &[ProtocolVersion],
+    scanned: Scanned<'_>,
     host: &str,
     report: &mut TargetObservation,
 ) {
@@ -313,11 +318,13 @@ async fn run_checks(
         Vec::new()
     };
     let protocols = report.protocols.clone();
+    let offered = scanned.offered;
     let battery = Battery {
         sni,
         host,
         offered,
         protocols: &protocols,
+        first_picks: scanned.first_picks,
     };
     let (
         ((suites, vulnerabilities), groups, sig12, sig13, alpn, certificates, mtls, simulations),
@@ -355,13 +362,21 @@ async fn run_checks(
     }
 }
 
-/// What the vulnerability battery needs besides the suites.
+/// What the protocol scan hands on to the other checks.
+#[derive(Clone, Copy)]
+struct Scanned<'a> {
+    offered: &'a [ProtocolVersion],
+    first_picks: &'a FirstPicks,
+}
+
+/// What suite enumeration and the vulnerability battery need.
 #[derive(Clone, Copy)]
 struct Battery<'a> {
     sni: Option<&'a str>,
     host: &'a str,
     offered: &'a [ProtocolVersion],
     protocols: &'a [crate::observe::ProtocolResult],
+    first_picks: &'a FirstPicks,
 }
 
 /// Suite enumeration, then — as soon as it is done, while the other steps
@@ -376,7 +391,7 @@ async fn suites_then_battery(
 ) {
     let suites = when(
         checks.suites,
-        enumerate_suites(prober, battery.sni, battery.offered),
+        enumerate_suites_after(prober, battery.sni, battery.offered, battery.first_picks),
     )
     .await;
     if !checks.vulns {

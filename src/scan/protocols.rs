@@ -16,6 +16,49 @@ use crate::wire::{AlertDescription, ProtocolVersion, WireError};
 use super::hellos::unoffered_pick;
 use super::{hello_for, HelloSize, Prober, ScanError};
 
+/// The suite each version's broad hello was answered with, where that
+/// hello offered exactly what the version's suite enumeration offers first
+/// (every suite, group and signature scheme): that answer *is* the first
+/// step of the version's removal pass, so enumeration starts one step on,
+/// without a pretest or bundles (the server took the whole list at once).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirstPicks(Vec<(ProtocolVersion, u16)>);
+
+impl FirstPicks {
+    /// The suite picked at `version`, if its broad hello was answered there.
+    pub fn get(&self, version: ProtocolVersion) -> Option<u16> {
+        self.0.iter().find(|(v, _)| *v == version).map(|(_, c)| *c)
+    }
+
+    /// The picks of the answers that showed a version offered from the
+    /// broad hello (not only from a compact retry).
+    fn from_answers(
+        answers: &[(ProtocolVersion, Result<Outcome, ConnectError>)],
+        results: &[ProtocolResult],
+    ) -> Self {
+        let broad = |v: ProtocolVersion| {
+            results
+                .iter()
+                .any(|r| r.version == v && r.offered == Some(true) && r.fallback.is_none())
+        };
+        FirstPicks(
+            answers
+                .iter()
+                .filter(|(v, _)| *v != ProtocolVersion::Ssl2 && broad(*v))
+                .filter_map(|(v, answer)| {
+                    let hello = super::removal::hello_at(answer.as_ref().ok()?, *v)?;
+                    // The TLS 1.3 hello lists the TLS 1.2 suites too; only a
+                    // TLS 1.3 suite is a pick of the TLS 1.3 pass.
+                    registry::suites_for(*v)
+                        .iter()
+                        .any(|s| s.code == hello.cipher_suite)
+                        .then_some((*v, hello.cipher_suite))
+                })
+                .collect(),
+        )
+    }
+}
+
 /// Probes all six versions and reads the answers.
 ///
 /// Fails only when the target cannot be scanned: no probe could connect, or
@@ -24,6 +67,15 @@ pub async fn scan_protocols(
     prober: &Prober,
     sni: Option<&str>,
 ) -> Result<Vec<ProtocolResult>, ScanError> {
+    scan_protocols_picking(prober, sni).await.map(|(r, _)| r)
+}
+
+/// [`scan_protocols`], also handing over each version's first pick for the
+/// suite enumeration that follows.
+pub async fn scan_protocols_picking(
+    prober: &Prober,
+    sni: Option<&str>,
+) -> Result<(Vec<ProtocolResult>, FirstPicks), ScanError> {
     let mut pending: FuturesUnordered<_> = ProtocolVersion::ALL
         .into_iter()
         .map(|version| async move {
@@ -59,6 +111,7 @@ pub async fn scan_protocols(
         })
         .collect();
     retry_compact(prober, sni, &answers, &mut results).await;
+    let picks = FirstPicks::from_answers(&answers, &results);
 
     if results.iter().all(|r| r.offered != Some(true)) {
         let not_tls = answers.iter().find_map(|(_, a)| match a {
@@ -80,7 +133,7 @@ pub async fn scan_protocols(
             ScanError::NotTls { why }
         });
     }
-    Ok(results)
+    Ok((results, picks))
 }
 
 /// Versions worth a second, compact hello when the broad one looks refused

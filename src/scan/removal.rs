@@ -27,6 +27,10 @@ pub(crate) struct Pick {
     pub dh_bits: Option<u32>,
     /// Signature scheme of a TLS 1.2 ServerKeyExchange.
     pub sig_scheme: Option<u16>,
+    /// Read from an answer at the pass's stop point, so the fields above
+    /// are what the server showed; `false` for a pick assumed (the last of
+    /// a known set) or known only from another hello's bare ServerHello.
+    pub observed: bool,
 }
 
 /// How a removal pass went.
@@ -103,6 +107,7 @@ impl Pick {
             group: None,
             dh_bits: None,
             sig_scheme: None,
+            observed: false,
         }
     }
 }
@@ -173,7 +178,10 @@ pub(crate) fn hello_at(outcome: &Outcome, version: ProtocolVersion) -> Option<&S
 /// ServerKeyExchange when the flight was read to its end before.
 pub(crate) fn suite_pick(outcome: &Outcome, version: ProtocolVersion) -> Option<Pick> {
     let hello = hello_at(outcome, version)?;
-    let mut pick = Pick::code_only(hello.cipher_suite);
+    let mut pick = Pick {
+        observed: true,
+        ..Pick::code_only(hello.cipher_suite)
+    };
     if version == ProtocolVersion::Tls13 {
         pick.group = hello.key_share_group();
         return Some(pick);

@@ -21,6 +21,7 @@ use crate::registry::{self, Strength};
 use crate::wire::ProtocolVersion;
 
 use super::preference::preference;
+use super::protocols::FirstPicks;
 use super::removal::{
     all_groups, all_sigalgs, bundles, hello_at, raw_hello, remove_iteratively, suite_pick, Pick,
     Removal,
@@ -50,6 +51,17 @@ pub async fn enumerate_suites(
     sni: Option<&str>,
     offered: &[ProtocolVersion],
 ) -> SuiteScan {
+    enumerate_suites_after(prober, sni, offered, &FirstPicks::default()).await
+}
+
+/// [`enumerate_suites`], each version starting from the pick its broad
+/// protocol hello already got, where it got one.
+pub async fn enumerate_suites_after(
+    prober: &Prober,
+    sni: Option<&str>,
+    offered: &[ProtocolVersion],
+    first: &FirstPicks,
+) -> SuiteScan {
     let mut versions: Vec<ProtocolVersion> = offered
         .iter()
         .copied()
@@ -60,7 +72,7 @@ pub async fn enumerate_suites(
     let per_version = join_all(
         versions
             .iter()
-            .map(|version| enumerate_version(prober, sni, *version)),
+            .map(|version| enumerate_version(prober, sni, *version, first.get(*version))),
     )
     .await;
     let mut scan = SuiteScan::default();
@@ -115,6 +127,7 @@ async fn enumerate_version(
     prober: &Prober,
     sni: Option<&str>,
     version: ProtocolVersion,
+    first: Option<u16>,
 ) -> (Vec<SuiteResult>, Option<PreferenceResult>) {
     let candidates: Vec<u16> = registry::suites_for(version)
         .iter()
@@ -140,7 +153,17 @@ async fn enumerate_version(
             })
         }))
     };
-    let mut passes: Vec<Removal> = if candidates.len() > BUNDLE {
+    let first = first.filter(|code| candidates.contains(code));
+    let mut passes: Vec<Removal> = if let Some(code) = first {
+        // The broad protocol hello offered all the candidates and was
+        // answered with `code`: large hellos pass, and the pass goes on
+        // from its second step over the rest, in one bundle.
+        let rest: Vec<u16> = candidates.iter().copied().filter(|c| *c != code).collect();
+        let mut pass =
+            remove_iteratively(prober, rest, stop, false, hello, |o| suite_pick(o, version)).await;
+        pass.picks.insert(0, Pick::code_only(code));
+        vec![pass]
+    } else if candidates.len() > BUNDLE {
         let pretest = async {
             let large = hello(&candidates[..=BUNDLE]);
             let answer = prober.send(large, StopAt::ServerHello).await;
@@ -172,14 +195,17 @@ async fn enumerate_version(
     let mut client_order: Vec<u16> = found.iter().map(|p| p.code).collect();
     client_order.sort_by_key(rank);
 
+    // The reordering passes read as far as the forward one: their picks
+    // also give the key exchange of the first pick, which the protocol
+    // hello (read to its ServerHello only) did not.
     let reorder = |codes: Vec<u16>| {
-        remove_iteratively(prober, codes, StopAt::ServerHello, true, hello, |o| {
-            hello_at(o, version).map(|h| Pick::code_only(h.cipher_suite))
-        })
+        remove_iteratively(prober, codes, stop, true, hello, |o| suite_pick(o, version))
     };
     let reversed: Vec<u16> = client_order.iter().rev().copied().collect();
     let reverse = if client_order.len() > 1 {
-        reorder(reversed.clone()).await.codes()
+        let pass = reorder(reversed.clone()).await;
+        fill_details(&mut found, &pass.picks);
+        pass.codes()
     } else {
         client_order.clone()
     };
@@ -195,6 +221,18 @@ async fn enumerate_version(
         reorder(client_order.clone()).await.codes()
     };
     let preference = preference(version, &forward, &reverse);
+    if let Some(code) = first {
+        if found.iter().any(|p| p.code == code && !p.observed) {
+            // Not picked again in a pass read to the flight's end (it was
+            // the only suite, or the reversed pass's assumed last): one
+            // hello offering it alone shows its key exchange.
+            let alone = remove_iteratively(prober, vec![code], stop, false, hello, |o| {
+                suite_pick(o, version)
+            })
+            .await;
+            fill_details(&mut found, &alone.picks);
+        }
+    }
 
     let mut ordered: Vec<u16> = forward.clone();
     ordered.extend(client_order.iter().filter(|c| !forward.contains(c)));
@@ -204,6 +242,19 @@ async fn enumerate_version(
         .filter_map(|pick| suite_result(version, pick))
         .collect();
     (suites, Some(preference))
+}
+
+/// Copies what `picks` showed (group, DH size, signature) onto the found
+/// picks of the same suite that were taken from a bare ServerHello.
+fn fill_details(found: &mut [Pick], picks: &[Pick]) {
+    for pick in picks.iter().filter(|p| p.observed) {
+        if let Some(slot) = found
+            .iter_mut()
+            .find(|f| f.code == pick.code && !f.observed)
+        {
+            *slot = *pick;
+        }
+    }
 }
 
 fn suite_result(version: ProtocolVersion, pick: &Pick) -> Option<SuiteResult> {
