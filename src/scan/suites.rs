@@ -221,6 +221,9 @@ async fn enumerate_version(
         reorder(client_order.clone()).await.codes()
     };
     let preference = preference(version, &forward, &reverse);
+    if version == ProtocolVersion::Tls13 {
+        share_tls13_group(&mut found);
+    }
     if let Some(code) = first {
         if found.iter().any(|p| p.code == code && !p.observed) {
             // Not picked again in a pass read to the flight's end (it was
@@ -254,6 +257,25 @@ fn fill_details(found: &mut [Pick], picks: &[Pick]) {
         {
             *slot = *pick;
         }
+    }
+}
+
+/// TLS 1.3 negotiates the group apart from the suite (RFC 8446 §4.1.1:
+/// a HelloRetryRequest names the group for the hello's groups list, whatever
+/// the suite), so when every HelloRetryRequest of the pass named the same
+/// group, that group is the server's answer for a pick known only from the
+/// protocol hello too: no hello of its own is needed to learn it.
+fn share_tls13_group(found: &mut [Pick]) {
+    let mut seen = found.iter().filter(|p| p.observed).map(|p| p.group);
+    let Some(Some(group)) = seen.next() else {
+        return;
+    };
+    if !seen.all(|g| g == Some(group)) {
+        return;
+    }
+    for pick in found.iter_mut().filter(|p| !p.observed) {
+        pick.group = Some(group);
+        pick.observed = true;
     }
 }
 
