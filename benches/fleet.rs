@@ -238,23 +238,25 @@ fn main() {
             envoy,
         );
         println!(
-            "sslscan     default run       {n} targets  wall {:>7.3} s  CPU {:>6.3} s (Envoy {:>6.3} s)  peak RSS {:>6.1} MB (all its processes; one per target, 8 at once)",
+            "sslscan     default run       {n} targets  wall {:>7.3} s  CPU {:>6.3} s (Envoy {:>6.3} s)  peak RSS {:>6.1} MB (all its processes; one per target, 8 at once)  exit {}",
             sslscan.wall.as_secs_f64(),
             sslscan.cpu.as_secs_f64(),
             sslscan.server_cpu.as_secs_f64(),
-            sslscan.max_rss_kb as f64 / 1024.0
+            sslscan.max_rss_kb as f64 / 1024.0,
+            sslscan.exit,
         );
     } else {
         println!("sslscan: not installed (scripts/setup.sh installs it)");
     }
     // testssl.sh mass testing: `--file` with one command line per target,
-    // `--parallel`.
+    // `--parallel`. It has no SNI option: the name in the URI is the SNI,
+    // and `--ip` says where to connect instead of resolving it.
     if which("testssl") {
         let cmds = dir.path().join("testssl.txt");
         let mut text = String::new();
         for i in 0..testssl_n {
             text.push_str(&format!(
-                "-p -e --sneaky --warnings off --color 0 --ip one --sni-name {} 127.0.0.1:{}\n",
+                "-p -e --sneaky --warnings off --color 0 --ip 127.0.0.1 {}:{}\n",
                 host(i),
                 port(i)
             ));
@@ -269,14 +271,15 @@ fn main() {
         );
         let per = testssl.wall.as_secs_f64() / testssl_n.max(1) as f64;
         println!(
-            "testssl.sh  -p -e --parallel  {testssl_n} targets  wall {:>7.3} s  CPU {:>6.3} s (Envoy {:>6.3} s)  peak RSS {:>6.1} MB  ({:.1} s per target; {n} targets ≈ {:.0} s extrapolated{})",
+            "testssl.sh  -p -e --parallel  {testssl_n} targets  wall {:>7.3} s  CPU {:>6.3} s (Envoy {:>6.3} s)  peak RSS {:>6.1} MB  ({:.1} s per target; {n} targets ≈ {:.0} s extrapolated{})  exit {}",
             testssl.wall.as_secs_f64(),
             testssl.cpu.as_secs_f64(),
             testssl.server_cpu.as_secs_f64(),
             testssl.max_rss_kb as f64 / 1024.0,
             per,
             per * n as f64,
-            if testssl_n == n { ", measured" } else { "" }
+            if testssl_n == n { ", measured" } else { "" },
+            testssl.exit,
         );
     } else {
         println!("testssl.sh: not installed (scripts/setup.sh installs it)");

@@ -167,13 +167,28 @@ fn scsvs() -> &'static [(u16, String)] {
 /// niche ciphers; IANA before pre-IANA), so a ClientHello truncated to its
 /// first N suites still meets common servers. Empty for SSLv2, whose cipher
 /// kinds are a separate table.
+///
+/// Sorted once per version: every hello the scan builds asks for this
+/// list, and ranking (string matching, the strength classification) per
+/// call was most of a fleet scan's own CPU.
 pub fn suites_for(version: ProtocolVersion) -> Vec<&'static CipherSuite> {
-    let mut suites: Vec<&'static CipherSuite> = cipher_suites()
+    static SORTED: OnceLock<Vec<(ProtocolVersion, Vec<&'static CipherSuite>)>> = OnceLock::new();
+    let sorted = SORTED.get_or_init(|| {
+        ProtocolVersion::ALL
+            .into_iter()
+            .map(|v| {
+                let mut suites: Vec<&'static CipherSuite> =
+                    cipher_suites().iter().filter(|s| s.valid_for(v)).collect();
+                suites.sort_by_cached_key(|s| offer_rank(s));
+                (v, suites)
+            })
+            .collect()
+    });
+    sorted
         .iter()
-        .filter(|s| s.valid_for(version))
-        .collect();
-    suites.sort_by_key(|s| offer_rank(s));
-    suites
+        .find(|(v, _)| *v == version)
+        .map(|(_, suites)| suites.clone())
+        .unwrap_or_default()
 }
 
 /// The sort key behind `suites_for`; smaller sorts earlier.
