@@ -60,7 +60,12 @@ fn merge_file(path: &PathBuf, sink: &mut Sink) -> Result<usize, Failure> {
         sink.add(report)?;
     }
     if count == 0 {
-        return Err(usage(anyhow!("{}: holds no report", path.display())));
+        // A shard that held none of the list's targets writes an empty
+        // JSONL file (its scan did its part and exited 0): nothing to add.
+        eprintln!(
+            "tlsposture: {}: no target in it (a shard the list gave none to)",
+            path.display()
+        );
     }
     Ok(count)
 }
