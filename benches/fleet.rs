@@ -102,18 +102,15 @@ fn main() {
 
     let binary = common::release_binary();
     let envoy = lab.pid();
-    scan_fleet(
-        &Fleet {
-            binary: &binary,
-            targets: &targets,
-            policy: &policy_path,
-            dir: dir.path(),
-            envoy,
-            n,
-        },
-        "RSA",
-        &truth,
-    );
+    let mut fleet = Fleet {
+        binary: &binary,
+        targets: &targets,
+        policy: &policy_path,
+        dir: dir.path(),
+        envoy,
+        n,
+    };
+    scan_fleet(&fleet, "RSA", &truth);
 
     // sslscan: one process per target, 8 at a time (its own fleet mode is a
     // shell loop); protocols and suites are part of its default run.
@@ -212,18 +209,8 @@ fn main() {
     // scanner's own time. The suites listed for RSA servers (restricted,
     // legacy) leave such a server TLS 1.3 only, as the model says.
     let (lab, truth) = start_fleet(&runtime, &policy, n, CertKinds::Ecdsa);
-    scan_fleet(
-        &Fleet {
-            binary: &binary,
-            targets: &targets,
-            policy: &policy_path,
-            dir: dir.path(),
-            envoy: lab.pid(),
-            n,
-        },
-        "ECDSA",
-        &truth,
-    );
+    fleet.envoy = lab.pid();
+    scan_fleet(&fleet, "ECDSA", &truth);
     let _ = std::io::stdout().flush();
     let _ = runtime.block_on(lab.stop());
 }

@@ -283,11 +283,7 @@ pub(crate) async fn scan_tls(
     }
     report.protocols = protocols;
     let host = http_host(spec, options);
-    let scanned = Scanned {
-        offered: &offered,
-        first_picks: &first_picks,
-    };
-    run_checks(&prober, options, scanned, &host, &mut report).await;
+    run_checks(&prober, options, &offered, &first_picks, &host, &mut report).await;
     (report, Some(prober), None)
 }
 
@@ -298,7 +294,8 @@ pub(crate) async fn scan_tls(
 async fn run_checks(
     prober: &Prober,
     options: &ScanOptions,
-    scanned: Scanned<'_>,
+    offered: &[ProtocolVersion],
+    first_picks: &FirstPicks,
     host: &str,
     report: &mut TargetObservation,
 ) {
@@ -318,13 +315,12 @@ async fn run_checks(
         Vec::new()
     };
     let protocols = report.protocols.clone();
-    let offered = scanned.offered;
     let battery = Battery {
         sni,
         host,
         offered,
         protocols: &protocols,
-        first_picks: scanned.first_picks,
+        first_picks,
     };
     let (
         ((suites, vulnerabilities), groups, sig12, sig13, alpn, certificates, mtls, simulations),
@@ -360,13 +356,6 @@ async fn run_checks(
         report.client_handshakes = handshakes;
         report.client_simulation_stats = Some(stats);
     }
-}
-
-/// What the protocol scan hands on to the other checks.
-#[derive(Clone, Copy)]
-struct Scanned<'a> {
-    offered: &'a [ProtocolVersion],
-    first_picks: &'a FirstPicks,
 }
 
 /// What suite enumeration and the vulnerability battery need.

@@ -16,11 +16,12 @@ use crate::wire::{AlertDescription, ProtocolVersion, WireError};
 use super::hellos::unoffered_pick;
 use super::{hello_for, HelloSize, Prober, ScanError};
 
-/// The suite each version's broad hello was answered with, where that
-/// hello offered exactly what the version's suite enumeration offers first
-/// (every suite, group and signature scheme): that answer *is* the first
-/// step of the version's removal pass, so enumeration starts one step on,
-/// without a pretest or bundles (the server took the whole list at once).
+/// The suite each version's broad hello was answered with. That hello
+/// offers every suite of the version in the enumeration's order (the TLS
+/// 1.3 one lists the TLS 1.2 suites after them), every group and signature
+/// scheme, so its pick is the first step of the version's removal pass:
+/// enumeration starts one step on, without a pretest or bundles (the server
+/// took the whole list at once).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FirstPicks(Vec<(ProtocolVersion, u16)>);
 
