@@ -4,7 +4,7 @@
 //! file fails before any connection with its file and line; n shards
 //! merged are the one-process run; the fleet-wide connection limit holds;
 //! `--deadline` reports what it left undone; `--jsonl -` is one report per
-//! line.
+//! line; the progress bar shows on a terminal only, never in the JSON.
 
 mod support;
 
@@ -506,5 +506,62 @@ items:
         "{servers:?}"
     );
     assert!(report["summary"]["policy"].is_string(), "{stdout}");
+    drop(lab);
+}
+
+/// Runs `shell` (a command line) under a pseudo-terminal with util-linux
+/// `script`, so stderr is a TTY, and returns what the terminal showed.
+fn on_a_terminal(shell: &str, dir: &std::path::Path) -> (i32, String) {
+    let log = dir.join("terminal.log");
+    let status = std::process::Command::new("script")
+        .args(["-q", "-e", "-f", "-c", shell])
+        .arg(&log)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("util-linux `script` is needed for the TTY test ({e}): apt-get install bsdutils")
+        });
+    let shown = std::fs::read(&log).unwrap_or_default();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&shown).into_owned(),
+    )
+}
+
+#[test]
+fn the_progress_bar_is_drawn_on_a_terminal_and_never_in_json_on_stdout() {
+    let lab = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let addrs: Vec<String> = lab.listeners().iter().map(|l| l.addr.to_string()).collect();
+    assert!(addrs.len() > 1, "the bar needs more than one target");
+    let bin = assert_cmd::cargo::cargo_bin("tlsposture");
+    let out = dir.path().join("report.json");
+    let scan = |extra: &str| {
+        format!(
+            "{} scan {} --checks protocols --json - {extra} > {}",
+            bin.display(),
+            addrs.join(" "),
+            out.display()
+        )
+    };
+    let bar = format!("/{} targets", addrs.len());
+
+    let (code, shown) = on_a_terminal(&scan(""), dir.path());
+    assert!(code == 0 || code == 1, "exit {code}: {shown}");
+    assert!(
+        shown.contains(&bar),
+        "no progress bar on the terminal: {shown:?}"
+    );
+    let json_text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !json_text.contains('\u{1b}') && !json_text.contains(&bar),
+        "terminal output in the JSON: {json_text}"
+    );
+    let report = json(&json_text);
+    assert_eq!(report["targets"].as_array().unwrap().len(), addrs.len());
+
+    let (code, shown) = on_a_terminal(&scan("--no-progress"), dir.path());
+    assert!(code == 0 || code == 1, "exit {code}: {shown}");
+    assert!(!shown.contains(&bar), "--no-progress drew a bar: {shown:?}");
     drop(lab);
 }

@@ -600,6 +600,42 @@ fn cases(dir: &Path) -> Vec<Case> {
         none_offered,
     ));
 
+    // RFC 8446 §4.2.8 allows an empty key_share, and the protocol scan
+    // sends one; a stack that refuses it with an alert must still be seen
+    // offering TLS 1.3 (through the compact hello, which has shares).
+    v.push(case(
+        "TLS 1.3 only with a key share sent, alert to an empty key_share",
+        raw(|s, hello| {
+            let offer = parse_offer(hello).unwrap_or_default();
+            let tls13 = offer.suites.contains(&0x1301);
+            match offer.key_shares.iter().find(|g| **g == 0x001d) {
+                Some(group) if tls13 => {
+                    let _ = s.write_all(&tls13_server_hello(hello, 0x1301, *group));
+                }
+                // missing_extension (109), fatal.
+                _ => {
+                    let _ = s.write_all(&record(0x15, 0x0303, &[2, 109]));
+                }
+            }
+        }),
+        protocols,
+        2,
+        &[0, 1],
+        |t| {
+            offered(t, "TLS1.3")?;
+            let tls13 = t["protocols"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["version"] == "TLS1.3")
+                .cloned()
+                .unwrap_or_default();
+            ensure(tls13["fallback"].is_string(), || {
+                format!("no fallback recorded: {tls13}")
+            })
+        },
+    ));
+
     v.push(case(
         "close right after the ServerHello",
         raw(|s, _| {

@@ -20,6 +20,13 @@ const PREFERRED_GROUPS: [u16; 5] = [0x11EC, 0x001d, 0x0017, 0x0018, 0x0019];
 pub enum HelloSize {
     /// Every suite for the version, every group and signature scheme.
     Full,
+    /// [`HelloSize::Full`] with an empty TLS 1.3 key_share, the protocol
+    /// scan's hello: a TLS 1.3 server answers with a HelloRetryRequest,
+    /// which names its version and suite as well as a ServerHello would,
+    /// but costs it no key exchange and no signature (with an RSA
+    /// certificate, the signatures were most of a gateway's CPU in a fleet
+    /// scan) and costs the scanner no key generation.
+    Broad,
     /// At most [`COMPACT_SUITES`] suites (strongest and most common first,
     /// as the registry orders them) and the common groups only: for servers
     /// and middleboxes that drop large hellos or more than 128 suites.
@@ -59,13 +66,13 @@ pub fn hello_for(
                 .iter()
                 .map(|s| s.code),
         );
-        key_shares = OFFERED_KEY_SHARES
+        key_shares = key_shares_for(size)
             .iter()
             .filter_map(|g| wire::generate_key_share(*g))
             .collect();
     }
     let groups = match size {
-        HelloSize::Full => offered_groups(),
+        HelloSize::Full | HelloSize::Broad => offered_groups(),
         HelloSize::Compact => {
             suites.truncate(COMPACT_SUITES);
             PREFERRED_GROUPS.to_vec()
@@ -121,7 +128,7 @@ pub fn unoffered_pick(
         );
     }
     let groups = match size {
-        HelloSize::Full => offered_groups(),
+        HelloSize::Full | HelloSize::Broad => offered_groups(),
         HelloSize::Compact => {
             suites.truncate(COMPACT_SUITES);
             PREFERRED_GROUPS.to_vec()
@@ -138,10 +145,18 @@ pub fn unoffered_pick(
         Some(g) if tls13 && hello_retry && !groups.contains(&g) => Some(format!(
             "asked to retry with group 0x{g:04X}, which the hello did not offer"
         )),
-        Some(g) if tls13 && !hello_retry && !OFFERED_KEY_SHARES.contains(&g) => Some(format!(
+        Some(g) if tls13 && !hello_retry && !key_shares_for(size).contains(&g) => Some(format!(
             "answered a key share for group 0x{g:04X}, which the hello did not send"
         )),
         _ => None,
+    }
+}
+
+/// The groups a TLS 1.3 hello of `size` sends key shares for.
+fn key_shares_for(size: HelloSize) -> &'static [u16] {
+    match size {
+        HelloSize::Full | HelloSize::Compact => &OFFERED_KEY_SHARES,
+        HelloSize::Broad => &[],
     }
 }
 

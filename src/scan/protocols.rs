@@ -1,5 +1,7 @@
 //! Protocol scan: which of SSLv2 … TLS 1.3 the server offers, one crafted
-//! hello per version, all six concurrently.
+//! hello per version, all six concurrently. The TLS 1.3 hello sends no key
+//! share ([`HelloSize::Broad`]): the HelloRetryRequest it gets proves the
+//! version and names the suite without the server signing anything.
 //!
 //! The reading of an answer is strict: a TLS 1.2 hello answered with a TLS 1.0
 //! ServerHello means TLS 1.2 is *not* offered (TLS 1.0 is, and its own probe
@@ -80,7 +82,7 @@ pub async fn scan_protocols_picking(
     let mut pending: FuturesUnordered<_> = ProtocolVersion::ALL
         .into_iter()
         .map(|version| async move {
-            let hello = hello_for(version, sni, HelloSize::Full);
+            let hello = hello_for(version, sni, HelloSize::Broad);
             (version, prober.send(hello, StopAt::ServerHello).await)
         })
         .collect();
@@ -107,7 +109,7 @@ pub async fn scan_protocols_picking(
     let mut results: Vec<ProtocolResult> = answers
         .iter()
         .map(|(version, answer)| match answer {
-            Ok(outcome) => checked(*version, HelloSize::Full, outcome),
+            Ok(outcome) => checked(*version, HelloSize::Broad, outcome),
             Err(e) => ProtocolResult::unknown(*version, e.to_string()),
         })
         .collect();
@@ -203,7 +205,17 @@ async fn retry_compact(
     }
     let refused = |v: ProtocolVersion| {
         answers.iter().find_map(|(version, a)| match a {
-            Ok(outcome) if *version == v => refusal(outcome),
+            Ok(outcome) if *version == v => refusal(outcome).or_else(|| {
+                // The broad TLS 1.3 hello's empty key_share is legal (RFC
+                // 8446 §4.2.8) but unusual: any alert other than
+                // protocol_version may be a stack refusing it, and the
+                // compact hello carries shares as browsers send them.
+                let Outcome::Alert(a) = outcome else {
+                    return None;
+                };
+                (v == ProtocolVersion::Tls13 && a.description != AlertDescription::ProtocolVersion)
+                    .then_some(Refusal::Alert)
+            }),
             _ => None,
         })
     };

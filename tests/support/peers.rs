@@ -67,6 +67,8 @@ pub struct Offer {
     pub session_id: Vec<u8>,
     pub suites: Vec<u16>,
     pub groups: Vec<u16>,
+    /// Groups of the TLS 1.3 key_share entries (empty when none were sent).
+    pub key_shares: Vec<u16>,
 }
 
 /// Parses the offer of a TLS-format ClientHello record; `None` for
@@ -90,6 +92,7 @@ pub fn parse_offer(record: &[u8]) -> Option<Offer> {
     let comp_len = usize::from(*body.get(at)?);
     at += 1 + comp_len;
     let mut groups = Vec::new();
+    let mut key_shares = Vec::new();
     if let Some(ext_len) = body.get(at..at + 2) {
         let end = at + 2 + usize::from(u16::from_be_bytes([ext_len[0], ext_len[1]]));
         at += 2;
@@ -104,6 +107,15 @@ pub fn parse_offer(record: &[u8]) -> Option<Offer> {
                     .map(|c| u16::from_be_bytes([c[0], c[1]]))
                     .collect();
             }
+            if ty == 51 && data.len() >= 2 {
+                let mut entry = 2;
+                while let (Some(g), Some(l)) =
+                    (data.get(entry..entry + 2), data.get(entry + 2..entry + 4))
+                {
+                    key_shares.push(u16::from_be_bytes([g[0], g[1]]));
+                    entry += 4 + usize::from(u16::from_be_bytes([l[0], l[1]]));
+                }
+            }
             at += 4 + len;
         }
     }
@@ -111,6 +123,7 @@ pub fn parse_offer(record: &[u8]) -> Option<Offer> {
         session_id,
         suites,
         groups,
+        key_shares,
     })
 }
 
