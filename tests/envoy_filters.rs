@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,10 +41,7 @@ fn start_envoy(gzip: bool, hsts: Option<&str>) -> Envoy {
         .expect("certificate")
         .write(dir.path(), "server")
         .expect("writing the certificate");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = support::ports::free_port();
     let mut filters = Vec::new();
     if gzip {
         filters.push(json!({

@@ -1523,13 +1523,7 @@ fn cases(dir: &Path) -> Vec<Case> {
         args: redirect_args(),
         ..case(
             "redirect: connection refused",
-            {
-                // A port that was just free: nothing listens on it.
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                let addr = listener.local_addr().unwrap();
-                drop(listener);
-                addr
-            },
+            SocketAddr::from(([127, 0, 0, 1], support::ports::closed_port())),
             &[],
             1,
             &[2],

@@ -430,11 +430,8 @@ fn chromium_shows_every_section_with_the_servers_facts() {
 #[test]
 fn a_target_that_could_not_be_scanned_says_so_in_the_page() {
     let chromium = Chromium::find();
-    // A loopback port nobody listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    // A loopback port nobody listens on.
+    let port = support::ports::closed_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let page = dir.path().join("report.html");
     let out = assert_cmd::Command::cargo_bin("tlsposture")
@@ -558,10 +555,7 @@ fn the_lab_demo_is_one_page_with_a_section_per_listener() {
 
 #[test]
 fn an_unwritable_html_path_is_one_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = support::ports::closed_port();
     let out = assert_cmd::Command::cargo_bin("tlsposture")
         .unwrap()
         .args(["scan", &format!("127.0.0.1:{port}"), "--timeout", "1s"])

@@ -94,10 +94,7 @@ impl Daemon {
         std::fs::write(&pem, format!("{}{}", leaf.cert_pem, leaf.key_pem)).expect("pem");
         std::fs::create_dir(dir.path().join("www")).expect("www");
         std::fs::write(dir.path().join("www/index.html"), "hello\n").expect("index.html");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
+        let port = super::ports::free_port();
         let files = Files {
             dir: dir.path().to_owned(),
             port,

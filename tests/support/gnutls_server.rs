@@ -31,12 +31,8 @@ impl GnutlsServer {
             .expect("issuing a test certificate")
             .write(dir.path(), "server")
             .expect("writing the certificate");
-        // gnutls-serv takes a port, not port 0: borrow a free one from the
-        // kernel. Nothing else on loopback takes it in between in a test run.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
+        // gnutls-serv takes a port, not port 0.
+        let port = super::ports::free_port();
         let spawned = Command::new("gnutls-serv")
             .args(["--port", &port.to_string(), "--priority", priority])
             .arg("--x509certfile")

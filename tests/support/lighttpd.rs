@@ -39,10 +39,7 @@ impl Lighttpd {
         let files = leaf
             .write(dir.path(), "server")
             .expect("writing the certificate");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("finding a free port")
-            .port();
+        let port = super::ports::free_port();
         let www = dir.path().join("www");
         std::fs::create_dir(&www).expect("creating the document root");
         std::fs::write(www.join("index.html"), "hello from lighttpd\n").expect("index.html");

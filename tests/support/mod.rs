@@ -15,6 +15,7 @@ pub mod openssl_client;
 pub mod openssl_server;
 pub mod peers;
 pub mod policy_lab;
+pub mod ports;
 pub mod testssl;
 
 use std::sync::OnceLock;

@@ -58,10 +58,7 @@ impl Nginx {
         let ca_path = dir.path().join("ca.pem");
         std::fs::write(&ca_path, ca.cert_pem()).expect("writing ca.pem");
         // An ephemeral port: bind, read it, free it for nginx.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("finding a free port")
-            .port();
+        let port = super::ports::free_port();
         let directives = server_directives.replace("{CA}", &ca_path.display().to_string());
         let location = if directives.contains("location / ") {
             ""
