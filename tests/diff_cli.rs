@@ -299,15 +299,62 @@ fn the_baseline_report_waives_known_findings_and_fails_on_new_ones() {
     front.switch(&after);
     drop(before);
     let mut gated = baseline.to_vec();
-    gated.extend(["--fail-on", "medium"]);
+    let junit = dir.path().join("new.xml");
+    let sarif = dir.path().join("new.sarif");
+    gated.extend(["--fail-on", "medium", "--junit", junit.to_str().unwrap()]);
+    gated.extend(["--sarif", sarif.to_str().unwrap()]);
     let (code, new, stderr) = scan(&front.addr, dir.path(), "new.json", &gated);
     assert_eq!(code, 1, "{stderr}");
-    let gate = read(&new)["summary"]["baseline_report"].clone();
+    let new_report = read(&new);
+    let gate = new_report["summary"]["baseline_report"].clone();
     assert_eq!(
         strings(&gate["new_findings"], "id"),
         ["protocol.tls10_offered", "suite.cbc", "suite.cbc"]
     );
     assert_eq!(gate["new"]["medium"], 1);
+    // JUnit and SARIF agree with the gate: only new findings fail (JUnit),
+    // and each result says whether it is new (SARIF baselineState).
+    support::sarif_schema::validate(&sarif);
+    let sarif: Value = read(&sarif);
+    let mut by_state: Vec<(String, String)> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["baselineState"].as_str().unwrap_or("none").to_owned(),
+                r["ruleId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    by_state.sort();
+    let findings = new_report["targets"][0]["findings"].as_array().unwrap();
+    let new_ids = strings(&gate["new_findings"], "id");
+    assert_eq!(by_state.len(), findings.len(), "{sarif:#}");
+    let sarif_new: Vec<&str> = by_state
+        .iter()
+        .filter(|(state, _)| state == "new")
+        .map(|(_, id)| id.as_str())
+        .collect();
+    assert_eq!(sarif_new, new_ids, "{by_state:?}");
+    assert!(
+        by_state
+            .iter()
+            .all(|(state, _)| state == "new" || state == "unchanged"),
+        "{by_state:?}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let failing_new = findings
+        .iter()
+        .filter(|f| new_ids.contains(&f["id"].as_str().unwrap().to_owned()))
+        .filter(|f| matches!(f["severity"].as_str(), Some("medium" | "high" | "critical")))
+        .count();
+    assert!(
+        failing_new > 0,
+        "a new finding at medium or above: {new_report:#}"
+    );
+    assert_eq!(xml.matches("<failure").count(), failing_new, "{xml}");
+    assert!(xml.contains("known from --baseline-report"), "{xml}");
     // … but not at high: the high findings are all known.
     let (code, _, stderr) = scan(&front.addr, dir.path(), "new2.json", &baseline);
     assert_eq!(code, 0, "{stderr}");

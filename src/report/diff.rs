@@ -15,6 +15,24 @@ use super::terminal::{listing, paint, severity_color, Style};
 pub use crate::verdict::diff::{BaselineGate, Known, ReportDiff};
 use crate::verdict::diff::{Moved, Presence, ReportedTarget, TargetDiff, TargetKey};
 
+/// How a `--baseline-report` gate counted `finding` of `target`, so the
+/// formats that mark failures themselves (JUnit, SARIF) agree with the exit
+/// code: `None` without a gate, `Some(true)` new (it decides the exit
+/// code), `Some(false)` known from the baseline report (waived).
+pub fn counted_as_new(
+    gate: Option<&BaselineGate>,
+    target: &TargetReport,
+    finding: &Finding,
+) -> Option<bool> {
+    let gate = gate?;
+    let key = target.key();
+    Some(
+        gate.new_findings
+            .iter()
+            .any(|n| n.target == key && n.id == finding.id && n.severity == finding.severity),
+    )
+}
+
 impl ReportedTarget for TargetReport {
     fn key(&self) -> TargetKey {
         TargetKey {

@@ -12,6 +12,7 @@
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use super::diff::BaselineGate;
 use super::html_sections as body;
 use super::model::{Report, Severity, TargetReport};
 use super::terminal::summary_line;
@@ -24,7 +25,7 @@ pub struct Section {
     pub title: &'static str,
     /// `#rrggbb`, unique across [`SECTIONS`], [`TOC`] and [`RUN_SUMMARY`].
     pub colour: &'static str,
-    render: fn(&TargetReport, Severity) -> Option<Markup>,
+    render: fn(&TargetReport, &Marks<'_>) -> Option<Markup>,
 }
 
 /// A target's sections in page order; one whose check produced nothing is
@@ -94,7 +95,7 @@ const fn section(
     key: &'static str,
     title: &'static str,
     colour: &'static str,
-    render: fn(&TargetReport, Severity) -> Option<Markup>,
+    render: fn(&TargetReport, &Marks<'_>) -> Option<Markup>,
 ) -> Section {
     Section {
         key,
@@ -114,8 +115,20 @@ pub fn target_id(index: usize) -> String {
     format!("target-{}", index + 1)
 }
 
-/// The page. `fail_on` marks the findings that fail the run.
+/// What decides which findings the page marks as failing the run.
+pub(super) struct Marks<'a> {
+    pub fail_on: Severity,
+    /// With `--baseline-report`, only the findings it counted as new fail.
+    pub gate: Option<&'a BaselineGate>,
+}
+
+/// The page. `fail_on` (and a `--baseline-report` gate, when the run had
+/// one) marks the findings that fail the run.
 pub fn render(report: &Report, fail_on: Severity) -> String {
+    let marks = Marks {
+        fail_on,
+        gate: report.summary.baseline_report.as_ref(),
+    };
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -139,7 +152,7 @@ pub fn render(report: &Report, fail_on: Severity) -> String {
                 }
                 (toc(report))
                 @for (i, target) in report.targets.iter().enumerate() {
-                    (target_section(i, target, fail_on))
+                    (target_section(i, target, &marks))
                 }
                 (run_summary(report, fail_on))
             }
@@ -201,13 +214,13 @@ fn toc(report: &Report) -> Markup {
     }
 }
 
-fn target_section(index: usize, target: &TargetReport, fail_on: Severity) -> Markup {
+fn target_section(index: usize, target: &TargetReport, marks: &Marks<'_>) -> Markup {
     let id = target_id(index);
     html! {
         section id=(id) class="target" {
             h1.target-name { "Target " (target_name(target)) }
             @for s in &SECTIONS {
-                @if let Some(content) = (s.render)(target, fail_on) {
+                @if let Some(content) = (s.render)(target, marks) {
                     section id={(id) "-" (s.key)} class={"section " (s.key)} {
                         (heading(s))
                         (content)
@@ -280,6 +293,7 @@ td.num { text-align: right; }
 td.who { white-space: nowrap; }
 code, .mono { font-family: ui-monospace, monospace; font-size: 13px; }
 .badge { padding: 0 6px; border-radius: 3px; font-weight: bold; color: #fff; }
+.known { font-size: smaller; font-weight: normal; color: #555; }
 .sev-critical { background: #6a1b9a; }
 .sev-high { background: #b71c1c; }
 .sev-medium { background: #e65100; }
@@ -489,5 +503,28 @@ mod tests {
         let page = render(&report(vec![t]), Severity::Medium);
         assert!(page.contains("class=\"finding fails\""));
         assert!(page.contains("badge sev-medium"));
+    }
+
+    #[test]
+    fn a_finding_the_baseline_report_knows_does_not_fail() {
+        use crate::verdict::diff::{NewFinding, ReportedTarget};
+        let t = hostile_target();
+        let mut r = report(vec![t.clone()]);
+        let gate = |new: Vec<NewFinding>| BaselineGate {
+            file: "old.json".into(),
+            new_findings: new,
+            ..BaselineGate::default()
+        };
+        r.summary.baseline_report = Some(gate(Vec::new()));
+        let page = render(&r, t.findings[0].severity);
+        assert!(!page.contains("finding fails"), "known: not failing");
+        assert!(page.contains("known from the baseline report"));
+        r.summary.baseline_report = Some(gate(vec![NewFinding {
+            target: t.key(),
+            id: t.findings[0].id.clone(),
+            severity: t.findings[0].severity,
+        }]));
+        let page = render(&r, t.findings[0].severity);
+        assert!(page.contains("class=\"finding fails\""), "new: failing");
     }
 }

@@ -5,10 +5,11 @@
 
 use maud::{html, Markup};
 
+use super::diff::counted_as_new;
+use super::html::Marks;
 use super::labels::{self, Tone};
 use super::model::{
-    AuthzProbe, CertificateResult, Finding, HeaderProbe, ProbeVerdict, RedirectProbe, Severity,
-    TargetReport,
+    AuthzProbe, CertificateResult, Finding, HeaderProbe, ProbeVerdict, RedirectProbe, TargetReport,
 };
 use crate::observe::{Answer, Fact, Resumption, VulnStatus};
 use crate::registry::Strength;
@@ -55,7 +56,7 @@ fn some_if(shown: bool, markup: impl FnOnce() -> Markup) -> Option<Markup> {
 
 /// Address, IP, SNI, label, whether it was reached, why it could not be
 /// scanned, and what the scan cost.
-pub(super) fn overview(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn overview(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     let stats = &t.stats;
     Some(html! {
         table.facts {
@@ -87,7 +88,7 @@ pub(super) fn overview(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn protocols(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn protocols(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.protocols.is_empty(), || {
         html! {
             table {
@@ -107,7 +108,7 @@ pub(super) fn protocols(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn suites(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn suites(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.cipher_suites.is_empty(), || {
         html! {
             table {
@@ -132,7 +133,7 @@ pub(super) fn suites(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn preference(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn preference(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.server_preference.is_empty(), || {
         html! {
             table {
@@ -164,7 +165,7 @@ fn per_version(rows: Vec<(ProtocolVersion, Vec<String>)>) -> Markup {
     }
 }
 
-pub(super) fn groups(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn groups(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.groups.is_empty(), || {
         per_version(
             ProtocolVersion::ALL
@@ -178,7 +179,7 @@ pub(super) fn groups(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn signatures(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn signatures(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.signature_algorithms.is_empty(), || {
         per_version(
             ProtocolVersion::ALL
@@ -199,7 +200,7 @@ pub(super) fn signatures(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn alpn(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn alpn(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     let alpn = t.alpn.as_ref()?;
     let yes_no = |v: Option<bool>| match v {
         Some(true) => "yes",
@@ -215,7 +216,7 @@ pub(super) fn alpn(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn certificates(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn certificates(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.certificates.is_empty(), || {
         html! {
             table {
@@ -263,7 +264,7 @@ fn certificate_row(c: &CertificateResult) -> Markup {
     }
 }
 
-pub(super) fn mtls(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn mtls(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     let mtls = t.mtls.as_ref()?;
     Some(html! {
         p.conclusion { (labels::mtls_conclusion(mtls)) }
@@ -283,7 +284,7 @@ pub(super) fn mtls(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn clients(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn clients(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     let sims = &t.client_simulations;
     if sims.is_empty() {
         return None;
@@ -322,7 +323,7 @@ pub(super) fn clients(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn authorization(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn authorization(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     let probes = &t.authorization;
     if probes.is_empty() && t.authorization_notes.is_empty() {
         return None;
@@ -374,7 +375,7 @@ fn authz_row(
     }
 }
 
-pub(super) fn redirects(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn redirects(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.redirects.is_empty(), || {
         html! {
             table {
@@ -404,7 +405,7 @@ fn redirect_row(RedirectProbe { request: p, judged }: &RedirectProbe) -> Markup 
     }
 }
 
-pub(super) fn vulnerabilities(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn vulnerabilities(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.vulnerabilities.is_empty(), || {
         html! {
             table {
@@ -444,7 +445,7 @@ fn resumption_rows(name: &str, r: &Resumption) -> Markup {
     }
 }
 
-pub(super) fn session(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn session(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     let s = t.session.as_ref()?;
     let compression = s
         .certificate_compression_algorithm
@@ -470,7 +471,7 @@ pub(super) fn session(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn headers(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn headers(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     some_if(!t.http_headers.is_empty(), || {
         html! {
             table {
@@ -540,7 +541,7 @@ pub(super) fn grade_letter(t: &TargetReport) -> Markup {
     }
 }
 
-pub(super) fn grade(t: &TargetReport, _: Severity) -> Option<Markup> {
+pub(super) fn grade(t: &TargetReport, _: &Marks<'_>) -> Option<Markup> {
     if let Some(why) = &t.grade_unavailable {
         return Some(html! { p { "Not graded: " (why) } });
     }
@@ -572,20 +573,22 @@ pub(super) fn grade(t: &TargetReport, _: Severity) -> Option<Markup> {
     })
 }
 
-pub(super) fn findings(t: &TargetReport, fail_on: Severity) -> Option<Markup> {
+pub(super) fn findings(t: &TargetReport, marks: &Marks<'_>) -> Option<Markup> {
     some_if(!t.findings.is_empty(), || {
-        html! { @for f in &t.findings { (finding(f, fail_on)) } }
+        html! { @for f in &t.findings { (finding(t, f, marks)) } }
     })
 }
 
-fn finding(f: &Finding, fail_on: Severity) -> Markup {
-    let fails = f.severity >= fail_on;
+fn finding(t: &TargetReport, f: &Finding, marks: &Marks<'_>) -> Markup {
+    let known = counted_as_new(marks.gate, t, f) == Some(false);
+    let fails = f.severity >= marks.fail_on && !known;
     html! {
         article.finding.fails[fails] {
             h3 {
                 span class={"badge sev-" (f.severity.name())} { (f.severity.name().to_uppercase()) }
                 " " (f.title) " "
                 code { "[" (f.id) "]" }
+                @if known { " " span.known { "known from the baseline report" } }
             }
             dl {
                 dt { "Expected" } dd.mono { (f.expected) }

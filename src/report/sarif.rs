@@ -29,12 +29,17 @@
 //!   target's label or address, else `fleet`. Shards of one fleet scanned
 //!   separately upload with distinct `category` inputs (upload-sarif), or
 //!   each upload supersedes the previous one.
+//! - **A baseline gate.** With `scan --baseline-report OLD.json`, each
+//!   result says whether the gate counted it (SARIF `baselineState`: "new",
+//!   or "unchanged" for a finding OLD already had); the level still
+//!   restates the severity, since a known finding is still there.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::diff::{counted_as_new, BaselineGate};
 use super::model::{Finding, Report, Severity, TargetReport};
 use crate::finding::FindingLocation;
 use crate::policy::lint::LintFinding;
@@ -61,7 +66,11 @@ pub fn render_from(report: &Report, fail_on: Severity, root: Option<&Path>) -> S
     let results: Vec<Item> = report
         .targets
         .iter()
-        .flat_map(|t| t.findings.iter().map(move |f| Item::of_finding(f, t)))
+        .flat_map(|t| {
+            t.findings
+                .iter()
+                .map(move |f| Item::of_finding(f, t, report.summary.baseline_report.as_ref()))
+        })
         .collect();
     let category = match report.targets.as_slice() {
         [one] => target_name(one),
@@ -119,6 +128,9 @@ struct Item {
     /// lint, which has none).
     target: Option<TargetRef>,
     properties: Value,
+    /// With `--baseline-report`: whether the gate counted it as new
+    /// (SARIF `baselineState` "new") or known ("unchanged").
+    new_since_baseline: Option<bool>,
 }
 
 struct TargetRef {
@@ -128,8 +140,9 @@ struct TargetRef {
 }
 
 impl Item {
-    fn of_finding(f: &Finding, t: &TargetReport) -> Item {
+    fn of_finding(f: &Finding, t: &TargetReport, gate: Option<&BaselineGate>) -> Item {
         Item {
+            new_since_baseline: counted_as_new(gate, t, f),
             id: f.id.clone(),
             severity: f.severity,
             title: f.title.clone(),
@@ -168,6 +181,7 @@ impl Item {
             location: Some(FindingLocation::from(&f.origin)),
             target: None,
             properties: json!({"severity": f.severity}),
+            new_since_baseline: None,
         }
     }
 }
@@ -361,7 +375,7 @@ fn result(item: &Item, rule_index: usize, fingerprint: String, cx: &Context<'_>)
     if let Some(at) = &item.location {
         location["message"] = json!({"text": format!("declared at {at}")});
     }
-    json!({
+    let mut result = json!({
         "ruleId": item.id,
         "ruleIndex": rule_index,
         "level": level(item.severity, cx.fail_on),
@@ -369,7 +383,11 @@ fn result(item: &Item, rule_index: usize, fingerprint: String, cx: &Context<'_>)
         "locations": [location],
         "partialFingerprints": {"primaryLocationLineHash": fingerprint},
         "properties": item.properties,
-    })
+    });
+    if let Some(new) = item.new_since_baseline {
+        result["baselineState"] = json!(if new { "new" } else { "unchanged" });
+    }
+    result
 }
 
 fn physical(file: &str, line: usize, column: usize, root: Option<&Path>) -> Value {

@@ -16,6 +16,7 @@ pub mod openssl_server;
 pub mod peers;
 pub mod policy_lab;
 pub mod ports;
+pub mod sarif_schema;
 pub mod testssl;
 
 use std::sync::OnceLock;
