@@ -2,17 +2,15 @@
 //! (`--fail-on-new`) a gate on what is new. Reads the files and prints;
 //! the comparison is `verdict::diff`'s, the rendering `report::diff`'s.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
 use tlsposture::report::diff::{self, ReportDiff};
 use tlsposture::report::model::Report;
 use tlsposture::report::read::parse_reports;
-use tlsposture::report::terminal::Style;
 use tlsposture::verdict::exit;
 
-use super::output::write_outputs;
+use super::output::{text_style, write_outputs};
 use super::{usage, Failure};
 use crate::cli::DiffArgs;
 
@@ -20,15 +18,7 @@ pub fn run(args: DiffArgs, color: bool) -> Result<i32, Failure> {
     let old = read_reports(&args.old)?;
     let new = read_reports(&args.new)?;
     let compared = diff::compare(&old, &new);
-    let text_to = if args.json.as_deref() == Some(Path::new("-")) {
-        std::io::stderr().is_terminal()
-    } else {
-        std::io::stdout().is_terminal()
-    };
-    let style = Style {
-        color: color && text_to,
-        width: 110,
-    };
+    let style = text_style(color, args.json.as_deref() == Some(Path::new("-")));
     write_outputs(
         &diff::render(&compared, style),
         || diff::render_json(&compared),

@@ -29,6 +29,21 @@ pub(super) fn terminal_width() -> u16 {
         .unwrap_or(110)
 }
 
+/// The style of the text report: colour only when asked for and when the
+/// stream the text goes to (stderr while the JSON takes stdout) is a
+/// terminal, so no escape code lands in a file or a pipe.
+pub(super) fn text_style(color: bool, text_on_stderr: bool) -> terminal::Style {
+    let tty = if text_on_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    terminal::Style {
+        color: color && tty,
+        width: terminal_width(),
+    }
+}
+
 /// Prints the report: the table on stdout (stderr when the JSON goes to
 /// stdout), the JSON wherever `--json` says, the JUnit and HTML files if
 /// asked for.
@@ -48,16 +63,7 @@ pub fn emit(report: &Report, outputs: &ReportOutputs<'_>, color: bool) -> Result
             .with_context(|| format!("cannot write the HTML report to {}", path.display()))
             .map_err(usage)?;
     }
-    let json_to_stdout = outputs.json == Some(Path::new("-"));
-    let style = terminal::Style {
-        color: color
-            && if json_to_stdout {
-                std::io::stderr().is_terminal()
-            } else {
-                std::io::stdout().is_terminal()
-            },
-        width: terminal_width(),
-    };
+    let style = text_style(color, outputs.json == Some(Path::new("-")));
     write_outputs(
         &terminal::render(report, style),
         || json::render(report),

@@ -15,7 +15,7 @@ use tlsposture::report::model::{
 };
 use tlsposture::report::{html, json, junit, sarif, terminal};
 
-use super::output::terminal_width;
+use super::output::text_style;
 use super::{now, unscannable, usage, Failure};
 
 /// The files and streams a run writes.
@@ -102,15 +102,7 @@ impl Sink {
             )));
         }
         let text_to_stderr = dest.text_on_stderr();
-        let style = terminal::Style {
-            color: color
-                && if text_to_stderr {
-                    std::io::stderr().is_terminal()
-                } else {
-                    std::io::stdout().is_terminal()
-                },
-            width: terminal_width(),
-        };
+        let style = text_style(color, text_to_stderr);
         let mut json = match &dest.json {
             Some(path) => Some(open(path, "JSON report")?),
             None => None,
