@@ -35,8 +35,10 @@ use crate::wire::EncodeError;
 const MAX_RETRIES: u32 = 3;
 /// The first backoff; each retry doubles it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// How long a canary's answer stands for every silence that follows, so a
-/// burst of refusals costs one canary, not one each.
+/// How long a canary that got no answer stands for the silences that
+/// follow (each is retried after a backoff anyway). An answered canary
+/// stands only for probes that began before it: see
+/// [`Prober::still_answering`].
 const HEALTH_FRESH: Duration = Duration::from_millis(500);
 /// Distinct reasons kept for the report; the counts hold the rest.
 const MAX_REASONS: usize = 4;
@@ -57,13 +59,22 @@ pub struct Prober {
     to_retire: AtomicUsize,
     handshakes: AtomicU32,
     canary: OnceLock<Vec<u8>>,
-    /// The last canary check, serialised: one runs at a time.
-    health: tokio::sync::Mutex<Option<(Instant, bool)>>,
+    /// The last canary check (when it began, when it ended, answered),
+    /// serialised: one runs at a time.
+    health: tokio::sync::Mutex<Option<Health>>,
     ledger: Mutex<Ledger>,
     /// The run's shared limit and rate, when it scans several targets.
     fleet: Option<std::sync::Arc<FleetGate>>,
     /// `--rate`: spacing between this target's connection starts.
     rate: Option<Spacing>,
+}
+
+/// One canary check.
+#[derive(Debug, Clone, Copy)]
+struct Health {
+    began: Instant,
+    ended: Instant,
+    answered: bool,
 }
 
 #[derive(Debug, Default)]
@@ -216,6 +227,7 @@ impl Prober {
     pub async fn probe(&self, hello: &[u8], stop: StopAt) -> Result<Outcome, ConnectError> {
         let mut retries = 0;
         loop {
+            let began = Instant::now();
             let Some(result) = self.attempt(hello, stop).await else {
                 return Ok(self.skipped());
             };
@@ -236,7 +248,7 @@ impl Prober {
                 (Err(_), _) => false,
                 (Ok(_), None) => return result,
                 (Ok(_), Some(canary)) if canary.as_slice() == hello => false,
-                (Ok(_), Some(_)) => self.still_answering().await,
+                (Ok(_), Some(_)) => self.still_answering(began).await,
             };
             if healthy {
                 return result;
@@ -335,23 +347,39 @@ impl Prober {
         Some(Ok(outcome))
     }
 
-    /// Whether the target still answers its canary; checks at most once
-    /// per [`HEALTH_FRESH`], and one check at a time.
-    async fn still_answering(&self) -> bool {
+    /// Whether the target still answers its canary, as evidence about a
+    /// probe that began at `since` and got silence. An answered canary
+    /// counts only if it began after that probe: a server that queues
+    /// connections (one at a time, the rest waiting) serves them in order,
+    /// so a canary sent later and answered shows the probe was served and
+    /// its silence was the answer. A canary that began earlier proves
+    /// nothing about it: it may have got through just before the queue
+    /// grew, and taking it as evidence once read a whole burst of queued
+    /// timeouts as refusals (suites lost without a word). One check runs
+    /// at a time; the silences waiting for it are all answered by it.
+    async fn still_answering(&self, since: Instant) -> bool {
         let Some(canary) = self.canary.get() else {
             return true;
         };
         let mut last = self.health.lock().await;
-        if let Some((at, healthy)) = *last {
-            if at.elapsed() < HEALTH_FRESH {
-                return healthy;
+        if let Some(h) = *last {
+            if h.answered && h.began >= since {
+                return true;
+            }
+            if !h.answered && h.ended.elapsed() < HEALTH_FRESH {
+                return false;
             }
         }
+        let began = Instant::now();
         let healthy = matches!(
             self.attempt(canary, StopAt::ServerHello).await,
             Some(Ok(Outcome::Hello(_) | Outcome::Sslv2(_)))
         );
-        *last = Some((Instant::now(), healthy));
+        *last = Some(Health {
+            began,
+            ended: Instant::now(),
+            answered: healthy,
+        });
         healthy
     }
 
