@@ -308,19 +308,13 @@ struct Fleet<'a> {
 
 /// One run of `tlsposture scan` over the fleet, protocols and suites,
 /// writing its JSONL to `jsonl`.
-fn scan_once(
-    binary: &Path,
-    targets: &Path,
-    policy: &Path,
-    jsonl: &Path,
-    envoy: Option<u32>,
-) -> Measured {
+fn scan_once(fleet: &Fleet, jsonl: &Path) -> Measured {
     run_measured(
-        Command::new(binary)
+        Command::new(fleet.binary)
             .args(["scan", "--targets"])
-            .arg(targets)
+            .arg(fleet.targets)
             .args(["--policy"])
-            .arg(policy)
+            .arg(fleet.policy)
             .args([
                 "--checks",
                 "protocols,suites",
@@ -334,28 +328,21 @@ fn scan_once(
                 "--jsonl",
             ])
             .arg(jsonl),
-        envoy,
+        fleet.envoy,
     )
 }
 
 /// Scans the fleet (protocols and suites) and prints the figures: wall,
 /// CPU, memory, exactness, handshakes overall and per configuration.
 fn scan_fleet(fleet: &Fleet, certs: &str, truth: &BTreeMap<u16, Truth>) {
-    let Fleet {
-        binary,
-        targets,
-        policy,
-        dir,
-        envoy,
-        n,
-    } = *fleet;
+    let Fleet { dir, n, .. } = *fleet;
     let jsonl = dir.join(format!("fleet-{certs}.jsonl"));
     // The machine's noise moves one run by a third; the median of several
     // (each judged for exactness) is the figure, the fastest beside it.
     let runs = env_number("TLSPOSTURE_FLEET_RUNS", 5).max(1);
     let mut measured: Vec<(Measured, Judged)> = (0..runs)
         .map(|_| {
-            let m = scan_once(binary, targets, policy, &jsonl, envoy);
+            let m = scan_once(fleet, &jsonl);
             (m, judge(&jsonl, truth))
         })
         .collect();
@@ -364,6 +351,7 @@ fn scan_fleet(fleet: &Fleet, certs: &str, truth: &BTreeMap<u16, Truth>) {
     // Exact in every run, and every mismatch any run had.
     let exact = measured.iter().map(|(_, j)| j.0).min().unwrap_or(0);
     let mut mismatches: Vec<String> = measured.iter().flat_map(|(_, j)| j.2.clone()).collect();
+    mismatches.sort_unstable();
     mismatches.dedup();
     let (ours, (_, handshakes, _)) = measured.swap_remove(runs / 2);
     let counts: Vec<u32> = handshakes.values().copied().collect();
@@ -458,11 +446,11 @@ fn fleet_policy(n: usize) -> String {
     out
 }
 
-/// Each target of the JSONL against the truth for its port: exact when
-/// the offered versions and the suites per version are the model's.
 /// Targets exact, handshakes per port, and what differed.
 type Judged = (usize, BTreeMap<u16, u32>, Vec<String>);
 
+/// Each target of the JSONL against the truth for its port: exact when
+/// the offered versions and the suites per version are the model's.
 fn judge(jsonl: &Path, truth: &BTreeMap<u16, Truth>) -> Judged {
     let text = std::fs::read_to_string(jsonl).expect("the fleet's JSONL");
     let mut exact = 0;

@@ -13,8 +13,8 @@ use super::model::{Report, Severity, TargetReport};
 /// The report as JUnit XML.
 pub fn render(report: &Report, fail_on: Severity) -> String {
     let mut junit = JunitReport::new("tlsposture");
+    let gate = report.summary.baseline_report.as_ref();
     for target in &report.targets {
-        let gate = report.summary.baseline_report.as_ref();
         junit.add_test_suite(suite(target, fail_on, gate));
     }
     junit

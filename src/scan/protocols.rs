@@ -162,13 +162,22 @@ enum Refusal {
     /// (wolfSSL 5.5 answers it to any hello of more than 150 suites),
     /// `record_overflow`, `illegal_parameter`, `internal_error`. A version
     /// the server does not offer gets `protocol_version` or
-    /// `handshake_failure` instead.
+    /// `handshake_failure` instead. For TLS 1.3, any alert but
+    /// `protocol_version`: the broad hello's empty key_share is legal (RFC
+    /// 8446 §4.2.8) but unusual, so a stack may refuse the hello for it,
+    /// and the compact one carries shares as browsers send them.
     Alert,
 }
 
-fn refusal(outcome: &Outcome) -> Option<Refusal> {
+fn refusal(version: ProtocolVersion, outcome: &Outcome) -> Option<Refusal> {
     match outcome {
         Outcome::Closed | Outcome::Reset | Outcome::Timeout => Some(Refusal::Silence),
+        Outcome::Alert(a)
+            if version == ProtocolVersion::Tls13
+                && a.description != AlertDescription::ProtocolVersion =>
+        {
+            Some(Refusal::Alert)
+        }
         Outcome::Alert(a)
             if matches!(
                 a.description,
@@ -205,17 +214,7 @@ async fn retry_compact(
     }
     let refused = |v: ProtocolVersion| {
         answers.iter().find_map(|(version, a)| match a {
-            Ok(outcome) if *version == v => refusal(outcome).or_else(|| {
-                // The broad TLS 1.3 hello's empty key_share is legal (RFC
-                // 8446 §4.2.8) but unusual: any alert other than
-                // protocol_version may be a stack refusing it, and the
-                // compact hello carries shares as browsers send them.
-                let Outcome::Alert(a) = outcome else {
-                    return None;
-                };
-                (v == ProtocolVersion::Tls13 && a.description != AlertDescription::ProtocolVersion)
-                    .then_some(Refusal::Alert)
-            }),
+            Ok(outcome) if *version == v => refusal(v, outcome),
             _ => None,
         })
     };
